@@ -1,0 +1,507 @@
+//! The builder of [`JwtAuthLayer`].
+
+use std::collections::HashSet;
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::request::Parts;
+use jsonwebtoken::Algorithm;
+
+use crate::claims::{Claims, NoCustomClaims};
+use crate::clock::{Clock, SystemClock, secs};
+use crate::config::{Core, jose_header};
+use crate::error::{ConfigError, KeyError};
+use crate::keys::{Key, KeyRole, KeySet};
+use crate::layer::{Authorize, JwtAuthLayer, LayerConfig};
+use crate::refresh::{RefreshMode, RefreshPolicy};
+use crate::reject::{DefaultRejection, Forbidden};
+use crate::revocation::{RevocationCheck, RevocationFailure};
+use crate::source::TokenSource;
+use crate::verify::Rules;
+
+/// The default maximum token size: 8 KiB.
+pub const DEFAULT_MAX_TOKEN_BYTES: usize = 8 * 1024;
+/// The default leeway for `exp`, `nbf` and `iat`: 5 seconds.
+pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(5);
+
+/// Configures a [`JwtAuthLayer`]; made by [`JwtAuthLayer::builder`].
+///
+/// Secure defaults: tokens only from `Authorization: Bearer`; `exp` and `sub` required; 5 s
+/// leeway; tokens over 8 KiB refused unread; every algorithm pinned by its key; sliding renewal
+/// on, as [`RefreshPolicy::new`] describes. Every mistake (a short secret, a key of the wrong type,
+/// inconsistent lifetimes) is reported by [`build`](JwtAuthBuilder::build), never by a panic.
+///
+/// ```
+/// use std::time::Duration;
+/// use serde::Deserialize;
+/// use tower_sliding_jwt::{JwtAuthLayer, RefreshPolicy, TokenSource};
+///
+/// #[derive(Clone, Deserialize)]
+/// struct User {
+///     username: String,
+/// }
+///
+/// let layer = JwtAuthLayer::builder()
+///     .claims::<User>()
+///     .hs256(b"an example secret of at least 32 bytes")
+///     .issuer("https://auth.example.com")
+///     .audience("api")
+///     .token_sources([TokenSource::Bearer, TokenSource::cookie("token")])
+///     .refresh(RefreshPolicy::new().ttl(Duration::from_secs(600)))
+///     .build()?;
+/// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+/// ```
+pub struct JwtAuthBuilder<C = NoCustomClaims, R = DefaultRejection> {
+    keys: Vec<Result<(Key, KeyRole), KeyError>>,
+    issuer: Option<String>,
+    accepted_issuers: Vec<String>,
+    audiences: Vec<String>,
+    leeway: Duration,
+    require_sub: bool,
+    max_token_bytes: usize,
+    sources: Vec<TokenSource>,
+    refresh: RefreshPolicy,
+    clock: Arc<dyn Clock>,
+    optional: bool,
+    allow_preflight: bool,
+    realm: String,
+    revocation: Option<Arc<dyn RevocationCheck>>,
+    revocation_failure: RevocationFailure,
+    authorize: Option<Authorize<C>>,
+    authorize_dropped: bool,
+    rejection: R,
+    claims: PhantomData<fn() -> C>,
+}
+
+impl JwtAuthBuilder {
+    pub(crate) fn new() -> JwtAuthBuilder {
+        JwtAuthBuilder {
+            keys: Vec::new(),
+            issuer: None,
+            accepted_issuers: Vec::new(),
+            audiences: Vec::new(),
+            leeway: DEFAULT_LEEWAY,
+            require_sub: true,
+            max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
+            sources: vec![TokenSource::Bearer],
+            refresh: RefreshPolicy::new(),
+            clock: Arc::new(SystemClock),
+            optional: false,
+            allow_preflight: true,
+            realm: "api".to_owned(),
+            revocation: None,
+            revocation_failure: RevocationFailure::default(),
+            authorize: None,
+            authorize_dropped: false,
+            rejection: DefaultRejection,
+            claims: PhantomData,
+        }
+    }
+}
+
+impl<C, R> JwtAuthBuilder<C, R> {
+    /// Read the application's own claims into `C` (see [`Claims`]). Call it before
+    /// [`authorize`](JwtAuthBuilder::authorize), whose closure is typed by `C`.
+    pub fn claims<C2>(self) -> JwtAuthBuilder<C2, R> {
+        JwtAuthBuilder {
+            keys: self.keys,
+            issuer: self.issuer,
+            accepted_issuers: self.accepted_issuers,
+            audiences: self.audiences,
+            leeway: self.leeway,
+            require_sub: self.require_sub,
+            max_token_bytes: self.max_token_bytes,
+            sources: self.sources,
+            refresh: self.refresh,
+            clock: self.clock,
+            optional: self.optional,
+            allow_preflight: self.allow_preflight,
+            realm: self.realm,
+            revocation: self.revocation,
+            revocation_failure: self.revocation_failure,
+            authorize: None,
+            authorize_dropped: self.authorize_dropped || self.authorize.is_some(),
+            rejection: self.rejection,
+            claims: PhantomData,
+        }
+    }
+
+    /// Build the responses of refused requests with `handler` (see [`RejectionHandler`]).
+    ///
+    /// [`RejectionHandler`]: crate::RejectionHandler
+    pub fn rejection_handler<R2>(self, handler: R2) -> JwtAuthBuilder<C, R2> {
+        JwtAuthBuilder {
+            keys: self.keys,
+            issuer: self.issuer,
+            accepted_issuers: self.accepted_issuers,
+            audiences: self.audiences,
+            leeway: self.leeway,
+            require_sub: self.require_sub,
+            max_token_bytes: self.max_token_bytes,
+            sources: self.sources,
+            refresh: self.refresh,
+            clock: self.clock,
+            optional: self.optional,
+            allow_preflight: self.allow_preflight,
+            realm: self.realm,
+            revocation: self.revocation,
+            revocation_failure: self.revocation_failure,
+            authorize: self.authorize,
+            authorize_dropped: self.authorize_dropped,
+            rejection: handler,
+            claims: PhantomData,
+        }
+    }
+
+    /// Sign and verify with an HS256 secret (at least 32 bytes). Shorthand for
+    /// `signing_key(Key::hs256(secret))`, with the length error reported by `build`.
+    pub fn hs256(self, secret: impl AsRef<[u8]>) -> Self {
+        self.hmac(Algorithm::HS256, secret)
+    }
+
+    /// Sign and verify with an HMAC secret for `algorithm` (HS256, HS384, HS512).
+    pub fn hmac(mut self, algorithm: Algorithm, secret: impl AsRef<[u8]>) -> Self {
+        self.keys
+            .push(Key::hmac(algorithm, secret).map(|key| (key, KeyRole::Signing)));
+        self
+    }
+
+    /// The key that signs login and renewed tokens (and verifies). Exactly one.
+    pub fn signing_key(mut self, key: Key) -> Self {
+        self.keys.push(Ok((key, KeyRole::Signing)));
+        self
+    }
+
+    /// A key this service signed with before a rotation. It still verifies, and its tokens renew
+    /// onto the current signing key, so clients migrate as they come. It may be public-only.
+    pub fn previous_key(mut self, key: Key) -> Self {
+        self.keys.push(Ok((key, KeyRole::Previous)));
+        self
+    }
+
+    /// A third party's key (an identity provider's): it verifies, but its tokens are never
+    /// renewed. Accept its issuer with [`accept_issuer`](JwtAuthBuilder::accept_issuer).
+    pub fn trusted_key(mut self, key: Key) -> Self {
+        self.keys.push(Ok((key, KeyRole::Trusted)));
+        self
+    }
+
+    /// Several third-party keys, e.g. from [`Key::from_jwk_set_json`].
+    pub fn trusted_keys(mut self, keys: impl IntoIterator<Item = Key>) -> Self {
+        self.keys
+            .extend(keys.into_iter().map(|key| Ok((key, KeyRole::Trusted))));
+        self
+    }
+
+    /// Our issuer name: set as `iss` in the tokens this service signs, and required in every
+    /// token it accepts (add others with [`accept_issuer`](JwtAuthBuilder::accept_issuer)).
+    /// Only tokens with this `iss` renew.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// Also accept tokens from this issuer (never renewed).
+    pub fn accept_issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.accepted_issuers.push(issuer.into());
+        self
+    }
+
+    /// Require `aud` to contain this audience (or one of the audiences given by repeated calls).
+    /// The first one is put in the tokens this service signs.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audiences.push(audience.into());
+        self
+    }
+
+    /// Tolerance for clock skew on `exp`, `nbf` and `iat`. Default 5 s. Never applied to renewal:
+    /// a token accepted only thanks to leeway does not renew.
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Whether `sub` is required. Default `true`.
+    pub fn require_subject(mut self, required: bool) -> Self {
+        self.require_sub = required;
+        self
+    }
+
+    /// Refuse tokens longer than this many bytes, before decoding them. Default 8 KiB.
+    pub fn max_token_size(mut self, bytes: usize) -> Self {
+        self.max_token_bytes = bytes;
+        self
+    }
+
+    /// Where tokens are read from, in order; replaces the default (`Authorization: Bearer`).
+    pub fn token_sources(mut self, sources: impl IntoIterator<Item = TokenSource>) -> Self {
+        self.sources = sources.into_iter().collect();
+        self
+    }
+
+    /// Sliding renewal and session lifetimes.
+    pub fn refresh(mut self, policy: RefreshPolicy) -> Self {
+        self.refresh = policy;
+        self
+    }
+
+    /// The clock for validation, renewal and issuing. Default: the system clock.
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Optional authentication: a request without any token passes through without claims (a
+    /// request with a bad token is still refused). Default `false`.
+    pub fn optional(mut self, optional: bool) -> Self {
+        self.optional = optional;
+        self
+    }
+
+    /// Let CORS preflight requests (`OPTIONS` with `Origin` and `Access-Control-Request-Method`)
+    /// through unauthenticated, as browsers send them without credentials. Default `true`.
+    pub fn allow_cors_preflight(mut self, allow: bool) -> Self {
+        self.allow_preflight = allow;
+        self
+    }
+
+    /// The realm of `WWW-Authenticate` challenges. Default `api`.
+    pub fn realm(mut self, realm: impl Into<String>) -> Self {
+        self.realm = realm.into();
+        self
+    }
+
+    /// Consult `check` for every verified token (see [`RevocationCheck`]).
+    pub fn revocation(mut self, check: impl RevocationCheck) -> Self {
+        self.revocation = Some(Arc::new(check));
+        self
+    }
+
+    /// What to answer when the revocation store cannot be asked. Default 503.
+    pub fn on_revocation_failure(mut self, failure: RevocationFailure) -> Self {
+        self.revocation_failure = failure;
+        self
+    }
+
+    /// An authorization check on the verified claims and the request; a refusal is
+    /// `403 insufficient_scope` (gRPC `PERMISSION_DENIED`) and the inner service is not called.
+    ///
+    /// ```
+    /// use serde::Deserialize;
+    /// use tower_sliding_jwt::{Forbidden, JwtAuthLayer};
+    ///
+    /// #[derive(Clone, Deserialize)]
+    /// struct User {
+    ///     role: String,
+    /// }
+    ///
+    /// let admin_only = JwtAuthLayer::builder()
+    ///     .claims::<User>()
+    ///     .hs256(b"an example secret of at least 32 bytes")
+    ///     .authorize(|claims, _request| {
+    ///         if claims.custom.role == "admin" { Ok(()) } else { Err(Forbidden::new("admins only")) }
+    ///     })
+    ///     .build()?;
+    /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+    /// ```
+    pub fn authorize<F>(mut self, check: F) -> Self
+    where
+        F: Fn(&Claims<C>, &Parts) -> Result<(), Forbidden> + Send + Sync + 'static,
+    {
+        self.authorize = Some(Arc::new(check));
+        self
+    }
+
+    /// Check the configuration and build the layer.
+    pub fn build(self) -> Result<JwtAuthLayer<C, R>, ConfigError> {
+        if self.authorize_dropped {
+            return Err(ConfigError::AuthorizeBeforeClaims);
+        }
+        let keys = self.keys.into_iter().collect::<Result<Vec<_>, _>>()?;
+        if keys.is_empty() {
+            return Err(ConfigError::NoKeys);
+        }
+        let mut kids = HashSet::new();
+        if keys
+            .iter()
+            .filter_map(|(key, _)| key.kid())
+            .any(|kid| !kids.insert(kid))
+        {
+            return Err(ConfigError::DuplicateKeyId);
+        }
+        let signing: Vec<&Key> = keys
+            .iter()
+            .filter(|(_, role)| *role == KeyRole::Signing)
+            .map(|(k, _)| k)
+            .collect();
+        if signing.len() > 1 {
+            return Err(ConfigError::SeveralSigningKeys);
+        }
+        if signing.iter().any(|key| !key.can_sign()) {
+            return Err(ConfigError::SigningKeyCannotSign);
+        }
+        self.refresh.validate()?;
+        if signing.is_empty() && self.refresh.mode != RefreshMode::Disabled {
+            return Err(ConfigError::RenewalWithoutSigningKey);
+        }
+        if self.sources.is_empty() {
+            return Err(ConfigError::NoSources);
+        }
+        if !self.sources.iter().all(TokenSource::is_well_formed) {
+            return Err(ConfigError::InvalidSourceName);
+        }
+        if self.max_token_bytes == 0 {
+            return Err(ConfigError::ZeroMaxTokenSize);
+        }
+        let header_safe = |text: &str| {
+            text.bytes()
+                .all(|b| b == b' ' || (b.is_ascii_graphic() && b != b'"' && b != b'\\'))
+        };
+        if !header_safe(&self.realm) {
+            return Err(ConfigError::InvalidHeaderValue("realm"));
+        }
+        let signing_header = signing
+            .first()
+            .map(|key| jose_header(key.algorithm(), key.kid()));
+        let mut issuers: Vec<String> = self.issuer.iter().cloned().collect();
+        issuers.extend(self.accepted_issuers);
+        let core = Core {
+            keys: KeySet::new(keys),
+            rules: Rules {
+                leeway: secs(self.leeway),
+                issuers,
+                audiences: self.audiences.clone(),
+                require_sub: self.require_sub,
+                max_token_bytes: self.max_token_bytes,
+            },
+            issuer: self.issuer,
+            audience: self.audiences.into_iter().next(),
+            refresh: self.refresh,
+            sources: self.sources,
+            clock: self.clock,
+            revocation: self.revocation,
+            revocation_failure: self.revocation_failure,
+            signing_header,
+        };
+        tracing::debug!(
+            target: "tower_sliding_jwt",
+            backend = %crate::CryptoBackend::ACTIVE,
+            keys = core.keys.iter().count(),
+            "JWT layer configured"
+        );
+        let config = LayerConfig {
+            core: Arc::new(core),
+            optional: self.optional,
+            allow_preflight: self.allow_preflight,
+            realm: self.realm,
+            authorize: self.authorize,
+        };
+        Ok(JwtAuthLayer::from_parts(Arc::new(config), self.rejection))
+    }
+}
+
+impl<C, R> fmt::Debug for JwtAuthBuilder<C, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtAuthBuilder")
+            .field("keys", &self.keys)
+            .field("issuer", &self.issuer)
+            .field("audiences", &self.audiences)
+            .field("sources", &self.sources)
+            .field("refresh", &self.refresh)
+            .field("optional", &self.optional)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::refresh::RefreshPolicy;
+
+    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    fn err<C, R>(builder: JwtAuthBuilder<C, R>) -> ConfigError {
+        builder
+            .build()
+            .expect_err("the configuration must be refused")
+    }
+
+    #[test]
+    fn refusals_are_errors_not_panics() {
+        let b = JwtAuthBuilder::new;
+        assert!(matches!(
+            err(b().hs256(b"short")),
+            ConfigError::Key(KeyError::SecretTooShort { .. })
+        ));
+        assert_eq!(err(b()), ConfigError::NoKeys);
+        assert_eq!(
+            err(b().hs256(SECRET).hs256(SECRET)),
+            ConfigError::SeveralSigningKeys
+        );
+        let pem = std::fs::read("tests/keys/ec256_public.pem").unwrap();
+        let public = Key::from_public_pem(Algorithm::ES256, &pem).unwrap();
+        assert_eq!(
+            err(b().signing_key(public)),
+            ConfigError::SigningKeyCannotSign
+        );
+        let public = Key::from_public_pem(Algorithm::ES256, &pem).unwrap();
+        assert_eq!(
+            err(b().trusted_key(public)),
+            ConfigError::RenewalWithoutSigningKey
+        );
+        let public = Key::from_public_pem(Algorithm::ES256, &pem).unwrap();
+        let verify_only = b()
+            .trusted_key(public)
+            .refresh(RefreshPolicy::new().mode(RefreshMode::Disabled));
+        assert!(verify_only.build().is_ok());
+        let twins = b()
+            .signing_key(Key::hs256(SECRET).unwrap().with_kid("k"))
+            .previous_key(Key::hs256(SECRET).unwrap().with_kid("k"));
+        assert_eq!(err(twins), ConfigError::DuplicateKeyId);
+        let policy = RefreshPolicy::new().ttl(Duration::from_secs(60));
+        assert_eq!(
+            err(b()
+                .hs256(SECRET)
+                .refresh(policy.clone().renew_within(Duration::from_secs(90)))),
+            ConfigError::ThresholdExceedsTtl
+        );
+        assert_eq!(
+            err(b()
+                .hs256(SECRET)
+                .refresh(policy.max_session(Duration::from_secs(30)))),
+            ConfigError::MaxSessionShorterThanTtl
+        );
+        assert_eq!(
+            err(b().hs256(SECRET).token_sources([])),
+            ConfigError::NoSources
+        );
+        assert_eq!(
+            err(b()
+                .hs256(SECRET)
+                .token_sources([TokenSource::cookie("a b")])),
+            ConfigError::InvalidSourceName
+        );
+        assert_eq!(
+            err(b().hs256(SECRET).realm("a\"b")),
+            ConfigError::InvalidHeaderValue("realm")
+        );
+        assert_eq!(
+            err(b().hs256(SECRET).max_token_size(0)),
+            ConfigError::ZeroMaxTokenSize
+        );
+        let late_claims = b()
+            .hs256(SECRET)
+            .authorize(|_, _| Ok(()))
+            .claims::<NoCustomClaims>();
+        assert_eq!(err(late_claims), ConfigError::AuthorizeBeforeClaims);
+    }
+
+    #[test]
+    fn error_messages_are_clear_and_secret_free() {
+        let message = err(JwtAuthBuilder::new().hs256(b"tiny-secret")).to_string();
+        assert!(message.contains("at least 32 bytes"), "{message}");
+        assert!(!message.contains("tiny-secret"), "{message}");
+    }
+}

@@ -1,0 +1,397 @@
+//! The verified claims handed to the application: registered claims plus its own `C`.
+
+use std::fmt;
+
+use serde::de::{self, DeserializeOwned, Deserializer, SeqAccess, Visitor};
+use serde::ser::{SerializeSeq, Serializer};
+use serde::{Deserialize, Serialize};
+
+use crate::reject::TokenError;
+
+/// The claims of a verified token: the registered ones and the application's own `C`.
+///
+/// The layer puts a `Claims<C>` into the request extensions of every authenticated request. With
+/// the `axum` feature it is also an extractor (and `Option<Claims<C>>` for optional routes).
+///
+/// `C` is any `serde` type read from the same JSON payload; it must tolerate the other claims
+/// (do not use `#[serde(deny_unknown_fields)]`). The default, [`NoCustomClaims`], reads nothing.
+///
+/// ```
+/// use serde::Deserialize;
+/// use tower_sliding_jwt::Claims;
+///
+/// #[derive(Clone, Deserialize)]
+/// struct User {
+///     username: String,
+/// }
+///
+/// fn greet(claims: &Claims<User>) -> String {
+///     format!("hello {} (subject {:?})", claims.custom.username, claims.subject())
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claims<C = NoCustomClaims> {
+    /// The registered (RFC 7519) and session claims.
+    pub registered: RegisteredClaims,
+    /// The application's own claims.
+    pub custom: C,
+}
+
+impl<C> Claims<C> {
+    /// `sub`: whom the token is about.
+    pub fn subject(&self) -> Option<&str> {
+        self.registered.sub.as_deref()
+    }
+
+    /// `exp`: when the token expires (seconds since the epoch).
+    pub fn expires_at(&self) -> i64 {
+        self.registered.exp
+    }
+
+    /// `jti`: the token's unique id.
+    pub fn token_id(&self) -> Option<&str> {
+        self.registered.jti.as_deref()
+    }
+
+    /// `sid`: the login session the token belongs to (shared by all its renewals).
+    pub fn session_id(&self) -> Option<&str> {
+        self.registered.sid.as_deref()
+    }
+
+    /// When the session began: `auth_time`, or `iat` for tokens without it.
+    pub fn session_start(&self) -> Option<i64> {
+        self.registered.auth_time.or(self.registered.iat)
+    }
+}
+
+impl<C: Serialize> Serialize for Claims<C> {
+    /// One flat JSON object: the registered claims and the custom ones side by side.
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Flat<'a, C> {
+            #[serde(flatten)]
+            registered: &'a RegisteredClaims,
+            #[serde(flatten)]
+            custom: &'a C,
+        }
+        Flat {
+            registered: &self.registered,
+            custom: &self.custom,
+        }
+        .serialize(serializer)
+    }
+}
+
+/// The registered claims of RFC 7519, and the two session claims this crate relies on:
+/// `auth_time` (OpenID Connect: when the user logged in) and `sid` (the login session id).
+///
+/// Dates are JWT `NumericDate`s: seconds since the Unix epoch. A date that is not a JSON number
+/// within the range of an `i64` (a string, a boolean, `null`, `1e300`) makes the token invalid.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct RegisteredClaims {
+    /// `iss`: who issued the token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    /// `sub`: whom the token is about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    /// `aud`: whom the token is for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aud: Option<Audience>,
+    /// `exp`: expiry, required.
+    pub exp: i64,
+    /// `nbf`: not valid before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
+    /// `iat`: when the token was issued.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    /// `jti`: unique token id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+    /// `auth_time`: when the user authenticated; the start of the session.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
+    /// `sid`: session id, kept by every renewal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+}
+
+/// The `aud` claim: one audience or several.
+///
+/// ```
+/// use tower_sliding_jwt::Audience;
+///
+/// let aud: Audience = serde_json::from_str(r#"["api", "admin"]"#)?;
+/// assert!(aud.contains("admin"));
+/// assert!(!aud.contains("billing"));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Audience {
+    /// `"aud": "api"`.
+    One(String),
+    /// `"aud": ["api", "admin"]`.
+    Many(Vec<String>),
+}
+
+impl Audience {
+    /// Whether `audience` is among them.
+    pub fn contains(&self, audience: &str) -> bool {
+        self.iter().any(|a| a == audience)
+    }
+
+    /// Every audience.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        let (one, many): (Option<&String>, &[String]) = match self {
+            Audience::One(a) => (Some(a), &[]),
+            Audience::Many(list) => (None, list),
+        };
+        one.into_iter().chain(many).map(String::as_str)
+    }
+}
+
+impl Serialize for Audience {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Audience::One(a) => serializer.serialize_str(a),
+            Audience::Many(list) => {
+                let mut seq = serializer.serialize_seq(Some(list.len()))?;
+                for a in list {
+                    seq.serialize_element(a)?;
+                }
+                seq.end()
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Audience {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct AudienceVisitor;
+        impl<'de> Visitor<'de> for AudienceVisitor {
+            type Value = Audience;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or an array of strings")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Audience, E> {
+                Ok(Audience::One(v.to_owned()))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Audience, A::Error> {
+                let mut list = Vec::with_capacity(seq.size_hint().unwrap_or(1).min(16));
+                while let Some(a) = seq.next_element::<String>()? {
+                    list.push(a);
+                }
+                Ok(Audience::Many(list))
+            }
+        }
+        deserializer.deserialize_any(AudienceVisitor)
+    }
+}
+
+/// No application claims: the default `C` of [`Claims`]. Reads nothing, accepts any payload.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct NoCustomClaims {}
+
+/// The registered claims as they are read from the payload (`exp` may be absent here).
+#[derive(Deserialize)]
+struct WireClaims {
+    #[serde(default)]
+    iss: Option<String>,
+    #[serde(default)]
+    sub: Option<String>,
+    #[serde(default)]
+    aud: Option<Audience>,
+    #[serde(default, deserialize_with = "numeric_date")]
+    exp: Option<i64>,
+    #[serde(default, deserialize_with = "numeric_date")]
+    nbf: Option<i64>,
+    #[serde(default, deserialize_with = "numeric_date")]
+    iat: Option<i64>,
+    #[serde(default)]
+    jti: Option<String>,
+    #[serde(default, deserialize_with = "numeric_date")]
+    auth_time: Option<i64>,
+    #[serde(default)]
+    sid: Option<String>,
+}
+
+/// A present `NumericDate`: a JSON number within the range of an `i64`. Fractions are allowed
+/// (RFC 7519) and rounded down. `null` and every non-number are errors.
+fn numeric_date<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+    struct NumericDate;
+    impl Visitor<'_> for NumericDate {
+        type Value = i64;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a NumericDate (a number of seconds within the range of an i64)")
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<i64, E> {
+            Ok(v)
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<i64, E> {
+            i64::try_from(v).map_err(|_| E::invalid_value(de::Unexpected::Unsigned(v), &self))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<i64, E> {
+            // 2^63 is exactly representable; everything below it floors into an i64.
+            const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+            if v.is_finite() && (-LIMIT..LIMIT).contains(&v) {
+                Ok(v.floor() as i64)
+            } else {
+                Err(E::invalid_value(de::Unexpected::Float(v), &self))
+            }
+        }
+    }
+    deserializer.deserialize_any(NumericDate).map(Some)
+}
+
+/// Read the claims of a verified payload (the decoded JSON).
+pub(crate) fn parse<C: DeserializeOwned>(payload: &[u8]) -> Result<Claims<C>, TokenError> {
+    // serde's derived structs also accept JSON arrays; a JWT payload must be an object.
+    if payload.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(TokenError::MalformedClaims);
+    }
+    let wire: WireClaims =
+        serde_json::from_slice(payload).map_err(|_| TokenError::MalformedClaims)?;
+    let exp = wire.exp.ok_or(TokenError::MissingClaim("exp"))?;
+    let custom = serde_json::from_slice(payload).map_err(|_| TokenError::MalformedClaims)?;
+    Ok(Claims {
+        registered: RegisteredClaims {
+            iss: wire.iss,
+            sub: wire.sub,
+            aud: wire.aud,
+            exp,
+            nbf: wire.nbf,
+            iat: wire.iat,
+            jti: wire.jti,
+            auth_time: wire.auth_time,
+            sid: wire.sid,
+        },
+        custom,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+    struct App {
+        username: String,
+    }
+
+    fn parse_json(json: &str) -> Result<Claims<NoCustomClaims>, TokenError> {
+        parse(json.as_bytes())
+    }
+
+    #[test]
+    fn reads_registered_and_custom_claims() {
+        let claims: Claims<App> = parse(
+            br#"{"sub":"1","exp":2000,"iat":1000,"auth_time":900,"sid":"s","jti":"j",
+                "iss":"demo","aud":["a","b"],"username":"alice","unknown":{"x":[1,2]}}"#,
+        )
+        .unwrap();
+        assert_eq!(claims.subject(), Some("1"));
+        assert_eq!(claims.expires_at(), 2000);
+        assert_eq!(claims.session_start(), Some(900));
+        assert_eq!(claims.custom.username, "alice");
+        assert!(claims.registered.aud.as_ref().unwrap().contains("b"));
+        let json = serde_json::to_value(&claims).unwrap();
+        assert_eq!(json["username"], "alice");
+        assert_eq!(json["exp"], 2000);
+        assert!(json.get("nbf").is_none());
+    }
+
+    #[test]
+    fn exp_is_required() {
+        assert_eq!(
+            parse_json(r#"{"sub":"1"}"#).unwrap_err(),
+            TokenError::MissingClaim("exp")
+        );
+    }
+
+    #[test]
+    fn dates_must_be_numbers_within_i64() {
+        for bad in [
+            r#""2000""#,
+            "true",
+            "null",
+            "1e300",
+            "-1e300",
+            "18446744073709551615",
+            "9223372036854775808",
+            "{}",
+            "[1]",
+        ] {
+            for claim in ["exp", "nbf", "iat", "auth_time"] {
+                let json = if claim == "exp" {
+                    format!(r#"{{"exp":{bad}}}"#)
+                } else {
+                    format!(r#"{{"exp":2000,"{claim}":{bad}}}"#)
+                };
+                assert_eq!(
+                    parse_json(&json).unwrap_err(),
+                    TokenError::MalformedClaims,
+                    "{claim} = {bad}"
+                );
+            }
+        }
+        assert_eq!(parse_json(r#"{"exp":-5}"#).unwrap().expires_at(), -5);
+        assert_eq!(parse_json(r#"{"exp":1500.9}"#).unwrap().expires_at(), 1500);
+        assert_eq!(
+            parse_json(r#"{"exp":9223372036854775807}"#)
+                .unwrap()
+                .expires_at(),
+            i64::MAX
+        );
+    }
+
+    #[test]
+    fn payload_must_be_one_json_object() {
+        for bad in [
+            "[2000]",
+            "2000",
+            r#""x""#,
+            "",
+            r#"{"exp":1} {}"#,
+            r#"{"exp":1,"exp":2}"#,
+            r#"{"exp":1,"sub":5}"#,
+            r#"{"exp":1,"aud":7}"#,
+        ] {
+            assert_eq!(
+                parse_json(bad).unwrap_err(),
+                TokenError::MalformedClaims,
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            parse::<App>(br#"{"exp":1}"#).unwrap_err(),
+            TokenError::MalformedClaims,
+            "custom claims that do not fit"
+        );
+    }
+
+    #[test]
+    fn deep_nesting_never_overflows_the_stack() {
+        let deep = format!(
+            r#"{{"exp":1,"x":{}{}}}"#,
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        // An unknown claim is skipped without recursion…
+        assert!(parse_json(&deep).is_ok());
+        // …and a claim that is read hits serde_json's recursion limit: an error, not a crash.
+        assert_eq!(
+            parse::<serde_json::Value>(deep.as_bytes()).unwrap_err(),
+            TokenError::MalformedClaims
+        );
+        let deep_aud = format!(
+            r#"{{"exp":1,"aud":{}{}}}"#,
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        assert_eq!(
+            parse_json(&deep_aud).unwrap_err(),
+            TokenError::MalformedClaims
+        );
+    }
+}

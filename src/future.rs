@@ -1,0 +1,151 @@
+//! [`ResponseFuture`]: the response future of [`JwtAuth`](crate::JwtAuth).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+
+use http::request::Parts;
+use http::{Request, Response};
+use pin_project_lite::pin_project;
+use tower_service::Service;
+
+use crate::claims::Claims;
+use crate::layer::LayerConfig;
+use crate::raw_token::RawToken;
+use crate::reject::RejectionHandler;
+use crate::renewal::Renewal;
+use crate::revocation::RevocationFuture;
+use crate::service::{admit, respond};
+
+pin_project! {
+    /// The response future of [`JwtAuth`](crate::JwtAuth).
+    ///
+    /// Either the inner service's future (plus, when the token renews, the renewal to write into
+    /// its response), a rejection ready to return, or, with an asynchronous revocation store, the
+    /// pending revocation answer before the inner service is called.
+    pub struct ResponseFuture<S, ReqBody, C, R>
+    where
+        S: Service<Request<ReqBody>>,
+    {
+        #[pin]
+        state: State<S, ReqBody, C, R>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<S, ReqBody, C, R>
+    where
+        S: Service<Request<ReqBody>>,
+    {
+        Inner {
+            #[pin]
+            future: S::Future,
+            renewal: Option<Renewal>,
+        },
+        Checking {
+            check: RevocationFuture,
+            waiting: Option<Waiting<S, ReqBody, C, R>>,
+        },
+        Rejected {
+            response: Option<S::Response>,
+        },
+    }
+}
+
+/// A verified request waiting for its revocation answer.
+pub(crate) struct Waiting<S, ReqBody, C, R> {
+    pub(crate) service: S,
+    pub(crate) parts: Parts,
+    pub(crate) body: ReqBody,
+    pub(crate) claims: Claims<C>,
+    pub(crate) token: RawToken,
+    pub(crate) renewal: Option<Renewal>,
+    pub(crate) config: Arc<LayerConfig<C>>,
+    pub(crate) rejection: R,
+}
+
+impl<S, ReqBody, C, R> ResponseFuture<S, ReqBody, C, R>
+where
+    S: Service<Request<ReqBody>>,
+{
+    pub(crate) fn inner(future: S::Future, renewal: Option<Renewal>) -> Self {
+        ResponseFuture {
+            state: State::Inner { future, renewal },
+        }
+    }
+
+    pub(crate) fn rejected(response: S::Response) -> Self {
+        ResponseFuture {
+            state: State::Rejected {
+                response: Some(response),
+            },
+        }
+    }
+
+    pub(crate) fn checking(check: RevocationFuture, waiting: Waiting<S, ReqBody, C, R>) -> Self {
+        ResponseFuture {
+            state: State::Checking {
+                check,
+                waiting: Some(waiting),
+            },
+        }
+    }
+}
+
+impl<S, ReqBody, ResBody, C, R> Future for ResponseFuture<S, ReqBody, C, R>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    C: Clone + Send + Sync + 'static,
+    R: RejectionHandler<ResBody>,
+{
+    type Output = Result<Response<ResBody>, S::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut state = self.project().state;
+        loop {
+            let next = match state.as_mut().project() {
+                StateProj::Inner { future, renewal } => {
+                    let mut response = ready!(future.poll(cx))?;
+                    if let Some(renewal) = renewal.take() {
+                        renewal.apply(&mut response);
+                    }
+                    return Poll::Ready(Ok(response));
+                }
+                StateProj::Rejected { response } => {
+                    let response = response
+                        .take()
+                        .expect("ResponseFuture polled after completion");
+                    return Poll::Ready(Ok(response));
+                }
+                StateProj::Checking { check, waiting } => {
+                    let answer = ready!(Pin::new(check).poll(cx));
+                    let waiting = waiting
+                        .take()
+                        .expect("ResponseFuture polled after completion");
+                    let Waiting {
+                        mut service,
+                        mut parts,
+                        body,
+                        claims,
+                        token,
+                        renewal,
+                        config,
+                        rejection,
+                    } = waiting;
+                    match admit(&config, &mut parts, claims, token, answer) {
+                        Ok(()) => State::Inner {
+                            future: service.call(Request::from_parts(parts, body)),
+                            renewal,
+                        },
+                        Err(refusal) => State::Rejected {
+                            response: Some(respond(&config, &rejection, &refusal, &parts)),
+                        },
+                    }
+                }
+            };
+            state.set(next);
+        }
+    }
+}

@@ -1,0 +1,294 @@
+//! The login side: signing login tokens and explicit renewals with the layer's own configuration.
+
+use std::fmt;
+use std::sync::Arc;
+
+use http::HeaderValue;
+use jsonwebtoken::jwk::JwkSet;
+use serde::de::DeserializeOwned;
+use serde::{Serialize, Serializer};
+use serde_json::{Map, Value};
+
+use crate::claims::{Claims, NoCustomClaims};
+use crate::clock::secs;
+use crate::config::{Core, RESERVED_CLAIMS, random_id};
+use crate::error::{IssueError, RenewError};
+use crate::keys::KeyRole;
+use crate::refresh::renewable;
+use crate::reject::TokenError;
+use crate::revocation::{RevocationFailure, RevocationStatus};
+use crate::verify::{payload_of, verify};
+
+/// Signs login tokens and explicit renewals with the same keys, lifetimes and claim names as the
+/// layer it came from ([`JwtAuthLayer::issuer`](crate::JwtAuthLayer::issuer)). Cheap to clone.
+///
+/// ```
+/// use serde::Serialize;
+/// use tower_sliding_jwt::JwtAuthLayer;
+///
+/// #[derive(Serialize)]
+/// struct Profile<'a> {
+///     username: &'a str,
+/// }
+///
+/// let layer = JwtAuthLayer::builder()
+///     .hs256(b"an example secret of at least 32 bytes")
+///     .issuer("demo")
+///     .build()?;
+/// let issuer = layer.issuer();
+/// let login = issuer.issue("42", &Profile { username: "alice" })?;
+/// assert_eq!(login.expires_in, 300);
+///
+/// let claims = issuer.verify::<serde_json::Value>(&login.token)?;
+/// assert_eq!(claims.subject(), Some("42"));
+/// assert_eq!(claims.custom["username"], "alice");
+/// assert_eq!(claims.registered.auth_time, claims.registered.iat);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct Issuer {
+    core: Arc<Core>,
+}
+
+/// A freshly signed token.
+///
+/// It serializes to the JSON of a login response: `{"token": "…", "token_type": "Bearer",
+/// "expires_in": 300}`. Its `Debug` output hides the token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IssuedToken {
+    /// The compact JWS.
+    pub token: String,
+    /// Seconds until it expires.
+    pub expires_in: u64,
+    /// Its `exp`.
+    pub expires_at: i64,
+    /// The session's absolute limit: no renewal goes beyond it.
+    pub session_expires_at: i64,
+}
+
+impl Issuer {
+    pub(crate) fn new(core: Arc<Core>) -> Issuer {
+        Issuer { core }
+    }
+
+    /// Sign a login token for `subject` with the application's own `custom` claims.
+    ///
+    /// The token carries `sub`, `iat` = now, `exp` = now + ttl, `auth_time` = now (the session
+    /// start), a random `jti`, a random `sid` (the session id all its renewals keep), `iss` and
+    /// `aud` when configured, and the custom claims; its header carries the signing key's `kid`.
+    /// `custom` must serialize to a JSON object (use `&()` or [`NoCustomClaims`] for none) and may
+    /// not set the claims listed above.
+    pub fn issue<T: Serialize + ?Sized>(
+        &self,
+        subject: impl Into<String>,
+        custom: &T,
+    ) -> Result<IssuedToken, IssueError> {
+        let mut claims = match serde_json::to_value(custom) {
+            Ok(Value::Object(map)) => map,
+            Ok(Value::Null) => Map::new(),
+            _ => return Err(IssueError::ClaimsNotAnObject),
+        };
+        if let Some(reserved) = RESERVED_CLAIMS
+            .iter()
+            .find(|name| claims.contains_key(**name))
+        {
+            return Err(IssueError::ReservedClaim(reserved));
+        }
+        let core = &self.core;
+        let now = core.now();
+        let exp = now.saturating_add(core.ttl());
+        claims.insert("sub".into(), Value::String(subject.into()));
+        claims.insert("iat".into(), now.into());
+        claims.insert("exp".into(), exp.into());
+        claims.insert("auth_time".into(), now.into());
+        claims.insert("jti".into(), random_id()?.into());
+        claims.insert("sid".into(), random_id()?.into());
+        if let Some(iss) = &core.issuer {
+            claims.insert("iss".into(), iss.clone().into());
+        }
+        if let Some(aud) = &core.audience
+            && !claims.contains_key("aud")
+        {
+            claims.insert("aud".into(), aud.clone().into());
+        }
+        let token = core.sign(&claims)?;
+        Ok(IssuedToken {
+            token,
+            expires_in: u64::try_from(exp - now).unwrap_or(0),
+            expires_at: exp,
+            session_expires_at: now.saturating_add(secs(core.refresh.max_session)),
+        })
+    }
+
+    /// Explicit renewal (the `/update/token` endpoint): verify `token` and sign its successor,
+    /// with the very rules of sliding renewal.
+    ///
+    /// The token must verify without leeway, pass the revocation check, come from our issuer and
+    /// one of our own keys (current or previous). The successor keeps every claim except `iat`,
+    /// `nbf`, `jti` and `exp = min(now + ttl, auth_time + max_session)`, and is signed with the
+    /// current key. Unlike sliding renewal, no threshold applies: a client may renew at any time.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::time::Duration;
+    /// use tower_sliding_jwt::{JwtAuthLayer, ManualClock, RenewError};
+    ///
+    /// let clock = ManualClock::new(1_000_000);
+    /// let layer = JwtAuthLayer::builder()
+    ///     .hs256(b"an example secret of at least 32 bytes")
+    ///     .clock(clock.clone())
+    ///     .build()?;
+    /// let issuer = layer.issuer();
+    /// let login = issuer.issue("42", &())?;
+    ///
+    /// clock.advance(Duration::from_secs(200));
+    /// let renewed = issuer.renew(&login.token).await?;
+    /// assert_eq!(renewed.expires_at, 1_000_000 + 200 + 300);
+    ///
+    /// clock.advance(Duration::from_secs(400)); // the renewed token has expired too
+    /// assert!(matches!(issuer.renew(&renewed.token).await, Err(RenewError::Invalid(_))));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn renew(&self, token: &str) -> Result<IssuedToken, RenewError> {
+        let core = &self.core;
+        let now = core.now();
+        let verified = verify::<NoCustomClaims>(&core.keys, &core.rules, token, now)
+            .map_err(RenewError::Invalid)?;
+        let claims = &verified.claims.registered;
+        let plan = renewable(
+            claims,
+            verified.role,
+            core.issuer.as_deref(),
+            core.refresh.ttl,
+            core.refresh.max_session,
+            now,
+        )?;
+        if let Some(check) = &core.revocation {
+            match check.check(claims).await {
+                Ok(RevocationStatus::Active) => {}
+                Ok(RevocationStatus::Revoked) => {
+                    return Err(RenewError::Invalid(TokenError::Revoked));
+                }
+                Err(_) => {
+                    return Err(match core.revocation_failure {
+                        RevocationFailure::ServiceUnavailable => RenewError::Unavailable,
+                        RevocationFailure::Unauthorized => {
+                            RenewError::Invalid(TokenError::RevocationUnknown)
+                        }
+                    });
+                }
+            }
+        }
+        let payload = payload_of(token).ok_or(RenewError::Invalid(TokenError::Malformed))?;
+        let now = core.now();
+        match core
+            .renew_payload(&payload, &plan, claims.exp, now)
+            .map_err(RenewError::Issue)?
+        {
+            Some((token, exp)) => Ok(IssuedToken {
+                token,
+                expires_in: u64::try_from(exp - now).unwrap_or(0),
+                expires_at: exp,
+                session_expires_at: plan.cap,
+            }),
+            None if now.saturating_add(core.ttl()) >= plan.cap => Err(RenewError::SessionEnded),
+            None => Err(RenewError::NotExtended),
+        }
+    }
+
+    /// Verify a token outside the layer (a WebSocket handshake, a message queue) with the same
+    /// keys and claim rules, and read its claims. The revocation hook is not consulted here.
+    pub fn verify<C: DeserializeOwned>(&self, token: &str) -> Result<Claims<C>, TokenError> {
+        let core = &self.core;
+        if token.len() > core.rules.max_token_bytes {
+            return Err(TokenError::TooLarge);
+        }
+        verify::<C>(&core.keys, &core.rules, token, core.now()).map(|verified| verified.claims)
+    }
+
+    /// The public keys of this service's own asymmetric keys (signing and previous) as a JWK Set,
+    /// for a `/.well-known/jwks.json` route. HMAC secrets are never included.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::{Algorithm, JwtAuthLayer, Key};
+    ///
+    /// let pem = std::fs::read("tests/keys/ed25519_private.pem")?;
+    /// let layer = JwtAuthLayer::builder()
+    ///     .signing_key(Key::from_private_pem(Algorithm::EdDSA, &pem)?.with_kid("ed-2026"))
+    ///     .build()?;
+    /// let jwks = layer.issuer().jwks();
+    /// assert_eq!(jwks.keys.len(), 1);
+    /// assert_eq!(jwks.keys[0].common.key_id.as_deref(), Some("ed-2026"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn jwks(&self) -> JwkSet {
+        let keys = self
+            .core
+            .keys
+            .iter()
+            .filter(|(_, role)| *role != KeyRole::Trusted)
+            .filter_map(|(key, _)| key.public_jwk())
+            .collect();
+        JwkSet { keys }
+    }
+
+    /// The `Set-Cookie` value that delivers `issued` to a browser, when the layer reads tokens
+    /// from a cookie: the first cookie source's name, the policy's cookie attributes, and a
+    /// `Max-Age` of the token's lifetime. `None` without a cookie source.
+    pub fn set_cookie(&self, issued: &IssuedToken) -> Option<HeaderValue> {
+        let name = self.core.cookie_name()?;
+        let max_age = issued.expires_at.saturating_sub(self.core.now());
+        let value = self
+            .core
+            .refresh
+            .cookie
+            .set_cookie(name, &issued.token, max_age);
+        HeaderValue::try_from(value).ok()
+    }
+
+    /// The current time on the configuration's clock.
+    pub fn now(&self) -> i64 {
+        self.core.now()
+    }
+}
+
+impl fmt::Debug for Issuer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Issuer")
+            .field("issuer", &self.core.issuer)
+            .field(
+                "signing_kid",
+                &self.core.keys.signing().and_then(|k| k.kid()),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl Serialize for IssuedToken {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Wire<'a> {
+            token: &'a str,
+            token_type: &'static str,
+            expires_in: u64,
+        }
+        Wire {
+            token: &self.token,
+            token_type: "Bearer",
+            expires_in: self.expires_in,
+        }
+        .serialize(serializer)
+    }
+}
+
+impl fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssuedToken")
+            .field("token", &"[redacted]")
+            .field("expires_in", &self.expires_in)
+            .field("expires_at", &self.expires_at)
+            .field("session_expires_at", &self.session_expires_at)
+            .finish()
+    }
+}

@@ -1,0 +1,536 @@
+//! Sliding renewal: when a token renews, how long the new one lives, and where it goes.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use cookie::SameSite;
+use http::{HeaderMap, HeaderName, StatusCode};
+
+use crate::claims::RegisteredClaims;
+use crate::clock::secs;
+use crate::error::{ConfigError, RenewError};
+use crate::keys::KeyRole;
+use crate::reject::TokenError;
+
+/// The default name of the response header that carries a renewed token.
+pub const REFRESHED_TOKEN_HEADER: HeaderName = HeaderName::from_static("x-refreshed-token");
+/// The default name of the response header that announces the coming expiry in advise mode.
+pub const EXPIRES_IN_HEADER: HeaderName = HeaderName::from_static("x-token-expires-in");
+
+type Predicate = Arc<dyn Fn(StatusCode, &HeaderMap) -> bool + Send + Sync>;
+
+/// How and when tokens are renewed, and how long sessions last.
+///
+/// Two clocks govern a session. `exp` is the idle limit: a token lives `ttl`, and a client that
+/// keeps making requests gets a fresh one before it runs out. The absolute limit is
+/// `auth_time + max_session` (the *cap*): no renewal ever reaches beyond it, and after it the user
+/// must log in again. Login tokens from [`Issuer`](crate::Issuer), explicit renewals and sliding
+/// renewals all use these same numbers.
+///
+/// | setting | default |
+/// |---|---|
+/// | trigger | renew when at most half the token's lifetime remains |
+/// | `ttl` | 5 minutes |
+/// | `max_session` | 24 hours |
+/// | responses that carry a renewal | 2xx and 3xx |
+/// | delivery | header `x-refreshed-token`; `Set-Cookie` when the token came from a cookie |
+/// | mode | [`RefreshMode::Inject`] |
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_sliding_jwt::{RefreshMode, RefreshPolicy};
+///
+/// let policy = RefreshPolicy::new()
+///     .ttl(Duration::from_secs(15 * 60))
+///     .renew_within(Duration::from_secs(5 * 60))
+///     .max_session(Duration::from_secs(8 * 3600))
+///     .mode(RefreshMode::Inject);
+/// ```
+#[derive(Clone)]
+pub struct RefreshPolicy {
+    pub(crate) trigger: Trigger,
+    pub(crate) ttl: Duration,
+    pub(crate) max_session: Duration,
+    pub(crate) mode: RefreshMode,
+    pub(crate) header: HeaderName,
+    pub(crate) advice_header: HeaderName,
+    pub(crate) cookie: CookieSettings,
+    pub(crate) predicate: Option<Predicate>,
+}
+
+/// When a token is close enough to expiry to renew.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Trigger {
+    /// When at most this many seconds remain.
+    Within(i64),
+    /// When at most this fraction of the token's lifetime (`exp - iat`) remains.
+    Fraction(f64),
+}
+
+/// What the layer does with a token that should renew.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum RefreshMode {
+    /// Sign a renewed token and put it in the response (header, or `Set-Cookie` for cookie
+    /// tokens). The default.
+    #[default]
+    Inject,
+    /// Only announce the coming expiry with `x-token-expires-in: <seconds>`; the client then
+    /// calls the application's refresh endpoint, which uses [`Issuer::renew`](crate::Issuer::renew).
+    Advise,
+    /// Never touch responses. [`Issuer::renew`](crate::Issuer::renew) still works.
+    Disabled,
+}
+
+/// Attributes of the `Set-Cookie` that delivers a renewed (or login) token read from a cookie.
+///
+/// Defaults: `HttpOnly`, `Secure`, `SameSite=Lax`, `Path=/`, no `Domain`; `Max-Age` is the token's
+/// remaining lifetime, so never beyond the session cap.
+///
+/// ```
+/// use tower_sliding_jwt::{CookieSettings, SameSite};
+///
+/// // For a plain-HTTP development server, where browsers drop `Secure` cookies.
+/// let dev = CookieSettings::new().secure(false).same_site(SameSite::Strict);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CookieSettings {
+    pub(crate) http_only: bool,
+    pub(crate) secure: bool,
+    pub(crate) same_site: SameSite,
+    pub(crate) path: String,
+    pub(crate) domain: Option<String>,
+}
+
+impl CookieSettings {
+    /// The defaults.
+    pub fn new() -> CookieSettings {
+        CookieSettings {
+            http_only: true,
+            secure: true,
+            same_site: SameSite::Lax,
+            path: "/".to_owned(),
+            domain: None,
+        }
+    }
+
+    /// `HttpOnly`: scripts cannot read the cookie. Default `true`.
+    pub fn http_only(mut self, on: bool) -> CookieSettings {
+        self.http_only = on;
+        self
+    }
+
+    /// `Secure`: HTTPS only. Default `true`.
+    pub fn secure(mut self, on: bool) -> CookieSettings {
+        self.secure = on;
+        self
+    }
+
+    /// `SameSite`. Default `Lax`.
+    pub fn same_site(mut self, same_site: SameSite) -> CookieSettings {
+        self.same_site = same_site;
+        self
+    }
+
+    /// `Path`. Default `/`.
+    pub fn path(mut self, path: impl Into<String>) -> CookieSettings {
+        self.path = path.into();
+        self
+    }
+
+    /// `Domain`. Default none (host-only cookie).
+    pub fn domain(mut self, domain: impl Into<String>) -> CookieSettings {
+        self.domain = Some(domain.into());
+        self
+    }
+
+    /// The `Set-Cookie` value for `name=token` living `max_age` seconds.
+    pub(crate) fn set_cookie(&self, name: &str, token: &str, max_age: i64) -> String {
+        let mut cookie = cookie::Cookie::build((name, token))
+            .http_only(self.http_only)
+            .secure(self.secure)
+            .same_site(self.same_site)
+            .path(self.path.as_str())
+            .max_age(cookie::time::Duration::seconds(max_age.max(0)));
+        if let Some(domain) = &self.domain {
+            cookie = cookie.domain(domain.as_str());
+        }
+        cookie.build().to_string()
+    }
+}
+
+impl Default for CookieSettings {
+    fn default() -> Self {
+        CookieSettings::new()
+    }
+}
+
+/// Put this in a response's extensions to keep the layer from renewing on that response (a
+/// logout handler, an endpoint that issues tokens itself).
+///
+/// ```
+/// use axum::{Extension, response::IntoResponse};
+/// use tower_sliding_jwt::NoRenewal;
+///
+/// async fn logout() -> impl IntoResponse {
+///     (Extension(NoRenewal), "logged out")
+/// }
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NoRenewal;
+
+impl RefreshPolicy {
+    /// The defaults (see the table above).
+    pub fn new() -> RefreshPolicy {
+        RefreshPolicy {
+            trigger: Trigger::Fraction(0.5),
+            ttl: Duration::from_secs(300),
+            max_session: Duration::from_secs(24 * 3600),
+            mode: RefreshMode::Inject,
+            header: REFRESHED_TOKEN_HEADER,
+            advice_header: EXPIRES_IN_HEADER,
+            cookie: CookieSettings::new(),
+            predicate: None,
+        }
+    }
+
+    /// Renew when at most `remaining` of the token's lifetime is left.
+    pub fn renew_within(mut self, remaining: Duration) -> RefreshPolicy {
+        self.trigger = Trigger::Within(secs(remaining));
+        self
+    }
+
+    /// Renew when at most this fraction of the token's lifetime (`exp - iat`) is left: `0.5` (the
+    /// default) renews in the second half of its life. Must be within `(0, 1]`.
+    pub fn renew_within_fraction(mut self, fraction: f64) -> RefreshPolicy {
+        self.trigger = Trigger::Fraction(fraction);
+        self
+    }
+
+    /// The lifetime of login and renewed tokens. Default 5 minutes.
+    pub fn ttl(mut self, ttl: Duration) -> RefreshPolicy {
+        self.ttl = ttl;
+        self
+    }
+
+    /// The absolute session limit, counted from `auth_time` (or `iat` for tokens without it).
+    /// Default 24 hours.
+    pub fn max_session(mut self, max_session: Duration) -> RefreshPolicy {
+        self.max_session = max_session;
+        self
+    }
+
+    /// Inject, advise, or disabled. Default inject.
+    pub fn mode(mut self, mode: RefreshMode) -> RefreshPolicy {
+        self.mode = mode;
+        self
+    }
+
+    /// The response header that carries a renewed token. Default `x-refreshed-token`.
+    pub fn header(mut self, name: HeaderName) -> RefreshPolicy {
+        self.header = name;
+        self
+    }
+
+    /// The response header of advise mode. Default `x-token-expires-in`.
+    pub fn advice_header(mut self, name: HeaderName) -> RefreshPolicy {
+        self.advice_header = name;
+        self
+    }
+
+    /// The attributes of renewal (and login) cookies.
+    pub fn cookie(mut self, settings: CookieSettings) -> RefreshPolicy {
+        self.cookie = settings;
+        self
+    }
+
+    /// Which responses may carry a renewal. Default: 2xx and 3xx. Informational responses
+    /// (including `101 Switching Protocols`) never do, whatever the predicate says.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::RefreshPolicy;
+    ///
+    /// // Also renew on 404, so a client polling for a resource keeps its session.
+    /// let policy = RefreshPolicy::new()
+    ///     .when(|status, _headers| status.is_success() || status.is_redirection() || status == 404);
+    /// ```
+    pub fn when<F>(mut self, predicate: F) -> RefreshPolicy
+    where
+        F: Fn(StatusCode, &HeaderMap) -> bool + Send + Sync + 'static,
+    {
+        self.predicate = Some(Arc::new(predicate));
+        self
+    }
+
+    /// Check the numbers against each other.
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        let ttl = secs(self.ttl);
+        if ttl == 0 {
+            return Err(ConfigError::ZeroTtl);
+        }
+        match self.trigger {
+            Trigger::Within(threshold) if threshold > ttl => {
+                return Err(ConfigError::ThresholdExceedsTtl);
+            }
+            Trigger::Fraction(f) if !(f > 0.0 && f <= 1.0) => {
+                return Err(ConfigError::InvalidFraction);
+            }
+            _ => {}
+        }
+        if secs(self.max_session) < ttl {
+            return Err(ConfigError::MaxSessionShorterThanTtl);
+        }
+        Ok(())
+    }
+
+    /// Whether a response with this status and these headers may carry a renewal.
+    pub(crate) fn qualifies(&self, status: StatusCode, headers: &HeaderMap) -> bool {
+        if status.is_informational() {
+            return false;
+        }
+        match &self.predicate {
+            Some(predicate) => predicate(status, headers),
+            None => status.is_success() || status.is_redirection(),
+        }
+    }
+
+    /// Whether the trigger rule fires for a token with these claims at `now`.
+    pub(crate) fn triggers(&self, claims: &RegisteredClaims, now: i64) -> bool {
+        let remaining = claims.exp.saturating_sub(now);
+        let threshold = match self.trigger {
+            Trigger::Within(threshold) => threshold,
+            Trigger::Fraction(fraction) => {
+                let lifetime = match claims.iat {
+                    Some(iat) if iat < claims.exp => claims.exp.saturating_sub(iat),
+                    _ => secs(self.ttl),
+                };
+                (lifetime as f64 * fraction).floor() as i64
+            }
+        };
+        remaining <= threshold
+    }
+}
+
+impl Default for RefreshPolicy {
+    fn default() -> Self {
+        RefreshPolicy::new()
+    }
+}
+
+impl fmt::Debug for RefreshPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RefreshPolicy")
+            .field("trigger", &self.trigger)
+            .field("ttl", &self.ttl)
+            .field("max_session", &self.max_session)
+            .field("mode", &self.mode)
+            .field("header", &self.header)
+            .field("advice_header", &self.advice_header)
+            .field("cookie", &self.cookie)
+            .field("predicate", &self.predicate.as_ref().map(|_| "custom"))
+            .finish()
+    }
+}
+
+/// A renewal that rules 2 and 3 of the design allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Renewable {
+    /// The session cap: `auth_time + max_session`.
+    pub(crate) cap: i64,
+    /// The session start the renewed token carries as `auth_time`.
+    pub(crate) session_start: i64,
+    /// `exp` of the renewed token if signed at the `now` it was decided at.
+    pub(crate) new_exp: i64,
+}
+
+/// Rules 2 and 3: may this verified token be renewed at `now`, and to what `exp`?
+///
+/// No leeway applies here: a token accepted only thanks to leeway (expired, not yet valid, issued
+/// in the future) does not renew.
+pub(crate) fn renewable(
+    claims: &RegisteredClaims,
+    role: KeyRole,
+    our_issuer: Option<&str>,
+    ttl: Duration,
+    max_session: Duration,
+    now: i64,
+) -> Result<Renewable, RenewError> {
+    if role == KeyRole::Trusted || claims.iss.as_deref() != our_issuer {
+        return Err(RenewError::Foreign);
+    }
+    if now >= claims.exp {
+        return Err(RenewError::Invalid(TokenError::Expired));
+    }
+    if claims.nbf.is_some_and(|nbf| nbf > now) {
+        return Err(RenewError::Invalid(TokenError::NotYetValid));
+    }
+    if claims.iat.is_some_and(|iat| iat > now) {
+        return Err(RenewError::Invalid(TokenError::IssuedInFuture));
+    }
+    let session_start = claims
+        .auth_time
+        .or(claims.iat)
+        .ok_or(RenewError::Invalid(TokenError::MissingClaim("auth_time")))?;
+    let cap = session_start.saturating_add(secs(max_session));
+    let new_exp = now.saturating_add(secs(ttl)).min(cap);
+    if new_exp <= claims.exp {
+        return Err(if new_exp >= cap {
+            RenewError::SessionEnded
+        } else {
+            RenewError::NotExtended
+        });
+    }
+    Ok(Renewable {
+        cap,
+        session_start,
+        new_exp,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(iat: i64, exp: i64) -> RegisteredClaims {
+        RegisteredClaims {
+            iss: Some("us".into()),
+            iat: Some(iat),
+            exp,
+            auth_time: Some(iat),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn validation_refuses_inconsistent_numbers() {
+        let p = RefreshPolicy::new().ttl(Duration::from_secs(60));
+        assert_eq!(
+            p.clone().renew_within(Duration::from_secs(61)).validate(),
+            Err(ConfigError::ThresholdExceedsTtl)
+        );
+        assert_eq!(
+            p.clone().renew_within_fraction(0.0).validate(),
+            Err(ConfigError::InvalidFraction)
+        );
+        assert_eq!(
+            p.clone().renew_within_fraction(1.5).validate(),
+            Err(ConfigError::InvalidFraction)
+        );
+        assert_eq!(
+            p.clone().renew_within_fraction(f64::NAN).validate(),
+            Err(ConfigError::InvalidFraction)
+        );
+        assert_eq!(
+            p.clone().max_session(Duration::from_secs(59)).validate(),
+            Err(ConfigError::MaxSessionShorterThanTtl)
+        );
+        assert_eq!(
+            p.clone().ttl(Duration::ZERO).validate(),
+            Err(ConfigError::ZeroTtl)
+        );
+        assert_eq!(p.validate(), Ok(()));
+    }
+
+    #[test]
+    fn trigger_by_fraction_and_by_duration() {
+        let half = RefreshPolicy::new();
+        let c = claims(1_000, 1_300);
+        assert!(!half.triggers(&c, 1_149), "151 s of 300 left");
+        assert!(half.triggers(&c, 1_150), "150 s of 300 left");
+        let within = RefreshPolicy::new().renew_within(Duration::from_secs(10));
+        assert!(!within.triggers(&c, 1_289));
+        assert!(within.triggers(&c, 1_290));
+    }
+
+    #[test]
+    fn qualifying_responses() {
+        let p = RefreshPolicy::new();
+        let h = HeaderMap::new();
+        for ok in [200, 201, 204, 301, 304] {
+            assert!(p.qualifies(StatusCode::from_u16(ok).unwrap(), &h), "{ok}");
+        }
+        for no in [101, 400, 401, 403, 404, 500, 503] {
+            assert!(!p.qualifies(StatusCode::from_u16(no).unwrap(), &h), "{no}");
+        }
+        let everything = RefreshPolicy::new().when(|_, _| true);
+        assert!(everything.qualifies(StatusCode::NOT_FOUND, &h));
+        assert!(!everything.qualifies(StatusCode::SWITCHING_PROTOCOLS, &h));
+    }
+
+    #[test]
+    fn renewal_rules() {
+        let ttl = Duration::from_secs(300);
+        let max = Duration::from_secs(1_000);
+        let c = claims(1_000, 1_300);
+        let ok = renewable(&c, KeyRole::Signing, Some("us"), ttl, max, 1_200).unwrap();
+        assert_eq!(
+            ok,
+            Renewable {
+                cap: 2_000,
+                session_start: 1_000,
+                new_exp: 1_500
+            }
+        );
+        // Capped by the session limit.
+        let late = claims(1_000, 1_900);
+        let capped = renewable(&late, KeyRole::Previous, Some("us"), ttl, max, 1_850).unwrap();
+        assert_eq!(capped.new_exp, 2_000);
+        // At the cap, the session ends.
+        let last = claims(1_700, 2_000);
+        let mut last = last;
+        last.auth_time = Some(1_000);
+        assert_eq!(
+            renewable(&last, KeyRole::Signing, Some("us"), ttl, max, 1_990),
+            Err(RenewError::SessionEnded)
+        );
+        // Foreign key or issuer.
+        assert_eq!(
+            renewable(&c, KeyRole::Trusted, Some("us"), ttl, max, 1_200),
+            Err(RenewError::Foreign)
+        );
+        assert_eq!(
+            renewable(&c, KeyRole::Signing, Some("them"), ttl, max, 1_200),
+            Err(RenewError::Foreign)
+        );
+        // Accepted only thanks to leeway.
+        assert!(matches!(
+            renewable(&c, KeyRole::Signing, Some("us"), ttl, max, 1_300),
+            Err(RenewError::Invalid(_))
+        ));
+        assert!(matches!(
+            renewable(&c, KeyRole::Signing, Some("us"), ttl, max, 999),
+            Err(RenewError::Invalid(_))
+        ));
+        // Renewed within the same second as issued: nothing to extend.
+        assert_eq!(
+            renewable(&c, KeyRole::Signing, Some("us"), ttl, max, 1_000),
+            Err(RenewError::NotExtended)
+        );
+    }
+
+    #[test]
+    fn renewal_cookie_attributes() {
+        let value = CookieSettings::new().set_cookie("token", "a.b.c", 120);
+        for part in [
+            "token=a.b.c",
+            "HttpOnly",
+            "Secure",
+            "SameSite=Lax",
+            "Path=/",
+            "Max-Age=120",
+        ] {
+            assert!(value.contains(part), "{value} lacks {part}");
+        }
+        let dev = CookieSettings::new()
+            .secure(false)
+            .domain("example.com")
+            .set_cookie("t", "x", -5);
+        assert!(
+            !dev.contains("Secure")
+                && dev.contains("Domain=example.com")
+                && dev.contains("Max-Age=0"),
+            "{dev}"
+        );
+    }
+}

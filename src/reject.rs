@@ -1,0 +1,503 @@
+//! Why a request is refused, and the HTTP or gRPC response that says so.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::request::Parts;
+use http::{HeaderValue, Response, StatusCode};
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+
+/// Why a request was refused. The inner service is never called for it, and its response never
+/// carries a renewed token.
+///
+/// | variant | HTTP | gRPC |
+/// |---|---|---|
+/// | [`Missing`](Rejection::Missing) | 401, `WWW-Authenticate: Bearer realm="…"` | `grpc-status: 16` |
+/// | [`InvalidRequest`](Rejection::InvalidRequest) | 400, `error="invalid_request"` | `grpc-status: 16` |
+/// | [`InvalidToken`](Rejection::InvalidToken) | 401, `error="invalid_token"` | `grpc-status: 16` |
+/// | [`Forbidden`](Rejection::Forbidden) | 403, `error="insufficient_scope"` | `grpc-status: 7` |
+/// | [`Unavailable`](Rejection::Unavailable) | 503 | `grpc-status: 14` |
+///
+/// `error_description` (HTTP) and `grpc-message` name the reason class, never the token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Rejection {
+    /// No token in any configured source.
+    Missing,
+    /// A source was present but ambiguous or malformed.
+    InvalidRequest(InvalidRequest),
+    /// The token failed verification.
+    InvalidToken(TokenError),
+    /// The token is valid but the authorization check refused the request.
+    Forbidden(Forbidden),
+    /// The revocation store could not be asked and the layer is configured to fail closed with
+    /// 503 (see [`RevocationFailure`](crate::RevocationFailure)).
+    Unavailable,
+}
+
+/// Why a present token source is unusable (HTTP 400, `invalid_request`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InvalidRequest {
+    /// The header, cookie or query parameter that carries the token appears more than once.
+    Repeated,
+    /// The source is present but holds no token (`Authorization: Bearer`, `?token=`).
+    Empty,
+    /// `Authorization: Bearer` is not followed by exactly one token.
+    NotOneToken,
+    /// The credentials contain bytes other than visible ASCII.
+    InvalidBytes,
+}
+
+/// Why a token failed verification (HTTP 401, `invalid_token`). These are reason classes: the
+/// messages never contain any part of the token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenError {
+    /// Longer than the configured maximum; refused before any decoding.
+    TooLarge,
+    /// Not three base64url segments (JWE, JSON serialization, padding, stray characters…).
+    Malformed,
+    /// The header is not a JSON object with a string `alg`.
+    MalformedHeader,
+    /// The header asks for something this crate does not do (`crit`, `b64`, nested JWT).
+    UnsupportedHeader,
+    /// `alg` is `none` or not a JWS algorithm this crate knows.
+    UnsupportedAlgorithm,
+    /// `alg` is not the algorithm of the key selected for the token.
+    AlgorithmMismatch,
+    /// The `kid` names no configured key.
+    UnknownKeyId,
+    /// The signature does not verify.
+    InvalidSignature,
+    /// The payload is not a JSON object of well-typed claims.
+    MalformedClaims,
+    /// A required claim is absent.
+    MissingClaim(&'static str),
+    /// `exp` is past (beyond the leeway).
+    Expired,
+    /// `nbf` is in the future (beyond the leeway).
+    NotYetValid,
+    /// `iat` is in the future (beyond the leeway).
+    IssuedInFuture,
+    /// `iss` is not an accepted issuer.
+    WrongIssuer,
+    /// `aud` names no accepted audience.
+    WrongAudience,
+    /// The revocation check refused the token or its session.
+    Revoked,
+    /// The revocation store could not be asked, and the layer is configured to answer 401.
+    RevocationUnknown,
+}
+
+/// A refusal by the authorization check: HTTP 403 `insufficient_scope`, gRPC
+/// `PERMISSION_DENIED`.
+///
+/// ```
+/// use tower_sliding_jwt::Forbidden;
+///
+/// let refusal = Forbidden::new("the admin role is required");
+/// assert_eq!(refusal.description(), "the admin role is required");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Forbidden {
+    description: Cow<'static, str>,
+}
+
+impl Forbidden {
+    /// A refusal with a description for `error_description` / `grpc-message`. Characters that
+    /// cannot appear in a quoted header parameter are replaced with `?`.
+    pub fn new(description: impl Into<Cow<'static, str>>) -> Forbidden {
+        let description = description.into();
+        let clean = |c: char| c == ' ' || (c.is_ascii_graphic() && c != '"' && c != '\\');
+        let description = if description.chars().all(clean) {
+            description
+        } else {
+            Cow::Owned(
+                description
+                    .chars()
+                    .map(|c| if clean(c) { c } else { '?' })
+                    .collect(),
+            )
+        };
+        Forbidden { description }
+    }
+
+    /// The description.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+}
+
+impl Default for Forbidden {
+    fn default() -> Self {
+        Forbidden::new("the token does not grant access to this resource")
+    }
+}
+
+impl fmt::Display for InvalidRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            InvalidRequest::Repeated => "the token is sent more than once",
+            InvalidRequest::Empty => "the token is empty",
+            InvalidRequest::NotOneToken => "the bearer credentials are not exactly one token",
+            InvalidRequest::InvalidBytes => {
+                "the credentials contain bytes that are not visible ASCII"
+            }
+        })
+    }
+}
+
+impl fmt::Display for TokenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TokenError::TooLarge => f.write_str("the token is too large"),
+            TokenError::Malformed => f.write_str("the token is not a well-formed compact JWS"),
+            TokenError::MalformedHeader => f.write_str("the token header is malformed"),
+            TokenError::UnsupportedHeader => {
+                f.write_str("the token header requires an unsupported extension")
+            }
+            TokenError::UnsupportedAlgorithm => f.write_str("the token algorithm is not accepted"),
+            TokenError::AlgorithmMismatch => {
+                f.write_str("the token algorithm does not match the key")
+            }
+            TokenError::UnknownKeyId => f.write_str("the token key id is unknown"),
+            TokenError::InvalidSignature => f.write_str("the token signature is invalid"),
+            TokenError::MalformedClaims => f.write_str("the token claims are malformed"),
+            TokenError::MissingClaim(claim) => write!(f, "the token lacks the {claim} claim"),
+            TokenError::Expired => f.write_str("the token has expired"),
+            TokenError::NotYetValid => f.write_str("the token is not valid yet"),
+            TokenError::IssuedInFuture => f.write_str("the token is issued in the future"),
+            TokenError::WrongIssuer => f.write_str("the token issuer is not accepted"),
+            TokenError::WrongAudience => f.write_str("the token audience is not accepted"),
+            TokenError::Revoked => f.write_str("the token has been revoked"),
+            TokenError::RevocationUnknown => f.write_str("the token revocation status is unknown"),
+        }
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Rejection::Missing => f.write_str("no token was presented"),
+            Rejection::InvalidRequest(reason) => reason.fmt(f),
+            Rejection::InvalidToken(reason) => reason.fmt(f),
+            Rejection::Forbidden(refusal) => f.write_str(refusal.description()),
+            Rejection::Unavailable => f.write_str("the token cannot be checked right now"),
+        }
+    }
+}
+
+impl std::error::Error for InvalidRequest {}
+impl std::error::Error for TokenError {}
+impl std::error::Error for Rejection {}
+
+impl From<TokenError> for Rejection {
+    fn from(reason: TokenError) -> Self {
+        Rejection::InvalidToken(reason)
+    }
+}
+
+impl From<InvalidRequest> for Rejection {
+    fn from(reason: InvalidRequest) -> Self {
+        Rejection::InvalidRequest(reason)
+    }
+}
+
+/// gRPC status codes used by rejections.
+const GRPC_PERMISSION_DENIED: u8 = 7;
+const GRPC_UNAVAILABLE: u8 = 14;
+const GRPC_UNAUTHENTICATED: u8 = 16;
+
+/// Bytes the gRPC spec requires percent-encoded in `grpc-message`: outside 0x20..=0x7E, and `%`.
+const GRPC_MESSAGE: &AsciiSet = &CONTROLS.add(b'%');
+
+impl Rejection {
+    /// The HTTP status of the default response.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Rejection::Missing | Rejection::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            Rejection::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            Rejection::Forbidden(_) => StatusCode::FORBIDDEN,
+            Rejection::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The RFC 6750 error code, if the rejection has one.
+    pub fn error_code(&self) -> Option<&'static str> {
+        match self {
+            Rejection::Missing | Rejection::Unavailable => None,
+            Rejection::InvalidRequest(_) => Some("invalid_request"),
+            Rejection::InvalidToken(_) => Some("invalid_token"),
+            Rejection::Forbidden(_) => Some("insufficient_scope"),
+        }
+    }
+
+    /// The gRPC status code of the default gRPC response.
+    pub fn grpc_code(&self) -> u8 {
+        match self {
+            Rejection::Forbidden(_) => GRPC_PERMISSION_DENIED,
+            Rejection::Unavailable => GRPC_UNAVAILABLE,
+            _ => GRPC_UNAUTHENTICATED,
+        }
+    }
+
+    /// The `WWW-Authenticate` challenge for `realm` (RFC 6750 section 3).
+    ///
+    /// ```
+    /// use tower_sliding_jwt::{Rejection, TokenError};
+    ///
+    /// let challenge = Rejection::InvalidToken(TokenError::Expired).www_authenticate("api");
+    /// assert_eq!(
+    ///     challenge,
+    ///     r#"Bearer realm="api", error="invalid_token", error_description="the token has expired""#
+    /// );
+    /// assert_eq!(Rejection::Missing.www_authenticate("api"), r#"Bearer realm="api""#);
+    /// ```
+    pub fn www_authenticate(&self, realm: &str) -> HeaderValue {
+        let value = match self.error_code() {
+            None => format!("Bearer realm=\"{realm}\""),
+            Some(code) => {
+                format!("Bearer realm=\"{realm}\", error=\"{code}\", error_description=\"{self}\"")
+            }
+        };
+        HeaderValue::try_from(value).unwrap_or_else(|_| HeaderValue::from_static("Bearer"))
+    }
+
+    /// The default response: an empty body with the status and headers of the table above, in
+    /// the gRPC shape when the request was a gRPC call.
+    pub fn default_response<B: Default>(&self, context: &RejectionContext<'_>) -> Response<B> {
+        let mut response = Response::new(B::default());
+        if !context.is_grpc() {
+            *response.status_mut() = self.status();
+        }
+        let headers = response.headers_mut();
+        if context.is_grpc() {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+            headers.insert(
+                "grpc-status",
+                HeaderValue::from(u16::from(self.grpc_code())),
+            );
+            let message = self.to_string();
+            let encoded = utf8_percent_encode(&message, GRPC_MESSAGE).to_string();
+            if let Ok(value) = HeaderValue::try_from(encoded) {
+                headers.insert("grpc-message", value);
+            }
+        } else {
+            if *self != Rejection::Unavailable {
+                headers.insert(WWW_AUTHENTICATE, self.www_authenticate(context.realm()));
+            } else {
+                headers.insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+        }
+        response
+    }
+}
+
+/// What a [`RejectionHandler`] knows about the refused request.
+#[derive(Debug)]
+pub struct RejectionContext<'a> {
+    pub(crate) parts: &'a Parts,
+    pub(crate) realm: &'a str,
+}
+
+impl RejectionContext<'_> {
+    /// The refused request's method, URI, headers and extensions.
+    pub fn request(&self) -> &Parts {
+        self.parts
+    }
+
+    /// The configured realm.
+    pub fn realm(&self) -> &str {
+        self.realm
+    }
+
+    /// Whether the request is a gRPC call (`content-type: application/grpc…`).
+    pub fn is_grpc(&self) -> bool {
+        is_grpc(self.parts)
+    }
+}
+
+pub(crate) fn is_grpc(parts: &Parts) -> bool {
+    parts
+        .headers
+        .get(CONTENT_TYPE)
+        .is_some_and(|ct| ct.as_bytes().starts_with(b"application/grpc"))
+}
+
+/// Builds the response for a refused request.
+///
+/// The default, [`DefaultRejection`], answers as the [`Rejection`] table says, with an empty body
+/// of any `Default` body type. A closure `Fn(&Rejection, &RejectionContext) -> Response<B>` is a
+/// handler too; it can start from [`Rejection::default_response`] and add a body:
+///
+/// ```
+/// use axum::body::Body;
+/// use http::{Response, header::CONTENT_TYPE};
+/// use tower_sliding_jwt::{JwtAuthLayer, Rejection, RejectionContext};
+///
+/// let json_errors = |rejection: &Rejection, context: &RejectionContext<'_>| {
+///     let mut response: Response<Body> = rejection.default_response(context);
+///     if !context.is_grpc() {
+///         let body = serde_json::json!({ "error": rejection.to_string() }).to_string();
+///         *response.body_mut() = Body::from(body);
+///         response.headers_mut().insert(CONTENT_TYPE, "application/json".parse().unwrap());
+///     }
+///     response
+/// };
+/// let layer = JwtAuthLayer::builder()
+///     .hs256(b"an example secret of at least 32 bytes")
+///     .rejection_handler(json_errors)
+///     .build()?;
+/// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+/// ```
+pub trait RejectionHandler<B>: Clone + Send + Sync + 'static {
+    /// The response for `rejection`.
+    fn respond(&self, rejection: &Rejection, context: &RejectionContext<'_>) -> Response<B>;
+}
+
+/// The default [`RejectionHandler`]: [`Rejection::default_response`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DefaultRejection;
+
+impl<B: Default> RejectionHandler<B> for DefaultRejection {
+    fn respond(&self, rejection: &Rejection, context: &RejectionContext<'_>) -> Response<B> {
+        rejection.default_response(context)
+    }
+}
+
+impl<B, F> RejectionHandler<B> for F
+where
+    F: Fn(&Rejection, &RejectionContext<'_>) -> Response<B> + Clone + Send + Sync + 'static,
+{
+    fn respond(&self, rejection: &Rejection, context: &RejectionContext<'_>) -> Response<B> {
+        self(rejection, context)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context_parts(grpc: bool) -> Parts {
+        let mut builder = http::Request::builder().uri("/x");
+        if grpc {
+            builder = builder.header(CONTENT_TYPE, "application/grpc+proto");
+        }
+        builder.body(()).unwrap().into_parts().0
+    }
+
+    fn respond(rejection: &Rejection, grpc: bool) -> Response<()> {
+        let parts = context_parts(grpc);
+        rejection.default_response(&RejectionContext {
+            parts: &parts,
+            realm: "api",
+        })
+    }
+
+    #[test]
+    fn http_shapes_follow_rfc_6750() {
+        let cases = [
+            (Rejection::Missing, 401, r#"Bearer realm="api""#),
+            (
+                Rejection::InvalidRequest(InvalidRequest::Repeated),
+                400,
+                r#"Bearer realm="api", error="invalid_request", error_description="the token is sent more than once""#,
+            ),
+            (
+                Rejection::InvalidToken(TokenError::InvalidSignature),
+                401,
+                r#"Bearer realm="api", error="invalid_token", error_description="the token signature is invalid""#,
+            ),
+            (
+                Rejection::Forbidden(Forbidden::new("admins only")),
+                403,
+                r#"Bearer realm="api", error="insufficient_scope", error_description="admins only""#,
+            ),
+        ];
+        for (rejection, status, challenge) in cases {
+            let response = respond(&rejection, false);
+            assert_eq!(response.status(), status);
+            assert_eq!(response.headers()[WWW_AUTHENTICATE], challenge);
+            assert!(response.headers().get("grpc-status").is_none());
+        }
+        let unavailable = respond(&Rejection::Unavailable, false);
+        assert_eq!(unavailable.status(), 503);
+        assert!(unavailable.headers().get(WWW_AUTHENTICATE).is_none());
+    }
+
+    #[test]
+    fn grpc_shapes() {
+        let cases = [
+            (Rejection::Missing, "16", "no token was presented"),
+            (
+                Rejection::InvalidRequest(InvalidRequest::Empty),
+                "16",
+                "the token is empty",
+            ),
+            (
+                Rejection::InvalidToken(TokenError::Expired),
+                "16",
+                "the token has expired",
+            ),
+            (
+                Rejection::Forbidden(Forbidden::new("50% off: not for you")),
+                "7",
+                "50%25 off: not for you",
+            ),
+            (
+                Rejection::Unavailable,
+                "14",
+                "the token cannot be checked right now",
+            ),
+        ];
+        for (rejection, code, message) in cases {
+            let response = respond(&rejection, true);
+            assert_eq!(response.status(), 200);
+            assert_eq!(response.headers()["grpc-status"], code);
+            assert_eq!(response.headers()["grpc-message"], message);
+            assert_eq!(response.headers()[CONTENT_TYPE], "application/grpc");
+        }
+    }
+
+    #[test]
+    fn forbidden_descriptions_are_sanitized() {
+        assert_eq!(
+            Forbidden::new("a \"quoted\"\n\\ thing").description(),
+            "a ?quoted??? thing"
+        );
+        assert_eq!(Forbidden::new("café").description(), "caf?");
+    }
+
+    #[test]
+    fn every_message_is_free_of_quotes_and_controls() {
+        let all = [
+            TokenError::TooLarge,
+            TokenError::Malformed,
+            TokenError::MalformedHeader,
+            TokenError::UnsupportedHeader,
+            TokenError::UnsupportedAlgorithm,
+            TokenError::AlgorithmMismatch,
+            TokenError::UnknownKeyId,
+            TokenError::InvalidSignature,
+            TokenError::MalformedClaims,
+            TokenError::MissingClaim("sub"),
+            TokenError::Expired,
+            TokenError::NotYetValid,
+            TokenError::IssuedInFuture,
+            TokenError::WrongIssuer,
+            TokenError::WrongAudience,
+            TokenError::Revoked,
+            TokenError::RevocationUnknown,
+        ];
+        for error in all {
+            let text = error.to_string();
+            assert!(
+                text.chars()
+                    .all(|c| c == ' ' || (c.is_ascii_graphic() && c != '"')),
+                "{text}"
+            );
+        }
+    }
+}

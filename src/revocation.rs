@@ -1,0 +1,374 @@
+//! The revocation hook: refuse verified tokens whose `jti`, `sid` or subject is on a denylist.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::task::{Context, Poll};
+
+use crate::claims::RegisteredClaims;
+use crate::clock::{Clock, SystemClock};
+
+/// A denylist consulted for every verified token (and by [`Issuer::renew`](crate::Issuer::renew)).
+///
+/// A revoked token is refused as `invalid_token` ("the token has been revoked"). Return
+/// [`RevocationFuture::ready`] when the answer is at hand (no allocation, the request goes on
+/// synchronously) and [`RevocationFuture::pending`] when it needs I/O, such as a Redis lookup.
+///
+/// ```
+/// use tower_sliding_jwt::{RegisteredClaims, RevocationCheck, RevocationFuture, RevocationStatus};
+///
+/// /// Refuses every token of one user, e.g. while an account is locked.
+/// struct Locked(&'static str);
+///
+/// impl RevocationCheck for Locked {
+///     fn check(&self, claims: &RegisteredClaims) -> RevocationFuture {
+///         let locked = claims.sub.as_deref() == Some(self.0);
+///         RevocationFuture::ready(Ok(if locked {
+///             RevocationStatus::Revoked
+///         } else {
+///             RevocationStatus::Active
+///         }))
+///     }
+/// }
+/// ```
+pub trait RevocationCheck: Send + Sync + 'static {
+    /// Whether the verified token with these claims is revoked.
+    fn check(&self, claims: &RegisteredClaims) -> RevocationFuture;
+}
+
+impl<T: RevocationCheck + ?Sized> RevocationCheck for Arc<T> {
+    fn check(&self, claims: &RegisteredClaims) -> RevocationFuture {
+        (**self).check(claims)
+    }
+}
+
+/// The answer of a [`RevocationCheck`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevocationStatus {
+    /// The token may be used.
+    Active,
+    /// The token, its session or its subject has been revoked.
+    Revoked,
+}
+
+/// The revocation store could not answer (it is unreachable, timed out…).
+///
+/// What the layer then does is set by [`RevocationFailure`]; it never lets the request through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevocationError {
+    reason: String,
+}
+
+impl RevocationError {
+    /// An error with a reason for the logs (it must not contain the token).
+    pub fn new(reason: impl Into<String>) -> RevocationError {
+        RevocationError {
+            reason: reason.into(),
+        }
+    }
+}
+
+impl fmt::Display for RevocationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the revocation store did not answer: {}", self.reason)
+    }
+}
+
+impl std::error::Error for RevocationError {}
+
+/// What the layer answers when the revocation store cannot be asked. It fails closed either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RevocationFailure {
+    /// `503 Service Unavailable` with `Retry-After: 1` (gRPC `UNAVAILABLE`): the client may retry
+    /// with the same token. The default.
+    #[default]
+    ServiceUnavailable,
+    /// `401 invalid_token`: the client treats it like any refused token.
+    Unauthorized,
+}
+
+type Answer = Result<RevocationStatus, RevocationError>;
+
+/// The future answer of a [`RevocationCheck`]: ready at once, or pending on I/O.
+#[must_use = "a revocation answer does nothing unless awaited"]
+pub struct RevocationFuture {
+    inner: Inner,
+}
+
+enum Inner {
+    Ready(Option<Answer>),
+    Pending(Pin<Box<dyn Future<Output = Answer> + Send>>),
+}
+
+impl RevocationFuture {
+    /// An answer available now.
+    pub fn ready(answer: Result<RevocationStatus, RevocationError>) -> RevocationFuture {
+        RevocationFuture {
+            inner: Inner::Ready(Some(answer)),
+        }
+    }
+
+    /// An answer that needs I/O.
+    pub fn pending<F>(future: F) -> RevocationFuture
+    where
+        F: Future<Output = Result<RevocationStatus, RevocationError>> + Send + 'static,
+    {
+        RevocationFuture {
+            inner: Inner::Pending(Box::pin(future)),
+        }
+    }
+
+    /// The answer if it is already there, or the future itself.
+    pub(crate) fn into_ready(self) -> Result<Answer, RevocationFuture> {
+        match self.inner {
+            Inner::Ready(Some(answer)) => Ok(answer),
+            inner => Err(RevocationFuture { inner }),
+        }
+    }
+}
+
+impl Future for RevocationFuture {
+    type Output = Result<RevocationStatus, RevocationError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &mut self.inner {
+            Inner::Ready(answer) => Poll::Ready(
+                answer
+                    .take()
+                    .unwrap_or_else(|| Err(RevocationError::new("polled after completion"))),
+            ),
+            Inner::Pending(future) => future.as_mut().poll(cx),
+        }
+    }
+}
+
+impl fmt::Debug for RevocationFuture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match self.inner {
+            Inner::Ready(_) => "ready",
+            Inner::Pending(_) => "pending",
+        };
+        f.debug_tuple("RevocationFuture").field(&state).finish()
+    }
+}
+
+/// An in-process denylist, for a single server (several servers need a shared store).
+///
+/// Each entry expires by itself once it can no longer matter: a token's entry at the token's
+/// `exp`, a session's at the session's absolute limit. Expired entries are purged as new ones are
+/// added, so memory stays proportional to the entries that still matter. Cloning shares the list.
+///
+/// ```
+/// use tower_sliding_jwt::{InMemoryRevocations, RegisteredClaims, RevocationStatus};
+///
+/// let revocations = InMemoryRevocations::new();
+/// let claims = RegisteredClaims {
+///     sub: Some("42".into()),
+///     sid: Some("session-1".into()),
+///     exp: 2_000_000_000,
+///     ..Default::default()
+/// };
+/// assert_eq!(revocations.status(&claims), RevocationStatus::Active);
+/// revocations.revoke_session("session-1", 2_000_086_400); // logout: every token of the session
+/// assert_eq!(revocations.status(&claims), RevocationStatus::Revoked);
+/// ```
+#[derive(Clone)]
+pub struct InMemoryRevocations {
+    state: Arc<RwLock<State>>,
+    clock: Arc<dyn Clock>,
+}
+
+#[derive(Default)]
+struct State {
+    /// `jti` → until when the entry matters.
+    tokens: HashMap<String, i64>,
+    /// `sid` → until when.
+    sessions: HashMap<String, i64>,
+    /// `sub` → (sessions started at or before this time are revoked, until when).
+    subjects: HashMap<String, (i64, i64)>,
+    /// Entry count after the last purge; the next purge happens when it doubles.
+    purge_at: usize,
+}
+
+impl InMemoryRevocations {
+    /// An empty list on the system clock.
+    pub fn new() -> InMemoryRevocations {
+        InMemoryRevocations::with_clock(SystemClock)
+    }
+
+    /// An empty list whose entries expire by `clock` (use the layer's clock in tests).
+    pub fn with_clock(clock: impl Clock) -> InMemoryRevocations {
+        InMemoryRevocations {
+            state: Arc::default(),
+            clock: Arc::new(clock),
+        }
+    }
+
+    /// Revoke one token by its `jti`, until `expires_at` (the token's `exp`).
+    pub fn revoke_token(&self, jti: impl Into<String>, expires_at: i64) {
+        self.write(|state| {
+            state.tokens.insert(jti.into(), expires_at);
+        });
+    }
+
+    /// Revoke a whole session, every renewed token included, by its `sid`, until `until` (the
+    /// session's absolute limit: `auth_time` + maximum session).
+    pub fn revoke_session(&self, sid: impl Into<String>, until: i64) {
+        self.write(|state| {
+            state.sessions.insert(sid.into(), until);
+        });
+    }
+
+    /// Revoke every session of `sub` that started at or before `started_before` (a password
+    /// change, a locked account), until `until`.
+    pub fn revoke_subject(&self, sub: impl Into<String>, started_before: i64, until: i64) {
+        self.write(|state| {
+            state.subjects.insert(sub.into(), (started_before, until));
+        });
+    }
+
+    /// The status of a token with these claims.
+    pub fn status(&self, claims: &RegisteredClaims) -> RevocationStatus {
+        let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
+        let listed = |map: &HashMap<String, i64>, key: &Option<String>| {
+            key.as_ref().is_some_and(|key| map.contains_key(key))
+        };
+        let subject = claims
+            .sub
+            .as_ref()
+            .and_then(|sub| state.subjects.get(sub))
+            .is_some_and(|(before, _)| {
+                claims
+                    .auth_time
+                    .or(claims.iat)
+                    .is_none_or(|start| start <= *before)
+            });
+        if listed(&state.tokens, &claims.jti) || listed(&state.sessions, &claims.sid) || subject {
+            RevocationStatus::Revoked
+        } else {
+            RevocationStatus::Active
+        }
+    }
+
+    /// How many entries are held (expired ones included until the next purge).
+    pub fn len(&self) -> usize {
+        let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
+        state.tokens.len() + state.sessions.len() + state.subjects.len()
+    }
+
+    /// Whether no entry is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Drop the entries that no longer matter.
+    pub fn purge_expired(&self) {
+        let now = self.clock.now();
+        let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        purge(&mut state, now);
+    }
+
+    fn write(&self, change: impl FnOnce(&mut State)) {
+        let now = self.clock.now();
+        let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        change(&mut state);
+        let len = state.tokens.len() + state.sessions.len() + state.subjects.len();
+        if len >= state.purge_at {
+            purge(&mut state, now);
+        }
+    }
+}
+
+fn purge(state: &mut State, now: i64) {
+    state.tokens.retain(|_, until| *until > now);
+    state.sessions.retain(|_, until| *until > now);
+    state.subjects.retain(|_, (_, until)| *until > now);
+    let len = state.tokens.len() + state.sessions.len() + state.subjects.len();
+    state.purge_at = (len * 2).max(64);
+}
+
+impl Default for InMemoryRevocations {
+    fn default() -> Self {
+        InMemoryRevocations::new()
+    }
+}
+
+impl RevocationCheck for InMemoryRevocations {
+    fn check(&self, claims: &RegisteredClaims) -> RevocationFuture {
+        RevocationFuture::ready(Ok(self.status(claims)))
+    }
+}
+
+impl fmt::Debug for InMemoryRevocations {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InMemoryRevocations")
+            .field("entries", &self.len())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    fn claims(jti: &str, sid: &str, sub: &str, start: i64) -> RegisteredClaims {
+        RegisteredClaims {
+            jti: Some(jti.into()),
+            sid: Some(sid.into()),
+            sub: Some(sub.into()),
+            auth_time: Some(start),
+            exp: start + 300,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn revokes_by_token_session_and_subject() {
+        let list = InMemoryRevocations::with_clock(ManualClock::new(1_000));
+        let a = claims("j1", "s1", "u1", 1_000);
+        let b = claims("j2", "s1", "u1", 1_000);
+        let c = claims("j3", "s2", "u2", 900);
+        let d = claims("j4", "s3", "u2", 1_100);
+        list.revoke_token("j1", 1_300);
+        assert_eq!(list.status(&a), RevocationStatus::Revoked);
+        assert_eq!(list.status(&b), RevocationStatus::Active);
+        list.revoke_session("s1", 2_000);
+        assert_eq!(list.status(&b), RevocationStatus::Revoked);
+        list.revoke_subject("u2", 1_000, 5_000);
+        assert_eq!(
+            list.status(&c),
+            RevocationStatus::Revoked,
+            "session began before the cut"
+        );
+        assert_eq!(
+            list.status(&d),
+            RevocationStatus::Active,
+            "a later login is not affected"
+        );
+    }
+
+    #[test]
+    fn expired_entries_are_purged_and_memory_stays_bounded() {
+        let clock = ManualClock::new(0);
+        let list = InMemoryRevocations::with_clock(clock.clone());
+        for i in 0..10_000 {
+            clock.set(i);
+            // Each entry matters for 100 seconds.
+            list.revoke_token(format!("jti-{i}"), i + 100);
+        }
+        assert!(list.len() <= 300, "{} entries held", list.len());
+        clock.set(20_000);
+        list.purge_expired();
+        assert!(list.is_empty());
+    }
+
+    #[test]
+    fn ready_answers_need_no_polling() {
+        let list = InMemoryRevocations::new();
+        let answer = list.check(&claims("j", "s", "u", 0)).into_ready();
+        assert!(matches!(answer, Ok(Ok(RevocationStatus::Active))));
+    }
+}

@@ -1,0 +1,566 @@
+//! The verification of one token: segments, header, key selection, signature, claims.
+//!
+//! The compact serialization is parsed here, strictly, and only the signature check is handed to
+//! jsonwebtoken's crypto backend (with a key built once at configuration time). The payload is
+//! not parsed before its signature verifies.
+
+use std::borrow::Cow;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::Algorithm;
+use serde::Deserialize;
+use serde::de::{DeserializeOwned, Deserializer, IgnoredAny};
+
+use crate::claims::{self, Claims, RegisteredClaims};
+use crate::keys::{KeyRole, KeySet, Selection};
+use crate::reject::TokenError;
+
+/// Decoded segments up to this size stay on the stack.
+const STACK_SEGMENT: usize = 1024;
+
+/// The claim rules of a configuration.
+#[derive(Debug, Clone)]
+pub(crate) struct Rules {
+    /// Seconds of tolerance for `exp`, `nbf` and `iat` (never applied to renewal).
+    pub(crate) leeway: i64,
+    /// Accepted `iss` values; empty: not checked.
+    pub(crate) issuers: Vec<String>,
+    /// Accepted `aud` values; empty: not checked.
+    pub(crate) audiences: Vec<String>,
+    /// Whether `sub` is required.
+    pub(crate) require_sub: bool,
+    /// Longest token accepted, in bytes.
+    pub(crate) max_token_bytes: usize,
+}
+
+/// A token that passed every check.
+#[derive(Debug)]
+pub(crate) struct Verified<C> {
+    pub(crate) claims: Claims<C>,
+    /// The role of the key that verified it.
+    pub(crate) role: KeyRole,
+}
+
+/// The JOSE header fields this crate acts on. Unknown members are ignored, as RFC 7515 requires;
+/// `jku`, `jwk`, `x5u` and `x5c` are never used, so nothing is ever fetched.
+#[derive(Deserialize)]
+struct Header<'a> {
+    #[serde(borrow)]
+    alg: Cow<'a, str>,
+    #[serde(borrow, default)]
+    kid: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    cty: Option<Cow<'a, str>>,
+    #[serde(default, deserialize_with = "present")]
+    crit: bool,
+    #[serde(default, deserialize_with = "present")]
+    b64: bool,
+}
+
+/// `true` for a member that is present, whatever its value.
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    IgnoredAny::deserialize(deserializer).map(|_| true)
+}
+
+/// The JWS algorithm named exactly `name` (`none`, in any case, is not one).
+fn algorithm(name: &str) -> Option<Algorithm> {
+    Some(match name {
+        "HS256" => Algorithm::HS256,
+        "HS384" => Algorithm::HS384,
+        "HS512" => Algorithm::HS512,
+        "RS256" => Algorithm::RS256,
+        "RS384" => Algorithm::RS384,
+        "RS512" => Algorithm::RS512,
+        "PS256" => Algorithm::PS256,
+        "PS384" => Algorithm::PS384,
+        "PS512" => Algorithm::PS512,
+        "ES256" => Algorithm::ES256,
+        "ES384" => Algorithm::ES384,
+        "EdDSA" => Algorithm::EdDSA,
+        _ => return None,
+    })
+}
+
+/// The three segments of a compact JWS, and the signing input (`header.payload`).
+struct Segments<'a> {
+    signing_input: &'a str,
+    header: &'a str,
+    payload: &'a str,
+    signature: &'a str,
+}
+
+fn split(token: &str) -> Result<Segments<'_>, TokenError> {
+    let (header, rest) = token.split_once('.').ok_or(TokenError::Malformed)?;
+    let (payload, signature) = rest.split_once('.').ok_or(TokenError::Malformed)?;
+    if header.is_empty() || payload.is_empty() || signature.is_empty() || signature.contains('.') {
+        return Err(TokenError::Malformed);
+    }
+    let signing_input = &token[..header.len() + 1 + payload.len()];
+    Ok(Segments {
+        signing_input,
+        header,
+        payload,
+        signature,
+    })
+}
+
+/// Decode a base64url segment (no padding, canonical) and hand the bytes to `f`; small segments
+/// never touch the heap.
+fn with_decoded<T>(
+    segment: &str,
+    error: TokenError,
+    f: impl FnOnce(&[u8]) -> Result<T, TokenError>,
+) -> Result<T, TokenError> {
+    let mut stack = [0u8; STACK_SEGMENT];
+    if base64::decoded_len_estimate(segment.len()) <= STACK_SEGMENT {
+        let len = URL_SAFE_NO_PAD
+            .decode_slice(segment, &mut stack)
+            .map_err(|_| error)?;
+        f(&stack[..len])
+    } else {
+        let bytes = URL_SAFE_NO_PAD.decode(segment).map_err(|_| error)?;
+        f(&bytes)
+    }
+}
+
+/// Decode the payload segment of a token already verified (for renewal).
+pub(crate) fn payload_of(token: &str) -> Option<Vec<u8>> {
+    let segments = split(token).ok()?;
+    URL_SAFE_NO_PAD.decode(segments.payload).ok()
+}
+
+/// Verify `token` at time `now`: signature with the selected key, then the claims.
+pub(crate) fn verify<C: DeserializeOwned>(
+    keys: &KeySet,
+    rules: &Rules,
+    token: &str,
+    now: i64,
+) -> Result<Verified<C>, TokenError> {
+    if token.len() > rules.max_token_bytes {
+        return Err(TokenError::TooLarge);
+    }
+    let segments = split(token)?;
+
+    let candidates = with_decoded(segments.header, TokenError::MalformedHeader, |bytes| {
+        if bytes.first() != Some(&b'{') {
+            return Err(TokenError::MalformedHeader);
+        }
+        let header: Header<'_> =
+            serde_json::from_slice(bytes).map_err(|_| TokenError::MalformedHeader)?;
+        let nested = header
+            .cty
+            .as_deref()
+            .is_some_and(|cty| cty.eq_ignore_ascii_case("JWT"));
+        if header.crit || header.b64 || nested {
+            return Err(TokenError::UnsupportedHeader);
+        }
+        let alg = algorithm(&header.alg).ok_or(TokenError::UnsupportedAlgorithm)?;
+        keys.candidates(alg, header.kid.as_deref())
+            .map_err(|e| match e {
+                Selection::UnknownKid => TokenError::UnknownKeyId,
+                Selection::WrongAlgorithm => TokenError::AlgorithmMismatch,
+            })
+    })?;
+
+    let signature = URL_SAFE_NO_PAD
+        .decode(segments.signature)
+        .map_err(|_| TokenError::Malformed)?;
+    let role = candidates
+        .into_iter()
+        .find(|(key, _)| key.verify(segments.signing_input.as_bytes(), &signature))
+        .map(|(_, role)| *role)
+        .ok_or(TokenError::InvalidSignature)?;
+
+    let claims = with_decoded(
+        segments.payload,
+        TokenError::MalformedClaims,
+        claims::parse::<C>,
+    )?;
+    validate(&claims.registered, rules, now)?;
+    Ok(Verified { claims, role })
+}
+
+/// The claim rules, with leeway.
+pub(crate) fn validate(
+    claims: &RegisteredClaims,
+    rules: &Rules,
+    now: i64,
+) -> Result<(), TokenError> {
+    if now.saturating_sub(rules.leeway) >= claims.exp {
+        return Err(TokenError::Expired);
+    }
+    if claims
+        .nbf
+        .is_some_and(|nbf| nbf > now.saturating_add(rules.leeway))
+    {
+        return Err(TokenError::NotYetValid);
+    }
+    if claims
+        .iat
+        .is_some_and(|iat| iat > now.saturating_add(rules.leeway))
+    {
+        return Err(TokenError::IssuedInFuture);
+    }
+    if !rules.issuers.is_empty() {
+        match &claims.iss {
+            Some(iss) if rules.issuers.iter().any(|ok| ok == iss) => {}
+            Some(_) => return Err(TokenError::WrongIssuer),
+            None => return Err(TokenError::MissingClaim("iss")),
+        }
+    }
+    if !rules.audiences.is_empty() {
+        match &claims.aud {
+            Some(aud) if rules.audiences.iter().any(|ok| aud.contains(ok)) => {}
+            Some(_) => return Err(TokenError::WrongAudience),
+            None => return Err(TokenError::MissingClaim("aud")),
+        }
+    }
+    if rules.require_sub && claims.sub.is_none() {
+        return Err(TokenError::MissingClaim("sub"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::claims::NoCustomClaims;
+    use crate::keys::Key;
+
+    const NOW: i64 = 1_700_000_000;
+    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    fn b64(bytes: &[u8]) -> String {
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    /// A token with this header and payload JSON, signed with `key`.
+    fn token(key: &Key, header: &str, payload: &str) -> String {
+        let input = format!("{}.{}", b64(header.as_bytes()), b64(payload.as_bytes()));
+        let signature = key.sign(input.as_bytes()).unwrap();
+        format!("{input}.{}", b64(&signature))
+    }
+
+    fn rules() -> Rules {
+        Rules {
+            leeway: 5,
+            issuers: vec!["us".into()],
+            audiences: vec![],
+            require_sub: true,
+            max_token_bytes: 8192,
+        }
+    }
+
+    fn hs_set() -> KeySet {
+        KeySet::new(vec![
+            (Key::hs256(SECRET).unwrap().with_kid("k1"), KeyRole::Signing),
+            (
+                Key::hs256([7u8; 32]).unwrap().with_kid("old"),
+                KeyRole::Previous,
+            ),
+        ])
+    }
+
+    fn claims(extra: &str) -> String {
+        format!(
+            r#"{{"sub":"1","iss":"us","iat":{},"exp":{}{extra}}}"#,
+            NOW - 10,
+            NOW + 300
+        )
+    }
+
+    fn check(keys: &KeySet, rules: &Rules, token: &str) -> Result<KeyRole, TokenError> {
+        verify::<NoCustomClaims>(keys, rules, token, NOW).map(|v| v.role)
+    }
+
+    #[test]
+    fn accepts_a_good_token_and_reports_the_key_role() {
+        let keys = hs_set();
+        let signer = Key::hs256(SECRET).unwrap();
+        let good = token(
+            &signer,
+            r#"{"alg":"HS256","typ":"JWT","kid":"k1"}"#,
+            &claims(""),
+        );
+        assert_eq!(check(&keys, &rules(), &good), Ok(KeyRole::Signing));
+        let no_kid = token(&signer, r#"{"alg":"HS256"}"#, &claims(""));
+        assert_eq!(check(&keys, &rules(), &no_kid), Ok(KeyRole::Signing));
+        let old = Key::hs256([7u8; 32]).unwrap();
+        let rotated = token(&old, r#"{"alg":"HS256","kid":"old"}"#, &claims(""));
+        assert_eq!(check(&keys, &rules(), &rotated), Ok(KeyRole::Previous));
+        let rotated_no_kid = token(&old, r#"{"alg":"HS256"}"#, &claims(""));
+        assert_eq!(
+            check(&keys, &rules(), &rotated_no_kid),
+            Ok(KeyRole::Previous)
+        );
+    }
+
+    #[test]
+    fn every_claim_rule() {
+        let keys = hs_set();
+        let key = Key::hs256(SECRET).unwrap();
+        let header = r#"{"alg":"HS256","kid":"k1"}"#;
+        let run = |payload: &str, rules: &Rules| check(&keys, rules, &token(&key, header, payload));
+        let r = rules();
+        let exp = |exp: i64| format!(r#"{{"sub":"1","iss":"us","exp":{exp}}}"#);
+        assert_eq!(run(&exp(NOW), &r), Ok(KeyRole::Signing), "within leeway");
+        assert_eq!(
+            run(&exp(NOW - 4), &r),
+            Ok(KeyRole::Signing),
+            "within leeway"
+        );
+        assert_eq!(run(&exp(NOW - 5), &r), Err(TokenError::Expired));
+        assert_eq!(run(&exp(-1), &r), Err(TokenError::Expired));
+        assert_eq!(run(&exp(i64::MIN), &r), Err(TokenError::Expired));
+        assert_eq!(
+            run(r#"{"sub":"1","iss":"us"}"#, &r),
+            Err(TokenError::MissingClaim("exp"))
+        );
+        assert_eq!(
+            run(&claims(&format!(r#","nbf":{}"#, NOW + 5)), &r),
+            Ok(KeyRole::Signing)
+        );
+        assert_eq!(
+            run(&claims(&format!(r#","nbf":{}"#, NOW + 6)), &r),
+            Err(TokenError::NotYetValid)
+        );
+        let future_iat = format!(
+            r#"{{"sub":"1","iss":"us","iat":{},"exp":{}}}"#,
+            NOW + 60,
+            NOW + 300
+        );
+        assert_eq!(run(&future_iat, &r), Err(TokenError::IssuedInFuture));
+        let other_iss = format!(r#"{{"sub":"1","iss":"them","exp":{}}}"#, NOW + 300);
+        assert_eq!(run(&other_iss, &r), Err(TokenError::WrongIssuer));
+        let no_iss = format!(r#"{{"sub":"1","exp":{}}}"#, NOW + 300);
+        assert_eq!(run(&no_iss, &r), Err(TokenError::MissingClaim("iss")));
+        let no_sub = format!(r#"{{"iss":"us","exp":{}}}"#, NOW + 300);
+        assert_eq!(run(&no_sub, &r), Err(TokenError::MissingClaim("sub")));
+        assert_eq!(
+            run(
+                &no_sub,
+                &Rules {
+                    require_sub: false,
+                    ..rules()
+                }
+            ),
+            Ok(KeyRole::Signing)
+        );
+        let aud = Rules {
+            audiences: vec!["api".into(), "admin".into()],
+            ..rules()
+        };
+        assert_eq!(run(&claims(r#","aud":"api""#), &aud), Ok(KeyRole::Signing));
+        assert_eq!(
+            run(&claims(r#","aud":["x","admin"]"#), &aud),
+            Ok(KeyRole::Signing)
+        );
+        assert_eq!(
+            run(&claims(r#","aud":["x","y"]"#), &aud),
+            Err(TokenError::WrongAudience)
+        );
+        assert_eq!(run(&claims(""), &aud), Err(TokenError::MissingClaim("aud")));
+        assert_eq!(
+            run(r#"{"sub":"1","iss":"us","exp":"soon"}"#, &r),
+            Err(TokenError::MalformedClaims)
+        );
+        assert_eq!(run("[1,2]", &r), Err(TokenError::MalformedClaims));
+    }
+
+    #[test]
+    fn header_rules() {
+        let keys = hs_set();
+        let key = Key::hs256(SECRET).unwrap();
+        let run = |header: &str| check(&keys, &rules(), &token(&key, header, &claims("")));
+        for none in ["none", "None", "NONE", "nOnE", "hs256", "HS256 ", "RS1", ""] {
+            let header = format!(r#"{{"alg":"{none}"}}"#);
+            assert_eq!(
+                run(&header),
+                Err(TokenError::UnsupportedAlgorithm),
+                "{none:?}"
+            );
+        }
+        assert_eq!(
+            run(r#"{"alg":"HS384","kid":"k1"}"#),
+            Err(TokenError::AlgorithmMismatch)
+        );
+        assert_eq!(
+            run(r#"{"alg":"RS256"}"#),
+            Err(TokenError::AlgorithmMismatch)
+        );
+        assert_eq!(
+            run(r#"{"alg":"HS256","kid":"../../etc/passwd"}"#),
+            Err(TokenError::UnknownKeyId)
+        );
+        let long_kid = format!(r#"{{"alg":"HS256","kid":"{}"}}"#, "k".repeat(600));
+        assert_eq!(run(&long_kid), Err(TokenError::UnknownKeyId));
+        assert_eq!(
+            run(r#"{"alg":"HS256","kid":7}"#),
+            Err(TokenError::MalformedHeader)
+        );
+        assert_eq!(run(r#"{"alg":"HS256","kid":null}"#), Ok(KeyRole::Signing));
+        assert_eq!(
+            run(r#"{"alg":"HS256","crit":["exp"],"exp":1}"#),
+            Err(TokenError::UnsupportedHeader)
+        );
+        assert_eq!(
+            run(r#"{"alg":"HS256","b64":false}"#),
+            Err(TokenError::UnsupportedHeader)
+        );
+        assert_eq!(
+            run(r#"{"alg":"HS256","cty":"JWT"}"#),
+            Err(TokenError::UnsupportedHeader)
+        );
+        assert_eq!(
+            run(r#"{"alg":"HS256","alg":"HS256"}"#),
+            Err(TokenError::MalformedHeader)
+        );
+        assert_eq!(run(r#"["HS256"]"#), Err(TokenError::MalformedHeader));
+        assert_eq!(run(r#"{"alg":7}"#), Err(TokenError::MalformedHeader));
+        assert_eq!(run("{}"), Err(TokenError::MalformedHeader));
+        // Embedded keys and key URLs are ignored: the signature is checked with our key only.
+        let evil = Key::hs256([1u8; 32]).unwrap();
+        let jwk_header = format!(
+            r#"{{"alg":"HS256","jwk":{{"kty":"oct","k":"{}"}},"jku":"http://127.0.0.1:1/","x5u":"http://127.0.0.1:1/"}}"#,
+            b64(&[1u8; 32])
+        );
+        let forged = token(&evil, &jwk_header, &claims(""));
+        assert_eq!(
+            check(&keys, &rules(), &forged),
+            Err(TokenError::InvalidSignature)
+        );
+    }
+
+    #[test]
+    fn structure_rules() {
+        let keys = hs_set();
+        let key = Key::hs256(SECRET).unwrap();
+        let good = token(&key, r#"{"alg":"HS256"}"#, &claims(""));
+        let parts: Vec<&str> = good.split('.').collect();
+        let run = |t: &str| check(&keys, &rules(), t);
+        assert_eq!(
+            run(&format!("{}.{}", parts[0], parts[1])),
+            Err(TokenError::Malformed)
+        );
+        assert_eq!(run(&format!("{good}.x")), Err(TokenError::Malformed));
+        assert_eq!(
+            run(&format!("{good}.x.y")),
+            Err(TokenError::Malformed),
+            "JWE shape"
+        );
+        assert_eq!(
+            run(&format!("{}.{}.", parts[0], parts[1])),
+            Err(TokenError::Malformed)
+        );
+        assert_eq!(
+            run(&format!(".{}.{}", parts[1], parts[2])),
+            Err(TokenError::Malformed)
+        );
+        assert_eq!(
+            run(&format!("{}=.{}.{}", parts[0], parts[1], parts[2])),
+            Err(TokenError::MalformedHeader)
+        );
+        assert_eq!(
+            run(&format!("{}.{}.{}=", parts[0], parts[1], parts[2])),
+            Err(TokenError::Malformed)
+        );
+        let std_alphabet = parts[2].replace('-', "+").replace('_', "/");
+        if std_alphabet != parts[2] {
+            assert_eq!(
+                run(&format!("{}.{}.{std_alphabet}", parts[0], parts[1])),
+                Err(TokenError::Malformed)
+            );
+        }
+        assert_eq!(
+            run(&format!(r#"{{"payload":"{}","signatures":[]}}"#, parts[1])),
+            Err(TokenError::Malformed)
+        );
+        assert_eq!(run(&"a".repeat(9000)), Err(TokenError::TooLarge));
+        assert_eq!(run(&".".repeat(100_000)), Err(TokenError::TooLarge));
+        // One flipped bit in each segment.
+        for segment in 0..3 {
+            let mut bytes = parts
+                .clone()
+                .into_iter()
+                .map(str::to_owned)
+                .collect::<Vec<_>>();
+            let mut chars: Vec<char> = bytes[segment].chars().collect();
+            chars[1] = if chars[1] == 'A' { 'B' } else { 'A' };
+            bytes[segment] = chars.into_iter().collect();
+            assert!(run(&bytes.join(".")).is_err(), "segment {segment}");
+        }
+        let mut bad_sig = good.clone();
+        bad_sig.truncate(good.len() - 2);
+        bad_sig.push_str("AA");
+        assert!(matches!(
+            run(&bad_sig),
+            Err(TokenError::InvalidSignature | TokenError::Malformed)
+        ));
+    }
+
+    fn pem(name: &str) -> Vec<u8> {
+        std::fs::read(format!("{}/tests/keys/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    }
+
+    #[test]
+    fn asymmetric_keys_and_algorithm_confusion() {
+        let rsa = Key::from_private_pem(Algorithm::RS256, pem("rsa_private.pem")).unwrap();
+        let ec = Key::from_private_pem(Algorithm::ES256, pem("ec256_private.pem")).unwrap();
+        let ed = Key::from_private_pem(Algorithm::EdDSA, pem("ed25519_private.pem")).unwrap();
+        let keys = KeySet::new(vec![
+            (
+                Key::from_public_pem(Algorithm::RS256, pem("rsa_public.pem")).unwrap(),
+                KeyRole::Trusted,
+            ),
+            (
+                Key::from_public_pem(Algorithm::ES256, pem("ec256_public.pem")).unwrap(),
+                KeyRole::Trusted,
+            ),
+            (
+                Key::from_public_pem(Algorithm::EdDSA, pem("ed25519_public.pem")).unwrap(),
+                KeyRole::Trusted,
+            ),
+        ]);
+        for (key, alg) in [(&rsa, "RS256"), (&ec, "ES256"), (&ed, "EdDSA")] {
+            let header = format!(r#"{{"alg":"{alg}","kid":"{}"}}"#, key.kid().unwrap());
+            assert_eq!(
+                check(&keys, &rules(), &token(key, &header, &claims(""))),
+                Ok(KeyRole::Trusted),
+                "{alg}"
+            );
+        }
+        // HS256 "signed" with the public key bytes: the classic confusion attack.
+        for public in ["rsa_public.pem", "ec256_public.pem"] {
+            let confused = Key::hmac(Algorithm::HS256, pem(public)).unwrap();
+            let t = token(&confused, r#"{"alg":"HS256"}"#, &claims(""));
+            assert_eq!(
+                check(&keys, &rules(), &t),
+                Err(TokenError::AlgorithmMismatch),
+                "{public}"
+            );
+            let with_kid = format!(r#"{{"alg":"HS256","kid":"{}"}}"#, rsa.kid().unwrap());
+            let t = token(&confused, &with_kid, &claims(""));
+            assert_eq!(
+                check(&keys, &rules(), &t),
+                Err(TokenError::AlgorithmMismatch),
+                "{public}"
+            );
+        }
+        // ES256 with an all-zero signature.
+        let t = token(&ec, r#"{"alg":"ES256"}"#, &claims(""));
+        let (input, _) = t.rsplit_once('.').unwrap();
+        let zero = format!("{input}.{}", b64(&[0u8; 64]));
+        assert_eq!(
+            check(&keys, &rules(), &zero),
+            Err(TokenError::InvalidSignature)
+        );
+        // PS256 (RSA-PSS) with the RSA key pinned to RS256 is a mismatch.
+        let pss = Key::from_private_pem(Algorithm::PS256, pem("rsa_private.pem")).unwrap();
+        let t = token(&pss, r#"{"alg":"PS256"}"#, &claims(""));
+        assert_eq!(
+            check(&keys, &rules(), &t),
+            Err(TokenError::AlgorithmMismatch)
+        );
+    }
+}
