@@ -244,29 +244,38 @@ fn numeric_date<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64
     deserializer.deserialize_any(NumericDate).map(Some)
 }
 
-/// Read the claims of a verified payload (the decoded JSON).
-pub(crate) fn parse<C: DeserializeOwned>(payload: &[u8]) -> Result<Claims<C>, TokenError> {
+/// Read the registered claims of a verified payload (the decoded JSON).
+pub(crate) fn parse_registered(payload: &[u8]) -> Result<RegisteredClaims, TokenError> {
     // serde's derived structs also accept JSON arrays; a JWT payload must be an object.
     if payload.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(TokenError::MalformedClaims);
     }
     let wire: WireClaims =
         serde_json::from_slice(payload).map_err(|_| TokenError::MalformedClaims)?;
-    let exp = wire.exp.ok_or(TokenError::MissingClaim("exp"))?;
-    let custom = serde_json::from_slice(payload).map_err(|_| TokenError::MalformedClaims)?;
+    Ok(RegisteredClaims {
+        iss: wire.iss,
+        sub: wire.sub,
+        aud: wire.aud,
+        exp: wire.exp.ok_or(TokenError::MissingClaim("exp"))?,
+        nbf: wire.nbf,
+        iat: wire.iat,
+        jti: wire.jti,
+        auth_time: wire.auth_time,
+        sid: wire.sid,
+    })
+}
+
+/// Read the application's claims from the same payload.
+pub(crate) fn parse_custom<C: DeserializeOwned>(payload: &[u8]) -> Result<C, TokenError> {
+    serde_json::from_slice(payload).map_err(|_| TokenError::MalformedClaims)
+}
+
+/// Both, for tests.
+#[cfg(test)]
+pub(crate) fn parse<C: DeserializeOwned>(payload: &[u8]) -> Result<Claims<C>, TokenError> {
     Ok(Claims {
-        registered: RegisteredClaims {
-            iss: wire.iss,
-            sub: wire.sub,
-            aud: wire.aud,
-            exp,
-            nbf: wire.nbf,
-            iat: wire.iat,
-            jti: wire.jti,
-            auth_time: wire.auth_time,
-            sid: wire.sid,
-        },
-        custom,
+        registered: parse_registered(payload)?,
+        custom: parse_custom(payload)?,
     })
 }
 

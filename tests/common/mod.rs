@@ -1,0 +1,78 @@
+//! Helpers shared by the integration tests: real servers on 127.0.0.1:0 and hand-made tokens.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use serde_json::Value;
+
+/// Serve `router` on an ephemeral loopback port; returns `http://127.0.0.1:PORT`.
+pub async fn serve(router: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1:0");
+    let addr: SocketAddr = listener.local_addr().expect("local addr");
+    tokio::spawn(async move {
+        axum::serve(listener, router).await.expect("server");
+    });
+    format!("http://{addr}")
+}
+
+pub fn b64(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A token with exactly this header and payload JSON, HMAC-signed with `secret` (SHA-256,
+/// 384 or 512 by `bits`), whatever the header claims.
+pub fn hmac_token(bits: u16, secret: &[u8], header: &str, payload: &str) -> String {
+    let input = format!("{}.{}", b64(header.as_bytes()), b64(payload.as_bytes()));
+    let signature = match bits {
+        256 => Hmac::<sha2::Sha256>::new_from_slice(secret)
+            .unwrap()
+            .chain_update(&input)
+            .finalize()
+            .into_bytes()
+            .to_vec(),
+        384 => Hmac::<sha2::Sha384>::new_from_slice(secret)
+            .unwrap()
+            .chain_update(&input)
+            .finalize()
+            .into_bytes()
+            .to_vec(),
+        _ => Hmac::<sha2::Sha512>::new_from_slice(secret)
+            .unwrap()
+            .chain_update(&input)
+            .finalize()
+            .into_bytes()
+            .to_vec(),
+    };
+    format!("{input}.{}", b64(&signature))
+}
+
+/// HS256 token.
+pub fn hs256(secret: &[u8], header: &str, payload: &str) -> String {
+    hmac_token(256, secret, header, payload)
+}
+
+/// The payload of a token, unverified (for inspecting what the server sent).
+pub fn claims_of(token: &str) -> Value {
+    let payload = token.split('.').nth(1).expect("payload segment");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64url")).expect("JSON")
+}
+
+/// The header of a token, unverified.
+pub fn header_of(token: &str) -> Value {
+    let header = token.split('.').next().expect("header segment");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).expect("base64url")).expect("JSON")
+}
+
+/// Current Unix time in seconds.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}

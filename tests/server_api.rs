@@ -1,0 +1,595 @@
+//! The demo API (examples/server) on a real socket, driven by a real HTTP client: login, every
+//! kind of refused token, the token sources, and sliding / explicit renewal with a manual clock.
+#![cfg(feature = "axum")]
+
+#[path = "../examples/server/app.rs"]
+mod app;
+mod common;
+
+use std::time::Duration;
+
+use common::{claims_of, header_of, hmac_token, hs256, serve, unix_now};
+use reqwest::header::{
+    ACCESS_CONTROL_EXPOSE_HEADERS, AUTHORIZATION, CACHE_CONTROL, COOKIE, SET_COOKIE, VARY,
+    WWW_AUTHENTICATE,
+};
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{Value, json};
+use tower_sliding_jwt::{Issuer, ManualClock};
+
+const SECRET: &str = "integration-secret-of-at-least-32-bytes";
+
+struct Server {
+    base: String,
+    issuer: Issuer,
+    clock: ManualClock,
+    http: Client,
+}
+
+async fn start_with(env: &[(&str, &str)]) -> Server {
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let settings = app::Settings::from_lookup(
+        |name| {
+            env.iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+                .or_else(|| match name {
+                    "JWT_SECRET" => Some(SECRET.to_owned()),
+                    _ => None,
+                })
+        },
+        "127.0.0.1:0",
+    )
+    .expect("settings");
+    let clock = ManualClock::new(unix_now());
+    let (router, issuer) = app::app(&settings, clock.clone()).expect("app");
+    Server {
+        base: serve(router).await,
+        issuer,
+        clock,
+        http: Client::new(),
+    }
+}
+
+async fn start() -> Server {
+    start_with(&[]).await
+}
+
+impl Server {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn login(&self, user: &str, password: &str) -> Response {
+        self.http
+            .post(self.url("/auth"))
+            .json(&json!({ "user": user, "password": password }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn token(&self, user: &str, password: &str) -> String {
+        let response = self.login(user, password).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: Value = response.json().await.unwrap();
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    async fn get(&self, path: &str, token: &str) -> Response {
+        self.http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    fn advance(&self, secs: u64) {
+        self.clock.advance(Duration::from_secs(secs));
+    }
+
+    fn now(&self) -> i64 {
+        self.issuer.now()
+    }
+}
+
+fn challenge(response: &Response) -> String {
+    response
+        .headers()
+        .get(WWW_AUTHENTICATE)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+fn renewed(response: &Response) -> Option<String> {
+    response
+        .headers()
+        .get("x-refreshed-token")
+        .map(|v| v.to_str().unwrap().to_owned())
+}
+
+/// A claim set like the server's, for forged tokens.
+fn payload(now: i64, iss: &str) -> String {
+    json!({
+        "sub": "1", "user_id": 1, "username": "admin", "iss": iss,
+        "iat": now, "exp": now + 300, "auth_time": now, "jti": "j", "sid": "s"
+    })
+    .to_string()
+}
+
+#[tokio::test]
+async fn login_issues_the_tutorial_token() {
+    let server = start().await;
+    let response = server.login("admin", "admin").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let cookie = response.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(
+        cookie.starts_with("token=") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 300);
+    let token = body["token"].as_str().unwrap();
+    let claims = claims_of(token);
+    let now = server.now();
+    assert_eq!(claims["sub"], "1");
+    assert_eq!(claims["user_id"], 1);
+    assert_eq!(claims["username"], "admin");
+    assert_eq!(claims["iss"], "demo");
+    assert_eq!(claims["iat"], now);
+    assert_eq!(claims["auth_time"], now);
+    assert_eq!(claims["exp"], now + 300);
+    assert!(claims["jti"].as_str().unwrap().len() >= 20);
+    assert!(claims["sid"].as_str().unwrap().len() >= 20);
+    assert_eq!(header_of(token), json!({ "alg": "HS256", "typ": "JWT" }));
+
+    let mine: Value = server.get("/mine", token).await.json().await.unwrap();
+    assert_eq!(mine, json!({ "user_id": 1, "username": "admin" }));
+}
+
+#[tokio::test]
+async fn wrong_credentials_are_a_json_401() {
+    let server = start().await;
+    for (user, password) in [("admin", "nope"), ("alice", "admin"), ("mallory", "x")] {
+        let response = server.login(user, password).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_credentials");
+    }
+}
+
+#[tokio::test]
+async fn public_and_unknown_routes_need_no_token() {
+    let server = start().await;
+    let health = server.http.get(server.url("/health")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    let unknown = server.http.get(server.url("/nope")).send().await.unwrap();
+    assert_eq!(
+        unknown.status(),
+        StatusCode::NOT_FOUND,
+        "route_layer keeps 404s"
+    );
+}
+
+#[tokio::test]
+async fn missing_token_is_a_bare_challenge() {
+    let server = start().await;
+    let response = server.http.get(server.url("/mine")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(challenge(&response), r#"Bearer realm="api""#);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "unauthorized");
+    // Another scheme counts as no token.
+    let basic = server
+        .http
+        .get(server.url("/mine"))
+        .basic_auth("admin", Some("admin"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(challenge(&basic), r#"Bearer realm="api""#);
+}
+
+#[tokio::test]
+async fn every_bad_token_is_an_invalid_token_401() {
+    let server = start().await;
+    let now = server.now();
+    let good = payload(now, "demo");
+    let secret = SECRET.as_bytes();
+    let expired =
+        json!({ "sub": "1", "iss": "demo", "iat": now - 400, "exp": now - 100 }).to_string();
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "expired",
+            hs256(secret, r#"{"alg":"HS256"}"#, &expired),
+            "expired",
+        ),
+        (
+            "forged",
+            hs256(
+                b"another-secret-that-is-32-bytes-long",
+                r#"{"alg":"HS256"}"#,
+                &good,
+            ),
+            "signature",
+        ),
+        (
+            "wrong alg",
+            hmac_token(384, secret, r#"{"alg":"HS384"}"#, &good),
+            "algorithm",
+        ),
+        (
+            "alg none",
+            format!(
+                "{}.",
+                hs256(secret, r#"{"alg":"none"}"#, &good)
+                    .rsplit_once('.')
+                    .unwrap()
+                    .0
+            ),
+            "well-formed",
+        ),
+        (
+            "alg none, signed",
+            hs256(secret, r#"{"alg":"none"}"#, &good),
+            "algorithm",
+        ),
+        (
+            "unknown kid",
+            hs256(secret, r#"{"alg":"HS256","kid":"nope"}"#, &good),
+            "key id",
+        ),
+        (
+            "wrong iss",
+            hs256(secret, r#"{"alg":"HS256"}"#, &payload(now, "evil")),
+            "issuer",
+        ),
+        ("oversized", "a".repeat(9 * 1024), "too large"),
+        ("garbage", "not-a-jwt".to_owned(), "well-formed"),
+    ];
+    for (name, token, reason) in cases {
+        let response = server.get("/mine", &token).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{name}");
+        let challenge = challenge(&response);
+        assert!(
+            challenge.contains(r#"error="invalid_token""#),
+            "{name}: {challenge}"
+        );
+        assert!(challenge.contains(reason), "{name}: {challenge}");
+        assert!(
+            !challenge.contains(&token[..20.min(token.len())]),
+            "{name}: token leaked"
+        );
+        assert!(renewed(&response).is_none(), "{name}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_token", "{name}");
+    }
+    // The control: the same claims, correctly signed, pass.
+    assert_eq!(
+        server
+            .get("/mine", &hs256(secret, r#"{"alg":"HS256"}"#, &good))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn expiry_follows_the_clock_with_leeway() {
+    let server = start().await;
+    let token = server.token("alice", "wonderland").await;
+    server.advance(304);
+    assert_eq!(
+        server.get("/mine", &token).await.status(),
+        StatusCode::OK,
+        "within the 5 s leeway"
+    );
+    server.advance(1);
+    let response = server.get("/mine", &token).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(challenge(&response).contains("expired"));
+}
+
+#[tokio::test]
+async fn query_and_cookie_tokens_are_accepted() {
+    let server = start().await;
+    let token = server.token("alice", "wonderland").await;
+    let by_query = server
+        .http
+        .get(server.url(&format!("/mine?token={token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_query.status(), StatusCode::OK);
+    let by_cookie = server
+        .http
+        .get(server.url("/mine"))
+        .header(COOKIE, format!("theme=dark; token={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_cookie.status(), StatusCode::OK);
+    let body: Value = by_cookie.json().await.unwrap();
+    assert_eq!(body["username"], "alice");
+    // A fresh bearer token wins over a stale cookie.
+    let both = server
+        .http
+        .get(server.url("/mine"))
+        .bearer_auth(&token)
+        .header(COOKIE, "token=stale.garbage.value")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(both.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn ambiguous_requests_are_400() {
+    let server = start().await;
+    let token = server.token("alice", "wonderland").await;
+    let two_headers = server
+        .http
+        .get(server.url("/mine"))
+        .header(AUTHORIZATION, format!("Bearer {token}"))
+        .header(AUTHORIZATION, format!("Bearer {token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(two_headers.status(), StatusCode::BAD_REQUEST);
+    assert!(challenge(&two_headers).contains(r#"error="invalid_request""#));
+    let two_params = server
+        .http
+        .get(server.url(&format!("/mine?token={token}&token={token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(two_params.status(), StatusCode::BAD_REQUEST);
+    let empty = server
+        .http
+        .get(server.url("/mine"))
+        .header(AUTHORIZATION, "Bearer ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(empty.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn admin_is_decided_by_the_handler() {
+    let server = start().await;
+    let admin = server.token("admin", "admin").await;
+    let alice = server.token("alice", "wonderland").await;
+    assert_eq!(server.get("/admin", &admin).await.status(), StatusCode::OK);
+    let refused = server.get("/admin", &alice).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "forbidden");
+}
+
+#[tokio::test]
+async fn a_fresh_token_is_not_renewed() {
+    let server = start().await;
+    let token = server.token("alice", "wonderland").await;
+    server.advance(149);
+    let response = server.get("/mine", &token).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(renewed(&response).is_none());
+    assert!(response.headers().get(CACHE_CONTROL).is_none());
+}
+
+#[tokio::test]
+async fn a_token_in_the_window_is_renewed_in_the_response() {
+    let server = start().await;
+    let token = server.token("alice", "wonderland").await;
+    let old = claims_of(&token);
+    server.advance(150);
+    let response = server.get("/mine", &token).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let new_token = renewed(&response).expect("renewed token");
+    assert_eq!(response.headers()[CACHE_CONTROL], "no-store");
+    assert!(
+        response
+            .headers()
+            .get_all(VARY)
+            .iter()
+            .any(|v| v.to_str().unwrap().contains("authorization"))
+    );
+    let new = claims_of(&new_token);
+    let now = server.now();
+    assert_eq!(new["iat"], now);
+    assert_eq!(new["exp"], now + 300);
+    assert_ne!(new["jti"], old["jti"]);
+    for kept in ["sub", "sid", "auth_time", "iss", "user_id", "username"] {
+        assert_eq!(new[kept], old[kept], "{kept}");
+    }
+    assert_eq!(
+        header_of(&new_token),
+        json!({ "alg": "HS256", "typ": "JWT" })
+    );
+    // Both verify; the client keeps the one with the latest exp.
+    assert_eq!(
+        server.get("/mine", &new_token).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(server.get("/mine", &token).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_cookie_token_is_renewed_with_set_cookie() {
+    let server = start_with(&[("MAX_SESSION_SECS", "400")]).await;
+    let token = server.token("alice", "wonderland").await;
+    server.advance(200);
+    let response = server
+        .http
+        .get(server.url("/mine"))
+        .header(COOKIE, format!("token={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        renewed(&response).is_none(),
+        "a cookie client gets a cookie, not a header"
+    );
+    let set_cookie = response.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    let parsed = cookie::Cookie::parse(set_cookie.clone()).unwrap();
+    assert_eq!(parsed.name(), "token");
+    assert_eq!(parsed.http_only(), Some(true));
+    assert_eq!(parsed.path(), Some("/"));
+    let max_age = parsed.max_age().unwrap().whole_seconds();
+    // New exp = min(now + 300, login + 400) = login + 400: 200 s from now.
+    assert_eq!(max_age, 200, "{set_cookie}");
+    assert_eq!(claims_of(parsed.value())["exp"], server.now() + 200);
+    assert!(
+        response
+            .headers()
+            .get_all(VARY)
+            .iter()
+            .any(|v| v.to_str().unwrap().contains("cookie"))
+    );
+}
+
+#[tokio::test]
+async fn handler_errors_never_carry_a_renewal() {
+    let server = start().await;
+    let alice = server.token("alice", "wonderland").await;
+    server.advance(200);
+    let forbidden = server.get("/admin", &alice).await;
+    assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
+    assert!(renewed(&forbidden).is_none());
+    let ok = server.get("/mine", &alice).await;
+    assert!(
+        renewed(&ok).is_some(),
+        "the control: the same token renews on a 200"
+    );
+}
+
+#[tokio::test]
+async fn cors_responses_expose_the_renewal_header() {
+    let server = start().await;
+    let token = server.token("alice", "wonderland").await;
+    server.advance(200);
+    let response = server
+        .http
+        .get(server.url("/mine"))
+        .bearer_auth(&token)
+        .header("origin", "https://app.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(renewed(&response).is_some());
+    let exposed: Vec<String> = response
+        .headers()
+        .get_all(ACCESS_CONTROL_EXPOSE_HEADERS)
+        .iter()
+        .flat_map(|v| {
+            v.to_str()
+                .unwrap()
+                .split(',')
+                .map(|s| s.trim().to_ascii_lowercase())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(
+        exposed.iter().any(|h| h == "x-refreshed-token"),
+        "{exposed:?}"
+    );
+}
+
+#[tokio::test]
+async fn explicit_renewal_at_update_token() {
+    let server = start().await;
+    let token = server.token("admin", "admin").await;
+    server.advance(10);
+    let response = server.get("/update/token", &token).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        renewed(&response).is_none(),
+        "the endpoint opts out of sliding renewal"
+    );
+    assert!(response.headers().get(SET_COOKIE).is_some());
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 300);
+    let new_token = body["token"].as_str().unwrap();
+    assert_eq!(claims_of(new_token)["exp"], server.now() + 300);
+    assert_eq!(claims_of(new_token)["sid"], claims_of(&token)["sid"]);
+    assert_eq!(
+        server.get("/mine", new_token).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn the_session_cap_ends_renewal() {
+    let server = start_with(&[("MAX_SESSION_SECS", "600")]).await;
+    let login_at = server.now();
+    let mut token = server.token("admin", "admin").await;
+    // Renew every 200 s: exp moves to +500, then is capped at +600.
+    for expected_exp in [login_at + 500, login_at + 600] {
+        server.advance(200);
+        let response = server.get("/mine", &token).await;
+        token = renewed(&response).expect("renewal before the cap");
+        assert_eq!(claims_of(&token)["exp"], expected_exp);
+    }
+    server.advance(180); // 20 s before the cap: in the window, but nothing to extend
+    let response = server.get("/mine", &token).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(renewed(&response).is_none());
+    let explicit = server.get("/update/token", &token).await;
+    assert_eq!(explicit.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = explicit.json().await.unwrap();
+    assert_eq!(body["error"], "session_ended");
+    server.advance(25);
+    assert_eq!(
+        server.get("/mine", &token).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn advise_mode_announces_instead_of_renewing() {
+    let server = start_with(&[("REFRESH_MODE", "advise")]).await;
+    let token = server.token("alice", "wonderland").await;
+    let fresh = server.get("/mine", &token).await;
+    assert!(fresh.headers().get("x-token-expires-in").is_none());
+    server.advance(160);
+    let response = server.get("/mine", &token).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(renewed(&response).is_none());
+    assert_eq!(response.headers()["x-token-expires-in"], "140");
+    // The client then renews explicitly.
+    let explicit = server.get("/update/token", &token).await;
+    assert_eq!(explicit.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn fifty_parallel_requests_in_the_window() {
+    let server = start().await;
+    let token = server.token("alice", "wonderland").await;
+    server.advance(200);
+    let requests = (0..50).map(|_| server.get("/mine", &token));
+    let responses = futures_util::future::join_all(requests).await;
+    let mut jtis = std::collections::HashSet::new();
+    for response in responses {
+        assert_eq!(response.status(), StatusCode::OK);
+        let new_token = renewed(&response).expect("every response in the window renews");
+        let claims = server
+            .issuer
+            .verify::<Value>(&new_token)
+            .expect("every renewed token verifies");
+        assert_eq!(claims.session_id(), claims_of(&token)["sid"].as_str());
+        jtis.insert(claims.token_id().unwrap().to_owned());
+    }
+    assert_eq!(jtis.len(), 50, "every renewal has its own jti");
+    assert_eq!(
+        server.get("/mine", &token).await.status(),
+        StatusCode::OK,
+        "the old token stays valid"
+    );
+}
