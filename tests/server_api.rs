@@ -2,6 +2,8 @@
 //! kind of refused token, the token sources, and sliding / explicit renewal with a manual clock.
 #![cfg(feature = "axum")]
 
+// The example's router itself; the parts only `main.rs` uses are unused here.
+#[allow(dead_code)]
 #[path = "../examples/server/app.rs"]
 mod app;
 mod common;
