@@ -52,6 +52,15 @@ pub fn hmac_token(bits: u16, secret: &[u8], header: &str, payload: &str) -> Stri
     format!("{input}.{}", b64(&signature))
 }
 
+/// The base64url HS256 signature of a signing input.
+pub fn hs256_signature(secret: &[u8], input: &str) -> String {
+    b64(&Hmac::<sha2::Sha256>::new_from_slice(secret)
+        .unwrap()
+        .chain_update(input)
+        .finalize()
+        .into_bytes())
+}
+
 /// HS256 token.
 pub fn hs256(secret: &[u8], header: &str, payload: &str) -> String {
     hmac_token(256, secret, header, payload)

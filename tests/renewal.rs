@@ -1,0 +1,593 @@
+//! The layer on purpose-built axum apps over real sockets: which responses renew, rotation,
+//! foreign tokens, optional mode, authorization, revocation (ready and pending), rejection shapes.
+#![cfg(feature = "axum")]
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::extract::Path;
+use axum::http::{HeaderMap, HeaderValue, StatusCode as AxumStatus};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use axum::{Extension, Json, Router};
+use common::{claims_of, header_of, hs256, hs256_signature, serve, unix_now};
+use reqwest::header::{CACHE_CONTROL, WWW_AUTHENTICATE};
+use reqwest::{Client, StatusCode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tower_sliding_jwt::{
+    Claims, Forbidden, InMemoryRevocations, Issuer, JwtAuthBuilder, JwtAuthLayer, Key, ManualClock,
+    NoRenewal, RefreshPolicy, RegisteredClaims, Rejection, RejectionContext, RevocationCheck,
+    RevocationError, RevocationFailure, RevocationFuture, RevocationStatus,
+};
+
+const SECRET: &[u8] = b"renewal-tests-secret-of-32-bytes!!";
+const OLD_SECRET: &[u8] = b"the-previous-secret-of-32-bytes!!!";
+
+#[derive(Clone, Debug, Deserialize)]
+struct Role {
+    #[serde(default)]
+    role: String,
+}
+
+/// Counts calls that reach the handlers.
+#[derive(Clone, Default)]
+struct Calls(Arc<AtomicUsize>);
+
+impl Calls {
+    fn get(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+fn routes(calls: Calls) -> Router {
+    let counted = move |calls: Calls| calls.0.fetch_add(1, Ordering::SeqCst);
+    let c1 = calls.clone();
+    let c2 = calls.clone();
+    let c3 = calls.clone();
+    let c4 = calls;
+    Router::new()
+        .route(
+            "/status/{code}",
+            get(move |Path(code): Path<u16>| {
+                counted(c1.clone());
+                async move { AxumStatus::from_u16(code).unwrap() }
+            }),
+        )
+        .route(
+            "/whoami",
+            any(move |claims: Option<Claims<Role>>| {
+                counted(c2.clone());
+                async move { Json(json!({ "sub": claims.as_ref().and_then(|c| c.subject().map(str::to_owned)) })) }
+            }),
+        )
+        .route(
+            "/logout",
+            get(move || {
+                counted(c3.clone());
+                async { (Extension(NoRenewal), "bye") }
+            }),
+        )
+        .route(
+            "/own-header",
+            get(move || {
+                counted(c4.clone());
+                async {
+                    let mut headers = HeaderMap::new();
+                    headers.insert("x-refreshed-token", HeaderValue::from_static("set-by-handler"));
+                    headers.insert(CACHE_CONTROL.as_str(), HeaderValue::from_static("private, max-age=60"));
+                    (headers, "mine")
+                }
+            }),
+        )
+}
+
+struct App {
+    base: String,
+    issuer: Issuer,
+    clock: ManualClock,
+    calls: Calls,
+    http: Client,
+}
+
+impl App {
+    async fn start(configure: impl FnOnce(JwtAuthBuilder<Role>) -> JwtAuthBuilder<Role>) -> App {
+        let clock = ManualClock::new(unix_now());
+        let builder = JwtAuthLayer::builder()
+            .claims::<Role>()
+            .signing_key(Key::hs256(SECRET).unwrap().with_kid("new"))
+            .issuer("us")
+            .clock(clock.clone());
+        let layer = configure(builder).build().expect("configuration");
+        let issuer = layer.issuer();
+        let calls = Calls::default();
+        let base = serve(routes(calls.clone()).layer(layer)).await;
+        App {
+            base,
+            issuer,
+            clock,
+            calls,
+            http: Client::new(),
+        }
+    }
+
+    async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        let mut request = self.http.get(format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.unwrap()
+    }
+
+    fn login(&self) -> String {
+        self.issuer
+            .issue("7", &json!({ "role": "user" }))
+            .unwrap()
+            .token
+    }
+
+    fn advance(&self, secs: u64) {
+        self.clock.advance(Duration::from_secs(secs));
+    }
+}
+
+fn renewed(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get("x-refreshed-token")
+        .map(|v| v.to_str().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn only_successful_and_redirect_responses_renew() {
+    let app = App::start(|b| b).await;
+    let token = app.login();
+    app.advance(200);
+    for (code, renews) in [
+        (200, true),
+        (204, true),
+        (302, true),
+        (304, true),
+        (400, false),
+        (401, false),
+        (403, false),
+        (404, false),
+        (500, false),
+        (503, false),
+    ] {
+        let response = app.get(&format!("/status/{code}"), Some(&token)).await;
+        assert_eq!(response.status().as_u16(), code);
+        assert_eq!(renewed(&response).is_some(), renews, "status {code}");
+    }
+}
+
+#[tokio::test]
+async fn a_predicate_can_widen_the_responses() {
+    let app = App::start(|b| {
+        b.refresh(RefreshPolicy::new().when(|status, _| status.is_success() || status == 404))
+    })
+    .await;
+    let token = app.login();
+    app.advance(200);
+    assert!(renewed(&app.get("/status/404", Some(&token)).await).is_some());
+    assert!(renewed(&app.get("/status/500", Some(&token)).await).is_none());
+    assert!(renewed(&app.get("/status/302", Some(&token)).await).is_none());
+}
+
+#[tokio::test]
+async fn handlers_can_opt_out_and_keep_their_own_header() {
+    let app = App::start(|b| b).await;
+    let token = app.login();
+    app.advance(200);
+    let logout = app.get("/logout", Some(&token)).await;
+    assert_eq!(logout.status(), StatusCode::OK);
+    assert!(renewed(&logout).is_none());
+    let own = app.get("/own-header", Some(&token)).await;
+    assert_eq!(renewed(&own).as_deref(), Some("set-by-handler"));
+    assert_eq!(
+        own.headers()[CACHE_CONTROL],
+        "private, max-age=60",
+        "untouched: no renewal was added"
+    );
+}
+
+#[tokio::test]
+async fn cache_control_of_the_handler_is_merged() {
+    let app = App::start(|b| b).await;
+    let token = app.login();
+    app.advance(200);
+    let response = app.get("/whoami", Some(&token)).await;
+    assert!(renewed(&response).is_some());
+    assert_eq!(response.headers()[CACHE_CONTROL], "no-store");
+}
+
+#[tokio::test]
+async fn rotation_moves_clients_to_the_new_key() {
+    let app = App::start(|b| b.previous_key(Key::hs256(OLD_SECRET).unwrap().with_kid("old"))).await;
+    let now = app.issuer.now();
+    let claims = json!({ "sub": "7", "iss": "us", "iat": now, "auth_time": now, "exp": now + 300, "role": "user" });
+    let old_token = hs256(
+        OLD_SECRET,
+        r#"{"alg":"HS256","kid":"old","typ":"JWT"}"#,
+        &claims.to_string(),
+    );
+    assert!(
+        renewed(&app.get("/whoami", Some(&old_token)).await).is_none(),
+        "fresh: accepted as is"
+    );
+    app.advance(200);
+    let response = app.get("/whoami", Some(&old_token)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let new_token = renewed(&response).expect("renewed onto the new key");
+    assert_eq!(header_of(&new_token)["kid"], "new");
+    assert_eq!(claims_of(&new_token)["role"], "user");
+    assert!(app.issuer.verify::<Value>(&new_token).is_ok());
+    // Signed with the new secret, not the old one.
+    let (input, signature) = new_token.rsplit_once('.').unwrap();
+    assert_eq!(hs256_signature(SECRET, input), signature);
+    assert_ne!(hs256_signature(OLD_SECRET, input), signature);
+    assert_eq!(
+        app.get("/whoami", Some(&new_token)).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn foreign_tokens_are_accepted_but_never_resigned() {
+    const PARTNER: &[u8] = b"a-partner-identity-provider-secret";
+    let app = App::start(|b| {
+        b.trusted_key(Key::hs256(PARTNER).unwrap().with_kid("partner"))
+            .accept_issuer("partner")
+    })
+    .await;
+    let now = app.issuer.now();
+    let partner = json!({ "sub": "9", "iss": "partner", "iat": now, "exp": now + 300 }).to_string();
+    let partner_token = hs256(PARTNER, r#"{"alg":"HS256","kid":"partner"}"#, &partner);
+    // Our issuer name on a partner-signed token: still foreign (the key decides too).
+    let spoof = json!({ "sub": "9", "iss": "us", "iat": now, "exp": now + 300 }).to_string();
+    let spoof_token = hs256(PARTNER, r#"{"alg":"HS256","kid":"partner"}"#, &spoof);
+    // Our key, but the partner's issuer name.
+    let ours_foreign_iss = hs256(SECRET, r#"{"alg":"HS256","kid":"new"}"#, &partner);
+    app.advance(250);
+    for token in [&partner_token, &spoof_token, &ours_foreign_iss] {
+        let response = app.get("/whoami", Some(token)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(renewed(&response).is_none());
+    }
+}
+
+#[tokio::test]
+async fn a_token_accepted_only_thanks_to_leeway_is_not_renewed() {
+    let app = App::start(|b| b).await;
+    let token = app.login();
+    app.advance(302); // expired 2 s ago, within the 5 s leeway
+    let response = app.get("/whoami", Some(&token)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(renewed(&response).is_none());
+    let now = app.issuer.now();
+    let early =
+        json!({ "sub": "7", "iss": "us", "iat": now + 3, "auth_time": now, "exp": now + 100 })
+            .to_string();
+    let early = hs256(SECRET, r#"{"alg":"HS256"}"#, &early);
+    let response = app.get("/whoami", Some(&early)).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "iat 3 s ahead is within the leeway"
+    );
+    assert!(renewed(&response).is_none());
+}
+
+#[tokio::test]
+async fn rejected_requests_never_reach_the_handler() {
+    let app = App::start(|b| b).await;
+    for token in [None, Some("a.b.c"), Some("garbage")] {
+        let response = app.get("/whoami", token).await;
+        assert!(response.status().is_client_error());
+        assert!(renewed(&response).is_none());
+    }
+    assert_eq!(app.calls.get(), 0);
+    app.get("/whoami", Some(&app.login())).await;
+    assert_eq!(app.calls.get(), 1);
+}
+
+#[tokio::test]
+async fn optional_mode_lets_anonymous_requests_through() {
+    let app = App::start(|b| b.optional(true)).await;
+    let anonymous: Value = app.get("/whoami", None).await.json().await.unwrap();
+    assert_eq!(anonymous, json!({ "sub": null }));
+    let known: Value = app
+        .get("/whoami", Some(&app.login()))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(known, json!({ "sub": "7" }));
+    assert_eq!(
+        app.get("/whoami", Some("a.b.c")).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn the_authorize_hook_refuses_with_403() {
+    let app = App::start(|b| {
+        b.authorize(|claims, request| {
+            if request.uri.path() != "/status/200" || claims.custom.role == "admin" {
+                Ok(())
+            } else {
+                Err(Forbidden::new("admins only"))
+            }
+        })
+    })
+    .await;
+    let user = app.login();
+    let response = app.get("/status/200", Some(&user)).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        response.headers()[WWW_AUTHENTICATE],
+        r#"Bearer realm="api", error="insufficient_scope", error_description="admins only""#
+    );
+    assert_eq!(app.calls.get(), 0);
+    let admin = app
+        .issuer
+        .issue("1", &json!({ "role": "admin" }))
+        .unwrap()
+        .token;
+    assert_eq!(
+        app.get("/status/200", Some(&admin)).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get("/whoami", Some(&user)).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn revoked_sessions_are_refused_renewals_included() {
+    let revocations = InMemoryRevocations::new();
+    let list = revocations.clone();
+    let app = App::start(move |b| b.revocation(list)).await;
+    let token = app.login();
+    app.advance(200);
+    let renewed_token = renewed(&app.get("/whoami", Some(&token)).await).unwrap();
+    let claims = app.issuer.verify::<Value>(&token).unwrap();
+    revocations.revoke_session(claims.session_id().unwrap(), claims.expires_at() + 86_400);
+    for t in [&token, &renewed_token] {
+        let response = app.get("/whoami", Some(t)).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert!(
+            response.headers()[WWW_AUTHENTICATE]
+                .to_str()
+                .unwrap()
+                .contains("revoked")
+        );
+    }
+    assert!(
+        app.issuer.renew(&renewed_token).await.is_err(),
+        "explicit renewal checks it too"
+    );
+    assert_eq!(
+        app.get("/whoami", Some(&app.login())).await.status(),
+        StatusCode::OK,
+        "a new login works"
+    );
+}
+
+/// A store that answers after a delay, like a network lookup.
+#[derive(Clone)]
+struct SlowStore {
+    revoked_sub: &'static str,
+    fail: bool,
+}
+
+impl RevocationCheck for SlowStore {
+    fn check(&self, claims: &RegisteredClaims) -> RevocationFuture {
+        let revoked = claims.sub.as_deref() == Some(self.revoked_sub);
+        let fail = self.fail;
+        RevocationFuture::pending(async move {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            if fail {
+                return Err(RevocationError::new("store unreachable"));
+            }
+            Ok(if revoked {
+                RevocationStatus::Revoked
+            } else {
+                RevocationStatus::Active
+            })
+        })
+    }
+}
+
+#[tokio::test]
+async fn an_asynchronous_store_is_awaited_before_the_handler() {
+    let app = App::start(|b| {
+        b.revocation(SlowStore {
+            revoked_sub: "13",
+            fail: false,
+        })
+    })
+    .await;
+    let token = app.login();
+    app.advance(200);
+    let response = app.get("/whoami", Some(&token)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        renewed(&response).is_some(),
+        "renewal survives the pending path"
+    );
+    let bad = app.issuer.issue("13", &json!({})).unwrap().token;
+    assert_eq!(
+        app.get("/whoami", Some(&bad)).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(app.calls.get(), 1);
+}
+
+#[tokio::test]
+async fn an_unreachable_store_fails_closed() {
+    let unavailable = App::start(|b| {
+        b.revocation(SlowStore {
+            revoked_sub: "",
+            fail: true,
+        })
+    })
+    .await;
+    let response = unavailable.get("/whoami", Some(&unavailable.login())).await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(response.headers()["retry-after"], "1");
+    let unauthorized = App::start(|b| {
+        b.revocation(SlowStore {
+            revoked_sub: "",
+            fail: true,
+        })
+        .on_revocation_failure(RevocationFailure::Unauthorized)
+    })
+    .await;
+    let response = unauthorized
+        .get("/whoami", Some(&unauthorized.login()))
+        .await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(unavailable.calls.get() + unauthorized.calls.get(), 0);
+}
+
+#[tokio::test]
+async fn a_custom_rejection_handler_shapes_the_response() {
+    let clock = ManualClock::new(unix_now());
+    let layer = JwtAuthLayer::builder()
+        .hs256(SECRET)
+        .clock(clock)
+        .rejection_handler(
+            |rejection: &Rejection, context: &RejectionContext<'_>| -> Response {
+                let mut response: Response = rejection.default_response(context);
+                *response.body_mut() = json!({ "problem": rejection.to_string() })
+                    .to_string()
+                    .into();
+                response
+            },
+        )
+        .build()
+        .unwrap();
+    let base = serve(
+        Router::new()
+            .route("/", get(|| async { "ok" }))
+            .layer(layer),
+    )
+    .await;
+    let response = Client::new()
+        .get(&base)
+        .bearer_auth("x.y.z")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(response.headers().contains_key(WWW_AUTHENTICATE));
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["problem"], "the token header is malformed");
+}
+
+#[tokio::test]
+async fn cors_preflights_pass_and_other_options_do_not() {
+    let app = App::start(|b| b).await;
+    let preflight = app
+        .http
+        .request(reqwest::Method::OPTIONS, format!("{}/whoami", app.base))
+        .header("origin", "https://app.example")
+        .header("access-control-request-method", "GET")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), StatusCode::OK);
+    let plain_options = app
+        .http
+        .request(reqwest::Method::OPTIONS, format!("{}/whoami", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain_options.status(), StatusCode::UNAUTHORIZED);
+    let strict = App::start(|b| b.allow_cors_preflight(false)).await;
+    let refused = strict
+        .http
+        .request(reqwest::Method::OPTIONS, format!("{}/whoami", strict.base))
+        .header("origin", "https://app.example")
+        .header("access-control-request-method", "GET")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn grpc_requests_get_grpc_shaped_rejections() {
+    let app = App::start(|b| b).await;
+    let response = app
+        .http
+        .post(format!("{}/whoami", app.base))
+        .header("content-type", "application/grpc")
+        .bearer_auth("a.b.c")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["grpc-status"], "16");
+    assert_eq!(
+        response.headers()["grpc-message"],
+        "the token header is malformed"
+    );
+    assert_eq!(response.headers()["content-type"], "application/grpc");
+}
+
+#[tokio::test]
+async fn responses_keep_working_without_an_issuer_name() {
+    // No `issuer(..)`: tokens without `iss` are ours and renew.
+    let clock = ManualClock::new(unix_now());
+    let layer = JwtAuthLayer::builder()
+        .hs256(SECRET)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let issuer = layer.issuer();
+    let base = serve(
+        Router::new()
+            .route("/", get(|| async { "ok".into_response() }))
+            .layer(layer),
+    )
+    .await;
+    let token = issuer.issue("1", &()).unwrap().token;
+    assert!(claims_of(&token).get("iss").is_none());
+    clock.advance(Duration::from_secs(200));
+    let response = Client::new()
+        .get(&base)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert!(renewed(&response).is_some());
+}
+
+#[tokio::test]
+async fn without_auth_time_iat_starts_the_session_and_renewals_keep_it() {
+    let app =
+        App::start(|b| b.refresh(RefreshPolicy::new().max_session(Duration::from_secs(500)))).await;
+    let start = app.issuer.now();
+    let claims = json!({ "sub": "7", "iss": "us", "iat": start, "exp": start + 300 }).to_string();
+    let token = hs256(SECRET, r#"{"alg":"HS256"}"#, &claims);
+    app.advance(200);
+    let first = renewed(&app.get("/whoami", Some(&token)).await).expect("renewed");
+    assert_eq!(
+        claims_of(&first)["auth_time"],
+        start,
+        "the session start is carried forward"
+    );
+    assert_eq!(claims_of(&first)["exp"], start + 500);
+    app.advance(160);
+    // Without the carried auth_time the new iat would restart the session and exp would pass
+    // start + 500.
+    let response = app.get("/whoami", Some(&first)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(renewed(&response).is_none(), "capped at start + 500");
+}
