@@ -1,6 +1,5 @@
 //! The layer on purpose-built axum apps over real sockets: which responses renew, rotation,
 //! foreign tokens, optional mode, authorization, revocation (ready and pending), rejection shapes.
-#![cfg(feature = "axum")]
 
 mod common;
 

@@ -1,6 +1,5 @@
 //! The demo API (examples/server) on a real socket, driven by a real HTTP client: login, every
 //! kind of refused token, the token sources, and sliding / explicit renewal with a manual clock.
-#![cfg(feature = "axum")]
 
 // The example's router itself; the parts only `main.rs` uses are unused here.
 #[allow(dead_code)]

@@ -1,8 +1,8 @@
 //! The demo server: the JWT login API of the original tutorial, with sliding renewal.
 //!
 //! ```sh
-//! cargo run --example server --features axum             # serve on 127.0.0.1:3000
-//! cargo run --example server --features axum -- --demo   # scripted walk-through, then exit
+//! cargo run --example server             # serve on 127.0.0.1:3000
+//! cargo run --example server -- --demo   # scripted walk-through, then exit
 //! ```
 //!
 //! Environment: `BIND`, `JWT_SECRET` (at least 32 bytes; random if unset), `JWT_ISSUER`
