@@ -1,15 +1,27 @@
-//! A Tower layer that authenticates requests with JWTs and slides the session forward.
+#![doc = include_str!("../README.md")]
 //!
-//! [`JwtAuthLayer`] verifies the token of every request (signature, algorithm, claims), puts the
-//! verified [`Claims`] into the request extensions, and, when the token is close to expiry, writes
-//! a renewed token into the response. An active client therefore never logs in again until its
-//! absolute session limit. The [`Issuer`] it hands out signs login tokens and explicit renewals
-//! with the same keys, lifetimes and claim names, so the three can never disagree.
+//! # API map
 //!
-//! It is a plain `tower::Layer` over `http::Request<B>` → `http::Response<B>`: it fits axum
-//! (`Router::layer`, `route_layer`), hyper 1 through hyper-util, and tonic, with any body types.
+//! - **Where tokens come from**: [`TokenSource`]: `Authorization: Bearer` by default; a named
+//!   header, a cookie or a query parameter on request, tried in order (the first present wins).
+//! - **Keys**: [`Key`]: HMAC secrets, RSA / ECDSA / Ed25519 PEM, JWK and JWK Sets; each pinned to
+//!   one algorithm and selected by `kid`. One signing key; [previous] keys for rotation (their
+//!   tokens renew onto the new key); [trusted] third-party keys that verify but never renew.
+//! - **Claims**: [`Claims<C>`] = [`RegisteredClaims`] + your own `C: Deserialize`. With the
+//!   `axum` feature, `Claims<C>` and `Option<Claims<C>>` are extractors.
+//! - **Renewal**: [`RefreshPolicy`]: trigger, `ttl`, `max_session`, which responses, header or
+//!   cookie delivery, [inject or advise](RefreshMode). A handler opts out with [`NoRenewal`].
+//! - **Login and explicit renewal**: [`Issuer::issue`], [`Issuer::renew`], [`Issuer::jwks`].
+//! - **Refusals**: [`Rejection`]: RFC 6750 `WWW-Authenticate` for HTTP, `grpc-status` for gRPC;
+//!   shape them with a [`RejectionHandler`]. An [authorization check] answers 403.
+//! - **Revocation**: [`RevocationCheck`] (ready or asynchronous), [`InMemoryRevocations`].
+//! - **Time**: a [`Clock`] shared by validation, renewal and issuing; [`ManualClock`] for tests.
 //!
-//! # A whole session in a few lines
+//! [previous]: JwtAuthBuilder::previous_key
+//! [trusted]: JwtAuthBuilder::trusted_key
+//! [authorization check]: JwtAuthBuilder::authorize
+//!
+//! # A whole session, in process
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -47,12 +59,13 @@
 //! clock.advance(Duration::from_secs(200));
 //! let response = call(&token).await?;
 //! let renewed = response.headers()["x-refreshed-token"].to_str()?.to_owned();
+//! let successor = issuer.verify::<tower_sliding_jwt::NoCustomClaims>(&renewed)?;
+//! assert_eq!(successor.expires_at(), 1_800_000_000 + 200 + 300);
 //!
 //! // No token, or a bad one: refused before the service runs.
 //! let response = service.clone().oneshot(Request::new(())).await?;
 //! assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 //! assert_eq!(response.headers()["www-authenticate"], r#"Bearer realm="api""#);
-//! # let _ = renewed;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
 //! ```
@@ -78,37 +91,6 @@
 //! [trusted]: JwtAuthBuilder::trusted_key
 //! [authorization check]: JwtAuthBuilder::authorize
 //!
-//! # Sliding renewal, precisely
-//!
-//! `exp` is the idle limit; `auth_time + max_session` is the absolute one (the *cap*). A token
-//! renews when `exp - now` is at or below the threshold, only if it is fully valid without leeway,
-//! ours (our `iss`, our current or previous key) and not revoked. The successor keeps every claim
-//! except `iat = now`, `nbf = now` (if present), a new `jti` and `exp = min(now + ttl, cap)`, and
-//! is sent only if that `exp` is later than the old one, on a 2xx or 3xx response. Parallel
-//! requests may each get one; all are valid; clients keep the token with the latest `exp`.
-//!
-//! # Frameworks
-//!
-//! - **axum**: `Router::layer(auth)` protects everything; `route_layer(auth)` protects the routes
-//!   added before it and keeps 404s for unknown paths. Put a CORS layer *outside* the auth layer.
-//! - **hyper**: wrap a `service_fn` with `ServiceBuilder::new().layer(auth)` and serve it through
-//!   `hyper_util::service::TowerToHyperService` (see `examples/hyper_server.rs`).
-//! - **tonic**: `Server::builder().layer(auth)`; gRPC calls get `grpc-status` rejections and the
-//!   renewed token arrives as the `x-refreshed-token` response metadata (see
-//!   `examples/grpc_server.rs`, and the `tonic` feature's client helpers).
-//!
-//! # Feature flags
-//!
-//! - `rust_crypto` (default): pure-Rust cryptography. `aws_lc_rs`: aws-lc-rs, which wins when both
-//!   are enabled; [`CryptoBackend::ACTIVE`] tells which one a build uses.
-//! - `axum`: extractors. `tonic`: gRPC client helpers.
-//!
-//! # Security defaults
-//!
-//! Bearer header only; `alg` pinned per key and `none` never accepted; header-embedded keys and
-//! key URLs never used; short HMAC secrets and small RSA keys refused at build time; `exp` and
-//! `sub` required; tokens over 8 KiB refused before decoding; 5 s leeway that never helps a token
-//! renew; renewed tokens `no-store`; tokens, secrets and keys never logged or echoed.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -116,6 +98,7 @@
 mod backend;
 mod builder;
 mod claims;
+mod client;
 mod clock;
 mod config;
 mod error;
@@ -134,10 +117,14 @@ mod verify;
 
 #[cfg(feature = "axum")]
 mod axum;
+#[cfg(feature = "tonic")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tonic")))]
+pub mod tonic;
 
 pub use backend::CryptoBackend;
 pub use builder::{DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, JwtAuthBuilder};
 pub use claims::{Audience, Claims, NoCustomClaims, RegisteredClaims};
+pub use client::{ClientToken, ClientTokenFuture, ClientTokenLayer, TokenStore};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use cookie::SameSite;
 pub use error::{ConfigError, IssueError, KeyError, RenewError};
@@ -165,8 +152,3 @@ pub use source::TokenSource;
 
 #[cfg(feature = "axum")]
 pub use crate::axum::MissingClaims;
-
-/// The README's code blocks, compiled as doctests.
-#[doc = include_str!("../README.md")]
-#[cfg(doctest)]
-pub struct ReadmeDoctests;

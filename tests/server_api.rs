@@ -6,6 +6,9 @@
 #[path = "../examples/server/app.rs"]
 mod app;
 mod common;
+#[allow(dead_code)]
+#[path = "../examples/shared/settings.rs"]
+mod settings;
 
 use std::time::Duration;
 

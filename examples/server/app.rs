@@ -2,8 +2,6 @@
 //! renewal, on axum with `tower-sliding-jwt`. `main.rs` serves it; the integration tests mount
 //! the very same router.
 
-use std::time::Duration;
-
 use argon2::{Argon2, PasswordHash, PasswordVerifier};
 use axum::extract::State;
 use axum::http::header::{CONTENT_TYPE, SET_COOKIE};
@@ -16,85 +14,17 @@ use serde_json::json;
 use tower_http::cors::{Any, CorsLayer};
 use tower_sliding_jwt::{
     Claims, Clock, ConfigError, CookieSettings, EXPIRES_IN_HEADER, IssuedToken, Issuer,
-    JwtAuthLayer, NoRenewal, REFRESHED_TOKEN_HEADER, RawToken, RefreshMode, RefreshPolicy,
-    Rejection, RejectionContext, RenewError, TokenSource,
+    JwtAuthLayer, NoRenewal, REFRESHED_TOKEN_HEADER, RawToken, Rejection, RejectionContext,
+    RenewError, TokenSource,
 };
+
+pub use crate::settings::Settings;
 
 /// The application's own claims, next to `sub`, `iat`, `exp`, `auth_time`, `jti`, `sid`, `iss`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DemoClaims {
     pub user_id: u64,
     pub username: String,
-}
-
-/// Configuration from the environment (DESIGN.md section 7).
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub bind: String,
-    pub secret: Vec<u8>,
-    /// `JWT_SECRET` was unset and a random secret was generated.
-    pub secret_generated: bool,
-    pub issuer: String,
-    pub ttl: Duration,
-    pub refresh_within: Duration,
-    pub max_session: Duration,
-    pub mode: RefreshMode,
-}
-
-impl Settings {
-    /// Read the process environment.
-    pub fn from_env() -> Result<Settings, String> {
-        Settings::from_lookup(|name| std::env::var(name).ok(), "127.0.0.1:3000")
-    }
-
-    /// Read settings through `get`, with `default_bind` for `BIND`.
-    pub fn from_lookup(
-        get: impl Fn(&str) -> Option<String>,
-        default_bind: &str,
-    ) -> Result<Settings, String> {
-        let secs =
-            |name: &str, default: u64| -> Result<Duration, String> {
-                match get(name) {
-                    None => Ok(Duration::from_secs(default)),
-                    Some(v) => v.trim().parse().map(Duration::from_secs).map_err(|_| {
-                        format!("{name} must be a whole number of seconds, not {v:?}")
-                    }),
-                }
-            };
-        let (secret, secret_generated) = match get("JWT_SECRET") {
-            Some(secret) if secret.len() >= 32 => (secret.into_bytes(), false),
-            Some(secret) => {
-                return Err(format!(
-                    "JWT_SECRET is {} bytes long; HS256 needs at least 32",
-                    secret.len()
-                ));
-            }
-            None => {
-                let mut secret = vec![0u8; 32];
-                getrandom::fill(&mut secret).map_err(|e| format!("no randomness: {e}"))?;
-                (secret, true)
-            }
-        };
-        let mode = match get("REFRESH_MODE").as_deref().map(str::trim) {
-            None | Some("inject") => RefreshMode::Inject,
-            Some("advise") => RefreshMode::Advise,
-            Some(other) => {
-                return Err(format!(
-                    "REFRESH_MODE must be inject or advise, not {other:?}"
-                ));
-            }
-        };
-        Ok(Settings {
-            bind: get("BIND").unwrap_or_else(|| default_bind.to_owned()),
-            secret,
-            secret_generated,
-            issuer: get("JWT_ISSUER").unwrap_or_else(|| "demo".to_owned()),
-            ttl: secs("TOKEN_TTL_SECS", 300)?,
-            refresh_within: secs("REFRESH_WITHIN_SECS", 150)?,
-            max_session: secs("MAX_SESSION_SECS", 86_400)?,
-            mode,
-        })
-    }
 }
 
 /// A demo user. Passwords are stored only as Argon2id hashes.
@@ -133,13 +63,10 @@ pub fn app(settings: &Settings, clock: impl Clock) -> Result<(Router, Issuer), C
             TokenSource::cookie("token"),
             TokenSource::query("token"),
         ])
+        // The demo serves plain HTTP; keep the default `Secure` in production.
         .refresh(
-            RefreshPolicy::new()
-                .ttl(settings.ttl)
-                .renew_within(settings.refresh_within)
-                .max_session(settings.max_session)
-                .mode(settings.mode)
-                // The demo serves plain HTTP; keep the default `Secure` in production.
+            settings
+                .refresh_policy()
                 .cookie(CookieSettings::new().secure(false)),
         )
         .clock(clock)

@@ -11,6 +11,8 @@
 
 mod app;
 mod demo;
+#[path = "../shared/settings.rs"]
+mod settings;
 
 use std::process::ExitCode;
 
@@ -31,7 +33,7 @@ async fn main() -> ExitCode {
         )
         .init();
 
-    let settings = match app::Settings::from_env() {
+    let settings = match app::Settings::from_env("127.0.0.1:3000") {
         Ok(settings) => settings,
         Err(message) => {
             eprintln!("configuration error: {message}");

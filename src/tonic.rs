@@ -1,0 +1,78 @@
+//! tonic 0.14 client helpers (feature `tonic`).
+//!
+//! The server side needs nothing tonic-specific: `Server::builder().layer(auth)` and gRPC calls
+//! get `grpc-status` rejections and `x-refreshed-token` in their response metadata. On the client,
+//! either wrap the channel in [`ClientTokenLayer`](crate::ClientTokenLayer) (renewals are then
+//! picked up automatically), or attach the token with a [`BearerInterceptor`] and read renewals
+//! with [`renewed_token`] / [`TokenStore::offer_from_metadata`].
+
+use tonic::metadata::{AsciiMetadataValue, MetadataMap};
+use tonic::service::Interceptor;
+use tonic::{Request, Status};
+
+use crate::client::TokenStore;
+use crate::refresh::REFRESHED_TOKEN_HEADER;
+
+/// A tonic interceptor that adds `authorization: Bearer <token>` from a [`TokenStore`].
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use tonic::transport::Channel;
+/// use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+/// use tower_sliding_jwt::TokenStore;
+/// use tower_sliding_jwt::tonic::BearerInterceptor;
+///
+/// let store = TokenStore::with_token("eyJ…");
+/// let channel = Channel::from_static("http://127.0.0.1:50051").connect().await?;
+/// let mut client = HealthClient::with_interceptor(channel, BearerInterceptor::new(store.clone()));
+/// let response = client.check(HealthCheckRequest { service: String::new() }).await?;
+/// store.offer_from_metadata(response.metadata()); // keep a renewed token, if any
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct BearerInterceptor {
+    store: TokenStore,
+}
+
+impl BearerInterceptor {
+    /// Attach the token held in `store`.
+    pub fn new(store: TokenStore) -> BearerInterceptor {
+        BearerInterceptor { store }
+    }
+}
+
+impl Interceptor for BearerInterceptor {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        if let Some(token) = self.store.token() {
+            let value = AsciiMetadataValue::try_from(format!("Bearer {token}"))
+                .map_err(|_| Status::unauthenticated("the stored token is not valid metadata"))?;
+            request.metadata_mut().insert("authorization", value);
+        }
+        Ok(request)
+    }
+}
+
+/// The renewed token in a response's metadata (`x-refreshed-token`), if any.
+///
+/// ```
+/// use tonic::metadata::MetadataMap;
+/// use tower_sliding_jwt::tonic::renewed_token;
+///
+/// let mut metadata = MetadataMap::new();
+/// assert_eq!(renewed_token(&metadata), None);
+/// metadata.insert("x-refreshed-token", "a.b.c".parse().unwrap());
+/// assert_eq!(renewed_token(&metadata), Some("a.b.c"));
+/// ```
+pub fn renewed_token(metadata: &MetadataMap) -> Option<&str> {
+    metadata
+        .get(REFRESHED_TOKEN_HEADER.as_str())
+        .and_then(|value| value.to_str().ok())
+}
+
+impl TokenStore {
+    /// [`offer`](TokenStore::offer) the renewed token of a gRPC response, if its metadata
+    /// carries one. Works for unary responses and for the initial metadata of streams.
+    pub fn offer_from_metadata(&self, metadata: &MetadataMap) -> bool {
+        renewed_token(metadata).is_some_and(|token| self.offer(token))
+    }
+}

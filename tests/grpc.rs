@@ -1,0 +1,199 @@
+//! The gRPC example (tonic 0.14 + tonic-health) with a real tonic client.
+
+mod common;
+#[allow(dead_code)]
+#[path = "../examples/grpc_server.rs"]
+mod grpc_server;
+
+use std::time::Duration;
+
+use common::{claims_of, unix_now};
+use serde_json::json;
+use tonic::transport::Channel;
+use tonic::{Code, Request};
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
+use tower::ServiceBuilder;
+use tower_sliding_jwt::tonic::{BearerInterceptor, renewed_token};
+use tower_sliding_jwt::{ClientTokenLayer, Issuer, ManualClock, TokenStore};
+
+use grpc_server::settings::Settings;
+
+struct Server {
+    channel: Channel,
+    issuer: Issuer,
+    clock: ManualClock,
+}
+
+async fn start() -> Server {
+    let settings = Settings::from_lookup(
+        |name| (name == "JWT_SECRET").then(|| "grpc-tests-secret-of-at-least-32-bytes".to_owned()),
+        "127.0.0.1:0",
+    )
+    .unwrap();
+    let clock = ManualClock::new(unix_now());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let issuer = grpc_server::serve(listener, &settings, clock.clone())
+        .await
+        .unwrap();
+    let channel = Channel::from_shared(url).unwrap().connect().await.unwrap();
+    Server {
+        channel,
+        issuer,
+        clock,
+    }
+}
+
+fn check(token: Option<&str>) -> Request<HealthCheckRequest> {
+    let mut request = Request::new(HealthCheckRequest {
+        service: String::new(),
+    });
+    if let Some(token) = token {
+        request
+            .metadata_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    }
+    request
+}
+
+fn serving(response: &HealthCheckResponse) -> bool {
+    response.status == ServingStatus::Serving as i32
+}
+
+#[tokio::test]
+async fn a_valid_token_is_served() {
+    let server = start().await;
+    let token = server.issuer.issue("svc-1", &json!({})).unwrap().token;
+    let mut client = HealthClient::new(server.channel.clone());
+    let response = client.check(check(Some(&token))).await.unwrap();
+    assert!(serving(response.get_ref()));
+    assert!(
+        renewed_token(response.metadata()).is_none(),
+        "fresh: no renewal"
+    );
+}
+
+#[tokio::test]
+async fn no_token_is_unauthenticated() {
+    let server = start().await;
+    let mut client = HealthClient::new(server.channel.clone());
+    let status = client.check(check(None)).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    assert_eq!(status.message(), "no token was presented");
+}
+
+#[tokio::test]
+async fn a_bad_token_is_unauthenticated_with_its_reason() {
+    let server = start().await;
+    let mut client = HealthClient::new(server.channel.clone());
+    let forged = format!(
+        "{}x",
+        server.issuer.issue("svc-1", &json!({})).unwrap().token
+    );
+    for (token, reason) in [
+        ("not.a.token", "the token header is malformed"),
+        (forged.as_str(), "the token signature is invalid"),
+    ] {
+        let status = client.check(check(Some(token))).await.unwrap_err();
+        assert_eq!(status.code(), Code::Unauthenticated, "{reason}");
+        assert_eq!(status.message(), reason);
+        assert!(!status.message().contains(token));
+    }
+    let token = server.issuer.issue("svc-1", &json!({})).unwrap().token;
+    server.clock.advance(Duration::from_secs(400));
+    let status = client.check(check(Some(&token))).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    assert_eq!(status.message(), "the token has expired");
+}
+
+#[tokio::test]
+async fn a_renewed_token_arrives_in_the_metadata_and_works() {
+    let server = start().await;
+    let token = server
+        .issuer
+        .issue("svc-1", &json!({ "scope": "health" }))
+        .unwrap()
+        .token;
+    let mut client = HealthClient::new(server.channel.clone());
+    server.clock.advance(Duration::from_secs(200));
+    let response = client.check(check(Some(&token))).await.unwrap();
+    assert!(serving(response.get_ref()));
+    let renewed = renewed_token(response.metadata())
+        .expect("renewed token")
+        .to_owned();
+    assert_eq!(claims_of(&renewed)["scope"], "health");
+    assert_eq!(claims_of(&renewed)["exp"], server.issuer.now() + 300);
+    // The next call with the renewed token, after the old one has expired.
+    server.clock.advance(Duration::from_secs(150));
+    assert_eq!(
+        client.check(check(Some(&token))).await.unwrap_err().code(),
+        Code::Unauthenticated
+    );
+    let response = client.check(check(Some(&renewed))).await.unwrap();
+    assert!(serving(response.get_ref()));
+}
+
+#[tokio::test]
+async fn a_stream_gets_the_renewal_in_its_initial_metadata() {
+    let server = start().await;
+    let token = server.issuer.issue("svc-1", &json!({})).unwrap().token;
+    let mut client = HealthClient::new(server.channel.clone());
+    server.clock.advance(Duration::from_secs(200));
+    let mut request = Request::new(HealthCheckRequest {
+        service: String::new(),
+    });
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    let response = client.watch(request).await.unwrap();
+    let renewed = renewed_token(response.metadata())
+        .expect("initial metadata carries the renewal")
+        .to_owned();
+    assert!(server.issuer.verify::<serde_json::Value>(&renewed).is_ok());
+    let mut stream = response.into_inner();
+    let first = stream.message().await.unwrap().expect("first status");
+    assert!(serving(&first));
+}
+
+#[tokio::test]
+async fn the_client_helpers_keep_the_token_current() {
+    let server = start().await;
+    let login = server.issuer.issue("svc-1", &json!({})).unwrap().token;
+
+    // A channel wrapped in the client layer: renewals are picked up with no code at the call site.
+    let store = TokenStore::with_token(login.clone());
+    let channel = ServiceBuilder::new()
+        .layer(ClientTokenLayer::new(store.clone()))
+        .service(server.channel.clone());
+    let mut client = HealthClient::new(channel);
+    for _ in 0..8 {
+        server.clock.advance(Duration::from_secs(100));
+        let response = client
+            .check(HealthCheckRequest {
+                service: String::new(),
+            })
+            .await
+            .unwrap();
+        assert!(serving(response.get_ref()));
+    }
+    assert_ne!(store.token().as_deref(), Some(login.as_str()));
+
+    // An interceptor attaches the token; the caller offers renewals back.
+    let store = TokenStore::with_token(server.issuer.issue("svc-2", &json!({})).unwrap().token);
+    let mut client = HealthClient::with_interceptor(
+        server.channel.clone(),
+        BearerInterceptor::new(store.clone()),
+    );
+    for _ in 0..8 {
+        server.clock.advance(Duration::from_secs(100));
+        let response = client
+            .check(HealthCheckRequest {
+                service: String::new(),
+            })
+            .await
+            .unwrap();
+        store.offer_from_metadata(response.metadata());
+    }
+}

@@ -1,0 +1,173 @@
+//! The hyper example (plain hyper 1 + hyper-util) with a real hyper client, over HTTP/1.1 and over
+//! HTTP/2 with prior knowledge.
+
+mod common;
+#[allow(dead_code)]
+#[path = "../examples/hyper_server.rs"]
+mod hyper_server;
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use common::{claims_of, unix_now};
+use http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use http::{Request, Response, StatusCode, Version};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::{Value, json};
+use tower::{ServiceBuilder, ServiceExt};
+use tower_sliding_jwt::{ClientTokenLayer, Issuer, ManualClock, TokenStore};
+
+use hyper_server::settings::Settings;
+
+struct Server {
+    base: String,
+    issuer: Issuer,
+    clock: ManualClock,
+}
+
+async fn start() -> Server {
+    let settings = Settings::from_lookup(
+        |name| (name == "JWT_SECRET").then(|| "hyper-tests-secret-of-at-least-32-bytes".to_owned()),
+        "127.0.0.1:0",
+    )
+    .unwrap();
+    let clock = ManualClock::new(unix_now());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let issuer = hyper_server::serve(listener, &settings, clock.clone())
+        .await
+        .unwrap();
+    Server {
+        base,
+        issuer,
+        clock,
+    }
+}
+
+fn client(http2: bool) -> Client<HttpConnector, Full<Bytes>> {
+    Client::builder(TokioExecutor::new())
+        .http2_only(http2)
+        .build_http()
+}
+
+async fn get(
+    client: &Client<HttpConnector, Full<Bytes>>,
+    url: &str,
+    token: Option<&str>,
+) -> Response<Incoming> {
+    let mut request = Request::get(url);
+    if let Some(token) = token {
+        request = request.header(AUTHORIZATION, format!("Bearer {token}"));
+    }
+    client
+        .request(request.body(Full::default()).unwrap())
+        .await
+        .unwrap()
+}
+
+async fn json_body(response: Response<Incoming>) -> Value {
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+async fn every_case(http2: bool) {
+    let server = start().await;
+    let client = client(http2);
+    let version = if http2 {
+        Version::HTTP_2
+    } else {
+        Version::HTTP_11
+    };
+    let url = format!("{}/", server.base);
+    let token = server
+        .issuer
+        .issue("u-1", &json!({ "username": "ada" }))
+        .unwrap()
+        .token;
+
+    // Valid: the claims come back as JSON.
+    let response = get(&client, &url, Some(&token)).await;
+    assert_eq!(response.version(), version);
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers().get("x-refreshed-token").is_none());
+    let claims = json_body(response).await;
+    assert_eq!(claims["sub"], "u-1");
+    assert_eq!(claims["username"], "ada");
+    assert_eq!(claims["iss"], "demo");
+
+    // Every path is protected.
+    let response = get(&client, &format!("{}/anything", server.base), None).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+
+    // Missing.
+    let response = get(&client, &url, None).await;
+    assert_eq!(response.version(), version);
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        response.headers()[WWW_AUTHENTICATE],
+        r#"Bearer realm="api""#
+    );
+
+    // Renewed: 200 s into a 300 s token, the default threshold of 150 s has been passed.
+    server.clock.advance(Duration::from_secs(200));
+    let response = get(&client, &url, Some(&token)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let renewed = response.headers()["x-refreshed-token"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(claims_of(&renewed)["exp"], server.issuer.now() + 300);
+    assert_eq!(
+        get(&client, &url, Some(&renewed)).await.status(),
+        StatusCode::OK
+    );
+
+    // Expired (past the 5 s leeway).
+    server.clock.advance(Duration::from_secs(106));
+    let response = get(&client, &url, Some(&token)).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        response.headers()[WWW_AUTHENTICATE]
+            .to_str()
+            .unwrap()
+            .contains("expired")
+    );
+    assert_eq!(
+        get(&client, &url, Some(&renewed)).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn http1() {
+    every_case(false).await;
+}
+
+#[tokio::test]
+async fn http2_prior_knowledge() {
+    every_case(true).await;
+}
+
+#[tokio::test]
+async fn the_client_layer_keeps_the_session_alive() {
+    let server = start().await;
+    let store = TokenStore::with_token(server.issuer.issue("u-2", &json!({})).unwrap().token);
+    let client = ServiceBuilder::new()
+        .layer(ClientTokenLayer::new(store.clone()))
+        .service(client(false));
+    // Ten requests 100 s apart: three tokens' lifetimes, without ever logging in again.
+    for _ in 0..10 {
+        server.clock.advance(Duration::from_secs(100));
+        let request = Request::get(format!("{}/", server.base))
+            .body(Full::default())
+            .unwrap();
+        let response = client.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let exp = claims_of(&store.token().unwrap())["exp"].as_i64().unwrap();
+    assert!(exp > server.issuer.now(), "the store holds a live token");
+}
