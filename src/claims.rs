@@ -246,12 +246,13 @@ fn numeric_date<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64
 
 /// Read the registered claims of a verified payload (the decoded JSON).
 pub(crate) fn parse_registered(payload: &[u8]) -> Result<RegisteredClaims, TokenError> {
+    // The payload is UTF-8 JSON; serde_json does not check the UTF-8 of members it skips.
+    let text = std::str::from_utf8(payload).map_err(|_| TokenError::MalformedClaims)?;
     // serde's derived structs also accept JSON arrays; a JWT payload must be an object.
-    if payload.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+    if !text.trim_start().starts_with('{') {
         return Err(TokenError::MalformedClaims);
     }
-    let wire: WireClaims =
-        serde_json::from_slice(payload).map_err(|_| TokenError::MalformedClaims)?;
+    let wire: WireClaims = serde_json::from_str(text).map_err(|_| TokenError::MalformedClaims)?;
     Ok(RegisteredClaims {
         iss: wire.iss,
         sub: wire.sub,
@@ -377,6 +378,23 @@ mod tests {
             TokenError::MalformedClaims,
             "custom claims that do not fit"
         );
+    }
+
+    #[test]
+    fn invalid_utf8_anywhere_is_refused() {
+        // Inside a member serde would otherwise skip without looking.
+        assert_eq!(
+            parse_json_bytes(b"{\"exp\":1,\"x\":\"\xff\xfe\"}"),
+            Err(TokenError::MalformedClaims)
+        );
+        assert_eq!(
+            parse_json_bytes(b"{\"exp\":1,\"sub\":\"\xc3\x28\"}"),
+            Err(TokenError::MalformedClaims)
+        );
+    }
+
+    fn parse_json_bytes(bytes: &[u8]) -> Result<i64, TokenError> {
+        parse::<NoCustomClaims>(bytes).map(|c| c.expires_at())
     }
 
     #[test]

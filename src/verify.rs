@@ -143,11 +143,14 @@ pub(crate) fn verify<C: DeserializeOwned>(
     let segments = split(token)?;
 
     let candidates = with_decoded(segments.header, TokenError::MalformedHeader, |bytes| {
-        if bytes.first() != Some(&b'{') {
+        // RFC 7515: the header is UTF-8 JSON. serde_json does not check the UTF-8 of members it
+        // skips, so the whole text is checked first.
+        let text = std::str::from_utf8(bytes).map_err(|_| TokenError::MalformedHeader)?;
+        if !text.starts_with('{') {
             return Err(TokenError::MalformedHeader);
         }
         let header: Header<'_> =
-            serde_json::from_slice(bytes).map_err(|_| TokenError::MalformedHeader)?;
+            serde_json::from_str(text).map_err(|_| TokenError::MalformedHeader)?;
         let nested = header
             .cty
             .as_deref()
