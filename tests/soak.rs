@@ -1,0 +1,290 @@
+//! A loopback soak of the axum example server, run as its own process so its memory can be read.
+//!
+//! Ignored by default; `.ci/run` builds the example and runs it for a bounded time:
+//!
+//! ```sh
+//! cargo build --example server && SOAK_SECS=30 cargo test --test soak -- --ignored --nocapture
+//! ```
+//!
+//! Many concurrent clients mix valid tokens (which renew, and are replaced by their renewals),
+//! logins, and hostile tokens. It checks that no request fails unexpectedly, that every renewed
+//! token verifies, and that the server's resident memory stays flat after warm-up.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{hs256, unix_now};
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+use tower_sliding_jwt::{Issuer, JwtAuthLayer};
+
+const SECRET: &str = "soak-test-secret-of-at-least-32-bytes";
+const CLIENTS: usize = 32;
+
+/// The example server process; killed on drop.
+struct ServerProcess {
+    child: Child,
+    base: String,
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn example_binary() -> std::path::PathBuf {
+    // target/<profile>/deps/soak-… → target/<profile>/examples/server
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target dir");
+    let binary = profile_dir.join("examples").join("server");
+    assert!(
+        binary.exists(),
+        "{} is missing: run `cargo build --example server` first",
+        binary.display()
+    );
+    binary
+}
+
+fn start_server() -> ServerProcess {
+    let mut child = Command::new(example_binary())
+        .env("BIND", "127.0.0.1:0")
+        .env("JWT_SECRET", SECRET)
+        .env("TOKEN_TTL_SECS", "20")
+        .env("REFRESH_WITHIN_SECS", "18")
+        .env("MAX_SESSION_SECS", "3600")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the example server");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("the listening line");
+    let base = line
+        .split_whitespace()
+        .find(|word| word.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_owned();
+    ServerProcess { child, base }
+}
+
+/// Resident set size of a process, in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|value| value.split_whitespace().next())
+        .and_then(|kib| kib.parse().ok())
+        .expect("VmRSS")
+}
+
+/// The server's configuration, to verify what it sends.
+fn verifier() -> Issuer {
+    JwtAuthLayer::builder()
+        .hs256(SECRET)
+        .issuer("demo")
+        .build()
+        .unwrap()
+        .issuer()
+}
+
+#[derive(Default)]
+struct Tally {
+    by_kind: BTreeMap<&'static str, u64>,
+    renewals: u64,
+    failures: Vec<String>,
+}
+
+async fn login(http: &Client, base: &str) -> String {
+    let response = http
+        .post(format!("{base}/auth"))
+        .json(&json!({ "user": "alice", "password": "wonderland" }))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Hostile tokens, and what they must get.
+fn hostile(now: i64) -> Vec<(&'static str, String, StatusCode)> {
+    let claims = |exp: i64| {
+        json!({ "sub": "2", "iss": "demo", "iat": now, "exp": exp, "user_id": 2, "username": "alice" }).to_string()
+    };
+    vec![
+        (
+            "forged",
+            hs256(
+                b"not-the-server-secret-32-bytes-long",
+                r#"{"alg":"HS256"}"#,
+                &claims(now + 60),
+            ),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "expired",
+            hs256(SECRET.as_bytes(), r#"{"alg":"HS256"}"#, &claims(now - 600)),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "alg none",
+            format!(
+                "{}x",
+                hs256(SECRET.as_bytes(), r#"{"alg":"none"}"#, &claims(now + 60))
+            ),
+            StatusCode::UNAUTHORIZED,
+        ),
+        ("garbage", "a.b.c".to_owned(), StatusCode::UNAUTHORIZED),
+        ("oversized", "x".repeat(20_000), StatusCode::UNAUTHORIZED),
+        (
+            "two tokens",
+            "a.b.c d.e.f".to_owned(),
+            StatusCode::BAD_REQUEST,
+        ),
+    ]
+}
+
+async fn client_loop(
+    base: String,
+    deadline: Instant,
+    tally: Arc<Mutex<Tally>>,
+    verifier: Issuer,
+    id: usize,
+) {
+    let http = Client::new();
+    let mut token = login(&http, &base).await;
+    let hostile = hostile(unix_now());
+    let mut n = 0usize;
+    while Instant::now() < deadline {
+        n += 1;
+        let (kind, presented, expected) = if n % 4 == 0 {
+            let (kind, token, status) = &hostile[(n / 4 + id) % hostile.len()];
+            (*kind, token.clone(), *status)
+        } else if n % 251 == 0 {
+            token = login(&http, &base).await;
+            ("login", token.clone(), StatusCode::OK)
+        } else {
+            ("valid", token.clone(), StatusCode::OK)
+        };
+        let response = http
+            .get(format!("{base}/mine"))
+            .bearer_auth(&presented)
+            .send()
+            .await;
+        let mut tally = tally.lock().unwrap();
+        *tally.by_kind.entry(kind).or_default() += 1;
+        let response = match response {
+            Ok(response) => response,
+            Err(error) => {
+                tally
+                    .failures
+                    .push(format!("{kind}: transport error {error}"));
+                continue;
+            }
+        };
+        if response.status() != expected {
+            tally.failures.push(format!(
+                "{kind}: {} instead of {expected}",
+                response.status()
+            ));
+        }
+        if let Some(renewed) = response.headers().get("x-refreshed-token") {
+            let renewed = renewed.to_str().unwrap().to_owned();
+            if expected != StatusCode::OK {
+                tally
+                    .failures
+                    .push(format!("{kind}: a refused request carried a renewal"));
+            } else if verifier.verify::<Value>(&renewed).is_err() {
+                tally
+                    .failures
+                    .push(format!("{kind}: a renewed token does not verify"));
+            } else {
+                tally.renewals += 1;
+                token = renewed;
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a long-running soak; .ci/run runs it with a bounded SOAK_SECS"]
+async fn soak_the_example_server() {
+    let seconds: u64 = std::env::var("SOAK_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(30)
+        .clamp(5, 60);
+    let server = start_server();
+    let pid = server.child.id();
+    let verifier = verifier();
+    let tally = Arc::new(Mutex::new(Tally::default()));
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(seconds);
+
+    // Warm up for a fifth of the run, then take the baseline.
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|id| {
+            tokio::spawn(client_loop(
+                server.base.clone(),
+                deadline,
+                tally.clone(),
+                verifier.clone(),
+                id,
+            ))
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_secs(seconds / 5)).await;
+    let baseline = rss_kib(pid);
+    let requests_at_baseline: u64 = tally.lock().unwrap().by_kind.values().sum();
+    let mut peak = baseline;
+    while Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        peak = peak.max(rss_kib(pid));
+    }
+    for client in clients {
+        client.await.expect("client task");
+    }
+    let end = rss_kib(pid);
+    let elapsed = started.elapsed().as_secs_f64();
+    let tally = tally.lock().unwrap();
+    let total: u64 = tally.by_kind.values().sum();
+    println!(
+        "soak: {seconds} s, {CLIENTS} clients, {total} requests ({:.0}/s)",
+        total as f64 / elapsed
+    );
+    println!(
+        "soak: by kind {:?}, renewals {}",
+        tally.by_kind, tally.renewals
+    );
+    println!(
+        "soak: server RSS {baseline} KiB after warm-up ({requests_at_baseline} requests), peak {peak} KiB, end {end} KiB"
+    );
+    assert!(
+        tally.failures.is_empty(),
+        "{} failures, e.g. {:?}",
+        tally.failures.len(),
+        &tally.failures[..tally.failures.len().min(5)]
+    );
+    assert!(tally.renewals > 0, "the run must exercise renewal");
+    // Flat: whatever the run length, growth after warm-up stays within allocator noise.
+    assert!(
+        end <= baseline + baseline / 4 + 8 * 1024,
+        "RSS grew from {baseline} KiB to {end} KiB"
+    );
+}
