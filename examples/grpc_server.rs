@@ -40,10 +40,7 @@ pub async fn serve(
     // The whole server behind the layer: `Server::builder().layer` takes any Tower layer.
     let server = Server::builder().layer(auth).add_service(health);
     tokio::spawn(async move {
-        if let Err(error) = server
-            .serve_with_incoming(TcpListenerStream::new(listener))
-            .await
-        {
+        if let Err(error) = server.serve_with_incoming(TcpListenerStream::new(listener)).await {
             tracing::error!(%error, "gRPC server stopped");
         }
     });
@@ -76,10 +73,7 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    let addr = listener
-        .local_addr()
-        .map(|a| a.to_string())
-        .unwrap_or_default();
+    let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
     let issuer = match serve(listener, &settings, SystemClock).await {
         Ok(issuer) => issuer,
         Err(e) => {

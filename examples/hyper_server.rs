@@ -32,22 +32,14 @@ use settings::Settings;
 async fn handle(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     let (status, body) = match (request.method(), request.uri().path()) {
         (&Method::GET, "/") => match request.extensions().get::<Claims<Value>>() {
-            Some(claims) => (
-                StatusCode::OK,
-                serde_json::to_value(claims).unwrap_or_default(),
-            ),
-            None => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                json!({ "error": "no claims" }),
-            ),
+            Some(claims) => (StatusCode::OK, serde_json::to_value(claims).unwrap_or_default()),
+            None => (StatusCode::INTERNAL_SERVER_ERROR, json!({ "error": "no claims" })),
         },
         _ => (StatusCode::NOT_FOUND, json!({ "error": "not_found" })),
     };
     let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, "application/json".parse().expect("static"));
+    response.headers_mut().insert(CONTENT_TYPE, "application/json".parse().expect("static"));
     Ok(response)
 }
 
@@ -66,9 +58,7 @@ pub async fn serve(
         .build()?;
     let issuer = auth.issuer();
     // The layer wraps the function like any Tower middleware; hyper sees one Tower service.
-    let service = ServiceBuilder::new()
-        .layer(auth)
-        .service(service_fn(handle));
+    let service = ServiceBuilder::new().layer(auth).service(service_fn(handle));
     tokio::spawn(async move {
         loop {
             let Ok((stream, _peer)) = listener.accept().await else {
@@ -115,10 +105,7 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    let addr = listener
-        .local_addr()
-        .map(|a| a.to_string())
-        .unwrap_or_default();
+    let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
     let issuer = match serve(listener, &settings, SystemClock).await {
         Ok(issuer) => issuer,
         Err(e) => {
@@ -128,10 +115,7 @@ async fn main() -> std::process::ExitCode {
     };
     println!("hyper server listening on http://{addr} (every path needs a token)");
     if let Ok(sample) = issuer.issue("demo-user", &json!({ "username": "demo" })) {
-        println!(
-            "try: curl -i http://{addr}/ -H 'authorization: Bearer {}'",
-            sample.token
-        );
+        println!("try: curl -i http://{addr}/ -H 'authorization: Bearer {}'", sample.token);
     }
     let _ = tokio::signal::ctrl_c().await;
     std::process::ExitCode::SUCCESS

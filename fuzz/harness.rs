@@ -54,9 +54,7 @@ impl Harness {
         let issuer = layer.issuer();
         let inner = service_fn(|_request: Request<()>| async {
             let mut response = Response::new(());
-            response
-                .headers_mut()
-                .insert(INNER, HeaderValue::from_static("ran"));
+            response.headers_mut().insert(INNER, HeaderValue::from_static("ran"));
             Ok::<_, Infallible>(response)
         });
         let service = BoxCloneSyncService::new(ServiceBuilder::new().layer(layer).service(inner));
@@ -76,31 +74,14 @@ impl Harness {
         .expect("infallible");
         let reached = response.headers().contains_key(INNER);
         let status = response.status().as_u16();
-        assert!(
-            matches!(status, 200 | 400 | 401),
-            "undocumented status {status}"
-        );
-        assert_eq!(
-            reached,
-            status == 200,
-            "the inner service runs exactly for accepted requests"
-        );
+        assert!(matches!(status, 200 | 400 | 401), "undocumented status {status}");
+        assert_eq!(reached, status == 200, "the inner service runs exactly for accepted requests");
         let renewal = response.headers().get("x-refreshed-token");
         let set_cookie = response.headers().get("set-cookie");
         if status != 200 {
-            assert!(
-                renewal.is_none() && set_cookie.is_none(),
-                "a rejection carried a renewal"
-            );
-            let challenge = response
-                .headers()
-                .get("www-authenticate")
-                .expect("a challenge");
-            assert!(
-                challenge
-                    .to_str()
-                    .is_ok_and(|c| c.starts_with("Bearer realm=\"api\""))
-            );
+            assert!(renewal.is_none() && set_cookie.is_none(), "a rejection carried a renewal");
+            let challenge = response.headers().get("www-authenticate").expect("a challenge");
+            assert!(challenge.to_str().is_ok_and(|c| c.starts_with("Bearer realm=\"api\"")));
         }
         if let Some(renewed) = renewal {
             self.check_renewed(renewed.to_str().expect("ASCII"));
@@ -110,17 +91,14 @@ impl Harness {
 
     /// A renewed token verifies, stays within its session cap, and is issued now.
     fn check_renewed(&self, token: &str) {
+        // The layer's claims type: unknown members are copied byte for byte, even numbers a
+        // `serde_json::Value` could not hold.
         let claims = self
             .issuer
-            .verify::<serde_json::Value>(token)
+            .verify::<tower_sliding_jwt::NoCustomClaims>(token)
             .expect("a renewed token verifies");
-        let start = claims
-            .session_start()
-            .expect("a renewed token has a session start");
-        assert!(
-            claims.expires_at() <= start + 3_600,
-            "renewed beyond the session cap"
-        );
+        let start = claims.session_start().expect("a renewed token has a session start");
+        assert!(claims.expires_at() <= start + 3_600, "renewed beyond the session cap");
         assert!(claims.expires_at() > NOW);
         assert_eq!(claims.registered.iat, Some(NOW));
     }
@@ -157,18 +135,12 @@ pub fn request_bytes(harness: &Harness, data: &[u8]) {
 pub fn signed_parts(harness: &Harness, data: &[u8]) -> (u16, bool) {
     let split = data.iter().position(|b| *b == 0).unwrap_or(data.len());
     let (header, payload) = (&data[..split], data.get(split + 1..).unwrap_or_default());
-    let input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header),
-        URL_SAFE_NO_PAD.encode(payload)
-    );
+    let input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(payload));
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(SECRET).expect("key");
     mac.update(input.as_bytes());
-    let token = format!(
-        "{input}.{}",
-        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
-    );
-    let verified = harness.issuer.verify::<serde_json::Value>(&token).is_ok();
+    let token = format!("{input}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()));
+    // The same claims type as the layer: a `Value` could refuse numbers the layer skips.
+    let verified = harness.issuer.verify::<tower_sliding_jwt::NoCustomClaims>(&token).is_ok();
     let response = harness.send(bearer(&token));
     if token.len() <= 8 * 1024 {
         // `Issuer::verify` applies every rule but revocation, which needs the store.
@@ -189,18 +161,13 @@ pub fn signed_parts(harness: &Harness, data: &[u8]) -> (u16, bool) {
             harness.send(bearer(text));
         }
     }
-    (
-        response.status().as_u16(),
-        response.headers().contains_key("x-refreshed-token"),
-    )
+    (response.status().as_u16(), response.headers().contains_key("x-refreshed-token"))
 }
 
 fn bearer(token: &str) -> Request<()> {
     let mut request = Request::new(());
     if let Ok(value) = HeaderValue::from_str(&format!("Bearer {token}")) {
-        request
-            .headers_mut()
-            .insert(http::header::AUTHORIZATION, value);
+        request.headers_mut().insert(http::header::AUTHORIZATION, value);
     }
     request
 }

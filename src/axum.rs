@@ -8,7 +8,6 @@ use http::request::Parts;
 use http::{HeaderValue, StatusCode, header::WWW_AUTHENTICATE};
 
 use crate::claims::Claims;
-use crate::raw_token::RawToken;
 
 /// The claims are not in the request: the route is not behind the layer, or the layer is in
 /// optional mode and the request carried no token. Answers `401` with `WWW-Authenticate: Bearer`.
@@ -26,9 +25,7 @@ impl std::error::Error for MissingClaims {}
 impl IntoResponse for MissingClaims {
     fn into_response(self) -> Response {
         let mut response = (StatusCode::UNAUTHORIZED, "authentication required").into_response();
-        response
-            .headers_mut()
-            .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        response.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         response
     }
 }
@@ -57,11 +54,7 @@ where
     type Rejection = MissingClaims;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<Claims<C>>()
-            .cloned()
-            .ok_or(MissingClaims)
+        parts.extensions.get::<Claims<C>>().cloned().ok_or(MissingClaims)
     }
 }
 
@@ -78,30 +71,5 @@ where
         _state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
         Ok(parts.extensions.get::<Claims<C>>().cloned())
-    }
-}
-
-/// The presented token as an extractor (for an explicit renewal endpoint).
-impl<S: Send + Sync> FromRequestParts<S> for RawToken {
-    type Rejection = MissingClaims;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<RawToken>()
-            .cloned()
-            .ok_or(MissingClaims)
-    }
-}
-
-/// `Option<RawToken>`.
-impl<S: Send + Sync> OptionalFromRequestParts<S> for RawToken {
-    type Rejection = Infallible;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        _state: &S,
-    ) -> Result<Option<Self>, Self::Rejection> {
-        Ok(parts.extensions.get::<RawToken>().cloned())
     }
 }

@@ -68,10 +68,8 @@ impl TokenStore {
     pub fn set(&self, token: impl Into<String>) {
         let token: String = token.into();
         let exp = unverified_exp(&token);
-        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Some(Stored {
-            token: Arc::from(token),
-            exp,
-        });
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) =
+            Some(Stored { token: Arc::from(token), exp });
     }
 
     /// Keep `token` if it expires later than the current one. Returns whether it was kept.
@@ -85,10 +83,7 @@ impl TokenStore {
             None => true,
         };
         if newer {
-            *current = Some(Stored {
-                token: Arc::from(token),
-                exp: Some(exp),
-            });
+            *current = Some(Stored { token: Arc::from(token), exp: Some(exp) });
         }
         newer
     }
@@ -96,10 +91,7 @@ impl TokenStore {
     /// [`offer`](TokenStore::offer) the renewed token of a response, if it carries one in
     /// `header` (`x-refreshed-token` by default).
     pub fn offer_from_headers(&self, headers: &HeaderMap, header: &HeaderName) -> bool {
-        headers
-            .get(header)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|token| self.offer(token))
+        headers.get(header).and_then(|v| v.to_str().ok()).is_some_and(|token| self.offer(token))
     }
 
     /// Forget the token (after a logout).
@@ -110,12 +102,10 @@ impl TokenStore {
     /// The `Authorization` value for the current token.
     pub(crate) fn authorization(&self) -> Option<HeaderValue> {
         let token = self.token()?;
-        HeaderValue::try_from(format!("Bearer {token}"))
-            .ok()
-            .map(|mut value| {
-                value.set_sensitive(true);
-                value
-            })
+        HeaderValue::try_from(format!("Bearer {token}")).ok().map(|mut value| {
+            value.set_sensitive(true);
+            value
+        })
     }
 }
 
@@ -137,9 +127,7 @@ fn unverified_exp(token: &str) -> Option<i64> {
     }
     let payload = token.split('.').nth(1)?;
     let bytes = URL_SAFE_NO_PAD.decode(payload).ok()?;
-    serde_json::from_slice::<Exp>(&bytes)
-        .ok()
-        .map(|claims| claims.exp)
+    serde_json::from_slice::<Exp>(&bytes).ok().map(|claims| claims.exp)
 }
 
 /// A client-side layer (hyper-util's client, a tonic `Channel`, any Tower HTTP client): adds
@@ -172,10 +160,7 @@ pub struct ClientTokenLayer {
 impl ClientTokenLayer {
     /// Send and update the token in `store`.
     pub fn new(store: TokenStore) -> ClientTokenLayer {
-        ClientTokenLayer {
-            store,
-            header: REFRESHED_TOKEN_HEADER,
-        }
+        ClientTokenLayer { store, header: REFRESHED_TOKEN_HEADER }
     }
 
     /// The response header renewed tokens arrive in (default `x-refreshed-token`).
@@ -189,11 +174,7 @@ impl<S> Layer<S> for ClientTokenLayer {
     type Service = ClientToken<S>;
 
     fn layer(&self, inner: S) -> ClientToken<S> {
-        ClientToken {
-            inner,
-            store: self.store.clone(),
-            header: self.header.clone(),
-        }
+        ClientToken { inner, store: self.store.clone(), header: self.header.clone() }
     }
 }
 
@@ -250,8 +231,7 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let response = ready!(this.inner.poll(cx))?;
-        this.store
-            .offer_from_headers(response.headers(), this.header);
+        this.store.offer_from_headers(response.headers(), this.header);
         Poll::Ready(Ok(response))
     }
 }
@@ -261,10 +241,7 @@ mod tests {
     use super::*;
 
     fn token(exp: i64) -> String {
-        format!(
-            "e30.{}.c2ln",
-            URL_SAFE_NO_PAD.encode(format!(r#"{{"exp":{exp}}}"#))
-        )
+        format!("e30.{}.c2ln", URL_SAFE_NO_PAD.encode(format!(r#"{{"exp":{exp}}}"#)))
     }
 
     #[test]
@@ -276,11 +253,7 @@ mod tests {
         assert!(!store.offer("garbage"), "unreadable tokens are ignored");
         assert!(store.offer(&token(11)));
         store.set(token(5));
-        assert_eq!(
-            store.token().as_deref(),
-            Some(token(5).as_str()),
-            "set is unconditional"
-        );
+        assert_eq!(store.token().as_deref(), Some(token(5).as_str()), "set is unconditional");
         store.clear();
         assert!(store.token().is_none());
     }
@@ -298,14 +271,8 @@ mod tests {
         let store = TokenStore::with_token(token(10));
         let mut headers = HeaderMap::new();
         assert!(!store.offer_from_headers(&headers, &REFRESHED_TOKEN_HEADER));
-        headers.insert(
-            REFRESHED_TOKEN_HEADER,
-            HeaderValue::try_from(token(20)).unwrap(),
-        );
+        headers.insert(REFRESHED_TOKEN_HEADER, HeaderValue::try_from(token(20)).unwrap());
         assert!(store.offer_from_headers(&headers, &REFRESHED_TOKEN_HEADER));
-        assert_eq!(
-            store.authorization().unwrap(),
-            format!("Bearer {}", token(20)).as_str()
-        );
+        assert_eq!(store.authorization().unwrap(), format!("Bearer {}", token(20)).as_str());
     }
 }

@@ -66,9 +66,7 @@ impl ManualClock {
         let secs = i64::try_from(by.as_secs()).unwrap_or(i64::MAX);
         let _ = self
             .0
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |t| {
-                Some(t.saturating_add(secs))
-            });
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |t| Some(t.saturating_add(secs)));
     }
 
     /// Set the clock to `now` (seconds since the Unix epoch).

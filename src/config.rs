@@ -2,10 +2,16 @@
 //! lifetimes, clock. Sharing one object is what keeps login, explicit renewal and sliding renewal
 //! from ever disagreeing.
 
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::fmt;
+use std::io::Write as _;
 use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::clock::{Clock, secs};
@@ -55,15 +61,20 @@ impl Core {
 
     /// Sign a claim set with the current signing key.
     pub(crate) fn sign(&self, claims: &Map<String, Value>) -> Result<String, IssueError> {
+        let payload = serde_json::to_vec(claims).map_err(|_| IssueError::ClaimsNotAnObject)?;
+        self.sign_json(&payload)
+    }
+
+    /// Sign a JSON payload with the current signing key.
+    fn sign_json(&self, payload: &[u8]) -> Result<String, IssueError> {
         let (header, key) = match (&self.signing_header, self.keys.signing()) {
             (Some(header), Some(key)) => (header, key),
             _ => return Err(IssueError::NoSigningKey),
         };
-        let payload = serde_json::to_vec(claims).map_err(|_| IssueError::ClaimsNotAnObject)?;
         let mut token = String::with_capacity(header.len() + payload.len() * 4 / 3 + 120);
         token.push_str(header);
         token.push('.');
-        URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
+        URL_SAFE_NO_PAD.encode_string(payload, &mut token);
         let signature = key.sign(token.as_bytes()).ok_or(IssueError::Signing)?;
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(&signature, &mut token);
@@ -72,10 +83,10 @@ impl Core {
 
     /// Rules 3 and 4: a renewed token from the verified `payload`, signed at `now`.
     ///
-    /// Every claim is kept (unknown ones too) except `iat = now`, `nbf = now` if present, a new
-    /// `jti`, and `exp = min(now + ttl, cap)`. A token without `auth_time` gets its session start
-    /// as `auth_time`, so its renewals keep the same cap. `None` when the new `exp` would not be
-    /// later than `old_exp`.
+    /// Every claim is kept (unknown ones too, byte for byte and in their order) except
+    /// `iat = now`, `nbf = now` if present, a new `jti`, and `exp = min(now + ttl, cap)`. A token
+    /// without `auth_time` gets its session start as `auth_time`, so its renewals keep the same
+    /// cap. `None` when the new `exp` would not be later than `old_exp`.
     pub(crate) fn renew_payload(
         &self,
         payload: &[u8],
@@ -87,42 +98,122 @@ impl Core {
         if new_exp <= old_exp {
             return Ok(None);
         }
-        let mut claims: Map<String, Value> =
+        let Members(mut members) =
             serde_json::from_slice(payload).map_err(|_| IssueError::ClaimsNotAnObject)?;
-        claims.insert("iat".into(), now.into());
-        if claims.contains_key("nbf") {
-            claims.insert("nbf".into(), now.into());
+        let jti = random_id()?;
+        set(&mut members, "iat", Member::Number(now));
+        if members.iter().any(|(name, _)| name == "nbf") {
+            set(&mut members, "nbf", Member::Number(now));
         }
-        claims.insert("jti".into(), random_id()?.into());
-        claims.insert("exp".into(), new_exp.into());
-        claims
-            .entry("auth_time")
-            .or_insert_with(|| renewable.session_start.into());
-        Ok(Some((self.sign(&claims)?, new_exp)))
+        set(&mut members, "jti", Member::Text(&jti));
+        set(&mut members, "exp", Member::Number(new_exp));
+        if !members.iter().any(|(name, _)| name == "auth_time") {
+            set(&mut members, "auth_time", Member::Number(renewable.session_start));
+        }
+        let mut json = Vec::with_capacity(payload.len() + 16);
+        json.push(b'{');
+        for (i, (name, value)) in members.iter().enumerate() {
+            if i > 0 {
+                json.push(b',');
+            }
+            serde_json::to_writer(&mut json, name.as_ref())
+                .map_err(|_| IssueError::ClaimsNotAnObject)?;
+            json.push(b':');
+            match value {
+                Member::Raw(raw) => json.extend_from_slice(raw.get().as_bytes()),
+                Member::Number(n) => {
+                    write!(json, "{n}").map_err(|_| IssueError::ClaimsNotAnObject)?
+                }
+                Member::Text(text) => serde_json::to_writer(&mut json, text)
+                    .map_err(|_| IssueError::ClaimsNotAnObject)?,
+            }
+        }
+        json.push(b'}');
+        Ok(Some((self.sign_json(&json)?, new_exp)))
     }
 }
 
-/// 128 random bits, base64url: for `jti` and `sid`.
+/// A claim of a renewed token: copied byte for byte, or set anew.
+enum Member<'a> {
+    Raw(&'a RawValue),
+    Number(i64),
+    Text(&'a str),
+}
+
+/// Replace the claim `name` where it stands, or add it at the end.
+fn set<'a>(members: &mut Vec<(Cow<'a, str>, Member<'a>)>, name: &'static str, value: Member<'a>) {
+    match members.iter_mut().find(|(n, _)| n == name) {
+        Some((_, slot)) => *slot = value,
+        None => members.push((Cow::Borrowed(name), value)),
+    }
+}
+
+/// The members of a JSON object, values left unparsed (borrowed where there are no escapes).
+struct Members<'a>(Vec<(Cow<'a, str>, Member<'a>)>);
+
+impl<'de> Deserialize<'de> for Members<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> Visitor<'de> for Visit {
+            type Value = Members<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Members<'de>, M::Error> {
+                let mut members = Vec::with_capacity(16);
+                while let Some(name) = map.next_key::<Name<'de>>()? {
+                    let value: &'de RawValue = map.next_value()?;
+                    // A repeated name: the last one wins, as serde_json's own maps do.
+                    members.retain(|(n, _): &(Cow<'de, str>, Member<'de>)| *n != name.0);
+                    members.push((name.0, Member::Raw(value)));
+                }
+                Ok(Members(members))
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
+}
+
+/// A member name, borrowed from the payload unless it contains escapes.
+struct Name<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Name<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> Visitor<'de> for Visit {
+            type Value = Name<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Name<'de>, E> {
+                Ok(Name(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Name<'de>, E> {
+                Ok(Name(Cow::Owned(v.to_owned())))
+            }
+        }
+        deserializer.deserialize_str(Visit)
+    }
+}
+
+/// 128 random bits from the operating system, base64url: for `jti` and `sid`.
+///
+/// Drawn from a per-thread pool refilled 256 bytes at a time, so a renewal rarely costs a
+/// system call. Every byte is used once.
 pub(crate) fn random_id() -> Result<String, IssueError> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).map_err(|_| IssueError::Randomness)?;
-    Ok(URL_SAFE_NO_PAD.encode(bytes))
-}
-
-/// The base64url JOSE header for tokens signed with `alg` and `kid`.
-pub(crate) fn jose_header(alg: jsonwebtoken::Algorithm, kid: Option<&str>) -> String {
-    #[derive(serde::Serialize)]
-    struct Header<'a> {
-        alg: jsonwebtoken::Algorithm,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        kid: Option<&'a str>,
-        typ: &'static str,
+    thread_local! {
+        static POOL: RefCell<([u8; 256], usize)> = const { RefCell::new(([0; 256], 256)) };
     }
-    let json = serde_json::to_vec(&Header {
-        alg,
-        kid,
-        typ: "JWT",
+    POOL.with(|pool| {
+        let mut pool = pool.borrow_mut();
+        let (bytes, used) = &mut *pool;
+        if *used + 16 > bytes.len() {
+            getrandom::fill(bytes).map_err(|_| IssueError::Randomness)?;
+            *used = 0;
+        }
+        let id = URL_SAFE_NO_PAD.encode(&bytes[*used..*used + 16]);
+        bytes[*used..*used + 16].fill(0);
+        *used += 16;
+        Ok(id)
     })
-    .unwrap_or_default();
-    URL_SAFE_NO_PAD.encode(json)
 }

@@ -41,26 +41,16 @@ pub enum KeyError {
 impl fmt::Display for KeyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            KeyError::SecretTooShort {
-                algorithm,
-                minimum,
-                actual,
-            } => write!(
+            KeyError::SecretTooShort { algorithm, minimum, actual } => write!(
                 f,
                 "the {algorithm:?} secret is {actual} bytes long; it must be at least {minimum} \
                  bytes (the hash output size)"
             ),
-            KeyError::WrongKeyType {
-                algorithm,
-                expected,
-            } => {
+            KeyError::WrongKeyType { algorithm, expected } => {
                 write!(f, "a {algorithm:?} key must be {expected}")
             }
             KeyError::RsaKeyTooSmall { bits, minimum } => {
-                write!(
-                    f,
-                    "the RSA key has {bits} bits; at least {minimum} are required"
-                )
+                write!(f, "the RSA key has {bits} bits; at least {minimum} are required")
             }
             KeyError::InvalidJwk(reason) => write!(f, "unusable JWK: {reason}"),
         }
@@ -186,10 +176,7 @@ impl fmt::Display for IssueError {
                 f.write_str("the custom claims must serialize to a JSON object")
             }
             IssueError::ReservedClaim(claim) => {
-                write!(
-                    f,
-                    "the custom claims may not set {claim}; the issuer sets it"
-                )
+                write!(f, "the custom claims may not set {claim}; the issuer sets it")
             }
             IssueError::Signing => f.write_str("the crypto backend failed to sign"),
             IssueError::Randomness => f.write_str("the system random number generator failed"),

@@ -12,7 +12,6 @@ use tower_service::Service;
 
 use crate::claims::Claims;
 use crate::layer::LayerConfig;
-use crate::raw_token::RawToken;
 use crate::reject::RejectionHandler;
 use crate::renewal::Renewal;
 use crate::revocation::RevocationFuture;
@@ -60,7 +59,6 @@ pub(crate) struct Waiting<S, ReqBody, C, R> {
     pub(crate) parts: Parts,
     pub(crate) body: ReqBody,
     pub(crate) claims: Claims<C>,
-    pub(crate) token: RawToken,
     pub(crate) renewal: Option<Renewal>,
     pub(crate) config: Arc<LayerConfig<C>>,
     pub(crate) rejection: R,
@@ -71,26 +69,15 @@ where
     S: Service<Request<ReqBody>>,
 {
     pub(crate) fn inner(future: S::Future, renewal: Option<Renewal>) -> Self {
-        ResponseFuture {
-            state: State::Inner { future, renewal },
-        }
+        ResponseFuture { state: State::Inner { future, renewal } }
     }
 
     pub(crate) fn rejected(response: S::Response) -> Self {
-        ResponseFuture {
-            state: State::Rejected {
-                response: Some(response),
-            },
-        }
+        ResponseFuture { state: State::Rejected { response: Some(response) } }
     }
 
     pub(crate) fn checking(check: RevocationFuture, waiting: Waiting<S, ReqBody, C, R>) -> Self {
-        ResponseFuture {
-            state: State::Checking {
-                check,
-                waiting: Some(waiting),
-            },
-        }
+        ResponseFuture { state: State::Checking { check, waiting: Some(waiting) } }
     }
 }
 
@@ -114,27 +101,22 @@ where
                     return Poll::Ready(Ok(response));
                 }
                 StateProj::Rejected { response } => {
-                    let response = response
-                        .take()
-                        .expect("ResponseFuture polled after completion");
+                    let response = response.take().expect("ResponseFuture polled after completion");
                     return Poll::Ready(Ok(response));
                 }
                 StateProj::Checking { check, waiting } => {
                     let answer = ready!(Pin::new(check).poll(cx));
-                    let waiting = waiting
-                        .take()
-                        .expect("ResponseFuture polled after completion");
+                    let waiting = waiting.take().expect("ResponseFuture polled after completion");
                     let Waiting {
                         mut service,
                         mut parts,
                         body,
                         claims,
-                        token,
                         renewal,
                         config,
                         rejection,
                     } = waiting;
-                    match admit(&config, &mut parts, claims, token, answer) {
+                    match admit(&config, &mut parts, claims, answer) {
                         Ok(()) => State::Inner {
                             future: service.call(Request::from_parts(parts, body)),
                             renewal,

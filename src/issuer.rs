@@ -14,6 +14,7 @@ use crate::clock::secs;
 use crate::config::{Core, RESERVED_CLAIMS, random_id};
 use crate::error::{IssueError, RenewError};
 use crate::keys::KeyRole;
+use crate::raw_token::RawToken;
 use crate::refresh::renewable;
 use crate::reject::TokenError;
 use crate::revocation::{RevocationFailure, RevocationStatus};
@@ -88,10 +89,7 @@ impl Issuer {
             Ok(Value::Null) => Map::new(),
             _ => return Err(IssueError::ClaimsNotAnObject),
         };
-        if let Some(reserved) = RESERVED_CLAIMS
-            .iter()
-            .find(|name| claims.contains_key(**name))
-        {
+        if let Some(reserved) = RESERVED_CLAIMS.iter().find(|name| claims.contains_key(**name)) {
             return Err(IssueError::ReservedClaim(reserved));
         }
         let core = &self.core;
@@ -155,7 +153,7 @@ impl Issuer {
         let now = core.now();
         let verified = verify::<NoCustomClaims>(&core.keys, &core.rules, token, now)
             .map_err(RenewError::Invalid)?;
-        let claims = &verified.claims.registered;
+        let claims = &verified.registered;
         let plan = renewable(
             claims,
             verified.role,
@@ -182,10 +180,7 @@ impl Issuer {
         }
         let payload = payload_of(token).ok_or(RenewError::Invalid(TokenError::Malformed))?;
         let now = core.now();
-        match core
-            .renew_payload(&payload, &plan, claims.exp, now)
-            .map_err(RenewError::Issue)?
-        {
+        match core.renew_payload(&payload, &plan, claims.exp, now).map_err(RenewError::Issue)? {
             Some((token, exp)) => Ok(IssuedToken {
                 token,
                 expires_in: u64::try_from(exp - now).unwrap_or(0),
@@ -199,12 +194,16 @@ impl Issuer {
 
     /// Verify a token outside the layer (a WebSocket handshake, a message queue) with the same
     /// keys and claim rules, and read its claims. The revocation hook is not consulted here.
-    pub fn verify<C: DeserializeOwned>(&self, token: &str) -> Result<Claims<C>, TokenError> {
+    pub fn verify<C: DeserializeOwned + 'static>(
+        &self,
+        token: &str,
+    ) -> Result<Claims<C>, TokenError> {
         let core = &self.core;
         if token.len() > core.rules.max_token_bytes {
             return Err(TokenError::TooLarge);
         }
-        verify::<C>(&core.keys, &core.rules, token, core.now()).map(|verified| verified.claims)
+        let verified = verify::<C>(&core.keys, &core.rules, token, core.now())?;
+        Ok(Claims::new(verified.registered, verified.custom, RawToken::copied(token)))
     }
 
     /// The public keys of this service's own asymmetric keys (signing and previous) as a JWK Set,
@@ -239,11 +238,7 @@ impl Issuer {
     pub fn set_cookie(&self, issued: &IssuedToken) -> Option<HeaderValue> {
         let name = self.core.cookie_name()?;
         let max_age = issued.expires_at.saturating_sub(self.core.now());
-        let value = self
-            .core
-            .refresh
-            .cookie
-            .set_cookie(name, &issued.token, max_age);
+        let value = self.core.refresh.cookie.set_cookie(name, &issued.token, max_age);
         HeaderValue::try_from(value).ok()
     }
 
@@ -257,10 +252,7 @@ impl fmt::Debug for Issuer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Issuer")
             .field("issuer", &self.core.issuer)
-            .field(
-                "signing_kid",
-                &self.core.keys.signing().and_then(|k| k.kid()),
-            )
+            .field("signing_kid", &self.core.keys.signing().and_then(|k| k.kid()))
             .finish_non_exhaustive()
     }
 }
@@ -273,12 +265,8 @@ impl Serialize for IssuedToken {
             token_type: &'static str,
             expires_in: u64,
         }
-        Wire {
-            token: &self.token,
-            token_type: "Bearer",
-            expires_in: self.expires_in,
-        }
-        .serialize(serializer)
+        Wire { token: &self.token, token_type: "Bearer", expires_in: self.expires_in }
+            .serialize(serializer)
     }
 }
 

@@ -13,6 +13,7 @@ use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, DecodingKeyKind, Enc
 
 use crate::backend::provider;
 use crate::error::KeyError;
+use crate::verifier::{Signer, Verifier};
 
 /// The smallest RSA modulus accepted, in bits.
 const MIN_RSA_BITS: usize = 2048;
@@ -43,7 +44,9 @@ pub struct Key {
     alg: Algorithm,
     kid: Option<String>,
     decoding: DecodingKey,
-    encoding: Option<EncodingKey>,
+    /// The signature check, prepared once.
+    verifier: Verifier,
+    signer: Option<Signer>,
     /// The public half as a JWK (asymmetric keys only), for publishing.
     public: Option<AlgorithmParameters>,
 }
@@ -67,17 +70,18 @@ impl Key {
             }
         };
         if secret.len() < minimum {
-            return Err(KeyError::SecretTooShort {
-                algorithm,
-                minimum,
-                actual: secret.len(),
-            });
+            return Err(KeyError::SecretTooShort { algorithm, minimum, actual: secret.len() });
         }
+        let wrong_type =
+            || KeyError::WrongKeyType { algorithm, expected: expected_material(algorithm) };
         Ok(Key {
             alg: algorithm,
             kid: None,
             decoding: DecodingKey::from_secret(secret),
-            encoding: Some(EncodingKey::from_secret(secret)),
+            verifier: Verifier::new(algorithm, Some(secret), None).ok_or_else(wrong_type)?,
+            signer: Some(
+                Signer::new(algorithm, EncodingKey::from_secret(secret)).ok_or_else(wrong_type)?,
+            ),
             public: None,
         })
     }
@@ -108,10 +112,8 @@ impl Key {
     /// ```
     pub fn from_private_pem(algorithm: Algorithm, pem: impl AsRef<[u8]>) -> Result<Key, KeyError> {
         let pem = pem.as_ref();
-        let wrong_type = || KeyError::WrongKeyType {
-            algorithm,
-            expected: expected_material(algorithm),
-        };
+        let wrong_type =
+            || KeyError::WrongKeyType { algorithm, expected: expected_material(algorithm) };
         let encoding = match algorithm.family() {
             AlgorithmFamily::Rsa => EncodingKey::from_rsa_pem(pem),
             AlgorithmFamily::Ec => EncodingKey::from_ec_pem(pem),
@@ -124,10 +126,7 @@ impl Key {
             AlgorithmFamily::Rsa => {
                 let (n, e) = (utils.rsa_pub_components_from_private_key)(encoding.as_bytes())
                     .map_err(|_| wrong_type())?;
-                (
-                    DecodingKey::from_rsa_raw_components(&n, &e),
-                    rsa_params(&n, &e),
-                )
+                (DecodingKey::from_rsa_raw_components(&n, &e), rsa_params(&n, &e))
             }
             AlgorithmFamily::Ec => {
                 let (curve, x, y) =
@@ -149,14 +148,8 @@ impl Key {
             }
             AlgorithmFamily::Hmac => return Err(wrong_type()),
         };
-        let key = Key {
-            alg: algorithm,
-            kid: None,
-            decoding,
-            encoding: Some(encoding),
-            public: Some(public),
-        };
-        key.check()?;
+        let signer = Signer::new(algorithm, encoding).ok_or_else(wrong_type)?;
+        let key = Key::asymmetric(algorithm, decoding, Some(signer), public)?;
         key.self_test()?;
         Ok(key.with_thumbprint_kid())
     }
@@ -176,10 +169,8 @@ impl Key {
     /// ```
     pub fn from_public_pem(algorithm: Algorithm, pem: impl AsRef<[u8]>) -> Result<Key, KeyError> {
         let pem = pem.as_ref();
-        let wrong_type = || KeyError::WrongKeyType {
-            algorithm,
-            expected: expected_material(algorithm),
-        };
+        let wrong_type =
+            || KeyError::WrongKeyType { algorithm, expected: expected_material(algorithm) };
         let decoding = match algorithm.family() {
             AlgorithmFamily::Rsa => DecodingKey::from_rsa_pem(pem),
             AlgorithmFamily::Ec => DecodingKey::from_ec_pem(pem),
@@ -188,15 +179,7 @@ impl Key {
         }
         .map_err(|_| wrong_type())?;
         let public = public_params(algorithm, &decoding).ok_or_else(wrong_type)?;
-        let key = Key {
-            alg: algorithm,
-            kid: None,
-            decoding,
-            encoding: None,
-            public: Some(public),
-        };
-        key.check()?;
-        Ok(key.with_thumbprint_kid())
+        Ok(Key::asymmetric(algorithm, decoding, None, public)?.with_thumbprint_kid())
     }
 
     /// A key from a JSON Web Key (RFC 7517): a public RSA, EC or OKP (Ed25519) key, or an `oct`
@@ -219,14 +202,11 @@ impl Key {
     /// ```
     pub fn from_jwk(jwk: &Jwk) -> Result<Key, KeyError> {
         if jwk.common.public_key_use == Some(PublicKeyUse::Encryption) {
-            return Err(KeyError::InvalidJwk(
-                "the key is for encryption (\"use\": \"enc\")",
-            ));
+            return Err(KeyError::InvalidJwk("the key is for encryption (\"use\": \"enc\")"));
         }
         let algorithm = match jwk.common.key_algorithm {
-            Some(alg) => key_algorithm(alg).ok_or(KeyError::InvalidJwk(
-                "its \"alg\" is not a supported JWS algorithm",
-            ))?,
+            Some(alg) => key_algorithm(alg)
+                .ok_or(KeyError::InvalidJwk("its \"alg\" is not a supported JWS algorithm"))?,
             None => match &jwk.algorithm {
                 AlgorithmParameters::RSA(_) => Algorithm::RS256,
                 AlgorithmParameters::EllipticCurve(p) => match p.curve {
@@ -255,10 +235,8 @@ impl Key {
                 expected: "a JWK whose \"alg\" matches",
             });
         }
-        let wrong_type = || KeyError::WrongKeyType {
-            algorithm,
-            expected: expected_material(algorithm),
-        };
+        let wrong_type =
+            || KeyError::WrongKeyType { algorithm, expected: expected_material(algorithm) };
         let mut key = match (&jwk.algorithm, algorithm.family()) {
             (AlgorithmParameters::OctetKey(p), AlgorithmFamily::Hmac) => {
                 let secret = URL_SAFE_NO_PAD
@@ -286,15 +264,7 @@ impl Key {
                 }
                 let decoding = DecodingKey::from_jwk(jwk).map_err(|_| wrong_type())?;
                 let public = public_params(algorithm, &decoding).ok_or_else(wrong_type)?;
-                let key = Key {
-                    alg: algorithm,
-                    kid: None,
-                    decoding,
-                    encoding: None,
-                    public: Some(public),
-                };
-                key.check()?;
-                key.with_thumbprint_kid()
+                Key::asymmetric(algorithm, decoding, None, public)?.with_thumbprint_kid()
             }
             _ => return Err(wrong_type()),
         };
@@ -336,10 +306,8 @@ impl Key {
     pub fn from_jwk_set(set: &JwkSet) -> Result<Vec<Key>, KeyError> {
         let mut keys = Vec::with_capacity(set.keys.len());
         for jwk in &set.keys {
-            let unsupported_alg = jwk
-                .common
-                .key_algorithm
-                .is_some_and(|alg| key_algorithm(alg).is_none());
+            let unsupported_alg =
+                jwk.common.key_algorithm.is_some_and(|alg| key_algorithm(alg).is_none());
             let for_encryption = jwk.common.public_key_use == Some(PublicKeyUse::Encryption);
             if unsupported_alg
                 || for_encryption
@@ -350,9 +318,7 @@ impl Key {
             keys.push(Key::from_jwk(jwk)?);
         }
         if keys.is_empty() {
-            return Err(KeyError::InvalidJwk(
-                "the set holds no usable signature key",
-            ));
+            return Err(KeyError::InvalidJwk("the set holds no usable signature key"));
         }
         Ok(keys)
     }
@@ -375,7 +341,7 @@ impl Key {
 
     /// Whether this key can sign (it holds a secret or a private key).
     pub fn can_sign(&self) -> bool {
-        self.encoding.is_some()
+        self.signer.is_some()
     }
 
     /// The public half as a JWK (with `kid`, `alg` and `"use": "sig"`), for a JWK Set document.
@@ -404,40 +370,37 @@ impl Key {
         })
     }
 
-    /// Verify `signature` over `message` with this key's algorithm.
-    pub(crate) fn verify(&self, message: &[u8], signature: &Vec<u8>) -> bool {
-        match (provider().verifier_factory)(&self.alg, &self.decoding) {
-            Ok(verifier) => verifier.verify(message, signature).is_ok(),
-            Err(_) => false,
-        }
-    }
-
-    /// Sign `message`; `None` when the key cannot sign or the backend fails.
-    pub(crate) fn sign(&self, message: &[u8]) -> Option<Vec<u8>> {
-        let encoding = self.encoding.as_ref()?;
-        let signer = (provider().signer_factory)(&self.alg, encoding).ok()?;
-        signer.try_sign(message).ok()
-    }
-
-    /// Structural checks of the public half, with the active backend.
-    fn check(&self) -> Result<(), KeyError> {
-        if let Some(AlgorithmParameters::RSA(p)) = &self.public {
+    /// An RSA, ECDSA or EdDSA key: checks the public half and prepares its verifier.
+    fn asymmetric(
+        alg: Algorithm,
+        decoding: DecodingKey,
+        signer: Option<Signer>,
+        public: AlgorithmParameters,
+    ) -> Result<Key, KeyError> {
+        let wrong_type =
+            || KeyError::WrongKeyType { algorithm: alg, expected: expected_material(alg) };
+        if let AlgorithmParameters::RSA(p) = &public {
             let n = URL_SAFE_NO_PAD.decode(&p.n).unwrap_or_default();
             let leading_zeros = n.iter().take_while(|b| **b == 0).count();
             let bits = (n.len() - leading_zeros) * 8;
             if bits < MIN_RSA_BITS {
-                return Err(KeyError::RsaKeyTooSmall {
-                    bits,
-                    minimum: MIN_RSA_BITS,
-                });
+                return Err(KeyError::RsaKeyTooSmall { bits, minimum: MIN_RSA_BITS });
             }
         }
-        (provider().verifier_factory)(&self.alg, &self.decoding)
-            .map(drop)
-            .map_err(|_| KeyError::WrongKeyType {
-                algorithm: self.alg,
-                expected: expected_material(self.alg),
-            })
+        // The backend's own check of the key (curve points, encodings).
+        (provider().verifier_factory)(&alg, &decoding).map_err(|_| wrong_type())?;
+        let verifier = Verifier::new(alg, None, Some(&public)).ok_or_else(wrong_type)?;
+        Ok(Key { alg, kid: None, decoding, verifier, signer, public: Some(public) })
+    }
+
+    /// Verify `signature` over `message` with this key's algorithm.
+    pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        self.verifier.verify(self.alg, &self.decoding, message, signature)
+    }
+
+    /// Sign `message`; `None` when the key cannot sign or the backend fails.
+    pub(crate) fn sign(&self, message: &[u8]) -> Option<Vec<u8>> {
+        self.signer.as_ref()?.sign(self.alg, message)
     }
 
     /// Sign and verify a fixed message: proves the private and public halves belong together.
@@ -523,11 +486,7 @@ fn b64(bytes: &[u8]) -> String {
 }
 
 fn rsa_params(n: &[u8], e: &[u8]) -> AlgorithmParameters {
-    AlgorithmParameters::RSA(RSAKeyParameters {
-        key_type: RSAKeyType::RSA,
-        n: b64(n),
-        e: b64(e),
-    })
+    AlgorithmParameters::RSA(RSAKeyParameters { key_type: RSAKeyType::RSA, n: b64(n), e: b64(e) })
 }
 
 fn ec_params(curve: EllipticCurve, x: &[u8], y: &[u8]) -> AlgorithmParameters {
@@ -588,10 +547,7 @@ fn thumbprint(params: &AlgorithmParameters) -> Option<String> {
                 EllipticCurve::P384 => "P-384",
                 _ => return None,
             };
-            format!(
-                r#"{{"crv":"{crv}","kty":"EC","x":"{}","y":"{}"}}"#,
-                p.x, p.y
-            )
+            format!(r#"{{"crv":"{crv}","kty":"EC","x":"{}","y":"{}"}}"#, p.x, p.y)
         }
         AlgorithmParameters::OctetKeyPair(p) => {
             format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#, p.x)
@@ -618,6 +574,9 @@ pub(crate) enum KeyRole {
 /// The configured keys, with their roles.
 pub(crate) struct KeySet {
     keys: Vec<(Key, KeyRole)>,
+    /// The base64url headers this configuration signs with (with and without `kid`), and what
+    /// they say: a token carrying one of them needs no header parsing.
+    known_headers: Vec<(String, Algorithm, Option<String>)>,
 }
 
 /// Why no key could be chosen for a token header.
@@ -629,14 +588,31 @@ pub(crate) enum Selection {
 
 impl KeySet {
     pub(crate) fn new(keys: Vec<(Key, KeyRole)>) -> KeySet {
-        KeySet { keys }
+        let mut known_headers: Vec<(String, Algorithm, Option<String>)> = Vec::new();
+        for (key, _) in &keys {
+            let forms = [
+                (jose_header(key.alg, key.kid()), key.kid.clone()),
+                (jose_header(key.alg, None), None),
+            ];
+            for (header, kid) in forms {
+                if !known_headers.iter().any(|(known, _, _)| *known == header) {
+                    known_headers.push((header, key.alg, kid));
+                }
+            }
+        }
+        KeySet { keys, known_headers }
+    }
+
+    /// What a header segment says, if it is one this configuration signs with.
+    pub(crate) fn known_header(&self, segment: &str) -> Option<(Algorithm, Option<&str>)> {
+        self.known_headers
+            .iter()
+            .find(|(header, _, _)| header == segment)
+            .map(|(_, alg, kid)| (*alg, kid.as_deref()))
     }
 
     pub(crate) fn signing(&self) -> Option<&Key> {
-        self.keys
-            .iter()
-            .find(|(_, role)| *role == KeyRole::Signing)
-            .map(|(key, _)| key)
+        self.keys.iter().find(|(_, role)| *role == KeyRole::Signing).map(|(key, _)| key)
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = &(Key, KeyRole)> {
@@ -666,15 +642,24 @@ impl KeySet {
         if by_kid.is_none() && !self.keys.iter().any(|(key, _)| key.alg == alg) {
             return Err(Selection::WrongAlgorithm);
         }
-        Ok(self
-            .keys
-            .iter()
-            .enumerate()
-            .filter_map(move |(index, entry)| match by_kid {
-                Some(wanted) => (index == wanted).then_some(entry),
-                None => (entry.0.alg == alg).then_some(entry),
-            }))
+        Ok(self.keys.iter().enumerate().filter_map(move |(index, entry)| match by_kid {
+            Some(wanted) => (index == wanted).then_some(entry),
+            None => (entry.0.alg == alg).then_some(entry),
+        }))
     }
+}
+
+/// The base64url JOSE header of tokens signed with `alg` and `kid`: `{"alg":…,"kid":…,"typ":"JWT"}`.
+pub(crate) fn jose_header(alg: Algorithm, kid: Option<&str>) -> String {
+    #[derive(serde::Serialize)]
+    struct Header<'a> {
+        alg: Algorithm,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        kid: Option<&'a str>,
+        typ: &'static str,
+    }
+    let json = serde_json::to_vec(&Header { alg, kid, typ: "JWT" }).unwrap_or_default();
+    URL_SAFE_NO_PAD.encode(json)
 }
 
 #[cfg(test)]
@@ -687,20 +672,12 @@ mod tests {
 
     #[test]
     fn hmac_secret_lengths_follow_rfc_7518() {
-        for (alg, min) in [
-            (Algorithm::HS256, 32),
-            (Algorithm::HS384, 48),
-            (Algorithm::HS512, 64),
-        ] {
+        for (alg, min) in [(Algorithm::HS256, 32), (Algorithm::HS384, 48), (Algorithm::HS512, 64)] {
             assert!(Key::hmac(alg, vec![1u8; min]).is_ok());
             let err = Key::hmac(alg, vec![1u8; min - 1]).unwrap_err();
             assert_eq!(
                 err,
-                KeyError::SecretTooShort {
-                    algorithm: alg,
-                    minimum: min,
-                    actual: min - 1
-                }
+                KeyError::SecretTooShort { algorithm: alg, minimum: min, actual: min - 1 }
             );
             assert!(err.to_string().contains(&min.to_string()));
         }
@@ -740,11 +717,7 @@ mod tests {
             (Algorithm::PS256, "rsa_private.pem", "rsa_public.pem"),
             (Algorithm::ES256, "ec256_private.pem", "ec256_public.pem"),
             (Algorithm::ES384, "ec384_private.pem", "ec384_public.pem"),
-            (
-                Algorithm::EdDSA,
-                "ed25519_private.pem",
-                "ed25519_public.pem",
-            ),
+            (Algorithm::EdDSA, "ed25519_private.pem", "ed25519_public.pem"),
         ];
         for (alg, private, public) in cases {
             let signer = Key::from_private_pem(alg, pem(private)).unwrap();
@@ -768,10 +741,7 @@ mod tests {
         ];
         for (alg, file) in refused {
             let err = Key::from_private_pem(alg, pem(file)).unwrap_err();
-            assert!(
-                matches!(err, KeyError::WrongKeyType { .. }),
-                "{alg:?} {file}: {err}"
-            );
+            assert!(matches!(err, KeyError::WrongKeyType { .. }), "{alg:?} {file}: {err}");
         }
         assert!(Key::from_public_pem(Algorithm::ES384, pem("ec256_public.pem")).is_err());
         assert!(Key::from_public_pem(Algorithm::RS256, pem("ed25519_public.pem")).is_err());
@@ -788,10 +758,7 @@ mod tests {
         let small = format!(r#"{{"kty":"RSA","alg":"RS256","n":"{n}","e":"AQAB"}}"#);
         assert_eq!(
             Key::from_jwk_json(&small).unwrap_err(),
-            KeyError::RsaKeyTooSmall {
-                bits: 1024,
-                minimum: 2048
-            }
+            KeyError::RsaKeyTooSmall { bits: 1024, minimum: 2048 }
         );
     }
 
@@ -826,25 +793,14 @@ mod tests {
         let b = Key::hs256([2u8; 32]).unwrap().with_kid("b");
         let set = KeySet::new(vec![(a, KeyRole::Signing), (b, KeyRole::Previous)]);
         let kids = |alg, kid| {
-            set.candidates(alg, kid).map(|it| {
-                it.map(|(k, _)| k.kid().unwrap().to_owned())
-                    .collect::<Vec<_>>()
-            })
+            set.candidates(alg, kid)
+                .map(|it| it.map(|(k, _)| k.kid().unwrap().to_owned()).collect::<Vec<_>>())
         };
         assert_eq!(kids(Algorithm::HS256, Some("b")).unwrap(), ["b"]);
         assert_eq!(kids(Algorithm::HS256, None).unwrap(), ["a", "b"]);
-        assert_eq!(
-            kids(Algorithm::HS256, Some("zzz")).unwrap_err(),
-            Selection::UnknownKid
-        );
-        assert_eq!(
-            kids(Algorithm::HS384, Some("a")).unwrap_err(),
-            Selection::WrongAlgorithm
-        );
-        assert_eq!(
-            kids(Algorithm::RS256, None).unwrap_err(),
-            Selection::WrongAlgorithm
-        );
+        assert_eq!(kids(Algorithm::HS256, Some("zzz")).unwrap_err(), Selection::UnknownKid);
+        assert_eq!(kids(Algorithm::HS384, Some("a")).unwrap_err(), Selection::WrongAlgorithm);
+        assert_eq!(kids(Algorithm::RS256, None).unwrap_err(), Selection::WrongAlgorithm);
     }
 
     #[test]

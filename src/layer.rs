@@ -7,6 +7,7 @@ use http::request::Parts;
 use tower_layer::Layer;
 
 use crate::builder::JwtAuthBuilder;
+use crate::cache::TokenCache;
 use crate::claims::{Claims, NoCustomClaims};
 use crate::config::Core;
 use crate::issuer::Issuer;
@@ -48,6 +49,8 @@ pub struct JwtAuthLayer<C = NoCustomClaims, R = DefaultRejection> {
 /// Everything a request needs, behind the one `Arc` all services share.
 pub(crate) struct LayerConfig<C> {
     pub(crate) core: Arc<Core>,
+    /// Verified tokens seen recently (absent when disabled).
+    pub(crate) cache: Option<TokenCache<C>>,
     pub(crate) optional: bool,
     pub(crate) allow_preflight: bool,
     pub(crate) realm: String,
@@ -64,6 +67,17 @@ impl JwtAuthLayer {
 impl<C, R> JwtAuthLayer<C, R> {
     pub(crate) fn from_parts(config: Arc<LayerConfig<C>>, rejection: R) -> Self {
         JwtAuthLayer { config, rejection }
+    }
+
+    /// How many verified tokens the layer currently remembers (for metrics; see
+    /// [`JwtAuthBuilder::verified_token_cache`]).
+    ///
+    /// [`JwtAuthBuilder::verified_token_cache`]: crate::JwtAuthBuilder::verified_token_cache
+    pub fn cached_tokens(&self) -> usize
+    where
+        C: Clone,
+    {
+        self.config.cache.as_ref().map_or(0, TokenCache::len)
     }
 
     /// The [`Issuer`] sharing this layer's keys, lifetimes and clock: for login and explicit
@@ -83,10 +97,7 @@ impl<S, C, R: Clone> Layer<S> for JwtAuthLayer<C, R> {
 
 impl<C, R: Clone> Clone for JwtAuthLayer<C, R> {
     fn clone(&self) -> Self {
-        JwtAuthLayer {
-            config: Arc::clone(&self.config),
-            rejection: self.rejection.clone(),
-        }
+        JwtAuthLayer { config: Arc::clone(&self.config), rejection: self.rejection.clone() }
     }
 }
 

@@ -97,6 +97,7 @@
 
 mod backend;
 mod builder;
+mod cache;
 mod claims;
 mod client;
 mod clock;
@@ -113,6 +114,7 @@ mod renewal;
 mod revocation;
 mod service;
 mod source;
+mod verifier;
 mod verify;
 
 #[cfg(feature = "axum")]
@@ -122,10 +124,11 @@ mod axum;
 pub mod tonic;
 
 pub use backend::CryptoBackend;
-pub use builder::{DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, JwtAuthBuilder};
+pub use builder::{DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, DEFAULT_TOKEN_CACHE, JwtAuthBuilder};
 pub use claims::{Audience, Claims, NoCustomClaims, RegisteredClaims};
 pub use client::{ClientToken, ClientTokenFuture, ClientTokenLayer, TokenStore};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use compact_str::CompactString;
 pub use cookie::SameSite;
 pub use error::{ConfigError, IssueError, KeyError, RenewError};
 pub use future::ResponseFuture;

@@ -1,7 +1,8 @@
 //! The token exactly as the client presented it.
 
 use std::fmt;
-use std::sync::Arc;
+
+use http::HeaderValue;
 
 /// The verified token as presented, put in the request extensions next to
 /// [`Claims`](crate::Claims): for an explicit renewal endpoint
@@ -16,28 +17,55 @@ use std::sync::Arc;
 ///     format!("Bearer {}", token.as_str())
 /// }
 /// ```
-#[derive(Clone, PartialEq, Eq)]
-pub struct RawToken(Arc<str>);
+#[derive(Clone)]
+pub struct RawToken {
+    /// The header the token was read from (a cheap, shared clone), or the token alone.
+    value: HeaderValue,
+    /// Where the token starts in it (after `Bearer `).
+    start: usize,
+}
 
 impl RawToken {
-    pub(crate) fn new(token: &str) -> RawToken {
-        RawToken(Arc::from(token))
+    /// The token found at the end of the header `value`: shares the header's bytes.
+    pub(crate) fn in_header(value: &HeaderValue, token: &str) -> RawToken {
+        if value.as_bytes().ends_with(token.as_bytes()) {
+            RawToken { value: value.clone(), start: value.len() - token.len() }
+        } else {
+            RawToken::copied(token)
+        }
+    }
+
+    /// A token from a cookie or a query parameter: copied.
+    pub(crate) fn copied(token: &str) -> RawToken {
+        // The token is visible ASCII, so always a valid header value.
+        let value = HeaderValue::from_str(token).unwrap_or_else(|_| HeaderValue::from_static(""));
+        RawToken { value, start: 0 }
     }
 
     /// The compact JWS.
     pub fn as_str(&self) -> &str {
-        &self.0
+        let bytes = self.value.as_bytes().get(self.start..).unwrap_or_default();
+        // Checked visible ASCII when it was extracted.
+        std::str::from_utf8(bytes).unwrap_or_default()
     }
 }
 
 impl AsRef<str> for RawToken {
     fn as_ref(&self) -> &str {
-        &self.0
+        self.as_str()
     }
 }
 
+impl PartialEq for RawToken {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for RawToken {}
+
 impl fmt::Debug for RawToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "RawToken([redacted, {} bytes])", self.0.len())
+        write!(f, "RawToken([redacted, {} bytes])", self.as_str().len())
     }
 }

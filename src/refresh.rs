@@ -381,11 +381,7 @@ pub(crate) fn renewable(
             RenewError::NotExtended
         });
     }
-    Ok(Renewable {
-        cap,
-        session_start,
-        new_exp,
-    })
+    Ok(Renewable { cap, session_start, new_exp })
 }
 
 #[cfg(test)]
@@ -425,10 +421,7 @@ mod tests {
             p.clone().max_session(Duration::from_secs(59)).validate(),
             Err(ConfigError::MaxSessionShorterThanTtl)
         );
-        assert_eq!(
-            p.clone().ttl(Duration::ZERO).validate(),
-            Err(ConfigError::ZeroTtl)
-        );
+        assert_eq!(p.clone().ttl(Duration::ZERO).validate(), Err(ConfigError::ZeroTtl));
         assert_eq!(p.validate(), Ok(()));
     }
 
@@ -464,14 +457,7 @@ mod tests {
         let max = Duration::from_secs(1_000);
         let c = claims(1_000, 1_300);
         let ok = renewable(&c, KeyRole::Signing, Some("us"), ttl, max, 1_200).unwrap();
-        assert_eq!(
-            ok,
-            Renewable {
-                cap: 2_000,
-                session_start: 1_000,
-                new_exp: 1_500
-            }
-        );
+        assert_eq!(ok, Renewable { cap: 2_000, session_start: 1_000, new_exp: 1_500 });
         // Capped by the session limit.
         let late = claims(1_000, 1_900);
         let capped = renewable(&late, KeyRole::Previous, Some("us"), ttl, max, 1_850).unwrap();
@@ -512,20 +498,11 @@ mod tests {
     #[test]
     fn renewal_cookie_attributes() {
         let value = CookieSettings::new().set_cookie("token", "a.b.c", 120);
-        for part in [
-            "token=a.b.c",
-            "HttpOnly",
-            "Secure",
-            "SameSite=Lax",
-            "Path=/",
-            "Max-Age=120",
-        ] {
+        for part in ["token=a.b.c", "HttpOnly", "Secure", "SameSite=Lax", "Path=/", "Max-Age=120"] {
             assert!(value.contains(part), "{value} lacks {part}");
         }
-        let dev = CookieSettings::new()
-            .secure(false)
-            .domain("example.com")
-            .set_cookie("t", "x", -5);
+        let dev =
+            CookieSettings::new().secure(false).domain("example.com").set_cookie("t", "x", -5);
         assert!(
             !dev.contains("Secure")
                 && dev.contains("Domain=example.com")

@@ -114,12 +114,7 @@ impl Forbidden {
         let description = if description.chars().all(clean) {
             description
         } else {
-            Cow::Owned(
-                description
-                    .chars()
-                    .map(|c| if clean(c) { c } else { '?' })
-                    .collect(),
-            )
+            Cow::Owned(description.chars().map(|c| if clean(c) { c } else { '?' }).collect())
         };
         Forbidden { description }
     }
@@ -275,10 +270,7 @@ impl Rejection {
         let headers = response.headers_mut();
         if context.is_grpc() {
             headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
-            headers.insert(
-                "grpc-status",
-                HeaderValue::from(u16::from(self.grpc_code())),
-            );
+            headers.insert("grpc-status", HeaderValue::from(u16::from(self.grpc_code())));
             let message = self.to_string();
             let encoded = utf8_percent_encode(&message, GRPC_MESSAGE).to_string();
             if let Ok(value) = HeaderValue::try_from(encoded) {
@@ -320,10 +312,7 @@ impl RejectionContext<'_> {
 }
 
 pub(crate) fn is_grpc(parts: &Parts) -> bool {
-    parts
-        .headers
-        .get(CONTENT_TYPE)
-        .is_some_and(|ct| ct.as_bytes().starts_with(b"application/grpc"))
+    parts.headers.get(CONTENT_TYPE).is_some_and(|ct| ct.as_bytes().starts_with(b"application/grpc"))
 }
 
 /// Builds the response for a refused request.
@@ -390,10 +379,7 @@ mod tests {
 
     fn respond(rejection: &Rejection, grpc: bool) -> Response<()> {
         let parts = context_parts(grpc);
-        rejection.default_response(&RejectionContext {
-            parts: &parts,
-            realm: "api",
-        })
+        rejection.default_response(&RejectionContext { parts: &parts, realm: "api" })
     }
 
     #[test]
@@ -431,26 +417,14 @@ mod tests {
     fn grpc_shapes() {
         let cases = [
             (Rejection::Missing, "16", "no token was presented"),
-            (
-                Rejection::InvalidRequest(InvalidRequest::Empty),
-                "16",
-                "the token is empty",
-            ),
-            (
-                Rejection::InvalidToken(TokenError::Expired),
-                "16",
-                "the token has expired",
-            ),
+            (Rejection::InvalidRequest(InvalidRequest::Empty), "16", "the token is empty"),
+            (Rejection::InvalidToken(TokenError::Expired), "16", "the token has expired"),
             (
                 Rejection::Forbidden(Forbidden::new("50% off: not for you")),
                 "7",
                 "50%25 off: not for you",
             ),
-            (
-                Rejection::Unavailable,
-                "14",
-                "the token cannot be checked right now",
-            ),
+            (Rejection::Unavailable, "14", "the token cannot be checked right now"),
         ];
         for (rejection, code, message) in cases {
             let response = respond(&rejection, true);
@@ -463,10 +437,7 @@ mod tests {
 
     #[test]
     fn forbidden_descriptions_are_sanitized() {
-        assert_eq!(
-            Forbidden::new("a \"quoted\"\n\\ thing").description(),
-            "a ?quoted??? thing"
-        );
+        assert_eq!(Forbidden::new("a \"quoted\"\n\\ thing").description(), "a ?quoted??? thing");
         assert_eq!(Forbidden::new("café").description(), "caf?");
     }
 
@@ -493,11 +464,7 @@ mod tests {
         ];
         for error in all {
             let text = error.to_string();
-            assert!(
-                text.chars()
-                    .all(|c| c == ' ' || (c.is_ascii_graphic() && c != '"')),
-                "{text}"
-            );
+            assert!(text.chars().all(|c| c == ' ' || (c.is_ascii_graphic() && c != '"')), "{text}");
         }
     }
 }

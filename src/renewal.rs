@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use compact_str::CompactString;
 use http::header::{
     ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, CACHE_CONTROL, SET_COOKIE, VARY,
 };
@@ -26,11 +27,7 @@ pub(crate) struct Renewal {
 
 enum Kind {
     /// Sign a successor from this (verified, decoded) payload.
-    Inject {
-        payload: Vec<u8>,
-        renewable: Renewable,
-        sub: Option<String>,
-    },
+    Inject { payload: Vec<u8>, renewable: Renewable, sub: Option<CompactString> },
     /// Announce the expiry.
     Advise,
 }
@@ -50,14 +47,8 @@ impl Renewal {
         if policy.mode == RefreshMode::Disabled || !policy.triggers(claims, now) {
             return None;
         }
-        let plan = renewable(
-            claims,
-            role,
-            core.issuer.as_deref(),
-            policy.ttl,
-            policy.max_session,
-            now,
-        );
+        let plan =
+            renewable(claims, role, core.issuer.as_deref(), policy.ttl, policy.max_session, now);
         let renewable = match plan {
             Ok(renewable) => renewable,
             Err(reason) => {
@@ -73,18 +64,9 @@ impl Renewal {
         };
         let kind = match policy.mode {
             RefreshMode::Advise => Kind::Advise,
-            _ => Kind::Inject {
-                payload: payload_of(token)?,
-                renewable,
-                sub: claims.sub.clone(),
-            },
+            _ => Kind::Inject { payload: payload_of(token)?, renewable, sub: claims.sub.clone() },
         };
-        Some(Renewal {
-            core: Arc::clone(core),
-            source,
-            old_exp: claims.exp,
-            kind,
-        })
+        Some(Renewal { core: Arc::clone(core), source, old_exp: claims.exp, kind })
     }
 
     /// Rules 5 to 8: write the renewal into a qualifying response.
@@ -107,11 +89,7 @@ impl Renewal {
                 headers.insert(policy.advice_header.clone(), HeaderValue::from(remaining));
                 expose(headers, &policy.advice_header);
             }
-            Kind::Inject {
-                payload,
-                renewable,
-                sub,
-            } => {
+            Kind::Inject { payload, renewable, sub } => {
                 let cookie = match source {
                     TokenSource::Cookie(name) => Some(name.as_str()),
                     _ => None,
@@ -167,15 +145,9 @@ impl Renewal {
 
 /// Whether a comma-separated header already lists `item` (case-insensitively), or `*`.
 fn lists(headers: &HeaderMap, name: &HeaderName, item: &str) -> bool {
-    headers
-        .get_all(name)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| {
-            v.split(',')
-                .map(str::trim)
-                .any(|entry| entry == "*" || entry.eq_ignore_ascii_case(item))
-        })
+    headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).any(|v| {
+        v.split(',').map(str::trim).any(|entry| entry == "*" || entry.eq_ignore_ascii_case(item))
+    })
 }
 
 fn add_to_list(headers: &mut HeaderMap, name: HeaderName, item: &str) {
@@ -221,10 +193,7 @@ mod tests {
         assert_eq!(h[CACHE_CONTROL], "no-store");
 
         let mut h = HeaderMap::new();
-        h.insert(
-            CACHE_CONTROL,
-            HeaderValue::from_static("private, max-age=60"),
-        );
+        h.insert(CACHE_CONTROL, HeaderValue::from_static("private, max-age=60"));
         add_no_store(&mut h);
         let all: Vec<_> = h.get_all(CACHE_CONTROL).iter().collect();
         assert_eq!(all, ["private, max-age=60", "no-store"]);
@@ -238,28 +207,16 @@ mod tests {
     #[test]
     fn vary_and_expose_are_appended_once() {
         let mut h = HeaderMap::new();
-        h.insert(
-            VARY,
-            HeaderValue::from_static("accept-encoding, authorization"),
-        );
+        h.insert(VARY, HeaderValue::from_static("accept-encoding, authorization"));
         add_to_list(&mut h, VARY, "Authorization");
         assert_eq!(h.get_all(VARY).iter().count(), 1);
 
         let name = HeaderName::from_static("x-refreshed-token");
         let mut h = HeaderMap::new();
         expose(&mut h, &name);
-        assert!(
-            h.get(ACCESS_CONTROL_EXPOSE_HEADERS).is_none(),
-            "not a CORS response"
-        );
-        h.insert(
-            ACCESS_CONTROL_ALLOW_ORIGIN,
-            HeaderValue::from_static("https://app.example"),
-        );
-        h.insert(
-            ACCESS_CONTROL_EXPOSE_HEADERS,
-            HeaderValue::from_static("x-request-id"),
-        );
+        assert!(h.get(ACCESS_CONTROL_EXPOSE_HEADERS).is_none(), "not a CORS response");
+        h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("https://app.example"));
+        h.insert(ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("x-request-id"));
         expose(&mut h, &name);
         expose(&mut h, &name);
         let all: Vec<_> = h.get_all(ACCESS_CONTROL_EXPOSE_HEADERS).iter().collect();
@@ -271,10 +228,7 @@ mod tests {
         let mut h = HeaderMap::new();
         h.append(SET_COOKIE, HeaderValue::from_static("other=1; Path=/"));
         assert!(!sets_cookie(&h, "token"));
-        h.append(
-            SET_COOKIE,
-            HeaderValue::from_static("token=; Max-Age=0; Path=/"),
-        );
+        h.append(SET_COOKIE, HeaderValue::from_static("token=; Max-Age=0; Path=/"));
         assert!(sets_cookie(&h, "token"));
     }
 }

@@ -7,6 +7,8 @@ use std::pin::Pin;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::task::{Context, Poll};
 
+use compact_str::CompactString;
+
 use crate::claims::RegisteredClaims;
 use crate::clock::{Clock, SystemClock};
 
@@ -64,9 +66,7 @@ pub struct RevocationError {
 impl RevocationError {
     /// An error with a reason for the logs (it must not contain the token).
     pub fn new(reason: impl Into<String>) -> RevocationError {
-        RevocationError {
-            reason: reason.into(),
-        }
+        RevocationError { reason: reason.into() }
     }
 }
 
@@ -105,9 +105,7 @@ enum Inner {
 impl RevocationFuture {
     /// An answer available now.
     pub fn ready(answer: Result<RevocationStatus, RevocationError>) -> RevocationFuture {
-        RevocationFuture {
-            inner: Inner::Ready(Some(answer)),
-        }
+        RevocationFuture { inner: Inner::Ready(Some(answer)) }
     }
 
     /// An answer that needs I/O.
@@ -115,9 +113,7 @@ impl RevocationFuture {
     where
         F: Future<Output = Result<RevocationStatus, RevocationError>> + Send + 'static,
     {
-        RevocationFuture {
-            inner: Inner::Pending(Box::pin(future)),
-        }
+        RevocationFuture { inner: Inner::Pending(Box::pin(future)) }
     }
 
     /// The answer if it is already there, or the future itself.
@@ -200,10 +196,7 @@ impl InMemoryRevocations {
 
     /// An empty list whose entries expire by `clock` (use the layer's clock in tests).
     pub fn with_clock(clock: impl Clock) -> InMemoryRevocations {
-        InMemoryRevocations {
-            state: Arc::default(),
-            clock: Arc::new(clock),
-        }
+        InMemoryRevocations { state: Arc::default(), clock: Arc::new(clock) }
     }
 
     /// Revoke one token by its `jti`, until `expires_at` (the token's `exp`).
@@ -232,19 +225,13 @@ impl InMemoryRevocations {
     /// The status of a token with these claims.
     pub fn status(&self, claims: &RegisteredClaims) -> RevocationStatus {
         let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
-        let listed = |map: &HashMap<String, i64>, key: &Option<String>| {
-            key.as_ref().is_some_and(|key| map.contains_key(key))
+        let listed = |map: &HashMap<String, i64>, key: &Option<CompactString>| {
+            key.as_ref().is_some_and(|key| map.contains_key(key.as_str()))
         };
-        let subject = claims
-            .sub
-            .as_ref()
-            .and_then(|sub| state.subjects.get(sub))
-            .is_some_and(|(before, _)| {
-                claims
-                    .auth_time
-                    .or(claims.iat)
-                    .is_none_or(|start| start <= *before)
-            });
+        let subject =
+            claims.sub.as_ref().and_then(|sub| state.subjects.get(sub.as_str())).is_some_and(
+                |(before, _)| claims.auth_time.or(claims.iat).is_none_or(|start| start <= *before),
+            );
         if listed(&state.tokens, &claims.jti) || listed(&state.sessions, &claims.sid) || subject {
             RevocationStatus::Revoked
         } else {
@@ -303,9 +290,7 @@ impl RevocationCheck for InMemoryRevocations {
 
 impl fmt::Debug for InMemoryRevocations {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("InMemoryRevocations")
-            .field("entries", &self.len())
-            .finish()
+        f.debug_struct("InMemoryRevocations").field("entries", &self.len()).finish()
     }
 }
 
@@ -338,16 +323,8 @@ mod tests {
         list.revoke_session("s1", 2_000);
         assert_eq!(list.status(&b), RevocationStatus::Revoked);
         list.revoke_subject("u2", 1_000, 5_000);
-        assert_eq!(
-            list.status(&c),
-            RevocationStatus::Revoked,
-            "session began before the cut"
-        );
-        assert_eq!(
-            list.status(&d),
-            RevocationStatus::Active,
-            "a later login is not affected"
-        );
+        assert_eq!(list.status(&c), RevocationStatus::Revoked, "session began before the cut");
+        assert_eq!(list.status(&d), RevocationStatus::Active, "a later login is not affected");
     }
 
     #[test]

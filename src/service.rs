@@ -17,13 +17,13 @@ use crate::reject::{DefaultRejection, Rejection, RejectionContext, RejectionHand
 use crate::renewal::Renewal;
 use crate::revocation::{RevocationError, RevocationFailure, RevocationFuture, RevocationStatus};
 use crate::source::extract;
-use crate::verify::verify;
+use crate::verify::{Verified, validate, verify};
 
 /// The service made by [`JwtAuthLayer`](crate::JwtAuthLayer).
 ///
 /// Verification and the renewal decision run synchronously in `call`; the inner service is
-/// called with the request unchanged except for its extensions ([`Claims<C>`] and
-/// [`RawToken`]). Only an asynchronous revocation check (one that returns a pending
+/// called with the request unchanged except for its extensions ([`Claims<C>`], which carries
+/// the token). Only an asynchronous revocation check (one that returns a pending
 /// [`RevocationFuture`]) waits before calling it; that path moves the readied inner service
 /// into the future and leaves a clone behind, the usual Tower pattern, hence `S: Clone`.
 pub struct JwtAuth<S, C = NoCustomClaims, R = DefaultRejection> {
@@ -34,11 +34,7 @@ pub struct JwtAuth<S, C = NoCustomClaims, R = DefaultRejection> {
 
 impl<S, C, R> JwtAuth<S, C, R> {
     pub(crate) fn new(inner: S, config: Arc<LayerConfig<C>>, rejection: R) -> Self {
-        JwtAuth {
-            inner,
-            config,
-            rejection,
-        }
+        JwtAuth { inner, config, rejection }
     }
 
     /// The wrapped service.
@@ -66,12 +62,7 @@ enum Step<C> {
     /// Refuse.
     Reject(Rejection),
     /// A verified token, pending the revocation answer and the authorization check.
-    Verified {
-        claims: Claims<C>,
-        token: RawToken,
-        renewal: Option<Renewal>,
-        check: Option<RevocationFuture>,
-    },
+    Verified { claims: Claims<C>, renewal: Option<Renewal>, check: Option<RevocationFuture> },
 }
 
 impl<S, C, R, ReqBody, ResBody> Service<Request<ReqBody>> for JwtAuth<S, C, R>
@@ -97,12 +88,7 @@ where
             Step::Reject(rejection) => {
                 ResponseFuture::rejected(respond(&self.config, &self.rejection, &rejection, &parts))
             }
-            Step::Verified {
-                claims,
-                token,
-                renewal,
-                check,
-            } => {
+            Step::Verified { claims, renewal, check } => {
                 let answer = match check.map(RevocationFuture::into_ready) {
                     None => Ok(RevocationStatus::Active),
                     Some(Ok(answer)) => answer,
@@ -114,7 +100,6 @@ where
                             parts,
                             body,
                             claims,
-                            token,
                             renewal,
                             config: Arc::clone(&self.config),
                             rejection: self.rejection.clone(),
@@ -123,7 +108,7 @@ where
                     }
                 };
                 let mut parts = parts;
-                match admit(&self.config, &mut parts, claims, token, answer) {
+                match admit(&self.config, &mut parts, claims, answer) {
                     Ok(()) => ResponseFuture::inner(
                         self.inner.call(Request::from_parts(parts, body)),
                         renewal,
@@ -141,7 +126,10 @@ where
 }
 
 /// The synchronous part: preflight, extraction, verification, renewal decision.
-fn authenticate<C: DeserializeOwned>(config: &LayerConfig<C>, parts: &Parts) -> Step<C> {
+fn authenticate<C: DeserializeOwned + Clone + 'static>(
+    config: &LayerConfig<C>,
+    parts: &Parts,
+) -> Step<C> {
     let core = &config.core;
     if config.allow_preflight && is_cors_preflight(parts) {
         tracing::debug!(target: "tower_sliding_jwt", "CORS preflight passed through");
@@ -163,30 +151,43 @@ fn authenticate<C: DeserializeOwned>(config: &LayerConfig<C>, parts: &Parts) -> 
         }
     };
     let now = core.now();
-    let verified = match verify::<C>(&core.keys, &core.rules, &found.token, now) {
+    let verified = match verify_cached(config, &found.token, now) {
         Ok(verified) => verified,
         Err(reason) => {
             tracing::debug!(target: "tower_sliding_jwt", %reason, "token rejected");
             return Step::Reject(Rejection::InvalidToken(reason));
         }
     };
-    let registered = &verified.claims.registered;
-    let source = core
-        .sources
-        .iter()
-        .position(|s| std::ptr::eq(s, found.source))
-        .unwrap_or(0);
+    let registered = &verified.registered;
+    let source = core.sources.iter().position(|s| std::ptr::eq(s, found.source)).unwrap_or(0);
     let renewal = Renewal::plan(core, registered, verified.role, &found.token, source, now);
-    let check = core
-        .revocation
-        .as_ref()
-        .map(|check| check.check(registered));
-    Step::Verified {
-        token: RawToken::new(&found.token),
-        claims: verified.claims,
-        renewal,
-        check,
+    let check = core.revocation.as_ref().map(|check| check.check(registered));
+    let token = match found.header {
+        Some(value) => RawToken::in_header(value, &found.token),
+        None => RawToken::copied(&found.token),
+    };
+    let claims = Claims::new(verified.registered, verified.custom, token);
+    Step::Verified { claims, renewal, check }
+}
+
+/// Verify a token, or find it among the recently verified ones. A cached token's dates are
+/// checked again against `now`; everything that depends on the request runs either way.
+fn verify_cached<C: DeserializeOwned + Clone + 'static>(
+    config: &LayerConfig<C>,
+    token: &str,
+    now: i64,
+) -> Result<Verified<C>, TokenError> {
+    let rules = &config.core.rules;
+    let Some(cache) = &config.cache else {
+        return verify::<C>(&config.core.keys, rules, token, now);
+    };
+    if let Some(hit) = cache.get(token) {
+        validate(&hit.registered, rules, now)?;
+        return Ok(hit);
     }
+    let verified = verify::<C>(&config.core.keys, rules, token, now)?;
+    cache.insert(token, &verified, now, rules.leeway);
+    Ok(verified)
 }
 
 /// After the revocation answer: the authorization check, then the claims go into the request.
@@ -194,7 +195,6 @@ pub(crate) fn admit<C: Clone + Send + Sync + 'static>(
     config: &LayerConfig<C>,
     parts: &mut Parts,
     claims: Claims<C>,
-    token: RawToken,
     answer: Result<RevocationStatus, RevocationError>,
 ) -> Result<(), Rejection> {
     let registered = &claims.registered;
@@ -221,8 +221,9 @@ pub(crate) fn admit<C: Clone + Send + Sync + 'static>(
         return Err(rejection);
     }
     tracing::debug!(target: "tower_sliding_jwt", sub, jti, "token accepted");
+    // One extension (the token rides in the claims): with axum's own two, the map stays within
+    // its first allocation.
     parts.extensions.insert(claims);
-    parts.extensions.insert(token);
     Ok(())
 }
 
@@ -232,21 +233,13 @@ pub(crate) fn respond<C, R: RejectionHandler<B>, B>(
     rejection: &Rejection,
     parts: &Parts,
 ) -> Response<B> {
-    handler.respond(
-        rejection,
-        &RejectionContext {
-            parts,
-            realm: &config.realm,
-        },
-    )
+    handler.respond(rejection, &RejectionContext { parts, realm: &config.realm })
 }
 
 fn is_cors_preflight(parts: &Parts) -> bool {
     parts.method == Method::OPTIONS
         && parts.headers.contains_key(http::header::ORIGIN)
-        && parts
-            .headers
-            .contains_key(http::header::ACCESS_CONTROL_REQUEST_METHOD)
+        && parts.headers.contains_key(http::header::ACCESS_CONTROL_REQUEST_METHOD)
 }
 
 impl<S: Clone, C, R: Clone> Clone for JwtAuth<S, C, R> {
@@ -261,8 +254,6 @@ impl<S: Clone, C, R: Clone> Clone for JwtAuth<S, C, R> {
 
 impl<S: fmt::Debug, C, R> fmt::Debug for JwtAuth<S, C, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JwtAuth")
-            .field("inner", &self.inner)
-            .finish_non_exhaustive()
+        f.debug_struct("JwtAuth").field("inner", &self.inner).finish_non_exhaustive()
     }
 }

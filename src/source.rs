@@ -3,9 +3,9 @@
 use std::borrow::Cow;
 
 use cookie::Cookie;
-use http::HeaderName;
 use http::header::{AUTHORIZATION, COOKIE};
 use http::request::Parts;
+use http::{HeaderName, HeaderValue};
 
 use crate::reject::{InvalidRequest, Rejection, TokenError};
 
@@ -85,6 +85,8 @@ impl TokenSource {
 pub(crate) struct Found<'a> {
     pub(crate) token: Cow<'a, str>,
     pub(crate) source: &'a TokenSource,
+    /// The header the token ends, for bearer and named-header sources.
+    pub(crate) header: Option<&'a HeaderValue>,
 }
 
 /// Read the token from the first present source.
@@ -97,15 +99,23 @@ pub(crate) fn extract<'a>(
     max_len: usize,
 ) -> Result<Option<Found<'a>>, Rejection> {
     for source in sources {
-        let raw = match source {
-            TokenSource::Bearer => bearer(parts)?.map(Cow::Borrowed),
-            TokenSource::Header(name) => one_value(parts, name)?.map(Cow::Borrowed),
-            TokenSource::Cookie(name) => cookie(parts, name)?.map(|v| Cow::Borrowed(v.as_bytes())),
-            TokenSource::Query(name) => query(parts, name)?,
+        let (raw, header) = match source {
+            TokenSource::Bearer => match bearer(parts)? {
+                Some((value, token)) => (Some(Cow::Borrowed(token)), Some(value)),
+                None => (None, None),
+            },
+            TokenSource::Header(name) => match one_value(parts, name)? {
+                Some(value) => (Some(Cow::Borrowed(value.as_bytes())), Some(value)),
+                None => (None, None),
+            },
+            TokenSource::Cookie(name) => {
+                (cookie(parts, name)?.map(|v| Cow::Borrowed(v.as_bytes())), None)
+            }
+            TokenSource::Query(name) => (query(parts, name)?, None),
         };
         if let Some(raw) = raw {
             let token = check_token(raw, max_len)?;
-            return Ok(Some(Found { token, source }));
+            return Ok(Some(Found { token, source, header }));
         }
     }
     Ok(None)
@@ -119,40 +129,45 @@ fn check_token(raw: Cow<'_, [u8]>, max_len: usize) -> Result<Cow<'_, str>, Rejec
     if raw.len() > max_len {
         return Err(TokenError::TooLarge.into());
     }
-    match raw.iter().find(|b| !b.is_ascii_graphic()) {
-        None => {}
-        Some(b' ') => return Err(InvalidRequest::NotOneToken.into()),
-        Some(_) => return Err(InvalidRequest::InvalidBytes.into()),
+    // Branch-free over the whole token (it vectorizes); the first offending byte is looked for
+    // only when there is one.
+    let visible = raw.iter().fold(true, |ok, b| ok & (b.wrapping_sub(0x21) < 0x5e));
+    if !visible {
+        return Err(match raw.iter().find(|b| !b.is_ascii_graphic()) {
+            Some(b' ') => InvalidRequest::NotOneToken.into(),
+            _ => InvalidRequest::InvalidBytes.into(),
+        });
     }
     // Visible ASCII is UTF-8; the conversion cannot fail, but is checked rather than assumed.
     let invalid = || Rejection::from(InvalidRequest::InvalidBytes);
     match raw {
-        Cow::Borrowed(bytes) => std::str::from_utf8(bytes)
-            .map(Cow::Borrowed)
-            .map_err(|_| invalid()),
-        Cow::Owned(bytes) => String::from_utf8(bytes)
-            .map(Cow::Owned)
-            .map_err(|_| invalid()),
+        Cow::Borrowed(bytes) => {
+            std::str::from_utf8(bytes).map(Cow::Borrowed).map_err(|_| invalid())
+        }
+        Cow::Owned(bytes) => String::from_utf8(bytes).map(Cow::Owned).map_err(|_| invalid()),
     }
 }
 
 /// The one value of a header, or an error if it is repeated.
-fn one_value<'a>(parts: &'a Parts, name: &HeaderName) -> Result<Option<&'a [u8]>, Rejection> {
+fn one_value<'a>(
+    parts: &'a Parts,
+    name: &HeaderName,
+) -> Result<Option<&'a HeaderValue>, Rejection> {
     let mut values = parts.headers.get_all(name).iter();
     let first = values.next();
     if values.next().is_some() {
         return Err(InvalidRequest::Repeated.into());
     }
-    Ok(first.map(|v| v.as_bytes()))
+    Ok(first)
 }
 
 /// The credentials after `Bearer `, or `None` for a missing header or another scheme.
-fn bearer(parts: &Parts) -> Result<Option<&[u8]>, Rejection> {
+fn bearer(parts: &Parts) -> Result<Option<(&HeaderValue, &[u8])>, Rejection> {
     const SCHEME: &[u8] = b"bearer";
     let Some(value) = one_value(parts, &AUTHORIZATION)? else {
         return Ok(None);
     };
-    let Some((scheme, rest)) = value.split_at_checked(SCHEME.len()) else {
+    let Some((scheme, rest)) = value.as_bytes().split_at_checked(SCHEME.len()) else {
         return Ok(None);
     };
     if !scheme.eq_ignore_ascii_case(SCHEME) {
@@ -160,7 +175,7 @@ fn bearer(parts: &Parts) -> Result<Option<&[u8]>, Rejection> {
     }
     match rest.first() {
         None => Err(InvalidRequest::Empty.into()),
-        Some(b' ') => Ok(Some(rest.trim_ascii_start())),
+        Some(b' ') => Ok(Some((value, rest.trim_ascii_start()))),
         // `Bearerish …`: another scheme.
         Some(b) if b.is_ascii_graphic() => Ok(None),
         Some(_) => Err(InvalidRequest::InvalidBytes.into()),
@@ -229,45 +244,23 @@ mod tests {
     }
 
     fn bearer_only(value: &[u8]) -> Result<Option<(String, TokenSource)>, Rejection> {
-        run(
-            &[TokenSource::Bearer],
-            &parts("/", &[("authorization", value)]),
-        )
+        run(&[TokenSource::Bearer], &parts("/", &[("authorization", value)]))
     }
 
     #[test]
     fn bearer_scheme_is_case_insensitive_and_takes_one_token() {
-        for value in [
-            &b"Bearer abc.def.ghi"[..],
-            b"bearer abc.def.ghi",
-            b"BEARER   abc.def.ghi",
-        ] {
+        for value in [&b"Bearer abc.def.ghi"[..], b"bearer abc.def.ghi", b"BEARER   abc.def.ghi"] {
             assert_eq!(bearer_only(value).unwrap().unwrap().0, "abc.def.ghi");
         }
-        assert_eq!(
-            bearer_only(b"Bearer a b").unwrap_err(),
-            InvalidRequest::NotOneToken.into()
-        );
-        assert_eq!(
-            bearer_only(b"Bearer").unwrap_err(),
-            InvalidRequest::Empty.into()
-        );
-        assert_eq!(
-            bearer_only(b"Bearer ").unwrap_err(),
-            InvalidRequest::Empty.into()
-        );
+        assert_eq!(bearer_only(b"Bearer a b").unwrap_err(), InvalidRequest::NotOneToken.into());
+        assert_eq!(bearer_only(b"Bearer").unwrap_err(), InvalidRequest::Empty.into());
+        assert_eq!(bearer_only(b"Bearer ").unwrap_err(), InvalidRequest::Empty.into());
         assert_eq!(
             bearer_only(b"Bearer \xff\xfe").unwrap_err(),
             InvalidRequest::InvalidBytes.into()
         );
-        assert_eq!(
-            bearer_only(b"Bearer a\tb").unwrap_err(),
-            InvalidRequest::InvalidBytes.into()
-        );
-        assert_eq!(
-            bearer_only(b"Bearer\tabc").unwrap_err(),
-            InvalidRequest::InvalidBytes.into()
-        );
+        assert_eq!(bearer_only(b"Bearer a\tb").unwrap_err(), InvalidRequest::InvalidBytes.into());
+        assert_eq!(bearer_only(b"Bearer\tabc").unwrap_err(), InvalidRequest::InvalidBytes.into());
     }
 
     #[test]
@@ -280,17 +273,9 @@ mod tests {
 
     #[test]
     fn repeated_sources_are_ambiguous() {
-        let p = parts(
-            "/",
-            &[
-                ("authorization", b"Bearer a.b.c"),
-                ("authorization", b"Bearer d.e.f"),
-            ],
-        );
-        assert_eq!(
-            run(&[TokenSource::Bearer], &p).unwrap_err(),
-            InvalidRequest::Repeated.into()
-        );
+        let p =
+            parts("/", &[("authorization", b"Bearer a.b.c"), ("authorization", b"Bearer d.e.f")]);
+        assert_eq!(run(&[TokenSource::Bearer], &p).unwrap_err(), InvalidRequest::Repeated.into());
 
         let p = parts("/?token=a.b.c&token=d.e.f", &[]);
         assert_eq!(
@@ -298,13 +283,7 @@ mod tests {
             InvalidRequest::Repeated.into()
         );
 
-        let p = parts(
-            "/",
-            &[
-                ("cookie", b"token=a.b.c; other=1"),
-                ("cookie", b"token=d.e.f"),
-            ],
-        );
+        let p = parts("/", &[("cookie", b"token=a.b.c; other=1"), ("cookie", b"token=d.e.f")]);
         assert_eq!(
             run(&[TokenSource::cookie("token")], &p).unwrap_err(),
             InvalidRequest::Repeated.into()
@@ -320,66 +299,39 @@ mod tests {
 
     #[test]
     fn first_present_source_wins_and_the_rest_are_not_read() {
-        let sources = [
-            TokenSource::Bearer,
-            TokenSource::cookie("token"),
-            TokenSource::query("token"),
-        ];
+        let sources =
+            [TokenSource::Bearer, TokenSource::cookie("token"), TokenSource::query("token")];
         // A malformed cookie and a repeated query parameter are never looked at.
         let p = parts(
             "/?token=1&token=2",
-            &[
-                ("authorization", b"Bearer from.the.header"),
-                ("cookie", b"token=\"\"; token=x"),
-            ],
+            &[("authorization", b"Bearer from.the.header"), ("cookie", b"token=\"\"; token=x")],
         );
         let (token, source) = run(&sources, &p).unwrap().unwrap();
-        assert_eq!(
-            (token.as_str(), source),
-            ("from.the.header", TokenSource::Bearer)
-        );
+        assert_eq!((token.as_str(), source), ("from.the.header", TokenSource::Bearer));
 
-        let p = parts(
-            "/?token=from.the.query",
-            &[("cookie", b"a=1; token=from.the.cookie")],
-        );
+        let p = parts("/?token=from.the.query", &[("cookie", b"a=1; token=from.the.cookie")]);
         let (token, source) = run(&sources, &p).unwrap().unwrap();
-        assert_eq!(
-            (token.as_str(), source),
-            ("from.the.cookie", TokenSource::cookie("token"))
-        );
+        assert_eq!((token.as_str(), source), ("from.the.cookie", TokenSource::cookie("token")));
 
         let p = parts("/?x=1&token=from%2Ethe.query", &[("cookie", b"a=1")]);
         let (token, source) = run(&sources, &p).unwrap().unwrap();
-        assert_eq!(
-            (token.as_str(), source),
-            ("from.the.query", TokenSource::query("token"))
-        );
+        assert_eq!((token.as_str(), source), ("from.the.query", TokenSource::query("token")));
     }
 
     #[test]
     fn cookie_and_query_edge_cases() {
         let cookie = [TokenSource::cookie("token")];
         assert_eq!(
-            run(&cookie, &parts("/", &[("cookie", b"token=\"a.b.c\"")]))
-                .unwrap()
-                .unwrap()
-                .0,
+            run(&cookie, &parts("/", &[("cookie", b"token=\"a.b.c\"")])).unwrap().unwrap().0,
             "a.b.c"
         );
-        assert_eq!(
-            run(&cookie, &parts("/", &[("cookie", b"xtoken=a")])).unwrap(),
-            None
-        );
+        assert_eq!(run(&cookie, &parts("/", &[("cookie", b"xtoken=a")])).unwrap(), None);
         assert_eq!(
             run(&cookie, &parts("/", &[("cookie", b"token=")])).unwrap_err(),
             InvalidRequest::Empty.into()
         );
         let query = [TokenSource::query("token")];
-        assert_eq!(
-            run(&query, &parts("/?token=", &[])).unwrap_err(),
-            InvalidRequest::Empty.into()
-        );
+        assert_eq!(run(&query, &parts("/?token=", &[])).unwrap_err(), InvalidRequest::Empty.into());
         assert_eq!(
             run(&query, &parts("/?token=a%20b", &[])).unwrap_err(),
             InvalidRequest::NotOneToken.into()
@@ -393,15 +345,9 @@ mod tests {
     #[test]
     fn oversized_tokens_are_refused_before_scanning() {
         let huge = format!("Bearer {}", ".".repeat(100_000));
-        assert_eq!(
-            bearer_only(huge.as_bytes()).unwrap_err(),
-            TokenError::TooLarge.into()
-        );
+        assert_eq!(bearer_only(huge.as_bytes()).unwrap_err(), TokenError::TooLarge.into());
         let huge_non_ascii = [b"Bearer ".as_slice(), &[0xff; 101]].concat();
-        assert_eq!(
-            bearer_only(&huge_non_ascii).unwrap_err(),
-            TokenError::TooLarge.into()
-        );
+        assert_eq!(bearer_only(&huge_non_ascii).unwrap_err(), TokenError::TooLarge.into());
     }
 
     #[test]

@@ -64,9 +64,7 @@ impl Interceptor for BearerInterceptor {
 /// assert_eq!(renewed_token(&metadata), Some("a.b.c"));
 /// ```
 pub fn renewed_token(metadata: &MetadataMap) -> Option<&str> {
-    metadata
-        .get(REFRESHED_TOKEN_HEADER.as_str())
-        .and_then(|value| value.to_str().ok())
+    metadata.get(REFRESHED_TOKEN_HEADER.as_str()).and_then(|value| value.to_str().ok())
 }
 
 impl TokenStore {

@@ -12,7 +12,7 @@ use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 use serde::de::{DeserializeOwned, Deserializer, IgnoredAny};
 
-use crate::claims::{self, Claims, RegisteredClaims};
+use crate::claims::{self, RegisteredClaims};
 use crate::keys::{KeyRole, KeySet, Selection};
 use crate::reject::TokenError;
 
@@ -37,7 +37,8 @@ pub(crate) struct Rules {
 /// A token that passed every check.
 #[derive(Debug)]
 pub(crate) struct Verified<C> {
-    pub(crate) claims: Claims<C>,
+    pub(crate) registered: RegisteredClaims,
+    pub(crate) custom: C,
     /// The role of the key that verified it.
     pub(crate) role: KeyRole,
 }
@@ -97,12 +98,7 @@ fn split(token: &str) -> Result<Segments<'_>, TokenError> {
         return Err(TokenError::Malformed);
     }
     let signing_input = &token[..header.len() + 1 + payload.len()];
-    Ok(Segments {
-        signing_input,
-        header,
-        payload,
-        signature,
-    })
+    Ok(Segments { signing_input, header, payload, signature })
 }
 
 /// Decode a base64url segment (no padding, canonical) and hand the bytes to `f`; small segments
@@ -114,9 +110,7 @@ fn with_decoded<T>(
 ) -> Result<T, TokenError> {
     let mut stack = [0u8; STACK_SEGMENT];
     if base64::decoded_len_estimate(segment.len()) <= STACK_SEGMENT {
-        let len = URL_SAFE_NO_PAD
-            .decode_slice(segment, &mut stack)
-            .map_err(|_| error)?;
+        let len = URL_SAFE_NO_PAD.decode_slice(segment, &mut stack).map_err(|_| error)?;
         f(&stack[..len])
     } else {
         let bytes = URL_SAFE_NO_PAD.decode(segment).map_err(|_| error)?;
@@ -131,7 +125,7 @@ pub(crate) fn payload_of(token: &str) -> Option<Vec<u8>> {
 }
 
 /// Verify `token` at time `now`: signature with the selected key, then the claims.
-pub(crate) fn verify<C: DeserializeOwned>(
+pub(crate) fn verify<C: DeserializeOwned + 'static>(
     keys: &KeySet,
     rules: &Rules,
     token: &str,
@@ -142,50 +136,52 @@ pub(crate) fn verify<C: DeserializeOwned>(
     }
     let segments = split(token)?;
 
-    let candidates = with_decoded(segments.header, TokenError::MalformedHeader, |bytes| {
-        // RFC 7515: the header is UTF-8 JSON. serde_json does not check the UTF-8 of members it
-        // skips, so the whole text is checked first.
-        let text = std::str::from_utf8(bytes).map_err(|_| TokenError::MalformedHeader)?;
-        if !text.starts_with('{') {
-            return Err(TokenError::MalformedHeader);
-        }
-        let header: Header<'_> =
-            serde_json::from_str(text).map_err(|_| TokenError::MalformedHeader)?;
-        let nested = header
-            .cty
-            .as_deref()
-            .is_some_and(|cty| cty.eq_ignore_ascii_case("JWT"));
-        if header.crit || header.b64 || nested {
-            return Err(TokenError::UnsupportedHeader);
-        }
-        let alg = algorithm(&header.alg).ok_or(TokenError::UnsupportedAlgorithm)?;
-        keys.candidates(alg, header.kid.as_deref())
-            .map_err(|e| match e {
-                Selection::UnknownKid => TokenError::UnknownKeyId,
-                Selection::WrongAlgorithm => TokenError::AlgorithmMismatch,
-            })
+    // A header byte-identical to one this configuration signs means exactly that (alg, kid, no
+    // extensions): no need to decode and parse it again.
+    let selection = match keys.known_header(segments.header) {
+        Some((alg, kid)) => keys.candidates(alg, kid),
+        None => with_decoded(segments.header, TokenError::MalformedHeader, |bytes| {
+            // RFC 7515: the header is UTF-8 JSON. serde_json does not check the UTF-8 of members
+            // it skips, so the whole text is checked first.
+            let text = std::str::from_utf8(bytes).map_err(|_| TokenError::MalformedHeader)?;
+            if !text.starts_with('{') {
+                return Err(TokenError::MalformedHeader);
+            }
+            let header: Header<'_> =
+                serde_json::from_str(text).map_err(|_| TokenError::MalformedHeader)?;
+            let nested = header.cty.as_deref().is_some_and(|cty| cty.eq_ignore_ascii_case("JWT"));
+            if header.crit || header.b64 || nested {
+                return Err(TokenError::UnsupportedHeader);
+            }
+            let alg = algorithm(&header.alg).ok_or(TokenError::UnsupportedAlgorithm)?;
+            Ok(keys.candidates(alg, header.kid.as_deref()))
+        })?,
+    };
+    let candidates = selection.map_err(|e| match e {
+        Selection::UnknownKid => TokenError::UnknownKeyId,
+        Selection::WrongAlgorithm => TokenError::AlgorithmMismatch,
     })?;
 
-    let signature = URL_SAFE_NO_PAD
-        .decode(segments.signature)
+    // Signatures up to RSA-8192 fit on the stack.
+    let mut signature = [0u8; 1040];
+    let len = URL_SAFE_NO_PAD
+        .decode_slice(segments.signature, &mut signature)
         .map_err(|_| TokenError::Malformed)?;
     let role = candidates
         .into_iter()
-        .find(|(key, _)| key.verify(segments.signing_input.as_bytes(), &signature))
+        .find(|(key, _)| key.verify(segments.signing_input.as_bytes(), &signature[..len]))
         .map(|(_, role)| *role)
         .ok_or(TokenError::InvalidSignature)?;
 
     // The registered claims are checked before the application's are read: an expired token is
     // reported as expired, and costs no more parsing.
-    let claims = with_decoded(segments.payload, TokenError::MalformedClaims, |payload| {
-        let registered = claims::parse_registered(payload)?;
-        validate(&registered, rules, now)?;
-        Ok(Claims {
-            registered,
-            custom: claims::parse_custom::<C>(payload)?,
-        })
-    })?;
-    Ok(Verified { claims, role })
+    let (registered, custom) =
+        with_decoded(segments.payload, TokenError::MalformedClaims, |payload| {
+            let registered = claims::parse_registered(payload)?;
+            validate(&registered, rules, now)?;
+            Ok((registered, claims::parse_custom::<C>(payload)?))
+        })?;
+    Ok(Verified { registered, custom, role })
 }
 
 /// The claim rules, with leeway.
@@ -197,16 +193,10 @@ pub(crate) fn validate(
     if now.saturating_sub(rules.leeway) >= claims.exp {
         return Err(TokenError::Expired);
     }
-    if claims
-        .nbf
-        .is_some_and(|nbf| nbf > now.saturating_add(rules.leeway))
-    {
+    if claims.nbf.is_some_and(|nbf| nbf > now.saturating_add(rules.leeway)) {
         return Err(TokenError::NotYetValid);
     }
-    if claims
-        .iat
-        .is_some_and(|iat| iat > now.saturating_add(rules.leeway))
-    {
+    if claims.iat.is_some_and(|iat| iat > now.saturating_add(rules.leeway)) {
         return Err(TokenError::IssuedInFuture);
     }
     if !rules.issuers.is_empty() {
@@ -262,19 +252,12 @@ mod tests {
     fn hs_set() -> KeySet {
         KeySet::new(vec![
             (Key::hs256(SECRET).unwrap().with_kid("k1"), KeyRole::Signing),
-            (
-                Key::hs256([7u8; 32]).unwrap().with_kid("old"),
-                KeyRole::Previous,
-            ),
+            (Key::hs256([7u8; 32]).unwrap().with_kid("old"), KeyRole::Previous),
         ])
     }
 
     fn claims(extra: &str) -> String {
-        format!(
-            r#"{{"sub":"1","iss":"us","iat":{},"exp":{}{extra}}}"#,
-            NOW - 10,
-            NOW + 300
-        )
+        format!(r#"{{"sub":"1","iss":"us","iat":{},"exp":{}{extra}}}"#, NOW - 10, NOW + 300)
     }
 
     fn check(keys: &KeySet, rules: &Rules, token: &str) -> Result<KeyRole, TokenError> {
@@ -285,11 +268,7 @@ mod tests {
     fn accepts_a_good_token_and_reports_the_key_role() {
         let keys = hs_set();
         let signer = Key::hs256(SECRET).unwrap();
-        let good = token(
-            &signer,
-            r#"{"alg":"HS256","typ":"JWT","kid":"k1"}"#,
-            &claims(""),
-        );
+        let good = token(&signer, r#"{"alg":"HS256","typ":"JWT","kid":"k1"}"#, &claims(""));
         assert_eq!(check(&keys, &rules(), &good), Ok(KeyRole::Signing));
         let no_kid = token(&signer, r#"{"alg":"HS256"}"#, &claims(""));
         assert_eq!(check(&keys, &rules(), &no_kid), Ok(KeyRole::Signing));
@@ -297,10 +276,7 @@ mod tests {
         let rotated = token(&old, r#"{"alg":"HS256","kid":"old"}"#, &claims(""));
         assert_eq!(check(&keys, &rules(), &rotated), Ok(KeyRole::Previous));
         let rotated_no_kid = token(&old, r#"{"alg":"HS256"}"#, &claims(""));
-        assert_eq!(
-            check(&keys, &rules(), &rotated_no_kid),
-            Ok(KeyRole::Previous)
-        );
+        assert_eq!(check(&keys, &rules(), &rotated_no_kid), Ok(KeyRole::Previous));
     }
 
     #[test]
@@ -312,31 +288,18 @@ mod tests {
         let r = rules();
         let exp = |exp: i64| format!(r#"{{"sub":"1","iss":"us","exp":{exp}}}"#);
         assert_eq!(run(&exp(NOW), &r), Ok(KeyRole::Signing), "within leeway");
-        assert_eq!(
-            run(&exp(NOW - 4), &r),
-            Ok(KeyRole::Signing),
-            "within leeway"
-        );
+        assert_eq!(run(&exp(NOW - 4), &r), Ok(KeyRole::Signing), "within leeway");
         assert_eq!(run(&exp(NOW - 5), &r), Err(TokenError::Expired));
         assert_eq!(run(&exp(-1), &r), Err(TokenError::Expired));
         assert_eq!(run(&exp(i64::MIN), &r), Err(TokenError::Expired));
-        assert_eq!(
-            run(r#"{"sub":"1","iss":"us"}"#, &r),
-            Err(TokenError::MissingClaim("exp"))
-        );
-        assert_eq!(
-            run(&claims(&format!(r#","nbf":{}"#, NOW + 5)), &r),
-            Ok(KeyRole::Signing)
-        );
+        assert_eq!(run(r#"{"sub":"1","iss":"us"}"#, &r), Err(TokenError::MissingClaim("exp")));
+        assert_eq!(run(&claims(&format!(r#","nbf":{}"#, NOW + 5)), &r), Ok(KeyRole::Signing));
         assert_eq!(
             run(&claims(&format!(r#","nbf":{}"#, NOW + 6)), &r),
             Err(TokenError::NotYetValid)
         );
-        let future_iat = format!(
-            r#"{{"sub":"1","iss":"us","iat":{},"exp":{}}}"#,
-            NOW + 60,
-            NOW + 300
-        );
+        let future_iat =
+            format!(r#"{{"sub":"1","iss":"us","iat":{},"exp":{}}}"#, NOW + 60, NOW + 300);
         assert_eq!(run(&future_iat, &r), Err(TokenError::IssuedInFuture));
         let other_iss = format!(r#"{{"sub":"1","iss":"them","exp":{}}}"#, NOW + 300);
         assert_eq!(run(&other_iss, &r), Err(TokenError::WrongIssuer));
@@ -344,29 +307,11 @@ mod tests {
         assert_eq!(run(&no_iss, &r), Err(TokenError::MissingClaim("iss")));
         let no_sub = format!(r#"{{"iss":"us","exp":{}}}"#, NOW + 300);
         assert_eq!(run(&no_sub, &r), Err(TokenError::MissingClaim("sub")));
-        assert_eq!(
-            run(
-                &no_sub,
-                &Rules {
-                    require_sub: false,
-                    ..rules()
-                }
-            ),
-            Ok(KeyRole::Signing)
-        );
-        let aud = Rules {
-            audiences: vec!["api".into(), "admin".into()],
-            ..rules()
-        };
+        assert_eq!(run(&no_sub, &Rules { require_sub: false, ..rules() }), Ok(KeyRole::Signing));
+        let aud = Rules { audiences: vec!["api".into(), "admin".into()], ..rules() };
         assert_eq!(run(&claims(r#","aud":"api""#), &aud), Ok(KeyRole::Signing));
-        assert_eq!(
-            run(&claims(r#","aud":["x","admin"]"#), &aud),
-            Ok(KeyRole::Signing)
-        );
-        assert_eq!(
-            run(&claims(r#","aud":["x","y"]"#), &aud),
-            Err(TokenError::WrongAudience)
-        );
+        assert_eq!(run(&claims(r#","aud":["x","admin"]"#), &aud), Ok(KeyRole::Signing));
+        assert_eq!(run(&claims(r#","aud":["x","y"]"#), &aud), Err(TokenError::WrongAudience));
         assert_eq!(run(&claims(""), &aud), Err(TokenError::MissingClaim("aud")));
         assert_eq!(
             run(r#"{"sub":"1","iss":"us","exp":"soon"}"#, &r),
@@ -382,47 +327,25 @@ mod tests {
         let run = |header: &str| check(&keys, &rules(), &token(&key, header, &claims("")));
         for none in ["none", "None", "NONE", "nOnE", "hs256", "HS256 ", "RS1", ""] {
             let header = format!(r#"{{"alg":"{none}"}}"#);
-            assert_eq!(
-                run(&header),
-                Err(TokenError::UnsupportedAlgorithm),
-                "{none:?}"
-            );
+            assert_eq!(run(&header), Err(TokenError::UnsupportedAlgorithm), "{none:?}");
         }
-        assert_eq!(
-            run(r#"{"alg":"HS384","kid":"k1"}"#),
-            Err(TokenError::AlgorithmMismatch)
-        );
-        assert_eq!(
-            run(r#"{"alg":"RS256"}"#),
-            Err(TokenError::AlgorithmMismatch)
-        );
+        assert_eq!(run(r#"{"alg":"HS384","kid":"k1"}"#), Err(TokenError::AlgorithmMismatch));
+        assert_eq!(run(r#"{"alg":"RS256"}"#), Err(TokenError::AlgorithmMismatch));
         assert_eq!(
             run(r#"{"alg":"HS256","kid":"../../etc/passwd"}"#),
             Err(TokenError::UnknownKeyId)
         );
         let long_kid = format!(r#"{{"alg":"HS256","kid":"{}"}}"#, "k".repeat(600));
         assert_eq!(run(&long_kid), Err(TokenError::UnknownKeyId));
-        assert_eq!(
-            run(r#"{"alg":"HS256","kid":7}"#),
-            Err(TokenError::MalformedHeader)
-        );
+        assert_eq!(run(r#"{"alg":"HS256","kid":7}"#), Err(TokenError::MalformedHeader));
         assert_eq!(run(r#"{"alg":"HS256","kid":null}"#), Ok(KeyRole::Signing));
         assert_eq!(
             run(r#"{"alg":"HS256","crit":["exp"],"exp":1}"#),
             Err(TokenError::UnsupportedHeader)
         );
-        assert_eq!(
-            run(r#"{"alg":"HS256","b64":false}"#),
-            Err(TokenError::UnsupportedHeader)
-        );
-        assert_eq!(
-            run(r#"{"alg":"HS256","cty":"JWT"}"#),
-            Err(TokenError::UnsupportedHeader)
-        );
-        assert_eq!(
-            run(r#"{"alg":"HS256","alg":"HS256"}"#),
-            Err(TokenError::MalformedHeader)
-        );
+        assert_eq!(run(r#"{"alg":"HS256","b64":false}"#), Err(TokenError::UnsupportedHeader));
+        assert_eq!(run(r#"{"alg":"HS256","cty":"JWT"}"#), Err(TokenError::UnsupportedHeader));
+        assert_eq!(run(r#"{"alg":"HS256","alg":"HS256"}"#), Err(TokenError::MalformedHeader));
         assert_eq!(run(r#"["HS256"]"#), Err(TokenError::MalformedHeader));
         assert_eq!(run(r#"{"alg":7}"#), Err(TokenError::MalformedHeader));
         assert_eq!(run("{}"), Err(TokenError::MalformedHeader));
@@ -433,10 +356,7 @@ mod tests {
             b64(&[1u8; 32])
         );
         let forged = token(&evil, &jwk_header, &claims(""));
-        assert_eq!(
-            check(&keys, &rules(), &forged),
-            Err(TokenError::InvalidSignature)
-        );
+        assert_eq!(check(&keys, &rules(), &forged), Err(TokenError::InvalidSignature));
     }
 
     #[test]
@@ -446,24 +366,11 @@ mod tests {
         let good = token(&key, r#"{"alg":"HS256"}"#, &claims(""));
         let parts: Vec<&str> = good.split('.').collect();
         let run = |t: &str| check(&keys, &rules(), t);
-        assert_eq!(
-            run(&format!("{}.{}", parts[0], parts[1])),
-            Err(TokenError::Malformed)
-        );
+        assert_eq!(run(&format!("{}.{}", parts[0], parts[1])), Err(TokenError::Malformed));
         assert_eq!(run(&format!("{good}.x")), Err(TokenError::Malformed));
-        assert_eq!(
-            run(&format!("{good}.x.y")),
-            Err(TokenError::Malformed),
-            "JWE shape"
-        );
-        assert_eq!(
-            run(&format!("{}.{}.", parts[0], parts[1])),
-            Err(TokenError::Malformed)
-        );
-        assert_eq!(
-            run(&format!(".{}.{}", parts[1], parts[2])),
-            Err(TokenError::Malformed)
-        );
+        assert_eq!(run(&format!("{good}.x.y")), Err(TokenError::Malformed), "JWE shape");
+        assert_eq!(run(&format!("{}.{}.", parts[0], parts[1])), Err(TokenError::Malformed));
+        assert_eq!(run(&format!(".{}.{}", parts[1], parts[2])), Err(TokenError::Malformed));
         assert_eq!(
             run(&format!("{}=.{}.{}", parts[0], parts[1], parts[2])),
             Err(TokenError::MalformedHeader)
@@ -487,11 +394,7 @@ mod tests {
         assert_eq!(run(&".".repeat(100_000)), Err(TokenError::TooLarge));
         // One flipped bit in each segment.
         for segment in 0..3 {
-            let mut bytes = parts
-                .clone()
-                .into_iter()
-                .map(str::to_owned)
-                .collect::<Vec<_>>();
+            let mut bytes = parts.clone().into_iter().map(str::to_owned).collect::<Vec<_>>();
             let mut chars: Vec<char> = bytes[segment].chars().collect();
             chars[1] = if chars[1] == 'A' { 'B' } else { 'A' };
             bytes[segment] = chars.into_iter().collect();
@@ -500,10 +403,7 @@ mod tests {
         let mut bad_sig = good.clone();
         bad_sig.truncate(good.len() - 2);
         bad_sig.push_str("AA");
-        assert!(matches!(
-            run(&bad_sig),
-            Err(TokenError::InvalidSignature | TokenError::Malformed)
-        ));
+        assert!(matches!(run(&bad_sig), Err(TokenError::InvalidSignature | TokenError::Malformed)));
     }
 
     fn pem(name: &str) -> Vec<u8> {
@@ -541,33 +441,19 @@ mod tests {
         for public in ["rsa_public.pem", "ec256_public.pem"] {
             let confused = Key::hmac(Algorithm::HS256, pem(public)).unwrap();
             let t = token(&confused, r#"{"alg":"HS256"}"#, &claims(""));
-            assert_eq!(
-                check(&keys, &rules(), &t),
-                Err(TokenError::AlgorithmMismatch),
-                "{public}"
-            );
+            assert_eq!(check(&keys, &rules(), &t), Err(TokenError::AlgorithmMismatch), "{public}");
             let with_kid = format!(r#"{{"alg":"HS256","kid":"{}"}}"#, rsa.kid().unwrap());
             let t = token(&confused, &with_kid, &claims(""));
-            assert_eq!(
-                check(&keys, &rules(), &t),
-                Err(TokenError::AlgorithmMismatch),
-                "{public}"
-            );
+            assert_eq!(check(&keys, &rules(), &t), Err(TokenError::AlgorithmMismatch), "{public}");
         }
         // ES256 with an all-zero signature.
         let t = token(&ec, r#"{"alg":"ES256"}"#, &claims(""));
         let (input, _) = t.rsplit_once('.').unwrap();
         let zero = format!("{input}.{}", b64(&[0u8; 64]));
-        assert_eq!(
-            check(&keys, &rules(), &zero),
-            Err(TokenError::InvalidSignature)
-        );
+        assert_eq!(check(&keys, &rules(), &zero), Err(TokenError::InvalidSignature));
         // PS256 (RSA-PSS) with the RSA key pinned to RS256 is a mismatch.
         let pss = Key::from_private_pem(Algorithm::PS256, pem("rsa_private.pem")).unwrap();
         let t = token(&pss, r#"{"alg":"PS256"}"#, &claims(""));
-        assert_eq!(
-            check(&keys, &rules(), &t),
-            Err(TokenError::AlgorithmMismatch)
-        );
+        assert_eq!(check(&keys, &rules(), &t), Err(TokenError::AlgorithmMismatch));
     }
 }

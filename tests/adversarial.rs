@@ -48,9 +48,7 @@ async fn target() -> Target {
         .signing_key(Key::hs256(SECRET).unwrap().with_kid("hs"))
         .trusted_key(rsa_public)
         .trusted_key(
-            Key::from_public_pem(Algorithm::ES256, pem("ec256_public.pem"))
-                .unwrap()
-                .with_kid("ec"),
+            Key::from_public_pem(Algorithm::ES256, pem("ec256_public.pem")).unwrap().with_kid("ec"),
         )
         .issuer("us")
         .accept_issuer("partner")
@@ -95,12 +93,7 @@ async fn target() -> Target {
         )
         .layer(layer);
     let base = common::serve(app).await;
-    Target {
-        addr: base.trim_start_matches("http://").to_owned(),
-        calls,
-        now,
-        partner,
-    }
+    Target { addr: base.trim_start_matches("http://").to_owned(), calls, now, partner }
 }
 
 /// Baseline claims: valid, ours, and inside the renewal window (100 s of 300 left).
@@ -173,23 +166,11 @@ struct Case {
 }
 
 fn refused(name: impl Into<String>, request: Vec<u8>, status: u16, challenge: Challenge) -> Case {
-    Case {
-        name: name.into(),
-        request,
-        status,
-        challenge,
-        reaches_handler: false,
-        renews: false,
-    }
+    Case { name: name.into(), request, status, challenge, reaches_handler: false, renews: false }
 }
 
 fn invalid_token(name: impl Into<String>, token: &str, reason: &'static str) -> Case {
-    refused(
-        name,
-        get_with(token),
-        401,
-        Challenge::Error("invalid_token", reason),
-    )
+    refused(name, get_with(token), 401, Challenge::Error("invalid_token", reason))
 }
 
 fn accepted(name: impl Into<String>, request: Vec<u8>, status: u16, renews: bool) -> Case {
@@ -210,26 +191,13 @@ fn cases(t: &Target) -> Vec<Case> {
         |edit: &dyn Fn(&mut Map<String, Value>)| hs256(SECRET, HS, &claims(now, |m| edit(m)));
     let segments: Vec<&str> = good.split('.').collect();
     let (h, p, s) = (segments[0], segments[1], segments[2]);
-    let deep = format!(
-        r#"{{"alg":"HS256","kid":{}"hs"{}}}"#,
-        "[".repeat(2_500),
-        "]".repeat(2_500)
-    );
+    let deep = format!(r#"{{"alg":"HS256","kid":{}"hs"{}}}"#, "[".repeat(2_500), "]".repeat(2_500));
     let mut cases = vec![
         // The control: proves the checks below are meaningful.
-        accepted(
-            "control: valid token in the renewal window",
-            get_with(&good),
-            200,
-            true,
-        ),
+        accepted("control: valid token in the renewal window", get_with(&good), 200, true),
         accepted(
             "control: lowercase scheme",
-            request(
-                "GET",
-                "/",
-                &[format!("authorization: bearer {good}").as_bytes()],
-            ),
+            request("GET", "/", &[format!("authorization: bearer {good}").as_bytes()]),
             200,
             true,
         ),
@@ -248,11 +216,7 @@ fn cases(t: &Target) -> Vec<Case> {
         ),
         refused(
             "Bearerish scheme",
-            request(
-                "GET",
-                "/",
-                &[format!("authorization: Bearerx {good}").as_bytes()],
-            ),
+            request("GET", "/", &[format!("authorization: Bearerx {good}").as_bytes()]),
             401,
             Challenge::Exact(r#"Bearer realm="api""#),
         ),
@@ -282,11 +246,7 @@ fn cases(t: &Target) -> Vec<Case> {
         ),
         refused(
             "bearer then tab",
-            request(
-                "GET",
-                "/",
-                &[format!("authorization: Bearer\t{good}").as_bytes()],
-            ),
+            request("GET", "/", &[format!("authorization: Bearer\t{good}").as_bytes()]),
             400,
             Challenge::Error("invalid_request", "visible ASCII"),
         ),
@@ -301,12 +261,8 @@ fn cases(t: &Target) -> Vec<Case> {
             request(
                 "GET",
                 "/",
-                &[&[
-                    b"authorization: Bearer ".as_slice(),
-                    good.as_bytes(),
-                    "é".as_bytes(),
-                ]
-                .concat()],
+                &[&[b"authorization: Bearer ".as_slice(), good.as_bytes(), "é".as_bytes()]
+                    .concat()],
             ),
             400,
             Challenge::Error("invalid_request", "visible ASCII"),
@@ -314,62 +270,38 @@ fn cases(t: &Target) -> Vec<Case> {
         // Bytes HTTP itself forbids: the HTTP parser refuses them before any middleware.
         refused(
             "control byte in the header",
-            request(
-                "GET",
-                "/",
-                &[&[b"authorization: Bearer a\x01b".as_slice()].concat()],
-            ),
+            request("GET", "/", &[&[b"authorization: Bearer a\x01b".as_slice()].concat()]),
             400,
             Challenge::Absent,
         ),
         refused(
             "NUL in the header",
-            request(
-                "GET",
-                "/",
-                &[&[b"authorization: Bearer a\x00b".as_slice()].concat()],
-            ),
+            request("GET", "/", &[&[b"authorization: Bearer a\x00b".as_slice()].concat()]),
             400,
             Challenge::Absent,
         ),
         // Several sources: the first present one wins and the rest are never read.
         accepted(
             "bearer wins over a garbage cookie",
-            request(
-                "GET",
-                "/",
-                &[&bearer(&good), b"cookie: token=\"\"; token=x"],
-            ),
+            request("GET", "/", &[&bearer(&good), b"cookie: token=\"\"; token=x"]),
             200,
             true,
         ),
         refused(
             "a bad bearer does not fall through to a good cookie",
-            request(
-                "GET",
-                "/",
-                &[&bearer("a.b.c"), format!("cookie: token={good}").as_bytes()],
-            ),
+            request("GET", "/", &[&bearer("a.b.c"), format!("cookie: token={good}").as_bytes()]),
             401,
             Challenge::Error("invalid_token", "header is malformed"),
         ),
         refused(
             "two token cookies",
-            request(
-                "GET",
-                "/",
-                &[format!("cookie: token={good}; token={good}").as_bytes()],
-            ),
+            request("GET", "/", &[format!("cookie: token={good}; token={good}").as_bytes()]),
             400,
             Challenge::Error("invalid_request", "more than once"),
         ),
         refused(
             "non-ASCII cookie header",
-            request(
-                "GET",
-                "/",
-                &[&[b"cookie: token=".as_slice(), "ü".as_bytes()].concat()],
-            ),
+            request("GET", "/", &[&[b"cookie: token=".as_slice(), "ü".as_bytes()].concat()]),
             400,
             Challenge::Error("invalid_request", "visible ASCII"),
         ),
@@ -399,21 +331,13 @@ fn cases(t: &Target) -> Vec<Case> {
         ),
         // Size.
         invalid_token("9 KiB token", &"a".repeat(9 * 1024), "too large"),
-        invalid_token(
-            "a bearer of 100,000 dots",
-            &".".repeat(100_000),
-            "too large",
-        ),
+        invalid_token("a bearer of 100,000 dots", &".".repeat(100_000), "too large"),
         // Structure.
         invalid_token("two segments", &format!("{h}.{p}"), "well-formed"),
         invalid_token("four segments", &format!("{good}.{s}"), "well-formed"),
         invalid_token("empty signature", &format!("{h}.{p}."), "well-formed"),
         invalid_token("empty header", &format!(".{p}.{s}"), "well-formed"),
-        invalid_token(
-            "JWE (five segments)",
-            &format!("{h}.{p}.{s}.{s}.{s}"),
-            "well-formed",
-        ),
+        invalid_token("JWE (five segments)", &format!("{h}.{p}.{s}.{s}.{s}"), "well-formed"),
         invalid_token(
             "JWS JSON serialization",
             &format!(
@@ -421,16 +345,8 @@ fn cases(t: &Target) -> Vec<Case> {
             ),
             "well-formed",
         ),
-        invalid_token(
-            "padded base64",
-            &format!("{h}==.{p}.{s}"),
-            "header is malformed",
-        ),
-        invalid_token(
-            "standard alphabet +/",
-            &format!("{h}.{p}.+/{s}"),
-            "well-formed",
-        ),
+        invalid_token("padded base64", &format!("{h}==.{p}.{s}"), "header is malformed"),
+        invalid_token("standard alphabet +/", &format!("{h}.{p}.+/{s}"), "well-formed"),
         invalid_token(
             "header is a JSON array",
             &hs256(SECRET, r#"["HS256"]"#, &claims(now, |_| {})),
@@ -462,11 +378,7 @@ fn cases(t: &Target) -> Vec<Case> {
         ),
         invalid_token(
             "payload is invalid UTF-8",
-            &hs256_raw(
-                SECRET,
-                HS.as_bytes(),
-                b"{\"sub\":\"\xc3\x28\",\"exp\":99999999999}",
-            ),
+            &hs256_raw(SECRET, HS.as_bytes(), b"{\"sub\":\"\xc3\x28\",\"exp\":99999999999}"),
             "claims are malformed",
         ),
         invalid_token(
@@ -484,11 +396,7 @@ fn cases(t: &Target) -> Vec<Case> {
                 })
                 .replacen(
                     '{',
-                    &format!(
-                        r#"{{"aud":{}"api"{},"#,
-                        "[".repeat(2_000),
-                        "]".repeat(2_000)
-                    ),
+                    &format!(r#"{{"aud":{}"api"{},"#, "[".repeat(2_000), "]".repeat(2_000)),
                     1,
                 ),
             ),
@@ -496,11 +404,7 @@ fn cases(t: &Target) -> Vec<Case> {
         ),
         invalid_token(
             "duplicate alg",
-            &hs256(
-                SECRET,
-                r#"{"alg":"HS256","alg":"none"}"#,
-                &claims(now, |_| {}),
-            ),
+            &hs256(SECRET, r#"{"alg":"HS256","alg":"none"}"#, &claims(now, |_| {})),
             "header is malformed",
         ),
         invalid_token(
@@ -524,21 +428,12 @@ fn cases(t: &Target) -> Vec<Case> {
         ),
         invalid_token(
             "alg of the wrong hash",
-            &hmac_token(
-                384,
-                SECRET,
-                r#"{"alg":"HS384","kid":"hs"}"#,
-                &claims(now, |_| {}),
-            ),
+            &hmac_token(384, SECRET, r#"{"alg":"HS384","kid":"hs"}"#, &claims(now, |_| {})),
             "does not match the key",
         ),
         invalid_token(
             "RS256 claimed for the HMAC key",
-            &hs256(
-                SECRET,
-                r#"{"alg":"RS256","kid":"hs"}"#,
-                &claims(now, |_| {}),
-            ),
+            &hs256(SECRET, r#"{"alg":"RS256","kid":"hs"}"#, &claims(now, |_| {})),
             "does not match the key",
         ),
         invalid_token(
@@ -552,29 +447,17 @@ fn cases(t: &Target) -> Vec<Case> {
         ),
         invalid_token(
             "HS256 signed with the EC public key",
-            &hs256(
-                &pem("ec256_public.pem"),
-                r#"{"alg":"HS256","kid":"ec"}"#,
-                &claims(now, |_| {}),
-            ),
+            &hs256(&pem("ec256_public.pem"), r#"{"alg":"HS256","kid":"ec"}"#, &claims(now, |_| {})),
             "does not match the key",
         ),
         invalid_token(
             "HS256 signed with the RSA public key, no kid",
-            &hs256(
-                &pem("rsa_public.pem"),
-                r#"{"alg":"HS256"}"#,
-                &claims(now, |_| {}),
-            ),
+            &hs256(&pem("rsa_public.pem"), r#"{"alg":"HS256"}"#, &claims(now, |_| {})),
             "signature is invalid",
         ),
         invalid_token(
             "ES256 all-zero signature",
-            &format!(
-                "{}.{p}.{}",
-                b64(br#"{"alg":"ES256","kid":"ec"}"#),
-                b64(&[0; 64])
-            ),
+            &format!("{}.{p}.{}", b64(br#"{"alg":"ES256","kid":"ec"}"#), b64(&[0; 64])),
             "signature is invalid",
         ),
         // Header parameters that must never be used.
@@ -589,20 +472,12 @@ fn cases(t: &Target) -> Vec<Case> {
         ),
         invalid_token(
             "b64 false",
-            &hs256(
-                SECRET,
-                r#"{"alg":"HS256","kid":"hs","b64":false}"#,
-                &claims(now, |_| {}),
-            ),
+            &hs256(SECRET, r#"{"alg":"HS256","kid":"hs","b64":false}"#, &claims(now, |_| {})),
             "unsupported extension",
         ),
         invalid_token(
             "cty JWT (nested)",
-            &hs256(
-                SECRET,
-                r#"{"alg":"HS256","kid":"hs","cty":"JWT"}"#,
-                &claims(now, |_| {}),
-            ),
+            &hs256(SECRET, r#"{"alg":"HS256","kid":"hs","cty":"JWT"}"#, &claims(now, |_| {})),
             "unsupported extension",
         ),
         invalid_token(
@@ -648,29 +523,13 @@ fn cases(t: &Target) -> Vec<Case> {
         ),
         invalid_token(
             "kid is an object",
-            &hs256(
-                SECRET,
-                r#"{"alg":"HS256","kid":{"$ne":null}}"#,
-                &claims(now, |_| {}),
-            ),
+            &hs256(SECRET, r#"{"alg":"HS256","kid":{"$ne":null}}"#, &claims(now, |_| {})),
             "header is malformed",
         ),
         // Bit flips.
-        invalid_token(
-            "flipped bit in the header",
-            &flip(&good, 0),
-            "header is malformed",
-        ),
-        invalid_token(
-            "flipped bit in the payload",
-            &flip(&good, 1),
-            "signature is invalid",
-        ),
-        invalid_token(
-            "flipped bit in the signature",
-            &flip(&good, 2),
-            "signature is invalid",
-        ),
+        invalid_token("flipped bit in the header", &flip(&good, 0), "header is malformed"),
+        invalid_token("flipped bit in the payload", &flip(&good, 1), "signature is invalid"),
+        invalid_token("flipped bit in the signature", &flip(&good, 2), "signature is invalid"),
         // Claims.
         invalid_token(
             "exp missing",
@@ -855,10 +714,7 @@ fn cases(t: &Target) -> Vec<Case> {
             request(
                 "OPTIONS",
                 "/",
-                &[
-                    b"origin: https://app.example",
-                    b"access-control-request-method: POST",
-                ],
+                &[b"origin: https://app.example", b"access-control-request-method: POST"],
             ),
             200,
             false,
@@ -881,10 +737,7 @@ fn cases(t: &Target) -> Vec<Case> {
             request(
                 "POST",
                 "/",
-                &[
-                    b"content-type: application/grpc+proto",
-                    &bearer(&flip(&good, 2)),
-                ],
+                &[b"content-type: application/grpc+proto", &bearer(&flip(&good, 2))],
             ),
             200,
             Challenge::Grpc("16", "the token signature is invalid"),
@@ -909,37 +762,24 @@ impl Target {
 
     /// A partner token inside the renewal window.
     fn partner_token(&self) -> String {
-        self.partner
-            .issue("partner-user", &json!({}))
-            .unwrap()
-            .token
+        self.partner.issue("partner-user", &json!({})).unwrap().token
     }
 }
 
 fn check(case: &Case, response: &RawResponse, calls_before: usize, calls_after: usize) {
     let name = &case.name;
-    assert_eq!(
-        response.status, case.status,
-        "{name}: status ({response:?})"
-    );
+    assert_eq!(response.status, case.status, "{name}: status ({response:?})");
     let challenge = response.header("www-authenticate");
     match case.challenge {
-        Challenge::Absent => assert!(
-            challenge.is_none(),
-            "{name}: unexpected challenge {challenge:?}"
-        ),
+        Challenge::Absent => {
+            assert!(challenge.is_none(), "{name}: unexpected challenge {challenge:?}")
+        }
         Challenge::Exact(expected) => assert_eq!(challenge, Some(expected), "{name}"),
         Challenge::Error(code, reason) => {
             let challenge =
                 challenge.unwrap_or_else(|| panic!("{name}: no challenge ({response:?})"));
-            assert!(
-                challenge.contains(&format!(r#"error="{code}""#)),
-                "{name}: {challenge}"
-            );
-            assert!(
-                challenge.contains(reason),
-                "{name}: {challenge} lacks {reason:?}"
-            );
+            assert!(challenge.contains(&format!(r#"error="{code}""#)), "{name}: {challenge}");
+            assert!(challenge.contains(reason), "{name}: {challenge} lacks {reason:?}");
         }
         Challenge::Grpc(code, message) => {
             assert_eq!(response.header("grpc-status"), Some(code), "{name}");
@@ -947,10 +787,7 @@ fn check(case: &Case, response: &RawResponse, calls_before: usize, calls_after: 
         }
     }
     let reached = calls_after > calls_before;
-    assert_eq!(
-        reached, case.reaches_handler,
-        "{name}: handler reached = {reached}"
-    );
+    assert_eq!(reached, case.reaches_handler, "{name}: handler reached = {reached}");
     let renewed = response.header("x-refreshed-token").is_some();
     assert_eq!(renewed, case.renews, "{name}: renewal emitted = {renewed}");
 }
@@ -975,10 +812,8 @@ async fn header_urls_are_never_fetched() {
     let trap = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/keys", trap.local_addr().unwrap());
     for member in ["jku", "x5u"] {
-        let header = format!(
-            r#"{{"alg":"RS256","kid":"{}","{member}":"{url}"}}"#,
-            target.partner_kid()
-        );
+        let header =
+            format!(r#"{{"alg":"RS256","kid":"{}","{member}":"{url}"}}"#, target.partner_kid());
         let token = format!(
             "{}.{}.{}",
             b64(header.as_bytes()),
@@ -992,21 +827,11 @@ async fn header_urls_are_never_fetched() {
         r#"{{"alg":"HS256","jwk":{{"kty":"oct","k":"{}"}}}}"#,
         b64(b"attacker-chosen-secret-32-bytes!!")
     );
-    let forged = hs256(
-        b"attacker-chosen-secret-32-bytes!!",
-        &embedded,
-        &claims(target.now, |_| {}),
-    );
-    assert_eq!(
-        raw_request(&target.addr, &get_with(&forged)).await.status,
-        401
-    );
-    let nobody_called = tokio::time::timeout(Duration::from_millis(300), trap.accept())
-        .await
-        .is_err();
-    assert!(
-        nobody_called,
-        "the server connected to a URL from a token header"
-    );
+    let forged =
+        hs256(b"attacker-chosen-secret-32-bytes!!", &embedded, &claims(target.now, |_| {}));
+    assert_eq!(raw_request(&target.addr, &get_with(&forged)).await.status, 401);
+    let nobody_called =
+        tokio::time::timeout(Duration::from_millis(300), trap.accept()).await.is_err();
+    assert!(nobody_called, "the server connected to a URL from a token header");
     assert_eq!(target.calls.load(Ordering::SeqCst), 0);
 }

@@ -39,36 +39,16 @@ async fn route_layer_protects_only_the_routes_before_it() {
     let base = serve(app).await;
     let http = Client::new();
     let token = issuer.issue("7", &()).unwrap().token;
-    assert_eq!(
-        status(&http, format!("{base}/"), None).await,
-        StatusCode::OK
-    );
-    assert_eq!(
-        status(&http, format!("{base}/me"), None).await,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        status(&http, format!("{base}/me"), Some(&token)).await,
-        StatusCode::OK
-    );
+    assert_eq!(status(&http, format!("{base}/"), None).await, StatusCode::OK);
+    assert_eq!(status(&http, format!("{base}/me"), None).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(status(&http, format!("{base}/me"), Some(&token)).await, StatusCode::OK);
     // Unknown paths are not behind the layer: a 404, token or not.
-    assert_eq!(
-        status(&http, format!("{base}/nope"), None).await,
-        StatusCode::NOT_FOUND
-    );
-    assert_eq!(
-        status(&http, format!("{base}/nope"), Some(&token)).await,
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(status(&http, format!("{base}/nope"), None).await, StatusCode::NOT_FOUND);
+    assert_eq!(status(&http, format!("{base}/nope"), Some(&token)).await, StatusCode::NOT_FOUND);
     // A known path with another method: the layer runs first (it wraps the route).
     let post = http.post(format!("{base}/me")).send().await.unwrap();
     assert_eq!(post.status(), StatusCode::UNAUTHORIZED);
-    let post = http
-        .post(format!("{base}/me"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let post = http.post(format!("{base}/me")).bearer_auth(&token).send().await.unwrap();
     assert_eq!(post.status(), StatusCode::METHOD_NOT_ALLOWED);
 }
 
@@ -76,32 +56,16 @@ async fn route_layer_protects_only_the_routes_before_it() {
 async fn a_layer_over_a_nested_router() {
     let (auth, issuer) = auth();
     let api = Router::new().route("/me", get(me)).layer(auth);
-    let app = Router::new()
-        .route("/health", get(|| async { "ok" }))
-        .nest("/api", api);
+    let app = Router::new().route("/health", get(|| async { "ok" })).nest("/api", api);
     let base = serve(app).await;
     let http = Client::new();
     let token = issuer.issue("7", &()).unwrap().token;
-    assert_eq!(
-        status(&http, format!("{base}/health"), None).await,
-        StatusCode::OK
-    );
-    assert_eq!(
-        status(&http, format!("{base}/api/me"), None).await,
-        StatusCode::UNAUTHORIZED
-    );
-    let response = http
-        .get(format!("{base}/api/me"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(status(&http, format!("{base}/health"), None).await, StatusCode::OK);
+    assert_eq!(status(&http, format!("{base}/api/me"), None).await, StatusCode::UNAUTHORIZED);
+    let response = http.get(format!("{base}/api/me")).bearer_auth(&token).send().await.unwrap();
     assert_eq!(response.text().await.unwrap(), "7");
     // Outside the nested router: not behind the layer.
-    assert_eq!(
-        status(&http, format!("{base}/nope"), None).await,
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(status(&http, format!("{base}/nope"), None).await, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
@@ -112,18 +76,9 @@ async fn route_layer_on_a_nested_router_keeps_its_404s() {
     let base = serve(app).await;
     let http = Client::new();
     let token = issuer.issue("7", &()).unwrap().token;
-    assert_eq!(
-        status(&http, format!("{base}/api/nope"), None).await,
-        StatusCode::NOT_FOUND
-    );
-    assert_eq!(
-        status(&http, format!("{base}/api/me"), None).await,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        status(&http, format!("{base}/api/me"), Some(&token)).await,
-        StatusCode::OK
-    );
+    assert_eq!(status(&http, format!("{base}/api/nope"), None).await, StatusCode::NOT_FOUND);
+    assert_eq!(status(&http, format!("{base}/api/me"), None).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(status(&http, format!("{base}/api/me"), Some(&token)).await, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -135,12 +90,6 @@ async fn a_layer_over_the_whole_router_guards_its_fallback_too() {
     let token = issuer.issue("7", &()).unwrap().token;
     // `Router::layer` wraps the fallback: unknown paths are refused before they are looked up,
     // so an unauthenticated client cannot probe which paths exist.
-    assert_eq!(
-        status(&http, format!("{base}/nope"), None).await,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        status(&http, format!("{base}/nope"), Some(&token)).await,
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(status(&http, format!("{base}/nope"), None).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(status(&http, format!("{base}/nope"), Some(&token)).await, StatusCode::NOT_FOUND);
 }

@@ -14,11 +14,7 @@ static HARNESS: LazyLock<harness::Harness> = LazyLock::new(harness::Harness::new
 /// Seeds the random inputs grow from: near-valid requests and claim sets.
 fn seeds() -> Vec<Vec<u8>> {
     let now = harness::NOW;
-    let good = HARNESS
-        .issuer
-        .issue("user", &json!({ "role": "x" }))
-        .unwrap()
-        .token;
+    let good = HARNESS.issuer.issue("user", &json!({ "role": "x" })).unwrap().token;
     vec![
         format!("/\nauthorization: Bearer {good}").into_bytes(),
         format!("/?token={good}\nx-token: {good}").into_bytes(),
@@ -30,10 +26,7 @@ fn seeds() -> Vec<Vec<u8>> {
 
 /// A seed with random bytes overwritten, inserted and removed.
 fn mutated() -> impl Strategy<Value = Vec<u8>> {
-    (
-        0..seeds().len(),
-        prop::collection::vec((any::<usize>(), any::<u8>(), 0u8..3), 0..12),
-    )
+    (0..seeds().len(), prop::collection::vec((any::<usize>(), any::<u8>(), 0u8..3), 0..12))
         .prop_map(|(seed, edits)| {
             let mut data = seeds()[seed].clone();
             for (at, byte, kind) in edits {
@@ -73,20 +66,13 @@ proptest! {
 fn the_seeds_reach_the_deep_paths() {
     // Without this, the random tests could pass without ever getting past the signature.
     let seeds = seeds();
-    assert_eq!(
-        harness::signed_parts(&HARNESS, &seeds[3]),
-        (200, true),
-        "accepted and renewed"
-    );
+    assert_eq!(harness::signed_parts(&HARNESS, &seeds[3]), (200, true), "accepted and renewed");
     assert_eq!(harness::signed_parts(&HARNESS, &seeds[4]).0, 401, "revoked");
     let response = HARNESS.send(
         http::Request::builder()
             .header(
                 "authorization",
-                format!(
-                    "Bearer {}",
-                    HARNESS.issuer.issue("u", &json!({})).unwrap().token
-                ),
+                format!("Bearer {}", HARNESS.issuer.issue("u", &json!({})).unwrap().token),
             )
             .body(())
             .unwrap(),

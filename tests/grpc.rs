@@ -35,25 +35,15 @@ async fn start() -> Server {
     let clock = ManualClock::new(unix_now());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let issuer = grpc_server::serve(listener, &settings, clock.clone())
-        .await
-        .unwrap();
+    let issuer = grpc_server::serve(listener, &settings, clock.clone()).await.unwrap();
     let channel = Channel::from_shared(url).unwrap().connect().await.unwrap();
-    Server {
-        channel,
-        issuer,
-        clock,
-    }
+    Server { channel, issuer, clock }
 }
 
 fn check(token: Option<&str>) -> Request<HealthCheckRequest> {
-    let mut request = Request::new(HealthCheckRequest {
-        service: String::new(),
-    });
+    let mut request = Request::new(HealthCheckRequest { service: String::new() });
     if let Some(token) = token {
-        request
-            .metadata_mut()
-            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        request.metadata_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
     }
     request
 }
@@ -69,10 +59,7 @@ async fn a_valid_token_is_served() {
     let mut client = HealthClient::new(server.channel.clone());
     let response = client.check(check(Some(&token))).await.unwrap();
     assert!(serving(response.get_ref()));
-    assert!(
-        renewed_token(response.metadata()).is_none(),
-        "fresh: no renewal"
-    );
+    assert!(renewed_token(response.metadata()).is_none(), "fresh: no renewal");
 }
 
 #[tokio::test]
@@ -88,10 +75,7 @@ async fn no_token_is_unauthenticated() {
 async fn a_bad_token_is_unauthenticated_with_its_reason() {
     let server = start().await;
     let mut client = HealthClient::new(server.channel.clone());
-    let forged = format!(
-        "{}x",
-        server.issuer.issue("svc-1", &json!({})).unwrap().token
-    );
+    let forged = format!("{}x", server.issuer.issue("svc-1", &json!({})).unwrap().token);
     for (token, reason) in [
         ("not.a.token", "the token header is malformed"),
         (forged.as_str(), "the token signature is invalid"),
@@ -111,26 +95,17 @@ async fn a_bad_token_is_unauthenticated_with_its_reason() {
 #[tokio::test]
 async fn a_renewed_token_arrives_in_the_metadata_and_works() {
     let server = start().await;
-    let token = server
-        .issuer
-        .issue("svc-1", &json!({ "scope": "health" }))
-        .unwrap()
-        .token;
+    let token = server.issuer.issue("svc-1", &json!({ "scope": "health" })).unwrap().token;
     let mut client = HealthClient::new(server.channel.clone());
     server.clock.advance(Duration::from_secs(200));
     let response = client.check(check(Some(&token))).await.unwrap();
     assert!(serving(response.get_ref()));
-    let renewed = renewed_token(response.metadata())
-        .expect("renewed token")
-        .to_owned();
+    let renewed = renewed_token(response.metadata()).expect("renewed token").to_owned();
     assert_eq!(claims_of(&renewed)["scope"], "health");
     assert_eq!(claims_of(&renewed)["exp"], server.issuer.now() + 300);
     // The next call with the renewed token, after the old one has expired.
     server.clock.advance(Duration::from_secs(150));
-    assert_eq!(
-        client.check(check(Some(&token))).await.unwrap_err().code(),
-        Code::Unauthenticated
-    );
+    assert_eq!(client.check(check(Some(&token))).await.unwrap_err().code(), Code::Unauthenticated);
     let response = client.check(check(Some(&renewed))).await.unwrap();
     assert!(serving(response.get_ref()));
 }
@@ -141,12 +116,8 @@ async fn a_stream_gets_the_renewal_in_its_initial_metadata() {
     let token = server.issuer.issue("svc-1", &json!({})).unwrap().token;
     let mut client = HealthClient::new(server.channel.clone());
     server.clock.advance(Duration::from_secs(200));
-    let mut request = Request::new(HealthCheckRequest {
-        service: String::new(),
-    });
-    request
-        .metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    let mut request = Request::new(HealthCheckRequest { service: String::new() });
+    request.metadata_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
     let response = client.watch(request).await.unwrap();
     let renewed = renewed_token(response.metadata())
         .expect("initial metadata carries the renewal")
@@ -170,12 +141,7 @@ async fn the_client_helpers_keep_the_token_current() {
     let mut client = HealthClient::new(channel);
     for _ in 0..8 {
         server.clock.advance(Duration::from_secs(100));
-        let response = client
-            .check(HealthCheckRequest {
-                service: String::new(),
-            })
-            .await
-            .unwrap();
+        let response = client.check(HealthCheckRequest { service: String::new() }).await.unwrap();
         assert!(serving(response.get_ref()));
     }
     assert_ne!(store.token().as_deref(), Some(login.as_str()));
@@ -188,12 +154,7 @@ async fn the_client_helpers_keep_the_token_current() {
     );
     for _ in 0..8 {
         server.clock.advance(Duration::from_secs(100));
-        let response = client
-            .check(HealthCheckRequest {
-                service: String::new(),
-            })
-            .await
-            .unwrap();
+        let response = client.check(HealthCheckRequest { service: String::new() }).await.unwrap();
         store.offer_from_metadata(response.metadata());
     }
 }

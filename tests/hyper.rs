@@ -38,20 +38,12 @@ async fn start() -> Server {
     let clock = ManualClock::new(unix_now());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let issuer = hyper_server::serve(listener, &settings, clock.clone())
-        .await
-        .unwrap();
-    Server {
-        base,
-        issuer,
-        clock,
-    }
+    let issuer = hyper_server::serve(listener, &settings, clock.clone()).await.unwrap();
+    Server { base, issuer, clock }
 }
 
 fn client(http2: bool) -> Client<HttpConnector, Full<Bytes>> {
-    Client::builder(TokioExecutor::new())
-        .http2_only(http2)
-        .build_http()
+    Client::builder(TokioExecutor::new()).http2_only(http2).build_http()
 }
 
 async fn get(
@@ -63,10 +55,7 @@ async fn get(
     if let Some(token) = token {
         request = request.header(AUTHORIZATION, format!("Bearer {token}"));
     }
-    client
-        .request(request.body(Full::default()).unwrap())
-        .await
-        .unwrap()
+    client.request(request.body(Full::default()).unwrap()).await.unwrap()
 }
 
 async fn json_body(response: Response<Incoming>) -> Value {
@@ -77,17 +66,9 @@ async fn json_body(response: Response<Incoming>) -> Value {
 async fn every_case(http2: bool) {
     let server = start().await;
     let client = client(http2);
-    let version = if http2 {
-        Version::HTTP_2
-    } else {
-        Version::HTTP_11
-    };
+    let version = if http2 { Version::HTTP_2 } else { Version::HTTP_11 };
     let url = format!("{}/", server.base);
-    let token = server
-        .issuer
-        .issue("u-1", &json!({ "username": "ada" }))
-        .unwrap()
-        .token;
+    let token = server.issuer.issue("u-1", &json!({ "username": "ada" })).unwrap().token;
 
     // Valid: the claims come back as JSON.
     let response = get(&client, &url, Some(&token)).await;
@@ -107,39 +88,22 @@ async fn every_case(http2: bool) {
     let response = get(&client, &url, None).await;
     assert_eq!(response.version(), version);
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        response.headers()[WWW_AUTHENTICATE],
-        r#"Bearer realm="api""#
-    );
+    assert_eq!(response.headers()[WWW_AUTHENTICATE], r#"Bearer realm="api""#);
 
     // Renewed: 200 s into a 300 s token, the default threshold of 150 s has been passed.
     server.clock.advance(Duration::from_secs(200));
     let response = get(&client, &url, Some(&token)).await;
     assert_eq!(response.status(), StatusCode::OK);
-    let renewed = response.headers()["x-refreshed-token"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let renewed = response.headers()["x-refreshed-token"].to_str().unwrap().to_owned();
     assert_eq!(claims_of(&renewed)["exp"], server.issuer.now() + 300);
-    assert_eq!(
-        get(&client, &url, Some(&renewed)).await.status(),
-        StatusCode::OK
-    );
+    assert_eq!(get(&client, &url, Some(&renewed)).await.status(), StatusCode::OK);
 
     // Expired (past the 5 s leeway).
     server.clock.advance(Duration::from_secs(106));
     let response = get(&client, &url, Some(&token)).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    assert!(
-        response.headers()[WWW_AUTHENTICATE]
-            .to_str()
-            .unwrap()
-            .contains("expired")
-    );
-    assert_eq!(
-        get(&client, &url, Some(&renewed)).await.status(),
-        StatusCode::OK
-    );
+    assert!(response.headers()[WWW_AUTHENTICATE].to_str().unwrap().contains("expired"));
+    assert_eq!(get(&client, &url, Some(&renewed)).await.status(), StatusCode::OK);
 }
 
 #[tokio::test]
@@ -156,15 +120,12 @@ async fn http2_prior_knowledge() {
 async fn the_client_layer_keeps_the_session_alive() {
     let server = start().await;
     let store = TokenStore::with_token(server.issuer.issue("u-2", &json!({})).unwrap().token);
-    let client = ServiceBuilder::new()
-        .layer(ClientTokenLayer::new(store.clone()))
-        .service(client(false));
+    let client =
+        ServiceBuilder::new().layer(ClientTokenLayer::new(store.clone())).service(client(false));
     // Ten requests 100 s apart: three tokens' lifetimes, without ever logging in again.
     for _ in 0..10 {
         server.clock.advance(Duration::from_secs(100));
-        let request = Request::get(format!("{}/", server.base))
-            .body(Full::default())
-            .unwrap();
+        let request = Request::get(format!("{}/", server.base)).body(Full::default()).unwrap();
         let response = client.clone().oneshot(request).await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);
     }

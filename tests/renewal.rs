@@ -104,13 +104,7 @@ impl App {
         let issuer = layer.issuer();
         let calls = Calls::default();
         let base = serve(routes(calls.clone()).layer(layer)).await;
-        App {
-            base,
-            issuer,
-            clock,
-            calls,
-            http: Client::new(),
-        }
+        App { base, issuer, clock, calls, http: Client::new() }
     }
 
     async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
@@ -122,10 +116,7 @@ impl App {
     }
 
     fn login(&self) -> String {
-        self.issuer
-            .issue("7", &json!({ "role": "user" }))
-            .unwrap()
-            .token
+        self.issuer.issue("7", &json!({ "role": "user" })).unwrap().token
     }
 
     fn advance(&self, secs: u64) {
@@ -134,10 +125,7 @@ impl App {
 }
 
 fn renewed(response: &reqwest::Response) -> Option<String> {
-    response
-        .headers()
-        .get("x-refreshed-token")
-        .map(|v| v.to_str().unwrap().to_owned())
+    response.headers().get("x-refreshed-token").map(|v| v.to_str().unwrap().to_owned())
 }
 
 #[tokio::test]
@@ -208,11 +196,8 @@ async fn rotation_moves_clients_to_the_new_key() {
     let app = App::start(|b| b.previous_key(Key::hs256(OLD_SECRET).unwrap().with_kid("old"))).await;
     let now = app.issuer.now();
     let claims = json!({ "sub": "7", "iss": "us", "iat": now, "auth_time": now, "exp": now + 300, "role": "user" });
-    let old_token = hs256(
-        OLD_SECRET,
-        r#"{"alg":"HS256","kid":"old","typ":"JWT"}"#,
-        &claims.to_string(),
-    );
+    let old_token =
+        hs256(OLD_SECRET, r#"{"alg":"HS256","kid":"old","typ":"JWT"}"#, &claims.to_string());
     assert!(
         renewed(&app.get("/whoami", Some(&old_token)).await).is_none(),
         "fresh: accepted as is"
@@ -228,18 +213,14 @@ async fn rotation_moves_clients_to_the_new_key() {
     let (input, signature) = new_token.rsplit_once('.').unwrap();
     assert_eq!(hs256_signature(SECRET, input), signature);
     assert_ne!(hs256_signature(OLD_SECRET, input), signature);
-    assert_eq!(
-        app.get("/whoami", Some(&new_token)).await.status(),
-        StatusCode::OK
-    );
+    assert_eq!(app.get("/whoami", Some(&new_token)).await.status(), StatusCode::OK);
 }
 
 #[tokio::test]
 async fn foreign_tokens_are_accepted_but_never_resigned() {
     const PARTNER: &[u8] = b"a-partner-identity-provider-secret";
     let app = App::start(|b| {
-        b.trusted_key(Key::hs256(PARTNER).unwrap().with_kid("partner"))
-            .accept_issuer("partner")
+        b.trusted_key(Key::hs256(PARTNER).unwrap().with_kid("partner")).accept_issuer("partner")
     })
     .await;
     let now = app.issuer.now();
@@ -272,11 +253,7 @@ async fn a_token_accepted_only_thanks_to_leeway_is_not_renewed() {
             .to_string();
     let early = hs256(SECRET, r#"{"alg":"HS256"}"#, &early);
     let response = app.get("/whoami", Some(&early)).await;
-    assert_eq!(
-        response.status(),
-        StatusCode::OK,
-        "iat 3 s ahead is within the leeway"
-    );
+    assert_eq!(response.status(), StatusCode::OK, "iat 3 s ahead is within the leeway");
     assert!(renewed(&response).is_none());
 }
 
@@ -298,17 +275,9 @@ async fn optional_mode_lets_anonymous_requests_through() {
     let app = App::start(|b| b.optional(true)).await;
     let anonymous: Value = app.get("/whoami", None).await.json().await.unwrap();
     assert_eq!(anonymous, json!({ "sub": null }));
-    let known: Value = app
-        .get("/whoami", Some(&app.login()))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let known: Value = app.get("/whoami", Some(&app.login())).await.json().await.unwrap();
     assert_eq!(known, json!({ "sub": "7" }));
-    assert_eq!(
-        app.get("/whoami", Some("a.b.c")).await.status(),
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(app.get("/whoami", Some("a.b.c")).await.status(), StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
@@ -331,19 +300,9 @@ async fn the_authorize_hook_refuses_with_403() {
         r#"Bearer realm="api", error="insufficient_scope", error_description="admins only""#
     );
     assert_eq!(app.calls.get(), 0);
-    let admin = app
-        .issuer
-        .issue("1", &json!({ "role": "admin" }))
-        .unwrap()
-        .token;
-    assert_eq!(
-        app.get("/status/200", Some(&admin)).await.status(),
-        StatusCode::OK
-    );
-    assert_eq!(
-        app.get("/whoami", Some(&user)).await.status(),
-        StatusCode::OK
-    );
+    let admin = app.issuer.issue("1", &json!({ "role": "admin" })).unwrap().token;
+    assert_eq!(app.get("/status/200", Some(&admin)).await.status(), StatusCode::OK);
+    assert_eq!(app.get("/whoami", Some(&user)).await.status(), StatusCode::OK);
 }
 
 #[tokio::test]
@@ -359,17 +318,9 @@ async fn revoked_sessions_are_refused_renewals_included() {
     for t in [&token, &renewed_token] {
         let response = app.get("/whoami", Some(t)).await;
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-        assert!(
-            response.headers()[WWW_AUTHENTICATE]
-                .to_str()
-                .unwrap()
-                .contains("revoked")
-        );
+        assert!(response.headers()[WWW_AUTHENTICATE].to_str().unwrap().contains("revoked"));
     }
-    assert!(
-        app.issuer.renew(&renewed_token).await.is_err(),
-        "explicit renewal checks it too"
-    );
+    assert!(app.issuer.renew(&renewed_token).await.is_err(), "explicit renewal checks it too");
     assert_eq!(
         app.get("/whoami", Some(&app.login())).await.status(),
         StatusCode::OK,
@@ -393,63 +344,36 @@ impl RevocationCheck for SlowStore {
             if fail {
                 return Err(RevocationError::new("store unreachable"));
             }
-            Ok(if revoked {
-                RevocationStatus::Revoked
-            } else {
-                RevocationStatus::Active
-            })
+            Ok(if revoked { RevocationStatus::Revoked } else { RevocationStatus::Active })
         })
     }
 }
 
 #[tokio::test]
 async fn an_asynchronous_store_is_awaited_before_the_handler() {
-    let app = App::start(|b| {
-        b.revocation(SlowStore {
-            revoked_sub: "13",
-            fail: false,
-        })
-    })
-    .await;
+    let app = App::start(|b| b.revocation(SlowStore { revoked_sub: "13", fail: false })).await;
     let token = app.login();
     app.advance(200);
     let response = app.get("/whoami", Some(&token)).await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert!(
-        renewed(&response).is_some(),
-        "renewal survives the pending path"
-    );
+    assert!(renewed(&response).is_some(), "renewal survives the pending path");
     let bad = app.issuer.issue("13", &json!({})).unwrap().token;
-    assert_eq!(
-        app.get("/whoami", Some(&bad)).await.status(),
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(app.get("/whoami", Some(&bad)).await.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(app.calls.get(), 1);
 }
 
 #[tokio::test]
 async fn an_unreachable_store_fails_closed() {
-    let unavailable = App::start(|b| {
-        b.revocation(SlowStore {
-            revoked_sub: "",
-            fail: true,
-        })
-    })
-    .await;
+    let unavailable = App::start(|b| b.revocation(SlowStore { revoked_sub: "", fail: true })).await;
     let response = unavailable.get("/whoami", Some(&unavailable.login())).await;
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(response.headers()["retry-after"], "1");
     let unauthorized = App::start(|b| {
-        b.revocation(SlowStore {
-            revoked_sub: "",
-            fail: true,
-        })
-        .on_revocation_failure(RevocationFailure::Unauthorized)
+        b.revocation(SlowStore { revoked_sub: "", fail: true })
+            .on_revocation_failure(RevocationFailure::Unauthorized)
     })
     .await;
-    let response = unauthorized
-        .get("/whoami", Some(&unauthorized.login()))
-        .await;
+    let response = unauthorized.get("/whoami", Some(&unauthorized.login())).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(unavailable.calls.get() + unauthorized.calls.get(), 0);
 }
@@ -460,29 +384,15 @@ async fn a_custom_rejection_handler_shapes_the_response() {
     let layer = JwtAuthLayer::builder()
         .hs256(SECRET)
         .clock(clock)
-        .rejection_handler(
-            |rejection: &Rejection, context: &RejectionContext<'_>| -> Response {
-                let mut response: Response = rejection.default_response(context);
-                *response.body_mut() = json!({ "problem": rejection.to_string() })
-                    .to_string()
-                    .into();
-                response
-            },
-        )
+        .rejection_handler(|rejection: &Rejection, context: &RejectionContext<'_>| -> Response {
+            let mut response: Response = rejection.default_response(context);
+            *response.body_mut() = json!({ "problem": rejection.to_string() }).to_string().into();
+            response
+        })
         .build()
         .unwrap();
-    let base = serve(
-        Router::new()
-            .route("/", get(|| async { "ok" }))
-            .layer(layer),
-    )
-    .await;
-    let response = Client::new()
-        .get(&base)
-        .bearer_auth("x.y.z")
-        .send()
-        .await
-        .unwrap();
+    let base = serve(Router::new().route("/", get(|| async { "ok" })).layer(layer)).await;
+    let response = Client::new().get(&base).bearer_auth("x.y.z").send().await.unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert!(response.headers().contains_key(WWW_AUTHENTICATE));
     let body: Value = response.json().await.unwrap();
@@ -533,10 +443,7 @@ async fn grpc_requests_get_grpc_shaped_rejections() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["grpc-status"], "16");
-    assert_eq!(
-        response.headers()["grpc-message"],
-        "the token header is malformed"
-    );
+    assert_eq!(response.headers()["grpc-message"], "the token header is malformed");
     assert_eq!(response.headers()["content-type"], "application/grpc");
 }
 
@@ -544,27 +451,14 @@ async fn grpc_requests_get_grpc_shaped_rejections() {
 async fn responses_keep_working_without_an_issuer_name() {
     // No `issuer(..)`: tokens without `iss` are ours and renew.
     let clock = ManualClock::new(unix_now());
-    let layer = JwtAuthLayer::builder()
-        .hs256(SECRET)
-        .clock(clock.clone())
-        .build()
-        .unwrap();
+    let layer = JwtAuthLayer::builder().hs256(SECRET).clock(clock.clone()).build().unwrap();
     let issuer = layer.issuer();
-    let base = serve(
-        Router::new()
-            .route("/", get(|| async { "ok".into_response() }))
-            .layer(layer),
-    )
-    .await;
+    let base =
+        serve(Router::new().route("/", get(|| async { "ok".into_response() })).layer(layer)).await;
     let token = issuer.issue("1", &()).unwrap().token;
     assert!(claims_of(&token).get("iss").is_none());
     clock.advance(Duration::from_secs(200));
-    let response = Client::new()
-        .get(&base)
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let response = Client::new().get(&base).bearer_auth(&token).send().await.unwrap();
     assert!(renewed(&response).is_some());
 }
 
@@ -577,11 +471,7 @@ async fn without_auth_time_iat_starts_the_session_and_renewals_keep_it() {
     let token = hs256(SECRET, r#"{"alg":"HS256"}"#, &claims);
     app.advance(200);
     let first = renewed(&app.get("/whoami", Some(&token)).await).expect("renewed");
-    assert_eq!(
-        claims_of(&first)["auth_time"],
-        start,
-        "the session start is carried forward"
-    );
+    assert_eq!(claims_of(&first)["auth_time"], start, "the session start is carried forward");
     assert_eq!(claims_of(&first)["exp"], start + 500);
     app.advance(160);
     // Without the carried auth_time the new iat would restart the session and exp would pass
@@ -589,4 +479,68 @@ async fn without_auth_time_iat_starts_the_session_and_renewals_keep_it() {
     let response = app.get("/whoami", Some(&first)).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(renewed(&response).is_none(), "capped at start + 500");
+}
+
+#[tokio::test]
+async fn cached_tokens_are_still_checked_every_time() {
+    let revocations = InMemoryRevocations::new();
+    let list = revocations.clone();
+    let app = App::start(move |b| {
+        b.revocation(list).authorize(|_, request| {
+            if request.headers.contains_key("x-deny") {
+                Err(Forbidden::new("denied"))
+            } else {
+                Ok(())
+            }
+        })
+    })
+    .await;
+    let token = app.login();
+    // Seen once: cached from here on.
+    assert_eq!(app.get("/whoami", Some(&token)).await.status(), StatusCode::OK);
+    // The authorization check runs on the cached token.
+    let denied = app
+        .http
+        .get(format!("{}/whoami", app.base))
+        .bearer_auth(&token)
+        .header("x-deny", "1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(denied.status(), StatusCode::FORBIDDEN);
+    // Revocation is asked on every request.
+    let claims = app.issuer.verify::<Value>(&token).unwrap();
+    revocations.revoke_token(claims.token_id().unwrap(), claims.expires_at());
+    assert_eq!(app.get("/whoami", Some(&token)).await.status(), StatusCode::UNAUTHORIZED);
+    // Expiry too.
+    let other = app.login();
+    assert_eq!(app.get("/whoami", Some(&other)).await.status(), StatusCode::OK);
+    app.advance(305);
+    assert_eq!(app.get("/whoami", Some(&other)).await.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn the_token_cache_is_bounded() {
+    let clock = ManualClock::new(unix_now());
+    let layer = JwtAuthLayer::builder()
+        .hs256(SECRET)
+        .clock(clock)
+        .verified_token_cache(64)
+        .build()
+        .unwrap();
+    let issuer = layer.issuer();
+    let probe = layer.clone();
+    let base = serve(Router::new().route("/", get(|| async { "ok" })).layer(layer)).await;
+    let http = Client::new();
+    for i in 0..300 {
+        let token = issuer.issue(format!("user-{i}"), &()).unwrap().token;
+        assert_eq!(
+            http.get(&base).bearer_auth(&token).send().await.unwrap().status(),
+            StatusCode::OK
+        );
+        assert!(probe.cached_tokens() <= 64, "{} cached", probe.cached_tokens());
+    }
+    assert!(probe.cached_tokens() > 0);
+    let off = JwtAuthLayer::builder().hs256(SECRET).verified_token_cache(0).build().unwrap();
+    assert_eq!(off.cached_tokens(), 0);
 }

@@ -69,16 +69,14 @@ fn case() -> impl Strategy<Value = Case> {
             prop::collection::vec(any::<bool>(), 12),
             prop::option::weighted(0.2, 0usize..12),
         )
-            .prop_map(
-                |(ttl, max_session, threshold, steps, adopt, tamper_at)| Case {
-                    ttl,
-                    max_session,
-                    threshold,
-                    steps,
-                    adopt,
-                    tamper_at,
-                },
-            )
+            .prop_map(|(ttl, max_session, threshold, steps, adopt, tamper_at)| Case {
+                ttl,
+                max_session,
+                threshold,
+                steps,
+                adopt,
+                tamper_at,
+            })
     })
 }
 
@@ -124,21 +122,14 @@ fn run(case: Case) -> Result<(), TestCaseError> {
         .build()
         .unwrap();
     let issuer = layer.issuer();
-    let service =
-        ServiceBuilder::new()
-            .layer(layer)
-            .service(service_fn(|_req: Request<()>| async {
-                Ok::<_, Infallible>(Response::new(()))
-            }));
-    let first = issuer
-        .issue("user-1", &json!({ "team": "blue", "n": 42 }))
-        .unwrap();
+    let service = ServiceBuilder::new()
+        .layer(layer)
+        .service(service_fn(|_req: Request<()>| async { Ok::<_, Infallible>(Response::new(())) }));
+    let first = issuer.issue("user-1", &json!({ "team": "blue", "n": 42 })).unwrap();
     let original = claims_of(&first.token);
     let cap = login_at + case.max_session as i64;
     let mut token = first.token;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
     let mut now = login_at;
     let mut renewals = 0;
 
@@ -157,20 +148,14 @@ fn run(case: Case) -> Result<(), TestCaseError> {
         now = now.max(target);
         clock.set(now);
         let tampered = case.tamper_at == Some(i);
-        let presented = if tampered {
-            tamper(&token)
-        } else {
-            token.clone()
-        };
+        let presented = if tampered { tamper(&token) } else { token.clone() };
         let request = Request::builder()
             .header("authorization", format!("Bearer {presented}"))
             .body(())
             .unwrap();
         let response = runtime.block_on(service.clone().oneshot(request)).unwrap();
-        let renewed = response
-            .headers()
-            .get("x-refreshed-token")
-            .map(|v| v.to_str().unwrap().to_owned());
+        let renewed =
+            response.headers().get("x-refreshed-token").map(|v| v.to_str().unwrap().to_owned());
 
         let accepted = !tampered && now - 5 < exp; // 5 s of leeway
         prop_assert_eq!(
@@ -181,10 +166,7 @@ fn run(case: Case) -> Result<(), TestCaseError> {
             now - login_at
         );
         if !accepted {
-            prop_assert!(
-                renewed.is_none(),
-                "a rejected or expired token is never renewed"
-            );
+            prop_assert!(renewed.is_none(), "a rejected or expired token is never renewed");
             continue;
         }
         let should_renew = now < exp
@@ -201,11 +183,7 @@ fn run(case: Case) -> Result<(), TestCaseError> {
         let Some(new_token) = renewed else { continue };
 
         let verified = issuer.verify::<Value>(&new_token);
-        prop_assert!(
-            verified.is_ok(),
-            "a renewed token verifies: {:?}",
-            verified.err()
-        );
+        prop_assert!(verified.is_ok(), "a renewed token verifies: {:?}", verified.err());
         let new = claims_of(&new_token);
         let new_exp = new["exp"].as_i64().unwrap();
         prop_assert!(new_exp <= cap, "exp never passes auth_time + max_session");
@@ -216,10 +194,7 @@ fn run(case: Case) -> Result<(), TestCaseError> {
             prop_assert_eq!(&new[kept], &original[kept], "{} is kept", kept);
         }
         prop_assert_ne!(&new["jti"], &current["jti"]);
-        prop_assert_eq!(
-            header_of(&new_token),
-            json!({ "alg": "HS256", "kid": "k", "typ": "JWT" })
-        );
+        prop_assert_eq!(header_of(&new_token), json!({ "alg": "HS256", "kid": "k", "typ": "JWT" }));
         renewals += 1;
         if case.adopt[i] {
             token = new_token;

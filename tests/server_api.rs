@@ -31,31 +31,21 @@ struct Server {
 }
 
 async fn start_with(env: &[(&str, &str)]) -> Server {
-    let env: Vec<(String, String)> = env
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+    let env: Vec<(String, String)> =
+        env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let settings = app::Settings::from_lookup(
         |name| {
-            env.iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.clone())
-                .or_else(|| match name {
-                    "JWT_SECRET" => Some(SECRET.to_owned()),
-                    _ => None,
-                })
+            env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).or_else(|| match name {
+                "JWT_SECRET" => Some(SECRET.to_owned()),
+                _ => None,
+            })
         },
         "127.0.0.1:0",
     )
     .expect("settings");
     let clock = ManualClock::new(unix_now());
     let (router, issuer) = app::app(&settings, clock.clone()).expect("app");
-    Server {
-        base: serve(router).await,
-        issuer,
-        clock,
-        http: Client::new(),
-    }
+    Server { base: serve(router).await, issuer, clock, http: Client::new() }
 }
 
 async fn start() -> Server {
@@ -84,12 +74,7 @@ impl Server {
     }
 
     async fn get(&self, path: &str, token: &str) -> Response {
-        self.http
-            .get(self.url(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
+        self.http.get(self.url(path)).bearer_auth(token).send().await.unwrap()
     }
 
     fn advance(&self, secs: u64) {
@@ -110,10 +95,7 @@ fn challenge(response: &Response) -> String {
 }
 
 fn renewed(response: &Response) -> Option<String> {
-    response
-        .headers()
-        .get("x-refreshed-token")
-        .map(|v| v.to_str().unwrap().to_owned())
+    response.headers().get("x-refreshed-token").map(|v| v.to_str().unwrap().to_owned())
 }
 
 /// A claim set like the server's, for forged tokens.
@@ -131,10 +113,7 @@ async fn login_issues_the_tutorial_token() {
     let response = server.login("admin", "admin").await;
     assert_eq!(response.status(), StatusCode::OK);
     let cookie = response.headers()[SET_COOKIE].to_str().unwrap().to_owned();
-    assert!(
-        cookie.starts_with("token=") && cookie.contains("HttpOnly"),
-        "{cookie}"
-    );
+    assert!(cookie.starts_with("token=") && cookie.contains("HttpOnly"), "{cookie}");
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["expires_in"], 300);
@@ -173,11 +152,7 @@ async fn public_and_unknown_routes_need_no_token() {
     let health = server.http.get(server.url("/health")).send().await.unwrap();
     assert_eq!(health.status(), StatusCode::OK);
     let unknown = server.http.get(server.url("/nope")).send().await.unwrap();
-    assert_eq!(
-        unknown.status(),
-        StatusCode::NOT_FOUND,
-        "route_layer keeps 404s"
-    );
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND, "route_layer keeps 404s");
 }
 
 #[tokio::test]
@@ -208,51 +183,21 @@ async fn every_bad_token_is_an_invalid_token_401() {
     let expired =
         json!({ "sub": "1", "iss": "demo", "iat": now - 400, "exp": now - 100 }).to_string();
     let cases: Vec<(&str, String, &str)> = vec![
-        (
-            "expired",
-            hs256(secret, r#"{"alg":"HS256"}"#, &expired),
-            "expired",
-        ),
+        ("expired", hs256(secret, r#"{"alg":"HS256"}"#, &expired), "expired"),
         (
             "forged",
-            hs256(
-                b"another-secret-that-is-32-bytes-long",
-                r#"{"alg":"HS256"}"#,
-                &good,
-            ),
+            hs256(b"another-secret-that-is-32-bytes-long", r#"{"alg":"HS256"}"#, &good),
             "signature",
         ),
-        (
-            "wrong alg",
-            hmac_token(384, secret, r#"{"alg":"HS384"}"#, &good),
-            "algorithm",
-        ),
+        ("wrong alg", hmac_token(384, secret, r#"{"alg":"HS384"}"#, &good), "algorithm"),
         (
             "alg none",
-            format!(
-                "{}.",
-                hs256(secret, r#"{"alg":"none"}"#, &good)
-                    .rsplit_once('.')
-                    .unwrap()
-                    .0
-            ),
+            format!("{}.", hs256(secret, r#"{"alg":"none"}"#, &good).rsplit_once('.').unwrap().0),
             "well-formed",
         ),
-        (
-            "alg none, signed",
-            hs256(secret, r#"{"alg":"none"}"#, &good),
-            "algorithm",
-        ),
-        (
-            "unknown kid",
-            hs256(secret, r#"{"alg":"HS256","kid":"nope"}"#, &good),
-            "key id",
-        ),
-        (
-            "wrong iss",
-            hs256(secret, r#"{"alg":"HS256"}"#, &payload(now, "evil")),
-            "issuer",
-        ),
+        ("alg none, signed", hs256(secret, r#"{"alg":"none"}"#, &good), "algorithm"),
+        ("unknown kid", hs256(secret, r#"{"alg":"HS256","kid":"nope"}"#, &good), "key id"),
+        ("wrong iss", hs256(secret, r#"{"alg":"HS256"}"#, &payload(now, "evil")), "issuer"),
         ("oversized", "a".repeat(9 * 1024), "too large"),
         ("garbage", "not-a-jwt".to_owned(), "well-formed"),
     ];
@@ -260,25 +205,16 @@ async fn every_bad_token_is_an_invalid_token_401() {
         let response = server.get("/mine", &token).await;
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{name}");
         let challenge = challenge(&response);
-        assert!(
-            challenge.contains(r#"error="invalid_token""#),
-            "{name}: {challenge}"
-        );
+        assert!(challenge.contains(r#"error="invalid_token""#), "{name}: {challenge}");
         assert!(challenge.contains(reason), "{name}: {challenge}");
-        assert!(
-            !challenge.contains(&token[..20.min(token.len())]),
-            "{name}: token leaked"
-        );
+        assert!(!challenge.contains(&token[..20.min(token.len())]), "{name}: token leaked");
         assert!(renewed(&response).is_none(), "{name}");
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["error"], "invalid_token", "{name}");
     }
     // The control: the same claims, correctly signed, pass.
     assert_eq!(
-        server
-            .get("/mine", &hs256(secret, r#"{"alg":"HS256"}"#, &good))
-            .await
-            .status(),
+        server.get("/mine", &hs256(secret, r#"{"alg":"HS256"}"#, &good)).await.status(),
         StatusCode::OK
     );
 }
@@ -288,11 +224,7 @@ async fn expiry_follows_the_clock_with_leeway() {
     let server = start().await;
     let token = server.token("alice", "wonderland").await;
     server.advance(304);
-    assert_eq!(
-        server.get("/mine", &token).await.status(),
-        StatusCode::OK,
-        "within the 5 s leeway"
-    );
+    assert_eq!(server.get("/mine", &token).await.status(), StatusCode::OK, "within the 5 s leeway");
     server.advance(1);
     let response = server.get("/mine", &token).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
@@ -303,12 +235,8 @@ async fn expiry_follows_the_clock_with_leeway() {
 async fn query_and_cookie_tokens_are_accepted() {
     let server = start().await;
     let token = server.token("alice", "wonderland").await;
-    let by_query = server
-        .http
-        .get(server.url(&format!("/mine?token={token}")))
-        .send()
-        .await
-        .unwrap();
+    let by_query =
+        server.http.get(server.url(&format!("/mine?token={token}"))).send().await.unwrap();
     assert_eq!(by_query.status(), StatusCode::OK);
     let by_cookie = server
         .http
@@ -353,13 +281,8 @@ async fn ambiguous_requests_are_400() {
         .await
         .unwrap();
     assert_eq!(two_params.status(), StatusCode::BAD_REQUEST);
-    let empty = server
-        .http
-        .get(server.url("/mine"))
-        .header(AUTHORIZATION, "Bearer ")
-        .send()
-        .await
-        .unwrap();
+    let empty =
+        server.http.get(server.url("/mine")).header(AUTHORIZATION, "Bearer ").send().await.unwrap();
     assert_eq!(empty.status(), StatusCode::BAD_REQUEST);
 }
 
@@ -411,15 +334,9 @@ async fn a_token_in_the_window_is_renewed_in_the_response() {
     for kept in ["sub", "sid", "auth_time", "iss", "user_id", "username"] {
         assert_eq!(new[kept], old[kept], "{kept}");
     }
-    assert_eq!(
-        header_of(&new_token),
-        json!({ "alg": "HS256", "typ": "JWT" })
-    );
+    assert_eq!(header_of(&new_token), json!({ "alg": "HS256", "typ": "JWT" }));
     // Both verify; the client keeps the one with the latest exp.
-    assert_eq!(
-        server.get("/mine", &new_token).await.status(),
-        StatusCode::OK
-    );
+    assert_eq!(server.get("/mine", &new_token).await.status(), StatusCode::OK);
     assert_eq!(server.get("/mine", &token).await.status(), StatusCode::OK);
 }
 
@@ -436,10 +353,7 @@ async fn a_cookie_token_is_renewed_with_set_cookie() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    assert!(
-        renewed(&response).is_none(),
-        "a cookie client gets a cookie, not a header"
-    );
+    assert!(renewed(&response).is_none(), "a cookie client gets a cookie, not a header");
     let set_cookie = response.headers()[SET_COOKIE].to_str().unwrap().to_owned();
     let parsed = cookie::Cookie::parse(set_cookie.clone()).unwrap();
     assert_eq!(parsed.name(), "token");
@@ -450,11 +364,7 @@ async fn a_cookie_token_is_renewed_with_set_cookie() {
     assert_eq!(max_age, 200, "{set_cookie}");
     assert_eq!(claims_of(parsed.value())["exp"], server.now() + 200);
     assert!(
-        response
-            .headers()
-            .get_all(VARY)
-            .iter()
-            .any(|v| v.to_str().unwrap().contains("cookie"))
+        response.headers().get_all(VARY).iter().any(|v| v.to_str().unwrap().contains("cookie"))
     );
 }
 
@@ -467,10 +377,7 @@ async fn handler_errors_never_carry_a_renewal() {
     assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
     assert!(renewed(&forbidden).is_none());
     let ok = server.get("/mine", &alice).await;
-    assert!(
-        renewed(&ok).is_some(),
-        "the control: the same token renews on a 200"
-    );
+    assert!(renewed(&ok).is_some(), "the control: the same token renews on a 200");
 }
 
 #[tokio::test]
@@ -499,10 +406,7 @@ async fn cors_responses_expose_the_renewal_header() {
                 .collect::<Vec<_>>()
         })
         .collect();
-    assert!(
-        exposed.iter().any(|h| h == "x-refreshed-token"),
-        "{exposed:?}"
-    );
+    assert!(exposed.iter().any(|h| h == "x-refreshed-token"), "{exposed:?}");
 }
 
 #[tokio::test]
@@ -512,10 +416,7 @@ async fn explicit_renewal_at_update_token() {
     server.advance(10);
     let response = server.get("/update/token", &token).await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert!(
-        renewed(&response).is_none(),
-        "the endpoint opts out of sliding renewal"
-    );
+    assert!(renewed(&response).is_none(), "the endpoint opts out of sliding renewal");
     assert!(response.headers().get(SET_COOKIE).is_some());
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["token_type"], "Bearer");
@@ -523,10 +424,7 @@ async fn explicit_renewal_at_update_token() {
     let new_token = body["token"].as_str().unwrap();
     assert_eq!(claims_of(new_token)["exp"], server.now() + 300);
     assert_eq!(claims_of(new_token)["sid"], claims_of(&token)["sid"]);
-    assert_eq!(
-        server.get("/mine", new_token).await.status(),
-        StatusCode::OK
-    );
+    assert_eq!(server.get("/mine", new_token).await.status(), StatusCode::OK);
 }
 
 #[tokio::test]
@@ -550,10 +448,7 @@ async fn the_session_cap_ends_renewal() {
     let body: Value = explicit.json().await.unwrap();
     assert_eq!(body["error"], "session_ended");
     server.advance(25);
-    assert_eq!(
-        server.get("/mine", &token).await.status(),
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(server.get("/mine", &token).await.status(), StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
@@ -583,10 +478,8 @@ async fn fifty_parallel_requests_in_the_window() {
     for response in responses {
         assert_eq!(response.status(), StatusCode::OK);
         let new_token = renewed(&response).expect("every response in the window renews");
-        let claims = server
-            .issuer
-            .verify::<Value>(&new_token)
-            .expect("every renewed token verifies");
+        let claims =
+            server.issuer.verify::<Value>(&new_token).expect("every renewed token verifies");
         assert_eq!(claims.session_id(), claims_of(&token)["sid"].as_str());
         jtis.insert(claims.token_id().unwrap().to_owned());
     }

@@ -42,10 +42,7 @@ impl Drop for ServerProcess {
 fn example_binary() -> std::path::PathBuf {
     // target/<profile>/deps/soak-… → target/<profile>/examples/server
     let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target dir");
+    let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("target dir");
     let binary = profile_dir.join("examples").join("server");
     assert!(
         binary.exists(),
@@ -69,9 +66,7 @@ fn start_server() -> ServerProcess {
         .expect("start the example server");
     let stdout = child.stdout.take().expect("stdout");
     let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("the listening line");
+    BufReader::new(stdout).read_line(&mut line).expect("the listening line");
     let base = line
         .split_whitespace()
         .find(|word| word.starts_with("http://"))
@@ -93,12 +88,7 @@ fn rss_kib(pid: u32) -> u64 {
 
 /// The server's configuration, to verify what it sends.
 fn verifier() -> Issuer {
-    JwtAuthLayer::builder()
-        .hs256(SECRET)
-        .issuer("demo")
-        .build()
-        .unwrap()
-        .issuer()
+    JwtAuthLayer::builder().hs256(SECRET).issuer("demo").build().unwrap().issuer()
 }
 
 #[derive(Default)]
@@ -116,10 +106,7 @@ async fn login(http: &Client, base: &str) -> String {
         .await
         .expect("login");
     assert_eq!(response.status(), StatusCode::OK);
-    response.json::<Value>().await.unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    response.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned()
 }
 
 /// Hostile tokens, and what they must get.
@@ -130,11 +117,7 @@ fn hostile(now: i64) -> Vec<(&'static str, String, StatusCode)> {
     vec![
         (
             "forged",
-            hs256(
-                b"not-the-server-secret-32-bytes-long",
-                r#"{"alg":"HS256"}"#,
-                &claims(now + 60),
-            ),
+            hs256(b"not-the-server-secret-32-bytes-long", r#"{"alg":"HS256"}"#, &claims(now + 60)),
             StatusCode::UNAUTHORIZED,
         ),
         (
@@ -144,19 +127,12 @@ fn hostile(now: i64) -> Vec<(&'static str, String, StatusCode)> {
         ),
         (
             "alg none",
-            format!(
-                "{}x",
-                hs256(SECRET.as_bytes(), r#"{"alg":"none"}"#, &claims(now + 60))
-            ),
+            format!("{}x", hs256(SECRET.as_bytes(), r#"{"alg":"none"}"#, &claims(now + 60))),
             StatusCode::UNAUTHORIZED,
         ),
         ("garbage", "a.b.c".to_owned(), StatusCode::UNAUTHORIZED),
         ("oversized", "x".repeat(20_000), StatusCode::UNAUTHORIZED),
-        (
-            "two tokens",
-            "a.b.c d.e.f".to_owned(),
-            StatusCode::BAD_REQUEST,
-        ),
+        ("two tokens", "a.b.c d.e.f".to_owned(), StatusCode::BAD_REQUEST),
     ]
 }
 
@@ -173,47 +149,34 @@ async fn client_loop(
     let mut n = 0usize;
     while Instant::now() < deadline {
         n += 1;
-        let (kind, presented, expected) = if n % 4 == 0 {
+        let (kind, presented, expected) = if n.is_multiple_of(4) {
             let (kind, token, status) = &hostile[(n / 4 + id) % hostile.len()];
             (*kind, token.clone(), *status)
-        } else if n % 251 == 0 {
+        } else if n.is_multiple_of(251) {
             token = login(&http, &base).await;
             ("login", token.clone(), StatusCode::OK)
         } else {
             ("valid", token.clone(), StatusCode::OK)
         };
-        let response = http
-            .get(format!("{base}/mine"))
-            .bearer_auth(&presented)
-            .send()
-            .await;
+        let response = http.get(format!("{base}/mine")).bearer_auth(&presented).send().await;
         let mut tally = tally.lock().unwrap();
         *tally.by_kind.entry(kind).or_default() += 1;
         let response = match response {
             Ok(response) => response,
             Err(error) => {
-                tally
-                    .failures
-                    .push(format!("{kind}: transport error {error}"));
+                tally.failures.push(format!("{kind}: transport error {error}"));
                 continue;
             }
         };
         if response.status() != expected {
-            tally.failures.push(format!(
-                "{kind}: {} instead of {expected}",
-                response.status()
-            ));
+            tally.failures.push(format!("{kind}: {} instead of {expected}", response.status()));
         }
         if let Some(renewed) = response.headers().get("x-refreshed-token") {
             let renewed = renewed.to_str().unwrap().to_owned();
             if expected != StatusCode::OK {
-                tally
-                    .failures
-                    .push(format!("{kind}: a refused request carried a renewal"));
+                tally.failures.push(format!("{kind}: a refused request carried a renewal"));
             } else if verifier.verify::<Value>(&renewed).is_err() {
-                tally
-                    .failures
-                    .push(format!("{kind}: a renewed token does not verify"));
+                tally.failures.push(format!("{kind}: a renewed token does not verify"));
             } else {
                 tally.renewals += 1;
                 token = renewed;
@@ -225,11 +188,8 @@ async fn client_loop(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a long-running soak; .ci/run runs it with a bounded SOAK_SECS"]
 async fn soak_the_example_server() {
-    let seconds: u64 = std::env::var("SOAK_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(30)
-        .clamp(5, 60);
+    let seconds: u64 =
+        std::env::var("SOAK_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(30).clamp(5, 60);
     let server = start_server();
     let pid = server.child.id();
     let verifier = verifier();
@@ -268,10 +228,7 @@ async fn soak_the_example_server() {
         "soak: {seconds} s, {CLIENTS} clients, {total} requests ({:.0}/s)",
         total as f64 / elapsed
     );
-    println!(
-        "soak: by kind {:?}, renewals {}",
-        tally.by_kind, tally.renewals
-    );
+    println!("soak: by kind {:?}, renewals {}", tally.by_kind, tally.renewals);
     println!(
         "soak: server RSS {baseline} KiB after warm-up ({requests_at_baseline} requests), peak {peak} KiB, end {end} KiB"
     );
@@ -283,8 +240,5 @@ async fn soak_the_example_server() {
     );
     assert!(tally.renewals > 0, "the run must exercise renewal");
     // Flat: whatever the run length, growth after warm-up stays within allocator noise.
-    assert!(
-        end <= baseline + baseline / 4 + 8 * 1024,
-        "RSS grew from {baseline} KiB to {end} KiB"
-    );
+    assert!(end <= baseline + baseline / 4 + 8 * 1024, "RSS grew from {baseline} KiB to {end} KiB");
 }

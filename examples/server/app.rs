@@ -18,8 +18,8 @@ use tokio::sync::oneshot;
 use tower_http::cors::{Any, CorsLayer};
 use tower_sliding_jwt::{
     Claims, Clock, ConfigError, CookieSettings, EXPIRES_IN_HEADER, IssuedToken, Issuer,
-    JwtAuthLayer, NoRenewal, REFRESHED_TOKEN_HEADER, RawToken, Rejection, RejectionContext,
-    RenewError, TokenSource,
+    JwtAuthLayer, NoRenewal, REFRESHED_TOKEN_HEADER, Rejection, RejectionContext, RenewError,
+    TokenSource,
 };
 
 pub use crate::settings::Settings;
@@ -113,10 +113,7 @@ fn check_password(name: &str, password: &str, memory: &mut Vec<Block>) -> Option
     let expected = stored.hash?;
     let params = Params::try_from(&stored).ok()?;
     let algorithm = argon2::Algorithm::try_from(stored.algorithm).ok()?;
-    let version = stored
-        .version
-        .map_or(Ok(Version::default()), Version::try_from)
-        .ok()?;
+    let version = stored.version.map_or(Ok(Version::default()), Version::try_from).ok()?;
     let mut salt = [0u8; 64];
     let salt = stored.salt?.decode_b64(&mut salt).ok()?;
     memory.resize(params.block_count(), Block::default());
@@ -142,11 +139,7 @@ pub fn app(settings: &Settings, clock: impl Clock) -> Result<(Router, Issuer), C
             TokenSource::query("token"),
         ])
         // The demo serves plain HTTP; keep the default `Secure` in production.
-        .refresh(
-            settings
-                .refresh_policy()
-                .cookie(CookieSettings::new().secure(false)),
-        )
+        .refresh(settings.refresh_policy().cookie(CookieSettings::new().secure(false)))
         .clock(clock)
         .rejection_handler(json_rejection)
         .build()?;
@@ -157,9 +150,7 @@ pub fn app(settings: &Settings, clock: impl Clock) -> Result<(Router, Issuer), C
         .route("/admin", get(admin))
         .route("/update/token", get(update_token))
         .route_layer(auth);
-    let public = Router::new()
-        .route("/auth", post(login))
-        .route("/health", get(health));
+    let public = Router::new().route("/auth", post(login)).route("/health", get(health));
     // CORS outside the auth layer: preflights and rejections get CORS headers too.
     let cors = CorsLayer::new()
         .allow_origin(Any)
@@ -168,12 +159,25 @@ pub fn app(settings: &Settings, clock: impl Clock) -> Result<(Router, Issuer), C
         .expose_headers([REFRESHED_TOKEN_HEADER, EXPIRES_IN_HEADER]);
     let router = public
         .merge(protected)
-        .with_state(AppState {
-            issuer: issuer.clone(),
-            passwords: PasswordChecker::new(2),
-        })
+        .with_state(AppState { issuer: issuer.clone(), passwords: PasswordChecker::new(2) })
         .layer(cors);
     Ok((router, issuer))
+}
+
+/// The same routes without the layer, for the loopback throughput comparison
+/// (`scripts/throughput.sh`): `/mine` answers as it would for `admin`, unauthenticated.
+pub fn app_without_auth(settings: &Settings, clock: impl Clock) -> Result<Router, ConfigError> {
+    let (_, issuer) = app(settings, clock)?;
+    async fn mine_fixed() -> Json<serde_json::Value> {
+        Json(json!({ "user_id": 1, "username": "admin" }))
+    }
+    let cors = CorsLayer::new().allow_origin(Any).allow_methods(Any).allow_headers(Any);
+    Ok(Router::new()
+        .route("/mine", get(mine_fixed))
+        .route("/auth", post(login))
+        .route("/health", get(health))
+        .with_state(AppState { issuer, passwords: PasswordChecker::new(2) })
+        .layer(cors))
 }
 
 /// The layer's rejections as JSON, keeping the standard status and `WWW-Authenticate`.
@@ -185,19 +189,13 @@ fn json_rejection(rejection: &Rejection, context: &RejectionContext<'_>) -> Resp
             "error_description": rejection.to_string(),
         });
         *response.body_mut() = body.to_string().into();
-        response
-            .headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     }
     response
 }
 
 fn error(status: StatusCode, code: &str, description: &str) -> Response {
-    (
-        status,
-        Json(json!({ "error": code, "error_description": description })),
-    )
-        .into_response()
+    (status, Json(json!({ "error": code, "error_description": description }))).into_response()
 }
 
 /// A token response: the JSON body, and the same token as an HttpOnly cookie.
@@ -220,23 +218,12 @@ struct LoginRequest {
 async fn login(State(state): State<AppState>, Json(request): Json<LoginRequest>) -> Response {
     let user = state.passwords.check(request.user, request.password).await;
     let Some(user) = user else {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_credentials",
-            "wrong user or password",
-        );
+        return error(StatusCode::UNAUTHORIZED, "invalid_credentials", "wrong user or password");
     };
-    let claims = DemoClaims {
-        user_id: user.id,
-        username: user.name.to_owned(),
-    };
+    let claims = DemoClaims { user_id: user.id, username: user.name.to_owned() };
     match state.issuer.issue(user.id.to_string(), &claims) {
         Ok(issued) => token_response(&state.issuer, issued),
-        Err(e) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
-            &e.to_string(),
-        ),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", &e.to_string()),
     }
 }
 
@@ -250,28 +237,20 @@ async fn admin(claims: Claims<DemoClaims>) -> Response {
     if claims.custom.username == "admin" {
         Json(json!({ "message": "welcome, admin" })).into_response()
     } else {
-        error(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "this page is for admins only",
-        )
+        error(StatusCode::FORBIDDEN, "forbidden", "this page is for admins only")
     }
 }
 
 /// `GET /update/token`: explicit renewal with the very rules of sliding renewal.
-async fn update_token(State(state): State<AppState>, token: RawToken) -> Response {
-    let response = match state.issuer.renew(token.as_str()).await {
+async fn update_token(State(state): State<AppState>, claims: Claims<DemoClaims>) -> Response {
+    let response = match state.issuer.renew(claims.token().as_str()).await {
         Ok(issued) => token_response(&state.issuer, issued),
-        Err(RenewError::SessionEnded) => error(
-            StatusCode::UNAUTHORIZED,
-            "session_ended",
-            "the session has ended; log in again",
-        ),
-        Err(RenewError::Unavailable) => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "try again shortly",
-        ),
+        Err(RenewError::SessionEnded) => {
+            error(StatusCode::UNAUTHORIZED, "session_ended", "the session has ended; log in again")
+        }
+        Err(RenewError::Unavailable) => {
+            error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "try again shortly")
+        }
         Err(e @ RenewError::NotExtended) => {
             error(StatusCode::CONFLICT, "not_extended", &e.to_string())
         }

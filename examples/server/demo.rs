@@ -46,13 +46,8 @@ fn dates(issuer: &Issuer, token: &str) -> (i64, i64) {
 
 async fn walk_through(settings: Settings) -> Result<(), String> {
     let (router, issuer) = app(&settings, SystemClock).map_err(|e| e.to_string())?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| e.to_string())?;
-    let base = format!(
-        "http://{}",
-        listener.local_addr().map_err(|e| e.to_string())?
-    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
+    let base = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
     tokio::spawn(async move { axum::serve(listener, router).await });
     let http = reqwest::Client::new();
     let started = Instant::now();
@@ -69,19 +64,10 @@ async fn walk_through(settings: Settings) -> Result<(), String> {
             .send()
     };
     let response = login("admin", "wrong").await.map_err(|e| e.to_string())?;
-    println!(
-        "{} POST /auth admin/wrong            -> {}",
-        at(),
-        response.status()
-    );
-    expect(
-        response.status() == StatusCode::UNAUTHORIZED,
-        "a wrong password must be refused",
-    )?;
+    println!("{} POST /auth admin/wrong            -> {}", at(), response.status());
+    expect(response.status() == StatusCode::UNAUTHORIZED, "a wrong password must be refused")?;
 
-    let response = login("alice", "wonderland")
-        .await
-        .map_err(|e| e.to_string())?;
+    let response = login("alice", "wonderland").await.map_err(|e| e.to_string())?;
     let body: Value = response.json().await.map_err(|e| e.to_string())?;
     let alice = body["token"].as_str().unwrap_or_default().to_owned();
     let response = http
@@ -95,10 +81,7 @@ async fn walk_through(settings: Settings) -> Result<(), String> {
         at(),
         response.status()
     );
-    expect(
-        response.status() == StatusCode::FORBIDDEN,
-        "alice must not see /admin",
-    )?;
+    expect(response.status() == StatusCode::FORBIDDEN, "alice must not see /admin")?;
 
     let response = login("admin", "admin").await.map_err(|e| e.to_string())?;
     expect(response.status() == StatusCode::OK, "admin must log in")?;
@@ -142,11 +125,7 @@ async fn walk_through(settings: Settings) -> Result<(), String> {
                     at(),
                     exp - now,
                     new_exp - exp,
-                    if new_exp == cap {
-                        " (reaches the session cap)"
-                    } else {
-                        ""
-                    }
+                    if new_exp == cap { " (reaches the session cap)" } else { "" }
                 );
                 token = new_token;
                 exp = new_exp;
@@ -173,10 +152,7 @@ async fn walk_through(settings: Settings) -> Result<(), String> {
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("")
                     .to_owned();
-                println!(
-                    "{} GET /mine                        -> 401 {description}",
-                    at()
-                );
+                println!("{} GET /mine                        -> 401 {description}", at());
                 break;
             }
             (other, _) => return Err(format!("unexpected status {other}")),
@@ -197,10 +173,7 @@ async fn walk_through(settings: Settings) -> Result<(), String> {
                 response.status() == StatusCode::UNAUTHORIZED,
                 "explicit renewal must stop at the cap",
             )?;
-            println!(
-                "{} waiting for the last token to expire (exp + 5 s of leeway)...",
-                at()
-            );
+            println!("{} waiting for the last token to expire (exp + 5 s of leeway)...", at());
             let wait = (exp + 5 - issuer.now()).max(0) as u64;
             tokio::time::sleep(Duration::from_secs(wait)).await;
             capped = false;
@@ -208,20 +181,10 @@ async fn walk_through(settings: Settings) -> Result<(), String> {
         }
         tokio::time::sleep(Duration::from_millis(1_000)).await;
     }
-    expect(
-        renewals >= 2,
-        "the session must have been renewed along the way",
-    )?;
+    expect(renewals >= 2, "the session must have been renewed along the way")?;
 
     let response = login("admin", "admin").await.map_err(|e| e.to_string())?;
-    println!(
-        "{} POST /auth admin/admin           -> {}: a new session",
-        at(),
-        response.status()
-    );
-    expect(
-        response.status() == StatusCode::OK,
-        "logging in again must work",
-    )?;
+    println!("{} POST /auth admin/admin           -> {}: a new session", at(), response.status());
+    expect(response.status() == StatusCode::OK, "logging in again must work")?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! ```sh
 //! cargo run --example server             # serve on 127.0.0.1:3000
 //! cargo run --example server -- --demo   # scripted walk-through, then exit
+//! cargo run --example server -- --no-auth   # the same routes without the layer (benchmarks)
 //! ```
 //!
 //! Environment: `BIND`, `JWT_SECRET` (at least 32 bytes; random if unset), `JWT_ISSUER`
@@ -22,11 +23,7 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> ExitCode {
     let demo = std::env::args().skip(1).any(|arg| arg == "--demo");
-    let default_filter = if demo {
-        "warn"
-    } else {
-        "info,tower_sliding_jwt=debug"
-    };
+    let default_filter = if demo { "warn" } else { "info,tower_sliding_jwt=debug" };
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into()),
@@ -48,8 +45,15 @@ async fn main() -> ExitCode {
             "JWT_SECRET is not set: signing with a random secret; tokens will not survive a restart"
         );
     }
-    let (router, _issuer) = match app::app(&settings, SystemClock) {
-        Ok(app) => app,
+    // `--no-auth` serves the same routes without the layer: only for measuring what the layer
+    // costs (scripts/throughput.sh).
+    let no_auth = std::env::args().skip(1).any(|arg| arg == "--no-auth");
+    let router = match no_auth {
+        false => app::app(&settings, SystemClock).map(|(router, _)| router),
+        true => app::app_without_auth(&settings, SystemClock),
+    };
+    let router = match router {
+        Ok(router) => router,
         Err(e) => {
             eprintln!("configuration error: {e}");
             return ExitCode::from(2);
@@ -71,10 +75,7 @@ async fn main() -> ExitCode {
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    match axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
-    {
+    match axum::serve(listener, router).with_graceful_shutdown(shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("server error: {e}");

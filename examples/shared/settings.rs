@@ -59,9 +59,7 @@ impl Settings {
             None | Some("inject") => RefreshMode::Inject,
             Some("advise") => RefreshMode::Advise,
             Some(other) => {
-                return Err(format!(
-                    "REFRESH_MODE must be inject or advise, not {other:?}"
-                ));
+                return Err(format!("REFRESH_MODE must be inject or advise, not {other:?}"));
             }
         };
         Ok(Settings {

@@ -11,9 +11,7 @@ use serde_json::Value;
 
 /// Serve `router` on an ephemeral loopback port; returns `http://127.0.0.1:PORT`.
 pub async fn serve(router: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind 127.0.0.1:0");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
     let addr: SocketAddr = listener.local_addr().expect("local addr");
     tokio::spawn(async move {
         axum::serve(listener, router).await.expect("server");
@@ -80,10 +78,7 @@ pub fn header_of(token: &str) -> Value {
 
 /// Current Unix time in seconds.
 pub fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
 }
 
 /// A token over raw header and payload bytes (which need not be UTF-8 or JSON), HS256-signed.
@@ -103,10 +98,7 @@ pub struct RawResponse {
 
 impl RawResponse {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 }
 
@@ -117,15 +109,10 @@ pub async fn raw_request(addr: &str, request: &[u8]) -> RawResponse {
     stream.write_all(request).await.expect("write");
     let mut buffer = Vec::new();
     // The server closes the connection (`Connection: close`) after the response.
-    let _ = tokio::time::timeout(
-        std::time::Duration::from_secs(10),
-        stream.read_to_end(&mut buffer),
-    )
-    .await;
-    let head_end = buffer
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .unwrap_or(buffer.len());
+    let _ =
+        tokio::time::timeout(std::time::Duration::from_secs(10), stream.read_to_end(&mut buffer))
+            .await;
+    let head_end = buffer.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(buffer.len());
     let head = String::from_utf8_lossy(&buffer[..head_end]);
     let mut lines = head.split("\r\n");
     let status = lines

@@ -1,0 +1,39 @@
+//! One case in a plain loop, for profilers:
+//! `valgrind --tool=callgrind target/release/examples/profile [accept|uncached|renew|reject|rs256|bare] [N]`.
+
+#[path = "../benches/common/mod.rs"]
+mod common;
+
+use axum::body::Body;
+use common::*;
+use http::Request;
+use tower::{Service, ServiceExt};
+use tower_sliding_jwt::{Algorithm, ManualClock};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let case = args.iter().skip(1).find(|a| !a.starts_with('-')).cloned().unwrap_or_else(|| "accept".into());
+    let rounds: u64 = args.iter().filter_map(|a| a.parse().ok()).next().unwrap_or(100_000);
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let now = now();
+    let clock = ManualClock::new(now);
+    let (router, token) = match case.as_str() {
+        "renew" => (our_router(clock), hs256_token(&claims(now, 100))),
+        "reject" => (our_router(clock), forged(&hs256_token(&claims(now, 290)))),
+        "rs256" => our_asymmetric(Algorithm::RS256, "rsa_private.pem", clock, 0),
+        "uncached" => (our_router_with_cache(clock, 0), hs256_token(&claims(now, 290))),
+        "bare" => (bare_router(), hs256_token(&claims(now, 290))),
+        _ => (our_router(clock), hs256_token(&claims(now, 290))),
+    };
+    let mut statuses = 0u64;
+    for _ in 0..rounds {
+        let mut router = router.clone();
+        let request = request(Some(&token));
+        let status = rt.block_on(async move {
+            let service = ServiceExt::<Request<Body>>::ready(&mut router).await.unwrap();
+            service.call(request).await.unwrap().status()
+        });
+        statuses += u64::from(status.as_u16());
+    }
+    println!("{case}: {rounds} requests, status sum {statuses}");
+}

@@ -1,0 +1,200 @@
+//! A bounded cache of verified tokens: a token seen again skips its signature check and parsing.
+//!
+//! Only what does not change for a token is cached: its claims and which key verified it. Expiry
+//! (`exp`, `nbf`, `iat` with leeway), revocation and the authorization check run on every request,
+//! hit or miss.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::{PoisonError, RwLock};
+
+use crate::claims::RegisteredClaims;
+use crate::keys::KeyRole;
+use crate::verify::Verified;
+
+/// Tokens longer than this are never cached (they are verified every time).
+pub(crate) const MAX_CACHED_TOKEN_BYTES: usize = 2048;
+const SHARDS: usize = 16;
+
+pub(crate) struct TokenCache<C> {
+    shards: Box<[RwLock<Shard<C>>]>,
+    /// Keyed per process, so clients cannot aim for collisions.
+    hasher: RandomState,
+    per_shard: usize,
+}
+
+struct Shard<C> {
+    /// Hash of the token's signature → the entries with that hash (almost always one).
+    buckets: HashMap<u64, Vec<Entry<C>>>,
+    len: usize,
+}
+
+struct Entry<C> {
+    /// The whole token: a hit must match it byte for byte.
+    token: Box<str>,
+    registered: RegisteredClaims,
+    custom: C,
+    role: KeyRole,
+}
+
+impl<C: Clone> TokenCache<C> {
+    /// A cache of at most `capacity` tokens; `None` for a capacity of zero.
+    pub(crate) fn new(capacity: usize) -> Option<TokenCache<C>> {
+        if capacity == 0 {
+            return None;
+        }
+        let per_shard = capacity.div_ceil(SHARDS);
+        let shards =
+            (0..SHARDS).map(|_| RwLock::new(Shard { buckets: HashMap::new(), len: 0 })).collect();
+        Some(TokenCache { shards, hasher: RandomState::new(), per_shard })
+    }
+
+    /// The hash of a token: its signature alone (the high-entropy part). Equality is always
+    /// checked on the whole token, so a signature borrowed from another token never matches.
+    fn hash(&self, token: &str) -> u64 {
+        let signature = token.rsplit_once('.').map_or(token, |(_, signature)| signature);
+        let tail = &signature.as_bytes()[signature.len().saturating_sub(64)..];
+        self.hasher.hash_one(tail)
+    }
+
+    fn shard(&self, hash: u64) -> &RwLock<Shard<C>> {
+        &self.shards[(hash >> 59) as usize % SHARDS]
+    }
+
+    /// The cached verification of exactly this token.
+    pub(crate) fn get(&self, token: &str) -> Option<Verified<C>> {
+        let hash = self.hash(token);
+        let shard = self.shard(hash).read().unwrap_or_else(PoisonError::into_inner);
+        let entry = shard.buckets.get(&hash)?.iter().find(|e| &*e.token == token)?;
+        Some(Verified {
+            registered: entry.registered.clone(),
+            custom: entry.custom.clone(),
+            role: entry.role,
+        })
+    }
+
+    /// Remember a verified token. When the shard is full, entries that can no longer be valid
+    /// (`exp + leeway` past) go first, then arbitrary ones.
+    pub(crate) fn insert(&self, token: &str, verified: &Verified<C>, now: i64, leeway: i64) {
+        if token.len() > MAX_CACHED_TOKEN_BYTES {
+            return;
+        }
+        let hash = self.hash(token);
+        let mut shard = self.shard(hash).write().unwrap_or_else(PoisonError::into_inner);
+        if shard.buckets.get(&hash).is_some_and(|b| b.iter().any(|e| &*e.token == token)) {
+            return;
+        }
+        if shard.len >= self.per_shard {
+            shard.evict(now, leeway, self.per_shard);
+        }
+        shard.buckets.entry(hash).or_default().push(Entry {
+            token: token.into(),
+            registered: verified.registered.clone(),
+            custom: verified.custom.clone(),
+            role: verified.role,
+        });
+        shard.len += 1;
+    }
+
+    /// How many tokens are cached.
+    pub(crate) fn len(&self) -> usize {
+        self.shards.iter().map(|s| s.read().unwrap_or_else(PoisonError::into_inner).len).sum()
+    }
+
+    /// The most tokens it may hold.
+    #[cfg(test)]
+    pub(crate) fn capacity(&self) -> usize {
+        self.per_shard * SHARDS
+    }
+}
+
+impl<C> Shard<C> {
+    fn evict(&mut self, now: i64, leeway: i64, per_shard: usize) {
+        let expired = |e: &Entry<C>| now.saturating_sub(leeway) >= e.registered.exp;
+        for bucket in self.buckets.values_mut() {
+            bucket.retain(|e| !expired(e));
+        }
+        self.buckets.retain(|_, bucket| !bucket.is_empty());
+        self.len = self.buckets.values().map(Vec::len).sum();
+        // Still full of live tokens: make room by dropping some (they are verified again if
+        // they come back).
+        while self.len >= per_shard {
+            let Some(&hash) = self.buckets.keys().next() else { break };
+            if let Some(bucket) = self.buckets.remove(&hash) {
+                self.len -= bucket.len();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::claims::NoCustomClaims;
+
+    fn verified(exp: i64) -> Verified<NoCustomClaims> {
+        Verified {
+            registered: RegisteredClaims { exp, sub: Some("s".into()), ..Default::default() },
+            custom: NoCustomClaims {},
+            role: KeyRole::Signing,
+        }
+    }
+
+    #[test]
+    fn hits_only_on_the_exact_token() {
+        let cache = TokenCache::new(64).unwrap();
+        cache.insert("aaa.bbb.sig", &verified(100), 0, 5);
+        assert_eq!(cache.get("aaa.bbb.sig").unwrap().registered.exp, 100);
+        // Same signature, another payload: no hit.
+        assert!(cache.get("aaa.ccc.sig").is_none());
+        assert!(cache.get("aaa.bbb.sih").is_none());
+        assert_eq!(cache.len(), 1);
+    }
+
+    #[test]
+    fn memory_stays_bounded() {
+        let cache = TokenCache::new(100).unwrap();
+        for i in 0..10_000 {
+            cache.insert(&format!("h.p.{i}"), &verified(1_000_000), 0, 5);
+            assert!(cache.len() <= cache.capacity());
+        }
+        assert!(cache.capacity() < 120);
+    }
+
+    #[test]
+    fn expired_tokens_are_evicted_first() {
+        let entry = |token: &str, exp| Entry {
+            token: token.into(),
+            registered: verified(exp).registered,
+            custom: NoCustomClaims {},
+            role: KeyRole::Signing,
+        };
+        let mut shard = Shard { buckets: HashMap::new(), len: 0 };
+        for (hash, (token, exp)) in
+            [("old-1", 10), ("live-1", 1_000), ("old-2", 94), ("live-2", 96)]
+                .into_iter()
+                .enumerate()
+        {
+            shard.buckets.entry(hash as u64).or_default().push(entry(token, exp));
+            shard.len += 1;
+        }
+        // At 100 with 5 s of leeway, tokens expiring at 95 or before can no longer be valid.
+        shard.evict(100, 5, 3);
+        let mut kept: Vec<&str> = shard.buckets.values().flatten().map(|e| &*e.token).collect();
+        kept.sort();
+        assert_eq!(kept, ["live-1", "live-2"]);
+        assert_eq!(shard.len, 2);
+        // Full of live tokens: some make room.
+        shard.evict(100, 5, 2);
+        assert_eq!(shard.len, 1);
+    }
+
+    #[test]
+    fn long_tokens_are_not_cached() {
+        let cache = TokenCache::new(16).unwrap();
+        let long = format!("h.{}.s", "p".repeat(MAX_CACHED_TOKEN_BYTES));
+        cache.insert(&long, &verified(100), 0, 5);
+        assert!(cache.get(&long).is_none());
+        assert!(TokenCache::<NoCustomClaims>::new(0).is_none());
+    }
+}

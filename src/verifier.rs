@@ -1,0 +1,256 @@
+//! Signature checks prepared once per key, so a request pays for the cryptography alone.
+//!
+//! jsonwebtoken 11 builds a verifier (and keys the HMAC, or parses the public key) on every call.
+//! Here that work happens once, when the [`Key`](crate::Key) is built:
+//!
+//! - with `aws_lc_rs`: an `aws_lc_rs::hmac::Key`, or an `aws_lc_rs::signature::ParsedPublicKey`;
+//! - with `rust_crypto` alone: a keyed `hmac::Hmac` state; RSA, ECDSA and EdDSA go through
+//!   jsonwebtoken's RustCrypto verifiers, whose cost is dominated by the arithmetic anyway.
+//!
+//! Both use the same crates as jsonwebtoken's own backends.
+
+use jsonwebtoken::jwk::AlgorithmParameters;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+
+use crate::backend::provider;
+
+/// Verifies signatures for one key and algorithm.
+// One per configured key, never moved on the request path: keeping the keyed state inline saves
+// a pointer chase per verification.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Verifier {
+    #[cfg(feature = "aws_lc_rs")]
+    Hmac(aws_lc_rs::hmac::Key),
+    #[cfg(feature = "aws_lc_rs")]
+    Public(aws_lc_rs::signature::ParsedPublicKey),
+    #[cfg(not(feature = "aws_lc_rs"))]
+    Hmac256(hmac::Hmac<sha2::Sha256>),
+    #[cfg(not(feature = "aws_lc_rs"))]
+    Hmac384(hmac::Hmac<sha2::Sha384>),
+    #[cfg(not(feature = "aws_lc_rs"))]
+    Hmac512(hmac::Hmac<sha2::Sha512>),
+    /// jsonwebtoken's verifier, built per call.
+    #[cfg(not(feature = "aws_lc_rs"))]
+    PerCall,
+}
+
+impl Verifier {
+    /// Prepare the check. `public` is the public half of an asymmetric key; `secret` the HMAC
+    /// secret. `None` if the key material does not suit the algorithm.
+    pub(crate) fn new(
+        alg: Algorithm,
+        secret: Option<&[u8]>,
+        public: Option<&AlgorithmParameters>,
+    ) -> Option<Verifier> {
+        #[cfg(feature = "aws_lc_rs")]
+        {
+            aws::verifier(alg, secret, public)
+        }
+        #[cfg(not(feature = "aws_lc_rs"))]
+        {
+            use hmac::Mac as _;
+            let _ = public;
+            Some(match (alg, secret) {
+                (Algorithm::HS256, Some(s)) => {
+                    Verifier::Hmac256(hmac::Hmac::new_from_slice(s).ok()?)
+                }
+                (Algorithm::HS384, Some(s)) => {
+                    Verifier::Hmac384(hmac::Hmac::new_from_slice(s).ok()?)
+                }
+                (Algorithm::HS512, Some(s)) => {
+                    Verifier::Hmac512(hmac::Hmac::new_from_slice(s).ok()?)
+                }
+                (Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512, None) => return None,
+                _ => Verifier::PerCall,
+            })
+        }
+    }
+
+    /// Whether `signature` is valid over `message`. Constant time for HMAC.
+    pub(crate) fn verify(
+        &self,
+        alg: Algorithm,
+        decoding: &DecodingKey,
+        message: &[u8],
+        signature: &[u8],
+    ) -> bool {
+        #[cfg(feature = "aws_lc_rs")]
+        let _ = (alg, decoding);
+        match self {
+            #[cfg(feature = "aws_lc_rs")]
+            Verifier::Hmac(key) => aws_lc_rs::hmac::verify(key, message, signature).is_ok(),
+            #[cfg(feature = "aws_lc_rs")]
+            Verifier::Public(key) => key.verify_sig(message, signature).is_ok(),
+            #[cfg(not(feature = "aws_lc_rs"))]
+            Verifier::Hmac256(keyed) => rust::hmac_verify(keyed, message, signature),
+            #[cfg(not(feature = "aws_lc_rs"))]
+            Verifier::Hmac384(keyed) => rust::hmac_verify(keyed, message, signature),
+            #[cfg(not(feature = "aws_lc_rs"))]
+            Verifier::Hmac512(keyed) => rust::hmac_verify(keyed, message, signature),
+            #[cfg(not(feature = "aws_lc_rs"))]
+            Verifier::PerCall => match (provider().verifier_factory)(&alg, decoding) {
+                Ok(verifier) => verifier.verify(message, &signature.to_vec()).is_ok(),
+                Err(_) => false,
+            },
+        }
+    }
+}
+
+/// Signs for one key: a keyed HMAC, or jsonwebtoken's signer.
+#[allow(clippy::large_enum_variant)] // one per key, as above
+pub(crate) enum Signer {
+    #[cfg(feature = "aws_lc_rs")]
+    Hmac(aws_lc_rs::hmac::Key),
+    #[cfg(not(feature = "aws_lc_rs"))]
+    Hmac256(hmac::Hmac<sha2::Sha256>),
+    #[cfg(not(feature = "aws_lc_rs"))]
+    Hmac384(hmac::Hmac<sha2::Sha384>),
+    #[cfg(not(feature = "aws_lc_rs"))]
+    Hmac512(hmac::Hmac<sha2::Sha512>),
+    /// jsonwebtoken's signer, built per call (asymmetric keys: the signature dominates).
+    PerCall(EncodingKey),
+}
+
+impl Signer {
+    pub(crate) fn new(alg: Algorithm, key: EncodingKey) -> Option<Signer> {
+        let secret = key.as_bytes();
+        #[cfg(feature = "aws_lc_rs")]
+        let hmac = aws::hmac_algorithm(alg)
+            .map(|algorithm| Signer::Hmac(aws_lc_rs::hmac::Key::new(algorithm, secret)));
+        #[cfg(not(feature = "aws_lc_rs"))]
+        let hmac = {
+            use hmac::Mac as _;
+            match alg {
+                Algorithm::HS256 => Some(Signer::Hmac256(hmac::Hmac::new_from_slice(secret).ok()?)),
+                Algorithm::HS384 => Some(Signer::Hmac384(hmac::Hmac::new_from_slice(secret).ok()?)),
+                Algorithm::HS512 => Some(Signer::Hmac512(hmac::Hmac::new_from_slice(secret).ok()?)),
+                _ => None,
+            }
+        };
+        Some(hmac.unwrap_or(Signer::PerCall(key)))
+    }
+
+    pub(crate) fn sign(&self, alg: Algorithm, message: &[u8]) -> Option<Vec<u8>> {
+        match self {
+            #[cfg(feature = "aws_lc_rs")]
+            Signer::Hmac(key) => Some(aws_lc_rs::hmac::sign(key, message).as_ref().to_vec()),
+            #[cfg(not(feature = "aws_lc_rs"))]
+            Signer::Hmac256(keyed) => Some(rust::hmac_sign(keyed, message)),
+            #[cfg(not(feature = "aws_lc_rs"))]
+            Signer::Hmac384(keyed) => Some(rust::hmac_sign(keyed, message)),
+            #[cfg(not(feature = "aws_lc_rs"))]
+            Signer::Hmac512(keyed) => Some(rust::hmac_sign(keyed, message)),
+            Signer::PerCall(key) => {
+                let signer = (provider().signer_factory)(&alg, key).ok()?;
+                signer.try_sign(message).ok()
+            }
+        }
+    }
+}
+
+#[cfg(not(feature = "aws_lc_rs"))]
+mod rust {
+    use hmac::Mac;
+
+    pub(super) fn hmac_verify<M: Mac + Clone>(keyed: &M, message: &[u8], signature: &[u8]) -> bool {
+        let mut mac = keyed.clone();
+        mac.update(message);
+        mac.verify_slice(signature).is_ok()
+    }
+
+    pub(super) fn hmac_sign<M: Mac + Clone>(keyed: &M, message: &[u8]) -> Vec<u8> {
+        let mut mac = keyed.clone();
+        mac.update(message);
+        mac.finalize().into_bytes().to_vec()
+    }
+}
+
+#[cfg(feature = "aws_lc_rs")]
+mod aws {
+    use aws_lc_rs::signature::{self as sig, ParsedPublicKey, VerificationAlgorithm};
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use jsonwebtoken::Algorithm;
+    use jsonwebtoken::jwk::AlgorithmParameters;
+
+    use super::Verifier;
+
+    pub(super) fn hmac_algorithm(alg: Algorithm) -> Option<aws_lc_rs::hmac::Algorithm> {
+        match alg {
+            Algorithm::HS256 => Some(aws_lc_rs::hmac::HMAC_SHA256),
+            Algorithm::HS384 => Some(aws_lc_rs::hmac::HMAC_SHA384),
+            Algorithm::HS512 => Some(aws_lc_rs::hmac::HMAC_SHA512),
+            _ => None,
+        }
+    }
+
+    fn verification(alg: Algorithm) -> Option<&'static dyn VerificationAlgorithm> {
+        Some(match alg {
+            Algorithm::RS256 => &sig::RSA_PKCS1_2048_8192_SHA256,
+            Algorithm::RS384 => &sig::RSA_PKCS1_2048_8192_SHA384,
+            Algorithm::RS512 => &sig::RSA_PKCS1_2048_8192_SHA512,
+            Algorithm::PS256 => &sig::RSA_PSS_2048_8192_SHA256,
+            Algorithm::PS384 => &sig::RSA_PSS_2048_8192_SHA384,
+            Algorithm::PS512 => &sig::RSA_PSS_2048_8192_SHA512,
+            Algorithm::ES256 => &sig::ECDSA_P256_SHA256_FIXED,
+            Algorithm::ES384 => &sig::ECDSA_P384_SHA384_FIXED,
+            Algorithm::EdDSA => &sig::ED25519,
+            _ => return None,
+        })
+    }
+
+    pub(super) fn verifier(
+        alg: Algorithm,
+        secret: Option<&[u8]>,
+        public: Option<&AlgorithmParameters>,
+    ) -> Option<Verifier> {
+        if let Some(algorithm) = hmac_algorithm(alg) {
+            return Some(Verifier::Hmac(aws_lc_rs::hmac::Key::new(algorithm, secret?)));
+        }
+        let decode = |text: &str| URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')).ok();
+        let bytes = match public? {
+            AlgorithmParameters::RSA(p) => rsa_public_key_der(&decode(&p.n)?, &decode(&p.e)?),
+            AlgorithmParameters::EllipticCurve(p) => {
+                let mut point = vec![0x04];
+                point.extend(decode(&p.x)?);
+                point.extend(decode(&p.y)?);
+                point
+            }
+            AlgorithmParameters::OctetKeyPair(p) => decode(&p.x)?,
+            _ => return None,
+        };
+        ParsedPublicKey::new(verification(alg)?, bytes).ok().map(Verifier::Public)
+    }
+
+    /// DER of PKCS#1 `RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }`.
+    fn rsa_public_key_der(n: &[u8], e: &[u8]) -> Vec<u8> {
+        fn length(len: usize, out: &mut Vec<u8>) {
+            match len {
+                0..=0x7f => out.push(len as u8),
+                0x80..=0xff => out.extend([0x81, len as u8]),
+                _ => out.extend([0x82, (len >> 8) as u8, len as u8]),
+            }
+        }
+        fn integer(bytes: &[u8], out: &mut Vec<u8>) {
+            let bytes = match bytes.iter().position(|b| *b != 0) {
+                Some(first) => &bytes[first..],
+                None => &[0],
+            };
+            let pad = bytes[0] & 0x80 != 0;
+            out.push(0x02);
+            length(bytes.len() + usize::from(pad), out);
+            if pad {
+                out.push(0);
+            }
+            out.extend_from_slice(bytes);
+        }
+        let mut body = Vec::with_capacity(n.len() + e.len() + 16);
+        integer(n, &mut body);
+        integer(e, &mut body);
+        let mut der = Vec::with_capacity(body.len() + 4);
+        der.push(0x30);
+        length(body.len(), &mut der);
+        der.extend(body);
+        der
+    }
+}
