@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../benches"
 cargo bench --bench jwt -- --warm-up-time 1 --measurement-time 5
 cargo bench --bench allocations
+cargo bench --bench redis
 mkdir -p target/criterion-aws && cp -r target/criterion/. target/criterion-aws/
 cargo bench --no-default-features -F rust --bench jwt -- --warm-up-time 1 --measurement-time 5 'router/ours'
 echo; echo "aws-lc-rs backend (and floors, peers):"; python3 ../scripts/bench-table.py target/criterion-aws

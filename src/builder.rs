@@ -76,6 +76,8 @@ pub struct JwtAuthBuilder<C = NoCustomClaims, R = DefaultRejection> {
     authorize: Option<Authorize<C>>,
     authorize_dropped: bool,
     cache_capacity: usize,
+    #[cfg(feature = "jwks")]
+    remote: Option<crate::jwks::RemoteJwks>,
     rejection: R,
     claims: PhantomData<fn() -> C>,
 }
@@ -101,6 +103,8 @@ impl JwtAuthBuilder {
             authorize: None,
             authorize_dropped: false,
             cache_capacity: DEFAULT_TOKEN_CACHE,
+            #[cfg(feature = "jwks")]
+            remote: None,
             rejection: DefaultRejection,
             claims: PhantomData,
         }
@@ -130,6 +134,8 @@ impl<C, R> JwtAuthBuilder<C, R> {
             authorize: None,
             authorize_dropped: self.authorize_dropped || self.authorize.is_some(),
             cache_capacity: self.cache_capacity,
+            #[cfg(feature = "jwks")]
+            remote: self.remote,
             rejection: self.rejection,
             claims: PhantomData,
         }
@@ -158,6 +164,8 @@ impl<C, R> JwtAuthBuilder<C, R> {
             authorize: self.authorize,
             authorize_dropped: self.authorize_dropped,
             cache_capacity: self.cache_capacity,
+            #[cfg(feature = "jwks")]
+            remote: self.remote,
             rejection: handler,
             claims: PhantomData,
         }
@@ -198,6 +206,17 @@ impl<C, R> JwtAuthBuilder<C, R> {
     /// Several third-party keys, e.g. from [`Key::from_jwk_set_json`].
     pub fn trusted_keys(mut self, keys: impl IntoIterator<Item = Key>) -> Self {
         self.keys.extend(keys.into_iter().map(|key| Ok((key, KeyRole::Trusted))));
+        self
+    }
+
+    /// Verify with the keys of a remote JWK Set too (feature `jwks`): an identity provider's
+    /// keys, refreshed in the background. Like trusted keys, they never sign and their tokens
+    /// never renew. Accept the provider's `iss` with [`issuer`](JwtAuthBuilder::issuer) or
+    /// [`accept_issuer`](JwtAuthBuilder::accept_issuer).
+    #[cfg(feature = "jwks")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
+    pub fn remote_jwks(mut self, jwks: crate::jwks::RemoteJwks) -> Self {
+        self.remote = Some(jwks);
         self
     }
 
@@ -344,7 +363,11 @@ impl<C, R> JwtAuthBuilder<C, R> {
             return Err(ConfigError::AuthorizeBeforeClaims);
         }
         let keys = self.keys.into_iter().collect::<Result<Vec<_>, _>>()?;
-        if keys.is_empty() {
+        #[cfg(feature = "jwks")]
+        let has_remote = self.remote.is_some();
+        #[cfg(not(feature = "jwks"))]
+        let has_remote = false;
+        if keys.is_empty() && !has_remote {
             return Err(ConfigError::NoKeys);
         }
         let mut kids = HashSet::new();
@@ -398,6 +421,8 @@ impl<C, R> JwtAuthBuilder<C, R> {
             revocation: self.revocation,
             revocation_failure: self.revocation_failure,
             signing_header,
+            #[cfg(feature = "jwks")]
+            remote: self.remote,
         };
         tracing::debug!(
             target: "tower_sliding_jwt",

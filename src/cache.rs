@@ -32,6 +32,8 @@ struct Shard<C> {
 struct Entry<C> {
     /// The whole token: a hit must match it byte for byte.
     token: Box<str>,
+    /// The key generation it was verified under (remote key sets change).
+    generation: u64,
     registered: RegisteredClaims,
     custom: C,
     role: KeyRole,
@@ -62,10 +64,13 @@ impl<C: Clone> TokenCache<C> {
     }
 
     /// The cached verification of exactly this token.
-    pub(crate) fn get(&self, token: &str) -> Option<Verified<C>> {
+    pub(crate) fn get(&self, token: &str, generation: u64) -> Option<Verified<C>> {
         let hash = self.hash(token);
         let shard = self.shard(hash).read().unwrap_or_else(PoisonError::into_inner);
         let entry = shard.buckets.get(&hash)?.iter().find(|e| &*e.token == token)?;
+        if entry.generation != generation {
+            return None;
+        }
         Some(Verified {
             registered: entry.registered.clone(),
             custom: entry.custom.clone(),
@@ -75,20 +80,35 @@ impl<C: Clone> TokenCache<C> {
 
     /// Remember a verified token. When the shard is full, entries that can no longer be valid
     /// (`exp + leeway` past) go first, then arbitrary ones.
-    pub(crate) fn insert(&self, token: &str, verified: &Verified<C>, now: i64, leeway: i64) {
+    pub(crate) fn insert(
+        &self,
+        token: &str,
+        verified: &Verified<C>,
+        generation: u64,
+        now: i64,
+        leeway: i64,
+    ) {
         if token.len() > MAX_CACHED_TOKEN_BYTES {
             return;
         }
         let hash = self.hash(token);
         let mut shard = self.shard(hash).write().unwrap_or_else(PoisonError::into_inner);
-        if shard.buckets.get(&hash).is_some_and(|b| b.iter().any(|e| &*e.token == token)) {
-            return;
+        if let Some(bucket) = shard.buckets.get_mut(&hash) {
+            let before = bucket.len();
+            // A stale entry (another key generation) is replaced.
+            bucket.retain(|e| &*e.token != token || e.generation == generation);
+            if bucket.iter().any(|e| &*e.token == token) {
+                return;
+            }
+            let dropped = before - bucket.len();
+            shard.len -= dropped;
         }
         if shard.len >= self.per_shard {
             shard.evict(now, leeway, self.per_shard);
         }
         shard.buckets.entry(hash).or_default().push(Entry {
             token: token.into(),
+            generation,
             registered: verified.registered.clone(),
             custom: verified.custom.clone(),
             role: verified.role,
@@ -143,11 +163,12 @@ mod tests {
     #[test]
     fn hits_only_on_the_exact_token() {
         let cache = TokenCache::new(64).unwrap();
-        cache.insert("aaa.bbb.sig", &verified(100), 0, 5);
-        assert_eq!(cache.get("aaa.bbb.sig").unwrap().registered.exp, 100);
+        cache.insert("aaa.bbb.sig", &verified(100), 0, 0, 5);
+        assert_eq!(cache.get("aaa.bbb.sig", 0).unwrap().registered.exp, 100);
+        assert!(cache.get("aaa.bbb.sig", 1).is_none(), "another key generation");
         // Same signature, another payload: no hit.
-        assert!(cache.get("aaa.ccc.sig").is_none());
-        assert!(cache.get("aaa.bbb.sih").is_none());
+        assert!(cache.get("aaa.ccc.sig", 0).is_none());
+        assert!(cache.get("aaa.bbb.sih", 0).is_none());
         assert_eq!(cache.len(), 1);
     }
 
@@ -155,7 +176,7 @@ mod tests {
     fn memory_stays_bounded() {
         let cache = TokenCache::new(100).unwrap();
         for i in 0..10_000 {
-            cache.insert(&format!("h.p.{i}"), &verified(1_000_000), 0, 5);
+            cache.insert(&format!("h.p.{i}"), &verified(1_000_000), 0, 0, 5);
             assert!(cache.len() <= cache.capacity());
         }
         assert!(cache.capacity() < 120);
@@ -165,6 +186,7 @@ mod tests {
     fn expired_tokens_are_evicted_first() {
         let entry = |token: &str, exp| Entry {
             token: token.into(),
+            generation: 0,
             registered: verified(exp).registered,
             custom: NoCustomClaims {},
             role: KeyRole::Signing,
@@ -193,8 +215,8 @@ mod tests {
     fn long_tokens_are_not_cached() {
         let cache = TokenCache::new(16).unwrap();
         let long = format!("h.{}.s", "p".repeat(MAX_CACHED_TOKEN_BYTES));
-        cache.insert(&long, &verified(100), 0, 5);
-        assert!(cache.get(&long).is_none());
+        cache.insert(&long, &verified(100), 0, 0, 5);
+        assert!(cache.get(&long, 0).is_none());
         assert!(TokenCache::<NoCustomClaims>::new(0).is_none());
     }
 }

@@ -36,6 +36,9 @@ pub(crate) struct Core {
     pub(crate) revocation_failure: RevocationFailure,
     /// The base64url JOSE header of every token we sign (`alg`, `kid`, `typ`), built once.
     pub(crate) signing_header: Option<String>,
+    /// Keys fetched from a remote JWK Set.
+    #[cfg(feature = "jwks")]
+    pub(crate) remote: Option<crate::jwks::RemoteJwks>,
 }
 
 /// The claims the issuer owns; custom claims may not set them.
@@ -45,6 +48,47 @@ pub(crate) const RESERVED_CLAIMS: [&str; 8] =
 impl Core {
     pub(crate) fn now(&self) -> i64 {
         self.clock.now()
+    }
+
+    /// The remote keys now, if any.
+    pub(crate) fn remote_keys(&self) -> Option<Arc<KeySet>> {
+        #[cfg(feature = "jwks")]
+        if let Some(remote) = &self.remote {
+            return Some(remote.snapshot());
+        }
+        None
+    }
+
+    /// Changes whenever the remote keys change (0 without remote keys).
+    pub(crate) fn key_generation(&self) -> u64 {
+        #[cfg(feature = "jwks")]
+        if let Some(remote) = &self.remote {
+            return remote.generation();
+        }
+        0
+    }
+
+    /// A token named a `kid` nobody knows: maybe the remote set has rotated.
+    pub(crate) fn unknown_kid(&self) {
+        #[cfg(feature = "jwks")]
+        if let Some(remote) = &self.remote {
+            remote.unknown_kid();
+        }
+    }
+
+    /// Verify with the local keys, then the remote ones.
+    pub(crate) fn verify<C: serde::de::DeserializeOwned + 'static>(
+        &self,
+        token: &str,
+        now: i64,
+    ) -> Result<crate::verify::Verified<C>, crate::reject::TokenError> {
+        let remote = self.remote_keys();
+        let result =
+            crate::verify::verify::<C>(&self.keys, remote.as_deref(), &self.rules, token, now);
+        if matches!(result, Err(crate::reject::TokenError::UnknownKeyId)) {
+            self.unknown_kid();
+        }
+        result
     }
 
     pub(crate) fn ttl(&self) -> i64 {

@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
-use crate::claims::{Claims, NoCustomClaims};
+use crate::claims::{Claims, NoCustomClaims, RegisteredClaims};
 use crate::clock::secs;
 use crate::config::{Core, RESERVED_CLAIMS, random_id};
 use crate::error::{IssueError, RenewError};
@@ -18,7 +18,7 @@ use crate::raw_token::RawToken;
 use crate::refresh::renewable;
 use crate::reject::TokenError;
 use crate::revocation::{RevocationFailure, RevocationStatus};
-use crate::verify::{payload_of, verify};
+use crate::verify::payload_of;
 
 /// Signs login tokens and explicit renewals with the same keys, lifetimes and claim names as the
 /// layer it came from ([`JwtAuthLayer::issuer`](crate::JwtAuthLayer::issuer)). Cheap to clone.
@@ -151,8 +151,7 @@ impl Issuer {
     pub async fn renew(&self, token: &str) -> Result<IssuedToken, RenewError> {
         let core = &self.core;
         let now = core.now();
-        let verified = verify::<NoCustomClaims>(&core.keys, &core.rules, token, now)
-            .map_err(RenewError::Invalid)?;
+        let verified = core.verify::<NoCustomClaims>(token, now).map_err(RenewError::Invalid)?;
         let claims = &verified.registered;
         let plan = renewable(
             claims,
@@ -202,7 +201,7 @@ impl Issuer {
         if token.len() > core.rules.max_token_bytes {
             return Err(TokenError::TooLarge);
         }
-        let verified = verify::<C>(&core.keys, &core.rules, token, core.now())?;
+        let verified = core.verify::<C>(token, core.now())?;
         Ok(Claims::new(verified.registered, verified.custom, RawToken::copied(token)))
     }
 
@@ -240,6 +239,13 @@ impl Issuer {
         let max_age = issued.expires_at.saturating_sub(self.core.now());
         let value = self.core.refresh.cookie.set_cookie(name, &issued.token, max_age);
         HeaderValue::try_from(value).ok()
+    }
+
+    /// When the session of a token with these claims ends for good: its start (`auth_time`, or
+    /// `iat`) plus the maximum session. The time until which a logout must be remembered.
+    pub fn session_expires_at(&self, claims: &RegisteredClaims) -> Option<i64> {
+        let start = claims.auth_time.or(claims.iat)?;
+        Some(start.saturating_add(secs(self.core.refresh.max_session)))
     }
 
     /// The current time on the configuration's clock.

@@ -119,6 +119,10 @@ mod verify;
 
 #[cfg(feature = "axum")]
 mod axum;
+#[cfg(feature = "jwks")]
+mod jwks;
+#[cfg(feature = "redis")]
+mod redis_revocations;
 #[cfg(feature = "tonic")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tonic")))]
 pub mod tonic;
@@ -155,3 +159,9 @@ pub use source::TokenSource;
 
 #[cfg(feature = "axum")]
 pub use crate::axum::MissingClaims;
+#[cfg(feature = "jwks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
+pub use crate::jwks::{JwksError, RemoteJwks, RemoteJwksBuilder};
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use crate::redis_revocations::RedisRevocations;

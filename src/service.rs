@@ -17,7 +17,7 @@ use crate::reject::{DefaultRejection, Rejection, RejectionContext, RejectionHand
 use crate::renewal::Renewal;
 use crate::revocation::{RevocationError, RevocationFailure, RevocationFuture, RevocationStatus};
 use crate::source::extract;
-use crate::verify::{Verified, validate, verify};
+use crate::verify::{Verified, validate};
 
 /// The service made by [`JwtAuthLayer`](crate::JwtAuthLayer).
 ///
@@ -177,16 +177,18 @@ fn verify_cached<C: DeserializeOwned + Clone + 'static>(
     token: &str,
     now: i64,
 ) -> Result<Verified<C>, TokenError> {
-    let rules = &config.core.rules;
+    let core = &config.core;
     let Some(cache) = &config.cache else {
-        return verify::<C>(&config.core.keys, rules, token, now);
+        return core.verify::<C>(token, now);
     };
-    if let Some(hit) = cache.get(token) {
-        validate(&hit.registered, rules, now)?;
+    // Entries verified under another remote key set (rotated since) do not count.
+    let generation = core.key_generation();
+    if let Some(hit) = cache.get(token, generation) {
+        validate(&hit.registered, &core.rules, now)?;
         return Ok(hit);
     }
-    let verified = verify::<C>(&config.core.keys, rules, token, now)?;
-    cache.insert(token, &verified, now, rules.leeway);
+    let verified = core.verify::<C>(token, now)?;
+    cache.insert(token, &verified, generation, now, core.rules.leeway);
     Ok(verified)
 }
 

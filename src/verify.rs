@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde::de::{DeserializeOwned, Deserializer, IgnoredAny};
 
 use crate::claims::{self, RegisteredClaims};
-use crate::keys::{KeyRole, KeySet, Selection};
+use crate::keys::{Key, KeyRole, KeySet, Selection};
 use crate::reject::TokenError;
 
 /// Decoded segments up to this size stay on the stack.
@@ -127,6 +127,7 @@ pub(crate) fn payload_of(token: &str) -> Option<Vec<u8>> {
 /// Verify `token` at time `now`: signature with the selected key, then the claims.
 pub(crate) fn verify<C: DeserializeOwned + 'static>(
     keys: &KeySet,
+    remote: Option<&KeySet>,
     rules: &Rules,
     token: &str,
     now: i64,
@@ -139,7 +140,7 @@ pub(crate) fn verify<C: DeserializeOwned + 'static>(
     // A header byte-identical to one this configuration signs means exactly that (alg, kid, no
     // extensions): no need to decode and parse it again.
     let selection = match keys.known_header(segments.header) {
-        Some((alg, kid)) => keys.candidates(alg, kid),
+        Some((alg, kid)) => select(keys, remote, alg, kid),
         None => with_decoded(segments.header, TokenError::MalformedHeader, |bytes| {
             // RFC 7515: the header is UTF-8 JSON. serde_json does not check the UTF-8 of members
             // it skips, so the whole text is checked first.
@@ -154,7 +155,7 @@ pub(crate) fn verify<C: DeserializeOwned + 'static>(
                 return Err(TokenError::UnsupportedHeader);
             }
             let alg = algorithm(&header.alg).ok_or(TokenError::UnsupportedAlgorithm)?;
-            Ok(keys.candidates(alg, header.kid.as_deref()))
+            Ok(select(keys, remote, alg, header.kid.as_deref()))
         })?,
     };
     let candidates = selection.map_err(|e| match e {
@@ -182,6 +183,37 @@ pub(crate) fn verify<C: DeserializeOwned + 'static>(
             Ok((registered, claims::parse_custom::<C>(payload)?))
         })?;
     Ok(Verified { registered, custom, role })
+}
+
+/// Our keys first; a `kid` or algorithm they do not know may be the remote set's.
+fn select<'a>(
+    keys: &'a KeySet,
+    remote: Option<&'a KeySet>,
+    alg: Algorithm,
+    kid: Option<&str>,
+) -> Result<impl Iterator<Item = &'a (Key, KeyRole)> + use<'a>, Selection> {
+    let local = keys.candidates(alg, kid);
+    match (local, remote) {
+        (Ok(local), _) => Ok(Either::Left(local)),
+        (Err(_), Some(remote)) => remote.candidates(alg, kid).map(Either::Right),
+        (Err(e), None) => Err(e),
+    }
+}
+
+/// One of two iterators.
+enum Either<L, R> {
+    Left(L),
+    Right(R),
+}
+
+impl<T, L: Iterator<Item = T>, R: Iterator<Item = T>> Iterator for Either<L, R> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        match self {
+            Either::Left(l) => l.next(),
+            Either::Right(r) => r.next(),
+        }
+    }
 }
 
 /// The claim rules, with leeway.
@@ -261,7 +293,7 @@ mod tests {
     }
 
     fn check(keys: &KeySet, rules: &Rules, token: &str) -> Result<KeyRole, TokenError> {
-        verify::<NoCustomClaims>(keys, rules, token, NOW).map(|v| v.role)
+        verify::<NoCustomClaims>(keys, None, rules, token, NOW).map(|v| v.role)
     }
 
     #[test]

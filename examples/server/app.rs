@@ -17,9 +17,10 @@ use serde_json::json;
 use tokio::sync::oneshot;
 use tower_http::cors::{Any, CorsLayer};
 use tower_sliding_jwt::{
-    Claims, Clock, ConfigError, CookieSettings, EXPIRES_IN_HEADER, IssuedToken, Issuer,
-    JwtAuthLayer, NoRenewal, REFRESHED_TOKEN_HEADER, Rejection, RejectionContext, RenewError,
-    TokenSource,
+    Claims, Clock, ConfigError, CookieSettings, EXPIRES_IN_HEADER, InMemoryRevocations,
+    IssuedToken, Issuer, JwtAuthLayer, Key, NoRenewal, REFRESHED_TOKEN_HEADER, RedisRevocations,
+    RegisteredClaims, Rejection, RejectionContext, RenewError, RevocationCheck, RevocationError,
+    RevocationFuture, TokenSource,
 };
 
 pub use crate::settings::Settings;
@@ -55,6 +56,46 @@ const USERS: [User; 2] = [
 struct AppState {
     issuer: Issuer,
     passwords: PasswordChecker,
+    revocations: Revocations,
+}
+
+/// Where logouts are remembered: Redis when `REDIS_URL` is set (every instance sees them), this
+/// process otherwise.
+#[derive(Clone)]
+pub enum Revocations {
+    Memory(InMemoryRevocations),
+    Redis(RedisRevocations),
+}
+
+impl Revocations {
+    /// From the settings; must be called inside a Tokio runtime (Redis connects lazily).
+    pub fn from_settings(settings: &Settings) -> Result<Revocations, String> {
+        match &settings.redis_url {
+            Some(url) => {
+                RedisRevocations::connect(url).map(Revocations::Redis).map_err(|e| e.to_string())
+            }
+            None => Ok(Revocations::Memory(InMemoryRevocations::new())),
+        }
+    }
+
+    async fn revoke_session(&self, sid: &str, until: i64) -> Result<(), RevocationError> {
+        match self {
+            Revocations::Memory(memory) => {
+                memory.revoke_session(sid, until);
+                Ok(())
+            }
+            Revocations::Redis(redis) => redis.revoke_session(sid, until).await,
+        }
+    }
+}
+
+impl RevocationCheck for Revocations {
+    fn check(&self, claims: &RegisteredClaims) -> RevocationFuture {
+        match self {
+            Revocations::Memory(memory) => memory.check(claims),
+            Revocations::Redis(redis) => redis.check(claims),
+        }
+    }
 }
 
 /// A login to check: the user's name and password, and where to send the user if they match.
@@ -127,11 +168,27 @@ fn check_password(name: &str, password: &str, memory: &mut Vec<Block>) -> Option
     user.filter(|_| matches)
 }
 
-/// The router and the issuer behind it.
-pub fn app(settings: &Settings, clock: impl Clock) -> Result<(Router, Issuer), ConfigError> {
-    let auth = JwtAuthLayer::builder()
-        .claims::<DemoClaims>()
-        .hs256(&settings.secret)
+/// The router and the issuer behind it, with the revocation store of the settings. An
+/// unusable `REDIS_URL` refuses to start rather than forget logouts.
+pub fn app(settings: &Settings, clock: impl Clock) -> Result<(Router, Issuer), String> {
+    let revocations =
+        Revocations::from_settings(settings).map_err(|e| format!("REDIS_URL: {e}"))?;
+    app_with(settings, clock, revocations).map_err(|e| e.to_string())
+}
+
+/// The router with a given revocation store (tests share one between two instances).
+pub fn app_with(
+    settings: &Settings,
+    clock: impl Clock,
+    revocations: Revocations,
+) -> Result<(Router, Issuer), ConfigError> {
+    let builder = JwtAuthLayer::builder().claims::<DemoClaims>();
+    let builder = match &settings.private_key_pem {
+        // RSA, ECDSA or EdDSA: its public half is published at /.well-known/jwks.json.
+        Some(pem) => builder.signing_key(Key::from_private_pem(settings.algorithm, pem)?),
+        None => builder.hmac(settings.algorithm, &settings.secret),
+    };
+    let auth = builder
         .issuer(settings.issuer.clone())
         .token_sources([
             TokenSource::Bearer,
@@ -141,6 +198,7 @@ pub fn app(settings: &Settings, clock: impl Clock) -> Result<(Router, Issuer), C
         // The demo serves plain HTTP; keep the default `Secure` in production.
         .refresh(settings.refresh_policy().cookie(CookieSettings::new().secure(false)))
         .clock(clock)
+        .revocation(revocations.clone())
         .rejection_handler(json_rejection)
         .build()?;
     let issuer = auth.issuer();
@@ -149,8 +207,12 @@ pub fn app(settings: &Settings, clock: impl Clock) -> Result<(Router, Issuer), C
         .route("/mine", get(mine))
         .route("/admin", get(admin))
         .route("/update/token", get(update_token))
+        .route("/logout", post(logout))
         .route_layer(auth);
-    let public = Router::new().route("/auth", post(login)).route("/health", get(health));
+    let mut public = Router::new().route("/auth", post(login)).route("/health", get(health));
+    if settings.private_key_pem.is_some() {
+        public = public.route("/.well-known/jwks.json", get(jwks));
+    }
     // CORS outside the auth layer: preflights and rejections get CORS headers too.
     let cors = CorsLayer::new()
         .allow_origin(Any)
@@ -159,14 +221,18 @@ pub fn app(settings: &Settings, clock: impl Clock) -> Result<(Router, Issuer), C
         .expose_headers([REFRESHED_TOKEN_HEADER, EXPIRES_IN_HEADER]);
     let router = public
         .merge(protected)
-        .with_state(AppState { issuer: issuer.clone(), passwords: PasswordChecker::new(2) })
+        .with_state(AppState {
+            issuer: issuer.clone(),
+            passwords: PasswordChecker::new(2),
+            revocations,
+        })
         .layer(cors);
     Ok((router, issuer))
 }
 
 /// The same routes without the layer, for the loopback throughput comparison
 /// (`scripts/throughput.sh`): `/mine` answers as it would for `admin`, unauthenticated.
-pub fn app_without_auth(settings: &Settings, clock: impl Clock) -> Result<Router, ConfigError> {
+pub fn app_without_auth(settings: &Settings, clock: impl Clock) -> Result<Router, String> {
     let (_, issuer) = app(settings, clock)?;
     async fn mine_fixed() -> Json<serde_json::Value> {
         Json(json!({ "user_id": 1, "username": "admin" }))
@@ -176,7 +242,11 @@ pub fn app_without_auth(settings: &Settings, clock: impl Clock) -> Result<Router
         .route("/mine", get(mine_fixed))
         .route("/auth", post(login))
         .route("/health", get(health))
-        .with_state(AppState { issuer, passwords: PasswordChecker::new(2) })
+        .with_state(AppState {
+            issuer,
+            passwords: PasswordChecker::new(2),
+            revocations: Revocations::Memory(InMemoryRevocations::new()),
+        })
         .layer(cors))
 }
 
@@ -258,6 +328,29 @@ async fn update_token(State(state): State<AppState>, claims: Claims<DemoClaims>)
     };
     // This response carries a token already: the layer must not add another.
     (Extension(NoRenewal), response).into_response()
+}
+
+/// `POST /logout`: ends the session everywhere. Its `sid` is revoked until the session cap, so
+/// this token, every renewal already handed out and any still in flight are refused by every
+/// instance; the cookie is cleared.
+async fn logout(State(state): State<AppState>, claims: Claims<DemoClaims>) -> Response {
+    let registered = &claims.registered;
+    let until = state.issuer.session_expires_at(registered).unwrap_or(registered.exp);
+    let Some(sid) = registered.sid.as_deref() else {
+        return error(StatusCode::BAD_REQUEST, "no_session", "the token has no session id");
+    };
+    if state.revocations.revoke_session(sid, until).await.is_err() {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "try again shortly");
+    }
+    let clear = HeaderValue::from_static("token=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax");
+    let mut response = Json(json!({ "logged_out": true })).into_response();
+    response.headers_mut().append(SET_COOKIE, clear);
+    (Extension(NoRenewal), response).into_response()
+}
+
+/// `GET /.well-known/jwks.json`: the public keys, for services that only verify.
+async fn jwks(State(state): State<AppState>) -> Json<tower_sliding_jwt::JwkSet> {
+    Json(state.issuer.jwks())
 }
 
 /// `GET /health`: public.

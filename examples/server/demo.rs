@@ -45,7 +45,7 @@ fn dates(issuer: &Issuer, token: &str) -> (i64, i64) {
 }
 
 async fn walk_through(settings: Settings) -> Result<(), String> {
-    let (router, issuer) = app(&settings, SystemClock).map_err(|e| e.to_string())?;
+    let (router, issuer) = app(&settings, SystemClock)?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
     let base = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
     tokio::spawn(async move { axum::serve(listener, router).await });

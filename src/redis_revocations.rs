@@ -149,7 +149,10 @@ impl RevocationCheck for RedisRevocations {
         let mut connection = self.connection.clone();
         let timeout = self.timeout;
         RevocationFuture::pending(async move {
-            let answer = tokio::time::timeout(timeout, command.query_async::<Vec<Option<i64>>>(&mut connection));
+            let answer = tokio::time::timeout(
+                timeout,
+                command.query_async::<Vec<Option<i64>>>(&mut connection),
+            );
             let values = match answer.await {
                 Ok(Ok(values)) => values,
                 Ok(Err(e)) => return Err(error("Redis could not be asked", &e)),
@@ -157,9 +160,11 @@ impl RevocationCheck for RedisRevocations {
             };
             let listed = values.iter().take(subject_at).any(Option::is_some);
             let subject = has_subject
-                && values.get(subject_at).copied().flatten().is_some_and(|cut| {
-                    session_start.is_none_or(|start| start <= cut)
-                });
+                && values
+                    .get(subject_at)
+                    .copied()
+                    .flatten()
+                    .is_some_and(|cut| session_start.is_none_or(|start| start <= cut));
             Ok(if listed || subject { RevocationStatus::Revoked } else { RevocationStatus::Active })
         })
     }

@@ -1,0 +1,71 @@
+//! What the Redis revocation check adds to a request: the layer with and without
+//! `RedisRevocations`, against a `redis-server` this benchmark starts on a free loopback port.
+//!
+//! `cargo bench --bench redis` (skipped with a message when redis-server is not installed).
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use axum::body::Body;
+use common::*;
+use criterion::{Criterion, criterion_group, criterion_main};
+use http::Request;
+use tower::{Service, ServiceExt};
+use tower_sliding_jwt::{JwtAuthLayer, ManualClock, RedisRevocations};
+
+fn redis_router(clock: ManualClock, url: &str) -> axum::Router {
+    let layer = JwtAuthLayer::builder()
+        .hs256(SECRET)
+        .issuer("https://auth.example.com")
+        .audience("api")
+        .clock(clock)
+        .revocation(RedisRevocations::connect(url).unwrap())
+        .build()
+        .unwrap();
+    axum::Router::new().route("/", axum::routing::get(|| async { "ok" })).layer(layer).with_state(())
+}
+
+fn bench(c: &mut Criterion) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let Ok(mut server) = Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .stdout(Stdio::null())
+        .spawn()
+    else {
+        eprintln!("skipping: redis-server is not installed");
+        return;
+    };
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let now = now();
+    let clock = ManualClock::new(now);
+    let token = hs256_token(&claims(now, 290));
+    let plain = our_router(clock.clone());
+    let with_redis = rt.block_on(async { redis_router(clock, &format!("redis://127.0.0.1:{port}/")) });
+    let mut group = c.benchmark_group("revocation");
+    for (name, router) in [("ours HS256 (cached), no revocation store", &plain), ("ours HS256 (cached) + Redis check", &with_redis)] {
+        group.bench_function(name, |b| {
+            b.to_async(&rt).iter(|| {
+                let mut router = router.clone();
+                let request = request(Some(&token));
+                async move {
+                    let service = ServiceExt::<Request<Body>>::ready(&mut router).await.unwrap();
+                    assert_eq!(service.call(request).await.unwrap().status(), 200);
+                }
+            })
+        });
+    }
+    group.finish();
+    let _ = server.kill();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(5));
+    targets = bench
+}
+criterion_main!(benches);

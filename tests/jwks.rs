@@ -1,0 +1,258 @@
+//! JWKS: publishing the public keys, and a verify-only service that fetches them from a JWKS server
+//! on 127.0.0.1, through rotation, rate-limited refetches and the JWKS server going down.
+
+#[allow(dead_code)]
+#[path = "../examples/server/app.rs"]
+mod app;
+mod common;
+#[allow(dead_code)]
+#[path = "../examples/shared/settings.rs"]
+mod settings;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::routing::get;
+use common::{serve, unix_now};
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+use tower_sliding_jwt::{
+    Algorithm, Claims, Issuer, JwkSet, JwksError, JwtAuthLayer, Key, ManualClock, RefreshMode,
+    RefreshPolicy, RemoteJwks,
+};
+
+fn pem(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{}/tests/keys/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+/// An identity provider signing with one key.
+fn idp(alg: Algorithm, file: &str, kid: &str) -> Issuer {
+    JwtAuthLayer::builder()
+        .signing_key(Key::from_private_pem(alg, pem(file)).unwrap().with_kid(kid))
+        .issuer("https://idp.example")
+        .build()
+        .unwrap()
+        .issuer()
+}
+
+/// A JWKS server whose document can change, counting its fetches.
+struct JwksServer {
+    url: String,
+    document: Arc<RwLock<JwkSet>>,
+    fetches: Arc<AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+async fn jwks_server(keys: &[&Issuer]) -> JwksServer {
+    let document = Arc::new(RwLock::new(set(keys)));
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let (doc, count) = (document.clone(), fetches.clone());
+    let app = Router::new().route(
+        "/.well-known/jwks.json",
+        get(move || {
+            count.fetch_add(1, Ordering::SeqCst);
+            let body = serde_json::to_string(&*doc.read().unwrap()).unwrap();
+            async move { body }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/.well-known/jwks.json", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    JwksServer { url, document, fetches, task }
+}
+
+fn set(keys: &[&Issuer]) -> JwkSet {
+    JwkSet { keys: keys.iter().flat_map(|issuer| issuer.jwks().keys).collect() }
+}
+
+impl JwksServer {
+    fn publish(&self, keys: &[&Issuer]) {
+        *self.document.write().unwrap() = set(keys);
+    }
+
+    fn fetches(&self) -> usize {
+        self.fetches.load(Ordering::SeqCst)
+    }
+}
+
+/// A service that only verifies, with the remote keys.
+async fn verifier(jwks: RemoteJwks) -> (String, Client) {
+    let layer = JwtAuthLayer::builder()
+        .remote_jwks(jwks)
+        .issuer("https://idp.example")
+        .refresh(RefreshPolicy::new().mode(RefreshMode::Disabled))
+        .build()
+        .unwrap();
+    let app = Router::new()
+        .route("/", get(|claims: Claims| async move { claims.subject().unwrap_or("").to_owned() }))
+        .layer(layer);
+    (serve(app).await, Client::new())
+}
+
+async fn status(http: &Client, base: &str, token: &str) -> StatusCode {
+    http.get(base).bearer_auth(token).send().await.unwrap().status()
+}
+
+async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn remote_keys_verify_and_rotation_is_followed() {
+    let a = idp(Algorithm::ES256, "ec256_private.pem", "key-a");
+    let b = idp(Algorithm::EdDSA, "ed25519_private.pem", "key-b");
+    let server = jwks_server(&[&a]).await;
+    let jwks = RemoteJwks::builder(&server.url)
+        .allow_http(true)
+        .refresh_every(Duration::from_millis(300))
+        .min_refetch_interval(Duration::from_millis(100))
+        .fetch()
+        .await
+        .unwrap();
+    assert_eq!(jwks.key_count(), 1);
+    let (base, http) = verifier(jwks.clone()).await;
+    let token_a = a.issue("alice", &json!({})).unwrap().token;
+    let token_b = b.issue("bob", &json!({})).unwrap().token;
+    assert_eq!(status(&http, &base, &token_a).await, StatusCode::OK);
+    assert_eq!(status(&http, &base, &token_a).await, StatusCode::OK, "and from the cache");
+
+    // A new key appears: the first token with its kid is refused and triggers a refetch.
+    server.publish(&[&a, &b]);
+    let response = http.get(&base).bearer_auth(&token_b).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(response.headers()["www-authenticate"].to_str().unwrap().contains("key id is unknown"));
+    eventually("the new key is fetched", async || {
+        status(&http, &base, &token_b).await == StatusCode::OK
+    })
+    .await;
+
+    // The old key disappears: its tokens (cached ones included) stop verifying.
+    server.publish(&[&b]);
+    eventually("the old key is dropped", async || {
+        status(&http, &base, &token_a).await == StatusCode::UNAUTHORIZED
+    })
+    .await;
+    assert_eq!(status(&http, &base, &token_b).await, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn unknown_kids_trigger_at_most_one_refetch_per_interval() {
+    let a = idp(Algorithm::ES256, "ec256_private.pem", "key-a");
+    let server = jwks_server(&[&a]).await;
+    let jwks = RemoteJwks::builder(&server.url)
+        .allow_http(true)
+        .min_refetch_interval(Duration::from_secs(60))
+        .fetch()
+        .await
+        .unwrap();
+    let (base, http) = verifier(jwks).await;
+    assert_eq!(server.fetches(), 1);
+    for i in 0..50 {
+        let stranger = idp(Algorithm::ES256, "ec256_private.pem", &format!("made-up-{i}"));
+        let token = stranger.issue("eve", &json!({})).unwrap().token;
+        assert_eq!(status(&http, &base, &token).await, StatusCode::UNAUTHORIZED);
+    }
+    // The first unknown kid may start one refetch; the other 49 start none.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(server.fetches() <= 2, "{} fetches for 50 unknown kids", server.fetches());
+}
+
+#[tokio::test]
+async fn the_last_good_set_survives_the_jwks_server_going_down() {
+    let a = idp(Algorithm::ES256, "ec256_private.pem", "key-a");
+    let server = jwks_server(&[&a]).await;
+    let jwks = RemoteJwks::builder(&server.url)
+        .allow_http(true)
+        .refresh_every(Duration::from_millis(100))
+        .timeout(Duration::from_millis(500))
+        .fetch()
+        .await
+        .unwrap();
+    let (base, http) = verifier(jwks.clone()).await;
+    let token = a.issue("alice", &json!({})).unwrap().token;
+    server.task.abort();
+    // Several refreshes fail meanwhile.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(jwks.key_count(), 1);
+    assert_eq!(status(&http, &base, &token).await, StatusCode::OK);
+
+    // A set that cannot be fetched at start-up is an error, not an empty key set.
+    let down = RemoteJwks::builder(&server.url)
+        .allow_http(true)
+        .timeout(Duration::from_millis(500))
+        .fetch()
+        .await;
+    assert!(matches!(down, Err(JwksError::Transport(_))), "{down:?}");
+}
+
+#[tokio::test]
+async fn plain_http_and_bad_documents_are_refused() {
+    assert!(matches!(
+        RemoteJwks::builder("http://127.0.0.1:1/jwks").fetch().await,
+        Err(JwksError::Insecure)
+    ));
+    assert!(matches!(RemoteJwks::builder("not a url").fetch().await, Err(JwksError::InvalidUrl)));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let app = Router::new()
+        .route("/", get(|| async { r#"{"keys":[]}"# }))
+        .route("/big", get(|| async { "x".repeat(2 << 20) }));
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    assert!(matches!(
+        RemoteJwks::builder(&url).allow_http(true).fetch().await,
+        Err(JwksError::Keys(_))
+    ));
+    let big = RemoteJwks::builder(format!("{url}big")).allow_http(true).fetch().await;
+    assert!(matches!(big, Err(JwksError::TooLarge)), "{big:?}");
+    let missing = RemoteJwks::builder(format!("{url}missing")).allow_http(true).fetch().await;
+    assert!(matches!(missing, Err(JwksError::Status(404))), "{missing:?}");
+}
+
+#[tokio::test]
+async fn the_demo_publishes_its_keys_for_verify_only_services() {
+    let settings = settings::Settings::from_lookup(
+        |name| match name {
+            "JWT_ALG" => Some("ES256".to_owned()),
+            "JWT_PRIVATE_KEY_FILE" => {
+                Some(format!("{}/tests/keys/ec256_private.pem", env!("CARGO_MANIFEST_DIR")))
+            }
+            _ => None,
+        },
+        "127.0.0.1:0",
+    )
+    .unwrap();
+    let (router, issuer) = app::app(&settings, ManualClock::new(unix_now())).unwrap();
+    let base = serve(router).await;
+    let published: Value = Client::new()
+        .get(format!("{base}/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(published["keys"][0]["alg"], "ES256");
+    assert_eq!(published["keys"][0]["use"], "sig");
+    assert!(published["keys"][0].get("d").is_none(), "never the private part");
+
+    let jwks = RemoteJwks::builder(format!("{base}/.well-known/jwks.json"))
+        .allow_http(true)
+        .fetch()
+        .await
+        .unwrap();
+    let layer = JwtAuthLayer::builder()
+        .remote_jwks(jwks)
+        .issuer("demo")
+        .refresh(RefreshPolicy::new().mode(RefreshMode::Disabled))
+        .build()
+        .unwrap();
+    let other = serve(Router::new().route("/", get(|| async { "ok" })).layer(layer)).await;
+    let login = issuer.issue("1", &json!({ "user_id": 1, "username": "admin" })).unwrap().token;
+    assert_eq!(status(&Client::new(), &other, &login).await, StatusCode::OK);
+}
