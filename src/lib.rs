@@ -14,7 +14,12 @@
 //! - **Login and explicit renewal**: [`Issuer::issue`], [`Issuer::renew`], [`Issuer::jwks`].
 //! - **Refusals**: [`Rejection`]: RFC 6750 `WWW-Authenticate` for HTTP, `grpc-status` for gRPC;
 //!   shape them with a [`RejectionHandler`]. An [authorization check] answers 403.
-//! - **Revocation**: [`RevocationCheck`] (ready or asynchronous), [`InMemoryRevocations`].
+//! - **Revocation**: [`RevocationCheck`] (ready or asynchronous), [`InMemoryRevocations`], and
+//!   `RedisRevocations` across a fleet (feature `redis`).
+//! - **Remote keys**: `RemoteJwks` (feature `jwks`) for services that only verify.
+//! - **Clients**: [`ClientTokenLayer`] and [`TokenStore`] send the token and keep the renewed one
+//!   (any Tower HTTP client; `tonic` feature helpers too).
+//! - **Speed**: a bounded cache of verified tokens ([`JwtAuthBuilder::verified_token_cache`]).
 //! - **Time**: a [`Clock`] shared by validation, renewal and issuing; [`ManualClock`] for tests.
 //!
 //! [previous]: JwtAuthBuilder::previous_key
@@ -84,7 +89,12 @@
 //! - **Login and explicit renewal**: [`Issuer::issue`], [`Issuer::renew`], [`Issuer::jwks`].
 //! - **Refusals**: [`Rejection`]: RFC 6750 `WWW-Authenticate` for HTTP, `grpc-status` for gRPC;
 //!   shape them with a [`RejectionHandler`]. An [authorization check] answers 403.
-//! - **Revocation**: [`RevocationCheck`] (ready or asynchronous), [`InMemoryRevocations`].
+//! - **Revocation**: [`RevocationCheck`] (ready or asynchronous), [`InMemoryRevocations`], and
+//!   `RedisRevocations` across a fleet (feature `redis`).
+//! - **Remote keys**: `RemoteJwks` (feature `jwks`) for services that only verify.
+//! - **Clients**: [`ClientTokenLayer`] and [`TokenStore`] send the token and keep the renewed one
+//!   (any Tower HTTP client; `tonic` feature helpers too).
+//! - **Speed**: a bounded cache of verified tokens ([`JwtAuthBuilder::verified_token_cache`]).
 //! - **Time**: a [`Clock`] shared by validation, renewal and issuing; [`ManualClock`] for tests.
 //!
 //! [previous]: JwtAuthBuilder::previous_key
