@@ -66,3 +66,16 @@ pub(crate) fn provider() -> &'static CryptoProvider {
         &jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_provider_is_the_one_the_features_select() {
+        // aws-lc-rs when it is compiled in (alone or with rust_crypto), RustCrypto otherwise.
+        let expected = if cfg!(feature = "aws_lc_rs") { "aws_lc_rs" } else { "rust_crypto" };
+        assert_eq!(CryptoBackend::ACTIVE.name(), expected);
+        println!("crypto backend under test: {}", CryptoBackend::ACTIVE);
+    }
+}
