@@ -8,13 +8,14 @@ use jsonwebtoken::crypto::CryptoProvider;
 
 #[cfg(not(any(feature = "rust_crypto", feature = "aws_lc_rs")))]
 compile_error!(
-    "tower-sliding-jwt needs a crypto backend: enable the `rust_crypto` (default) or the \
-     `aws_lc_rs` feature"
+    "tower-sliding-jwt needs a crypto backend: enable the `aws_lc_rs` (default) or the \
+     `rust_crypto` feature"
 );
 
 /// The cryptography backend compiled into this build.
 ///
-/// Chosen by the crate features: `rust_crypto` (the default, pure Rust) or `aws_lc_rs`.
+/// Chosen by the crate features: `aws_lc_rs` (the default: the fastest verification) or
+/// `rust_crypto` (pure Rust, no C compiler needed).
 /// When both are enabled (as `--all-features` does), `aws_lc_rs` is used, always; the choice is
 /// never left to chance. [`CryptoBackend::ACTIVE`] tells which one a build uses.
 ///

@@ -4,17 +4,18 @@ use std::fmt;
 
 use http::HeaderValue;
 
-/// The verified token as presented, put in the request extensions next to
-/// [`Claims`](crate::Claims): for an explicit renewal endpoint
+/// The verified token as presented, carried by the [`Claims`](crate::Claims) in the request
+/// extensions ([`Claims::token`](crate::Claims::token)): for an explicit renewal endpoint
 /// ([`Issuer::renew`](crate::Issuer::renew)) or to forward the token to an upstream service.
+/// It shares the bytes of the request header it came from rather than copying them.
 ///
 /// Its `Debug` output hides the token, so it cannot leak into logs by accident.
 ///
 /// ```
-/// use tower_sliding_jwt::RawToken;
+/// use tower_sliding_jwt::Claims;
 ///
-/// fn forward(token: &RawToken) -> String {
-///     format!("Bearer {}", token.as_str())
+/// fn forward(claims: &Claims) -> String {
+///     format!("Bearer {}", claims.token().as_str())
 /// }
 /// ```
 #[derive(Clone)]
