@@ -261,3 +261,77 @@ pub(crate) fn random_id() -> Result<String, IssueError> {
         Ok(id)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::builder::JwtAuthBuilder;
+    use crate::clock::ManualClock;
+    use crate::refresh::RefreshPolicy;
+
+    fn core() -> Arc<Core> {
+        let layer = JwtAuthBuilder::new()
+            .hs256(b"config-test-secret-of-at-least-32-bytes")
+            .clock(ManualClock::new(5_000))
+            .refresh(RefreshPolicy::new().ttl(Duration::from_secs(300)))
+            .build()
+            .unwrap();
+        layer.core()
+    }
+
+    fn payload_of_renewal(
+        core: &Core,
+        payload: &str,
+        renewable: &Renewable,
+        old_exp: i64,
+    ) -> String {
+        let (token, _) =
+            core.renew_payload(payload.as_bytes(), renewable, old_exp, 5_000).unwrap().unwrap();
+        let segment = token.split('.').nth(1).unwrap();
+        String::from_utf8(URL_SAFE_NO_PAD.decode(segment).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn renewal_keeps_every_other_claim_byte_for_byte_and_in_order() {
+        let core = core();
+        let renewable = Renewable { cap: 100_000, session_start: 4_000, new_exp: 5_300 };
+        let payload = r#"{"sub":"u","z":1.50,"nbf":4000,"nested":{"b":[1, 2],"a":"\u00e9"},"iat":4000,"exp":5100,"auth_time":4000,"jti":"old"}"#;
+        let renewed = payload_of_renewal(&core, payload, &renewable, 5_100);
+        let jti =
+            serde_json::from_str::<Value>(&renewed).unwrap()["jti"].as_str().unwrap().to_owned();
+        assert_ne!(jti, "old");
+        assert_eq!(
+            renewed,
+            format!(
+                r#"{{"sub":"u","z":1.50,"nbf":5000,"nested":{{"b":[1, 2],"a":"\u00e9"}},"iat":5000,"exp":5300,"auth_time":4000,"jti":"{jti}"}}"#
+            )
+        );
+    }
+
+    #[test]
+    fn renewal_adds_what_is_missing_and_respects_the_cap() {
+        let core = core();
+        // No nbf (none added), no jti or auth_time (both added; auth_time = the session start).
+        let renewable = Renewable { cap: 5_200, session_start: 4_000, new_exp: 5_200 };
+        let renewed =
+            payload_of_renewal(&core, r#"{"sub":"u","iat":4000,"exp":5100}"#, &renewable, 5_100);
+        let claims: Value = serde_json::from_str(&renewed).unwrap();
+        assert_eq!(claims["iat"], 5_000);
+        assert_eq!(claims["exp"], 5_200, "capped");
+        assert_eq!(claims["auth_time"], 4_000);
+        assert!(claims.get("nbf").is_none());
+        assert!(claims["jti"].as_str().is_some_and(|jti| jti.len() == 22));
+        // Nothing to extend: no token.
+        let none = core.renew_payload(br#"{"exp":5200}"#, &renewable, 5_200, 5_000).unwrap();
+        assert!(none.is_none());
+    }
+
+    #[test]
+    fn random_ids_do_not_repeat() {
+        let ids: std::collections::HashSet<String> =
+            (0..10_000).map(|_| random_id().unwrap()).collect();
+        assert_eq!(ids.len(), 10_000);
+    }
+}

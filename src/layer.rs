@@ -80,6 +80,11 @@ impl<C, R> JwtAuthLayer<C, R> {
         self.config.cache.as_ref().map_or(0, TokenCache::len)
     }
 
+    #[cfg(test)]
+    pub(crate) fn core(&self) -> Arc<Core> {
+        Arc::clone(&self.config.core)
+    }
+
     /// The [`Issuer`] sharing this layer's keys, lifetimes and clock: for login and explicit
     /// renewal routes.
     pub fn issuer(&self) -> Issuer {
