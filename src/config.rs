@@ -122,6 +122,11 @@ impl Core {
         let signature = key.sign(token.as_bytes()).ok_or(IssueError::Signing)?;
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(&signature, &mut token);
+        // Never hand out a token the layer itself would refuse (a renewal adds claims, so a token
+        // near the limit could otherwise grow past it).
+        if token.len() > self.rules.max_token_bytes {
+            return Err(IssueError::TooLarge);
+        }
         Ok(token)
     }
 
@@ -326,6 +331,17 @@ mod tests {
         // Nothing to extend: no token.
         let none = core.renew_payload(br#"{"exp":5200}"#, &renewable, 5_200, 5_000).unwrap();
         assert!(none.is_none());
+    }
+
+    #[test]
+    fn a_renewal_never_exceeds_the_maximum_token_size() {
+        let core = core();
+        let renewable = Renewable { cap: 100_000, session_start: 4_000, new_exp: 5_300 };
+        // A payload that fits now, but not once renewal adds jti and auth_time.
+        let filler = "x".repeat(core.rules.max_token_bytes * 3 / 4 - 80);
+        let payload = format!(r#"{{"sub":"u","exp":5100,"pad":"{filler}"}}"#);
+        let result = core.renew_payload(payload.as_bytes(), &renewable, 5_100, 5_000);
+        assert_eq!(result, Err(IssueError::TooLarge));
     }
 
     #[test]

@@ -166,6 +166,8 @@ pub enum IssueError {
     Signing,
     /// The operating system's random number generator failed (for `jti` / `sid`).
     Randomness,
+    /// The token would be longer than the maximum token size the layer accepts.
+    TooLarge,
 }
 
 impl fmt::Display for IssueError {
@@ -180,6 +182,9 @@ impl fmt::Display for IssueError {
             }
             IssueError::Signing => f.write_str("the crypto backend failed to sign"),
             IssueError::Randomness => f.write_str("the system random number generator failed"),
+            IssueError::TooLarge => {
+                f.write_str("the token would exceed the maximum token size the layer accepts")
+            }
         }
     }
 }

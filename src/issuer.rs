@@ -78,7 +78,8 @@ impl Issuer {
     /// start), a random `jti`, a random `sid` (the session id all its renewals keep), `iss` and
     /// `aud` when configured, and the custom claims; its header carries the signing key's `kid`.
     /// `custom` must serialize to a JSON object (use `&()` or [`NoCustomClaims`] for none) and may
-    /// not set the claims listed above.
+    /// not set the claims listed above. A token longer than the layer's maximum token size is
+    /// refused with [`IssueError::TooLarge`]: the layer would not accept it back.
     pub fn issue<T: Serialize + ?Sized>(
         &self,
         subject: impl Into<String>,

@@ -10,6 +10,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Response};
 
 use crate::claims::RegisteredClaims;
 use crate::config::Core;
+use crate::error::IssueError;
 use crate::keys::KeyRole;
 use crate::refresh::{NoRenewal, RefreshMode, Renewable, renewable};
 use crate::source::TokenSource;
@@ -106,6 +107,10 @@ impl Renewal {
                 {
                     Ok(Some(renewed)) => renewed,
                     Ok(None) => return,
+                    Err(error @ IssueError::TooLarge) => {
+                        tracing::debug!(target: "tower_sliding_jwt", sub = sub.as_deref(), %error, "not renewed");
+                        return;
+                    }
                     Err(error) => {
                         tracing::warn!(target: "tower_sliding_jwt", %error, "renewal failed");
                         return;

@@ -62,6 +62,29 @@ proptest! {
     }
 }
 
+/// Every committed seed, including inputs that once found a bug (`regression-*`), through the
+/// same checks as the fuzzers.
+#[test]
+fn the_committed_seeds_and_regressions_pass() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/seeds");
+    let mut count = 0;
+    for (target, entry) in ["request", "signed"].iter().flat_map(|target| {
+        std::fs::read_dir(format!("{dir}/{target}"))
+            .unwrap()
+            .map(move |entry| (*target, entry.unwrap()))
+    }) {
+        let data = std::fs::read(entry.path()).unwrap();
+        match target {
+            "request" => harness::request_bytes(&HARNESS, &data),
+            _ => {
+                let _ = harness::signed_parts(&HARNESS, &data);
+            }
+        }
+        count += 1;
+    }
+    assert!(count >= 15, "{count} seeds");
+}
+
 #[test]
 fn the_seeds_reach_the_deep_paths() {
     // Without this, the random tests could pass without ever getting past the signature.
