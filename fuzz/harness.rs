@@ -75,13 +75,24 @@ impl Harness {
         let reached = response.headers().contains_key(INNER);
         let status = response.status().as_u16();
         assert!(matches!(status, 200 | 400 | 401), "undocumented status {status}");
-        assert_eq!(reached, status == 200, "the inner service runs exactly for accepted requests");
+        // A gRPC call is refused the gRPC way: HTTP 200 with a grpc-status.
+        let grpc_status = response.headers().get("grpc-status");
+        let accepted = status == 200 && grpc_status.is_none();
+        assert_eq!(reached, accepted, "the inner service runs exactly for accepted requests");
         let renewal = response.headers().get("x-refreshed-token");
         let set_cookie = response.headers().get("set-cookie");
-        if status != 200 {
+        if !accepted {
             assert!(renewal.is_none() && set_cookie.is_none(), "a rejection carried a renewal");
-            let challenge = response.headers().get("www-authenticate").expect("a challenge");
-            assert!(challenge.to_str().is_ok_and(|c| c.starts_with("Bearer realm=\"api\"")));
+            match grpc_status {
+                Some(code) => assert_eq!(code, "16", "gRPC rejections are UNAUTHENTICATED here"),
+                None => {
+                    let challenge =
+                        response.headers().get("www-authenticate").expect("a challenge");
+                    assert!(
+                        challenge.to_str().is_ok_and(|c| c.starts_with("Bearer realm=\"api\""))
+                    );
+                }
+            }
         }
         if let Some(renewed) = renewal {
             self.check_renewed(renewed.to_str().expect("ASCII"));
