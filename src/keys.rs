@@ -79,9 +79,7 @@ impl Key {
             kid: None,
             decoding: DecodingKey::from_secret(secret),
             verifier: Verifier::new(algorithm, Some(secret), None).ok_or_else(wrong_type)?,
-            signer: Some(
-                Signer::new(algorithm, EncodingKey::from_secret(secret)).ok_or_else(wrong_type)?,
-            ),
+            signer: Some(Signer::new(algorithm, EncodingKey::from_secret(secret))),
             public: None,
         })
     }
@@ -148,7 +146,7 @@ impl Key {
             }
             AlgorithmFamily::Hmac => return Err(wrong_type()),
         };
-        let signer = Signer::new(algorithm, encoding).ok_or_else(wrong_type)?;
+        let signer = Signer::new(algorithm, encoding);
         let key = Key::asymmetric(algorithm, decoding, Some(signer), public)?;
         key.self_test()?;
         Ok(key.with_thumbprint_kid())

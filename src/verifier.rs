@@ -19,16 +19,9 @@ use crate::backend::provider;
 // a pointer chase per verification.
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Verifier {
-    #[cfg(feature = "aws_lc_rs")]
-    Hmac(aws_lc_rs::hmac::Key),
+    Hmac(HmacKey),
     #[cfg(feature = "aws_lc_rs")]
     Public(aws_lc_rs::signature::ParsedPublicKey),
-    #[cfg(not(feature = "aws_lc_rs"))]
-    Hmac256(hmac::Hmac<sha2::Sha256>),
-    #[cfg(not(feature = "aws_lc_rs"))]
-    Hmac384(hmac::Hmac<sha2::Sha384>),
-    #[cfg(not(feature = "aws_lc_rs"))]
-    Hmac512(hmac::Hmac<sha2::Sha512>),
     /// jsonwebtoken's verifier, built per call.
     #[cfg(not(feature = "aws_lc_rs"))]
     PerCall,
@@ -42,27 +35,17 @@ impl Verifier {
         secret: Option<&[u8]>,
         public: Option<&AlgorithmParameters>,
     ) -> Option<Verifier> {
+        if matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) {
+            return HmacKey::new(alg, secret?).map(Verifier::Hmac);
+        }
         #[cfg(feature = "aws_lc_rs")]
         {
-            aws::verifier(alg, secret, public)
+            aws::public_key(alg, public?).map(Verifier::Public)
         }
         #[cfg(not(feature = "aws_lc_rs"))]
         {
-            use hmac::Mac as _;
             let _ = public;
-            Some(match (alg, secret) {
-                (Algorithm::HS256, Some(s)) => {
-                    Verifier::Hmac256(hmac::Hmac::new_from_slice(s).ok()?)
-                }
-                (Algorithm::HS384, Some(s)) => {
-                    Verifier::Hmac384(hmac::Hmac::new_from_slice(s).ok()?)
-                }
-                (Algorithm::HS512, Some(s)) => {
-                    Verifier::Hmac512(hmac::Hmac::new_from_slice(s).ok()?)
-                }
-                (Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512, None) => return None,
-                _ => Verifier::PerCall,
-            })
+            Some(Verifier::PerCall)
         }
     }
 
@@ -77,16 +60,9 @@ impl Verifier {
         #[cfg(feature = "aws_lc_rs")]
         let _ = (alg, decoding);
         match self {
-            #[cfg(feature = "aws_lc_rs")]
-            Verifier::Hmac(key) => aws_lc_rs::hmac::verify(key, message, signature).is_ok(),
+            Verifier::Hmac(key) => key.verify(message, signature),
             #[cfg(feature = "aws_lc_rs")]
             Verifier::Public(key) => key.verify_sig(message, signature).is_ok(),
-            #[cfg(not(feature = "aws_lc_rs"))]
-            Verifier::Hmac256(keyed) => rust::hmac_verify(keyed, message, signature),
-            #[cfg(not(feature = "aws_lc_rs"))]
-            Verifier::Hmac384(keyed) => rust::hmac_verify(keyed, message, signature),
-            #[cfg(not(feature = "aws_lc_rs"))]
-            Verifier::Hmac512(keyed) => rust::hmac_verify(keyed, message, signature),
             #[cfg(not(feature = "aws_lc_rs"))]
             Verifier::PerCall => match (provider().verifier_factory)(&alg, decoding) {
                 Ok(verifier) => verifier.verify(message, &signature.to_vec()).is_ok(),
@@ -99,47 +75,22 @@ impl Verifier {
 /// Signs for one key: a keyed HMAC, or jsonwebtoken's signer.
 #[allow(clippy::large_enum_variant)] // one per key, as above
 pub(crate) enum Signer {
-    #[cfg(feature = "aws_lc_rs")]
-    Hmac(aws_lc_rs::hmac::Key),
-    #[cfg(not(feature = "aws_lc_rs"))]
-    Hmac256(hmac::Hmac<sha2::Sha256>),
-    #[cfg(not(feature = "aws_lc_rs"))]
-    Hmac384(hmac::Hmac<sha2::Sha384>),
-    #[cfg(not(feature = "aws_lc_rs"))]
-    Hmac512(hmac::Hmac<sha2::Sha512>),
+    Hmac(HmacKey),
     /// jsonwebtoken's signer, built per call (asymmetric keys: the signature dominates).
     PerCall(EncodingKey),
 }
 
 impl Signer {
-    pub(crate) fn new(alg: Algorithm, key: EncodingKey) -> Option<Signer> {
-        let secret = key.as_bytes();
-        #[cfg(feature = "aws_lc_rs")]
-        let hmac = aws::hmac_algorithm(alg)
-            .map(|algorithm| Signer::Hmac(aws_lc_rs::hmac::Key::new(algorithm, secret)));
-        #[cfg(not(feature = "aws_lc_rs"))]
-        let hmac = {
-            use hmac::Mac as _;
-            match alg {
-                Algorithm::HS256 => Some(Signer::Hmac256(hmac::Hmac::new_from_slice(secret).ok()?)),
-                Algorithm::HS384 => Some(Signer::Hmac384(hmac::Hmac::new_from_slice(secret).ok()?)),
-                Algorithm::HS512 => Some(Signer::Hmac512(hmac::Hmac::new_from_slice(secret).ok()?)),
-                _ => None,
-            }
-        };
-        Some(hmac.unwrap_or(Signer::PerCall(key)))
+    pub(crate) fn new(alg: Algorithm, key: EncodingKey) -> Signer {
+        match HmacKey::new(alg, key.as_bytes()) {
+            Some(hmac) => Signer::Hmac(hmac),
+            None => Signer::PerCall(key),
+        }
     }
 
     pub(crate) fn sign(&self, alg: Algorithm, message: &[u8]) -> Option<Vec<u8>> {
         match self {
-            #[cfg(feature = "aws_lc_rs")]
-            Signer::Hmac(key) => Some(aws_lc_rs::hmac::sign(key, message).as_ref().to_vec()),
-            #[cfg(not(feature = "aws_lc_rs"))]
-            Signer::Hmac256(keyed) => Some(rust::hmac_sign(keyed, message)),
-            #[cfg(not(feature = "aws_lc_rs"))]
-            Signer::Hmac384(keyed) => Some(rust::hmac_sign(keyed, message)),
-            #[cfg(not(feature = "aws_lc_rs"))]
-            Signer::Hmac512(keyed) => Some(rust::hmac_sign(keyed, message)),
+            Signer::Hmac(key) => Some(key.sign(message)),
             Signer::PerCall(key) => {
                 let signer = (provider().signer_factory)(&alg, key).ok()?;
                 signer.try_sign(message).ok()
@@ -148,20 +99,77 @@ impl Signer {
     }
 }
 
-#[cfg(not(feature = "aws_lc_rs"))]
-mod rust {
-    use hmac::Mac;
+/// An HMAC key of the active backend, keyed once; shared by verifying and signing.
+#[cfg(feature = "aws_lc_rs")]
+pub(crate) struct HmacKey(aws_lc_rs::hmac::Key);
 
-    pub(super) fn hmac_verify<M: Mac + Clone>(keyed: &M, message: &[u8], signature: &[u8]) -> bool {
-        let mut mac = keyed.clone();
-        mac.update(message);
-        mac.verify_slice(signature).is_ok()
+/// An HMAC key of the active backend, keyed once; shared by verifying and signing.
+#[cfg(not(feature = "aws_lc_rs"))]
+pub(crate) enum HmacKey {
+    Sha256(hmac::Hmac<sha2::Sha256>),
+    Sha384(hmac::Hmac<sha2::Sha384>),
+    Sha512(hmac::Hmac<sha2::Sha512>),
+}
+
+#[cfg(feature = "aws_lc_rs")]
+impl HmacKey {
+    /// `None` for an algorithm that is not HMAC.
+    fn new(alg: Algorithm, secret: &[u8]) -> Option<HmacKey> {
+        let algorithm = match alg {
+            Algorithm::HS256 => aws_lc_rs::hmac::HMAC_SHA256,
+            Algorithm::HS384 => aws_lc_rs::hmac::HMAC_SHA384,
+            Algorithm::HS512 => aws_lc_rs::hmac::HMAC_SHA512,
+            _ => return None,
+        };
+        Some(HmacKey(aws_lc_rs::hmac::Key::new(algorithm, secret)))
     }
 
-    pub(super) fn hmac_sign<M: Mac + Clone>(keyed: &M, message: &[u8]) -> Vec<u8> {
-        let mut mac = keyed.clone();
-        mac.update(message);
-        mac.finalize().into_bytes().to_vec()
+    fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        aws_lc_rs::hmac::verify(&self.0, message, signature).is_ok()
+    }
+
+    fn sign(&self, message: &[u8]) -> Vec<u8> {
+        aws_lc_rs::hmac::sign(&self.0, message).as_ref().to_vec()
+    }
+}
+
+#[cfg(not(feature = "aws_lc_rs"))]
+impl HmacKey {
+    /// `None` for an algorithm that is not HMAC.
+    fn new(alg: Algorithm, secret: &[u8]) -> Option<HmacKey> {
+        use hmac::Mac as _;
+        Some(match alg {
+            Algorithm::HS256 => HmacKey::Sha256(hmac::Hmac::new_from_slice(secret).ok()?),
+            Algorithm::HS384 => HmacKey::Sha384(hmac::Hmac::new_from_slice(secret).ok()?),
+            Algorithm::HS512 => HmacKey::Sha512(hmac::Hmac::new_from_slice(secret).ok()?),
+            _ => return None,
+        })
+    }
+
+    fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        fn check<M: hmac::Mac + Clone>(keyed: &M, message: &[u8], signature: &[u8]) -> bool {
+            let mut mac = keyed.clone();
+            mac.update(message);
+            mac.verify_slice(signature).is_ok()
+        }
+        match self {
+            HmacKey::Sha256(keyed) => check(keyed, message, signature),
+            HmacKey::Sha384(keyed) => check(keyed, message, signature),
+            HmacKey::Sha512(keyed) => check(keyed, message, signature),
+        }
+    }
+
+    fn sign(&self, message: &[u8]) -> Vec<u8> {
+        fn tag<M: hmac::Mac + Clone>(keyed: &M, message: &[u8]) -> Vec<u8> {
+            let mut mac = keyed.clone();
+            mac.update(message);
+            mac.finalize().into_bytes().to_vec()
+        }
+        match self {
+            HmacKey::Sha256(keyed) => tag(keyed, message),
+            HmacKey::Sha384(keyed) => tag(keyed, message),
+            HmacKey::Sha512(keyed) => tag(keyed, message),
+        }
     }
 }
 
@@ -172,17 +180,6 @@ mod aws {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use jsonwebtoken::Algorithm;
     use jsonwebtoken::jwk::AlgorithmParameters;
-
-    use super::Verifier;
-
-    pub(super) fn hmac_algorithm(alg: Algorithm) -> Option<aws_lc_rs::hmac::Algorithm> {
-        match alg {
-            Algorithm::HS256 => Some(aws_lc_rs::hmac::HMAC_SHA256),
-            Algorithm::HS384 => Some(aws_lc_rs::hmac::HMAC_SHA384),
-            Algorithm::HS512 => Some(aws_lc_rs::hmac::HMAC_SHA512),
-            _ => None,
-        }
-    }
 
     fn verification(alg: Algorithm) -> Option<&'static dyn VerificationAlgorithm> {
         Some(match alg {
@@ -199,16 +196,13 @@ mod aws {
         })
     }
 
-    pub(super) fn verifier(
+    /// The parsed public key for an RSA, ECDSA or EdDSA algorithm.
+    pub(super) fn public_key(
         alg: Algorithm,
-        secret: Option<&[u8]>,
-        public: Option<&AlgorithmParameters>,
-    ) -> Option<Verifier> {
-        if let Some(algorithm) = hmac_algorithm(alg) {
-            return Some(Verifier::Hmac(aws_lc_rs::hmac::Key::new(algorithm, secret?)));
-        }
+        public: &AlgorithmParameters,
+    ) -> Option<ParsedPublicKey> {
         let decode = |text: &str| URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')).ok();
-        let bytes = match public? {
+        let bytes = match public {
             AlgorithmParameters::RSA(p) => rsa_public_key_der(&decode(&p.n)?, &decode(&p.e)?),
             AlgorithmParameters::EllipticCurve(p) => {
                 let mut point = vec![0x04];
@@ -219,7 +213,7 @@ mod aws {
             AlgorithmParameters::OctetKeyPair(p) => decode(&p.x)?,
             _ => return None,
         };
-        ParsedPublicKey::new(verification(alg)?, bytes).ok().map(Verifier::Public)
+        ParsedPublicKey::new(verification(alg)?, bytes).ok()
     }
 
     /// DER of PKCS#1 `RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }`.
