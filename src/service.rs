@@ -159,8 +159,7 @@ fn authenticate<C: DeserializeOwned + Clone + 'static>(
         }
     };
     let registered = &verified.registered;
-    let source = core.sources.iter().position(|s| std::ptr::eq(s, found.source)).unwrap_or(0);
-    let renewal = Renewal::plan(core, registered, verified.role, &found.token, source, now);
+    let renewal = Renewal::plan(core, registered, verified.role, &found.token, found.index, now);
     let check = core.revocation.as_ref().map(|check| check.check(registered));
     let token = match found.header {
         Some(value) => RawToken::in_header(value, &found.token),

@@ -84,7 +84,8 @@ impl TokenSource {
 #[derive(Debug)]
 pub(crate) struct Found<'a> {
     pub(crate) token: Cow<'a, str>,
-    pub(crate) source: &'a TokenSource,
+    /// The source's position in the configured list.
+    pub(crate) index: usize,
     /// The header the token ends, for bearer and named-header sources.
     pub(crate) header: Option<&'a HeaderValue>,
 }
@@ -98,7 +99,7 @@ pub(crate) fn extract<'a>(
     parts: &'a Parts,
     max_len: usize,
 ) -> Result<Option<Found<'a>>, Rejection> {
-    for source in sources {
+    for (index, source) in sources.iter().enumerate() {
         let (raw, header) = match source {
             TokenSource::Bearer => match bearer(parts)? {
                 Some((value, token)) => (Some(Cow::Borrowed(token)), Some(value)),
@@ -115,7 +116,7 @@ pub(crate) fn extract<'a>(
         };
         if let Some(raw) = raw {
             let token = check_token(raw, max_len)?;
-            return Ok(Some(Found { token, source, header }));
+            return Ok(Some(Found { token, index, header }));
         }
     }
     Ok(None)
@@ -240,7 +241,7 @@ mod tests {
 
     fn run(sources: &[TokenSource], p: &Parts) -> Result<Option<(String, TokenSource)>, Rejection> {
         extract(sources, p, 100)
-            .map(|found| found.map(|f| (f.token.into_owned(), f.source.clone())))
+            .map(|found| found.map(|f| (f.token.into_owned(), sources[f.index].clone())))
     }
 
     fn bearer_only(value: &[u8]) -> Result<Option<(String, TokenSource)>, Rejection> {
