@@ -26,19 +26,25 @@ use crate::revocation::{RevocationCheck, RevocationError, RevocationFuture, Revo
 /// refused by every other one from the very next request.
 ///
 /// ```no_run
-/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// use tower_sliding_jwt::{JwtAuthLayer, RedisRevocations};
+/// use tower_sliding_jwt::{Claims, Issuer, JwtAuthLayer, RedisRevocations, RevocationError};
 ///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let revocations = RedisRevocations::connect("redis://127.0.0.1/")?;
 /// let layer = JwtAuthLayer::builder()
 ///     .hs256(std::env::var("JWT_SECRET")?)
 ///     .revocation(revocations.clone())
 ///     .build()?;
-/// // In the logout handler, for the caller's claims:
-/// # let claims: tower_sliding_jwt::Claims = unimplemented!();
-/// let until = layer.issuer().session_expires_at(&claims.registered).unwrap_or(claims.expires_at());
-/// revocations.revoke_session(claims.session_id().unwrap_or_default(), until).await?;
 /// # Ok(()) }
+///
+/// /// A logout handler's work: end the caller's session on every instance.
+/// async fn logout(
+///     revocations: &RedisRevocations,
+///     issuer: &Issuer,
+///     claims: &Claims,
+/// ) -> Result<(), RevocationError> {
+///     let until = issuer.session_expires_at(&claims.registered).unwrap_or(claims.expires_at());
+///     revocations.revoke_session(claims.session_id().unwrap_or_default(), until).await
+/// }
 /// ```
 #[derive(Clone)]
 pub struct RedisRevocations {
