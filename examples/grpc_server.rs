@@ -13,6 +13,11 @@
 
 #[path = "shared/settings.rs"]
 pub(crate) mod settings;
+#[allow(dead_code)] // the tests include this file for `serve` only
+#[path = "shared/startup.rs"]
+mod startup;
+
+use std::process::ExitCode;
 
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -49,37 +54,20 @@ pub async fn serve(
 
 #[allow(dead_code)] // the tests include this file for `serve` only
 #[tokio::main]
-async fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_sliding_jwt=debug".into()),
-        )
-        .init();
-    let settings = match Settings::from_env("127.0.0.1:50051") {
+async fn main() -> ExitCode {
+    startup::init_tracing("info,tower_sliding_jwt=debug");
+    let settings = match startup::settings("127.0.0.1:50051") {
         Ok(settings) => settings,
-        Err(message) => {
-            eprintln!("configuration error: {message}");
-            return std::process::ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
-    if settings.secret_generated {
-        tracing::warn!("JWT_SECRET is not set: signing with a random secret");
-    }
-    let listener = match TcpListener::bind(&settings.bind).await {
-        Ok(listener) => listener,
-        Err(e) => {
-            eprintln!("cannot listen on {}: {e}", settings.bind);
-            return std::process::ExitCode::FAILURE;
-        }
+    startup::warn_if_secret_generated(&settings);
+    let (listener, addr) = match startup::listen(&settings).await {
+        Ok(bound) => bound,
+        Err(code) => return code,
     };
-    let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
     let issuer = match serve(listener, &settings, SystemClock).await {
         Ok(issuer) => issuer,
-        Err(e) => {
-            eprintln!("configuration error: {e}");
-            return std::process::ExitCode::from(2);
-        }
+        Err(e) => return startup::configuration_error(&e),
     };
     println!("gRPC health service listening on {addr} (calls need a token)");
     if let Ok(sample) = issuer.issue("demo-user", &json!({ "username": "demo" })) {
@@ -89,5 +77,5 @@ async fn main() -> std::process::ExitCode {
         );
     }
     let _ = tokio::signal::ctrl_c().await;
-    std::process::ExitCode::SUCCESS
+    ExitCode::SUCCESS
 }

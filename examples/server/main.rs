@@ -14,37 +14,26 @@ mod app;
 mod demo;
 #[path = "../shared/settings.rs"]
 mod settings;
+#[path = "../shared/startup.rs"]
+mod startup;
 
 use std::process::ExitCode;
 
 use tower_sliding_jwt::SystemClock;
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let demo = std::env::args().skip(1).any(|arg| arg == "--demo");
     let default_filter = if demo { "warn" } else { "info,tower_sliding_jwt=debug" };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into()),
-        )
-        .init();
-
-    let settings = match app::Settings::from_env("127.0.0.1:3000") {
+    startup::init_tracing(default_filter);
+    let settings = match startup::settings("127.0.0.1:3000") {
         Ok(settings) => settings,
-        Err(message) => {
-            eprintln!("configuration error: {message}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     if demo {
         return demo::run(settings).await;
     }
-    if settings.secret_generated {
-        tracing::warn!(
-            "JWT_SECRET is not set: signing with a random secret; tokens will not survive a restart"
-        );
-    }
+    startup::warn_if_secret_generated(&settings);
     // `--no-auth` serves the same routes without the layer: only for measuring what the layer
     // costs (scripts/throughput.sh).
     let no_auth = std::env::args().skip(1).any(|arg| arg == "--no-auth");
@@ -54,24 +43,13 @@ async fn main() -> ExitCode {
     };
     let router = match router {
         Ok(router) => router,
-        Err(e) => {
-            eprintln!("configuration error: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return startup::configuration_error(&e),
     };
-    let listener = match tokio::net::TcpListener::bind(&settings.bind).await {
-        Ok(listener) => listener,
-        Err(e) => {
-            eprintln!("cannot listen on {}: {e}", settings.bind);
-            return ExitCode::FAILURE;
-        }
+    let (listener, addr) = match startup::listen(&settings).await {
+        Ok(bound) => bound,
+        Err(code) => return code,
     };
-    match listener.local_addr() {
-        Ok(addr) => {
-            println!("demo API listening on http://{addr}  (users: admin/admin, alice/wonderland)")
-        }
-        Err(_) => println!("demo API listening on {}", settings.bind),
-    }
+    println!("demo API listening on http://{addr}  (users: admin/admin, alice/wonderland)");
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
