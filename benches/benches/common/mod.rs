@@ -103,14 +103,7 @@ pub fn our_router(clock: ManualClock) -> axum::Router {
 
 /// Our layer, HS256, remembering at most `cache` verified tokens (0: every token is new).
 pub fn our_router_with_cache(clock: ManualClock, cache: usize) -> axum::Router {
-    let layer = JwtAuthLayer::builder()
-        .hs256(SECRET)
-        .issuer("https://auth.example.com")
-        .audience("api")
-        .clock(clock)
-        .verified_token_cache(cache)
-        .build()
-        .unwrap();
+    let layer = our_layer(Key::hs256(SECRET).unwrap(), clock, cache);
     routes().layer(layer).with_state(())
 }
 
@@ -121,21 +114,25 @@ pub fn our_asymmetric(
     clock: ManualClock,
     cache: usize,
 ) -> (axum::Router, String) {
-    let key = Key::from_private_pem(alg, pem(file)).unwrap();
-    let layer = JwtAuthLayer::builder()
-        .signing_key(key)
-        .issuer("https://auth.example.com")
-        .audience("api")
-        .clock(clock)
-        .verified_token_cache(cache)
-        .build()
-        .unwrap();
+    let layer = our_layer(Key::from_private_pem(alg, pem(file)).unwrap(), clock, cache);
     let token = layer
         .issuer()
         .issue("user-0000001234", &json!({ "username": "alice", "roles": ["reader", "writer"] }))
         .unwrap()
         .token;
     (routes().layer(layer).with_state(()), token)
+}
+
+/// The configuration every case of ours shares, with one signing key.
+fn our_layer(key: Key, clock: ManualClock, cache: usize) -> JwtAuthLayer {
+    JwtAuthLayer::builder()
+        .signing_key(key)
+        .issuer("https://auth.example.com")
+        .audience("api")
+        .clock(clock)
+        .verified_token_cache(cache)
+        .build()
+        .unwrap()
 }
 
 /// The bare axum 0.7 router (jwt-authorizer's axum).
