@@ -285,8 +285,15 @@ impl<C, R> JwtAuthBuilder<C, R> {
         self
     }
 
-    /// Let CORS preflight requests (`OPTIONS` with `Origin` and `Access-Control-Request-Method`)
-    /// through unauthenticated, as browsers send them without credentials. Default `true`.
+    /// Answer CORS preflight requests (`OPTIONS` with `Origin` and
+    /// `Access-Control-Request-Method`, no gRPC content type) with `204 No Content` and an empty
+    /// body, as browsers send them without credentials. Default `true`.
+    ///
+    /// The inner service never sees a preflight: anyone can add those two headers, and a route
+    /// that answers every method (axum's `any`, a fallback, a tonic service) would otherwise run
+    /// without a token. Put a CORS layer (tower-http's `CorsLayer`) *outside* this one; it
+    /// answers preflights itself or decorates this answer. With `false`, a preflight is
+    /// authenticated like any request (and refused, having no token).
     pub fn allow_cors_preflight(mut self, allow: bool) -> Self {
         self.allow_preflight = allow;
         self

@@ -14,7 +14,7 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::refresh::REFRESHED_TOKEN_HEADER;
+use crate::refresh::{REFRESHED_TOKEN_HEADER, sensitive_value};
 
 /// A client's current token, shared by everything that sends requests. Cloning shares it.
 ///
@@ -102,10 +102,7 @@ impl TokenStore {
     /// The `Authorization` value for the current token.
     pub(crate) fn authorization(&self) -> Option<HeaderValue> {
         let token = self.token()?;
-        HeaderValue::try_from(format!("Bearer {token}")).ok().map(|mut value| {
-            value.set_sensitive(true);
-            value
-        })
+        sensitive_value(format!("Bearer {token}"))
     }
 }
 

@@ -235,8 +235,7 @@ impl Issuer {
     pub fn set_cookie(&self, issued: &IssuedToken) -> Option<HeaderValue> {
         let name = self.core.cookie_name()?;
         let max_age = issued.expires_at.saturating_sub(self.core.now());
-        let value = self.core.refresh.cookie.set_cookie(name, &issued.token, max_age);
-        HeaderValue::try_from(value).ok()
+        self.core.refresh.cookie.set_cookie(name, &issued.token, max_age)
     }
 
     /// When the session of a token with these claims ends for good: its start (`auth_time`, or

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cookie::SameSite;
-use http::{HeaderMap, HeaderName, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
 use crate::claims::RegisteredClaims;
 use crate::clock::secs;
@@ -145,8 +145,12 @@ impl CookieSettings {
         self
     }
 
-    /// The `Set-Cookie` value for `name=token` living `max_age` seconds.
-    pub(crate) fn set_cookie(&self, name: &str, token: &str, max_age: i64) -> String {
+    /// The `Set-Cookie` value for `name=token` living `max_age` seconds, marked sensitive.
+    pub(crate) fn set_cookie(&self, name: &str, token: &str, max_age: i64) -> Option<HeaderValue> {
+        sensitive_value(self.cookie_text(name, token, max_age))
+    }
+
+    fn cookie_text(&self, name: &str, token: &str, max_age: i64) -> String {
         let mut cookie = cookie::Cookie::build((name, token))
             .http_only(self.http_only)
             .secure(self.secure)
@@ -164,6 +168,14 @@ impl Default for CookieSettings {
     fn default() -> Self {
         CookieSettings::new()
     }
+}
+
+/// A header value that carries a token, marked sensitive so that logging and tracing layers
+/// print `Sensitive` instead of it (and HTTP/2 never puts it in a compression table).
+pub(crate) fn sensitive_value(text: String) -> Option<HeaderValue> {
+    let mut value = HeaderValue::try_from(text).ok()?;
+    value.set_sensitive(true);
+    Some(value)
 }
 
 /// Put this in a response's extensions to keep the layer from renewing on that response (a
@@ -497,12 +509,14 @@ mod tests {
 
     #[test]
     fn renewal_cookie_attributes() {
-        let value = CookieSettings::new().set_cookie("token", "a.b.c", 120);
+        let header = CookieSettings::new().set_cookie("token", "a.b.c", 120).unwrap();
+        assert!(header.is_sensitive());
+        let value = header.to_str().unwrap();
         for part in ["token=a.b.c", "HttpOnly", "Secure", "SameSite=Lax", "Path=/", "Max-Age=120"] {
             assert!(value.contains(part), "{value} lacks {part}");
         }
         let dev =
-            CookieSettings::new().secure(false).domain("example.com").set_cookie("t", "x", -5);
+            CookieSettings::new().secure(false).domain("example.com").cookie_text("t", "x", -5);
         assert!(
             !dev.contains("Secure")
                 && dev.contains("Domain=example.com")

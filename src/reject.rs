@@ -3,9 +3,9 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::request::Parts;
-use http::{HeaderValue, Response, StatusCode};
+use http::{HeaderMap, HeaderValue, Method, Response, StatusCode};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 
 /// Why a request was refused. The inner service is never called for it, and its response never
@@ -261,13 +261,14 @@ impl Rejection {
     }
 
     /// The default response: an empty body with the status and headers of the table above, in
-    /// the gRPC shape when the request was a gRPC call.
+    /// the gRPC shape when the request was a gRPC call, and `Cache-Control: no-store`.
     pub fn default_response<B: Default>(&self, context: &RejectionContext<'_>) -> Response<B> {
         let mut response = Response::new(B::default());
         if !context.is_grpc() {
             *response.status_mut() = self.status();
         }
         let headers = response.headers_mut();
+        forbid_storing(headers);
         if context.is_grpc() {
             headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
             headers.insert("grpc-status", HeaderValue::from(u16::from(self.grpc_code())));
@@ -305,14 +306,28 @@ impl RejectionContext<'_> {
         self.realm
     }
 
-    /// Whether the request is a gRPC call (`content-type: application/grpc…`).
+    /// Whether the request is a gRPC call: a `POST` with `content-type: application/grpc…`.
+    /// Any other request (a `GET` carrying that content type too) is answered as HTTP, so its
+    /// refusal is a 401 with a challenge and not a 200 that a cache might keep.
     pub fn is_grpc(&self) -> bool {
-        is_grpc(self.parts)
+        self.parts.method == Method::POST && has_grpc_content_type(self.parts)
     }
 }
 
-pub(crate) fn is_grpc(parts: &Parts) -> bool {
+/// Whether the request says its body is gRPC.
+pub(crate) fn has_grpc_content_type(parts: &Parts) -> bool {
     parts.headers.get(CONTENT_TYPE).is_some_and(|ct| ct.as_bytes().starts_with(b"application/grpc"))
+}
+
+/// Add `Cache-Control: no-store` unless the response already has it.
+pub(crate) fn forbid_storing(headers: &mut HeaderMap) {
+    let stored =
+        headers.get_all(CACHE_CONTROL).iter().filter_map(|v| v.to_str().ok()).any(|v| {
+            v.split(',').any(|directive| directive.trim().eq_ignore_ascii_case("no-store"))
+        });
+    if !stored {
+        headers.append(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
 }
 
 /// Builds the response for a refused request.
@@ -372,7 +387,7 @@ mod tests {
     fn context_parts(grpc: bool) -> Parts {
         let mut builder = http::Request::builder().uri("/x");
         if grpc {
-            builder = builder.header(CONTENT_TYPE, "application/grpc+proto");
+            builder = builder.method("POST").header(CONTENT_TYPE, "application/grpc+proto");
         }
         builder.body(()).unwrap().into_parts().0
     }
@@ -433,6 +448,44 @@ mod tests {
             assert_eq!(response.headers()["grpc-message"], message);
             assert_eq!(response.headers()[CONTENT_TYPE], "application/grpc");
         }
+    }
+
+    #[test]
+    fn cache_control_is_merged_not_replaced() {
+        let mut h = HeaderMap::new();
+        forbid_storing(&mut h);
+        assert_eq!(h[CACHE_CONTROL], "no-store");
+
+        let mut h = HeaderMap::new();
+        h.insert(CACHE_CONTROL, HeaderValue::from_static("private, max-age=60"));
+        forbid_storing(&mut h);
+        let all: Vec<_> = h.get_all(CACHE_CONTROL).iter().collect();
+        assert_eq!(all, ["private, max-age=60", "no-store"]);
+
+        let mut h = HeaderMap::new();
+        h.insert(CACHE_CONTROL, HeaderValue::from_static("max-age=0, No-Store"));
+        forbid_storing(&mut h);
+        assert_eq!(h.get_all(CACHE_CONTROL).iter().count(), 1);
+    }
+
+    #[test]
+    fn every_default_rejection_forbids_storing_and_only_post_is_grpc() {
+        for grpc in [false, true] {
+            let response = respond(&Rejection::Missing, grpc);
+            assert_eq!(response.headers()[CACHE_CONTROL], "no-store");
+        }
+        // A GET that says it is gRPC gets the HTTP answer: a 401 with a challenge.
+        let parts = http::Request::get("/x")
+            .header(CONTENT_TYPE, "application/grpc")
+            .body(())
+            .unwrap()
+            .into_parts()
+            .0;
+        let context = RejectionContext { parts: &parts, realm: "api" };
+        assert!(!context.is_grpc());
+        let response: Response<()> = Rejection::Missing.default_response(&context);
+        assert_eq!(response.status(), 401);
+        assert!(response.headers().get("grpc-status").is_none());
     }
 
     #[test]

@@ -3,16 +3,15 @@
 use std::sync::Arc;
 
 use compact_str::CompactString;
-use http::header::{
-    ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, CACHE_CONTROL, SET_COOKIE, VARY,
-};
+use http::header::{ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, SET_COOKIE, VARY};
 use http::{HeaderMap, HeaderName, HeaderValue, Response};
 
 use crate::claims::RegisteredClaims;
 use crate::config::Core;
 use crate::error::IssueError;
 use crate::keys::KeyRole;
-use crate::refresh::{NoRenewal, RefreshMode, Renewable, renewable};
+use crate::refresh::{NoRenewal, RefreshMode, Renewable, renewable, sensitive_value};
+use crate::reject::forbid_storing;
 use crate::source::TokenSource;
 use crate::verify::payload_of;
 
@@ -118,9 +117,9 @@ impl Renewal {
                 };
                 let value = match cookie {
                     Some(name) => policy.cookie.set_cookie(name, &token, exp - now),
-                    None => token,
+                    None => sensitive_value(token),
                 };
-                let Ok(value) = HeaderValue::try_from(value) else {
+                let Some(value) = value else {
                     return;
                 };
                 match cookie {
@@ -132,7 +131,8 @@ impl Renewal {
                         expose(headers, &policy.header);
                     }
                 }
-                add_no_store(headers);
+                // A shared cache must never replay a token to someone else.
+                forbid_storing(headers);
                 if let Some(name) = source.request_header() {
                     add_to_list(headers, VARY, name.as_str());
                 }
@@ -163,14 +163,6 @@ fn add_to_list(headers: &mut HeaderMap, name: HeaderName, item: &str) {
     }
 }
 
-/// Rule 7: a response carrying a token must never be stored by a shared cache.
-fn add_no_store(headers: &mut HeaderMap) {
-    if lists(headers, &CACHE_CONTROL, "no-store") {
-        return;
-    }
-    add_to_list(headers, CACHE_CONTROL, "no-store");
-}
-
 /// Rule 7: let browser code read the header on a CORS response.
 fn expose(headers: &mut HeaderMap, name: &HeaderName) {
     if headers.contains_key(ACCESS_CONTROL_ALLOW_ORIGIN) {
@@ -190,24 +182,6 @@ fn sets_cookie(headers: &HeaderMap, name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cache_control_is_merged_not_replaced() {
-        let mut h = HeaderMap::new();
-        add_no_store(&mut h);
-        assert_eq!(h[CACHE_CONTROL], "no-store");
-
-        let mut h = HeaderMap::new();
-        h.insert(CACHE_CONTROL, HeaderValue::from_static("private, max-age=60"));
-        add_no_store(&mut h);
-        let all: Vec<_> = h.get_all(CACHE_CONTROL).iter().collect();
-        assert_eq!(all, ["private, max-age=60", "no-store"]);
-
-        let mut h = HeaderMap::new();
-        h.insert(CACHE_CONTROL, HeaderValue::from_static("No-Store"));
-        add_no_store(&mut h);
-        assert_eq!(h.get_all(CACHE_CONTROL).iter().count(), 1);
-    }
 
     #[test]
     fn vary_and_expose_are_appended_once() {

@@ -57,8 +57,10 @@ impl<S, C, R> JwtAuth<S, C, R> {
 // A short-lived stack value: boxing the large variant would cost an allocation per request.
 #[allow(clippy::large_enum_variant)]
 enum Step<C> {
-    /// Call the inner service as is (CORS preflight, optional mode without a token).
+    /// Call the inner service as is (optional mode without a token).
     Pass,
+    /// A CORS preflight: answered here, never by the inner service.
+    Preflight,
     /// Refuse.
     Reject(Rejection),
     /// A verified token, pending the revocation answer and the authorization check.
@@ -70,6 +72,7 @@ where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
     C: DeserializeOwned + Clone + Send + Sync + 'static,
     R: RejectionHandler<ResBody>,
+    ResBody: Default,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
@@ -85,6 +88,7 @@ where
             Step::Pass => {
                 ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)), None)
             }
+            Step::Preflight => ResponseFuture::rejected(preflight_response()),
             Step::Reject(rejection) => {
                 ResponseFuture::rejected(respond(&self.config, &self.rejection, &rejection, &parts))
             }
@@ -132,8 +136,8 @@ fn authenticate<C: DeserializeOwned + Clone + 'static>(
 ) -> Step<C> {
     let core = &config.core;
     if config.allow_preflight && is_cors_preflight(parts) {
-        tracing::debug!(target: "tower_sliding_jwt", "CORS preflight passed through");
-        return Step::Pass;
+        tracing::debug!(target: "tower_sliding_jwt", "CORS preflight answered");
+        return Step::Preflight;
     }
     let found = match extract(&core.sources, parts, core.rules.max_token_bytes) {
         Ok(Some(found)) => found,
@@ -228,19 +232,37 @@ pub(crate) fn admit<C: Clone + Send + Sync + 'static>(
     Ok(())
 }
 
+/// The handler's response for a refusal, made uncacheable whatever the handler wrote: a shared
+/// cache must not replay one client's refusal (or its challenge) to another.
 pub(crate) fn respond<C, R: RejectionHandler<B>, B>(
     config: &LayerConfig<C>,
     handler: &R,
     rejection: &Rejection,
     parts: &Parts,
 ) -> Response<B> {
-    handler.respond(rejection, &RejectionContext { parts, realm: &config.realm })
+    let mut response =
+        handler.respond(rejection, &RejectionContext { parts, realm: &config.realm });
+    crate::reject::forbid_storing(response.headers_mut());
+    response
 }
 
+/// The answer to a CORS preflight: 204 with an empty body. Browsers send preflights without
+/// credentials, so they cannot be authenticated; answering them here means a request that only
+/// looks like one never reaches the inner service. A CORS layer outside this one adds the
+/// `Access-Control-Allow-*` headers (or answers the preflight itself before it gets here).
+fn preflight_response<B: Default>() -> Response<B> {
+    let mut response = Response::new(B::default());
+    *response.status_mut() = http::StatusCode::NO_CONTENT;
+    response
+}
+
+/// `OPTIONS` with `Origin` and `Access-Control-Request-Method`, and no gRPC content type (a gRPC
+/// call is never a preflight, whatever else it carries).
 fn is_cors_preflight(parts: &Parts) -> bool {
     parts.method == Method::OPTIONS
         && parts.headers.contains_key(http::header::ORIGIN)
         && parts.headers.contains_key(http::header::ACCESS_CONTROL_REQUEST_METHOD)
+        && !crate::reject::has_grpc_content_type(parts)
 }
 
 impl<S: Clone, C, R: Clone> Clone for JwtAuth<S, C, R> {

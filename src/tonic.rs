@@ -44,8 +44,10 @@ impl BearerInterceptor {
 impl Interceptor for BearerInterceptor {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
         if let Some(token) = self.store.token() {
-            let value = AsciiMetadataValue::try_from(format!("Bearer {token}"))
+            let mut value = AsciiMetadataValue::try_from(format!("Bearer {token}"))
                 .map_err(|_| Status::unauthenticated("the stored token is not valid metadata"))?;
+            // Logging layers print `Sensitive` instead of the token.
+            value.set_sensitive(true);
             request.metadata_mut().insert("authorization", value);
         }
         Ok(request)

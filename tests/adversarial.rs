@@ -709,15 +709,36 @@ fn cases(t: &Target) -> Vec<Case> {
             200,
             true,
         ),
-        accepted(
-            "CORS preflight passes without a token",
+        // The layer answers a preflight itself: an `any()` route would otherwise run.
+        refused(
+            "CORS preflight: answered by the layer, handler never runs",
             request(
                 "OPTIONS",
                 "/",
                 &[b"origin: https://app.example", b"access-control-request-method: POST"],
             ),
-            200,
-            false,
+            204,
+            Challenge::Absent,
+        ),
+        refused(
+            "a 'preflight' with a gRPC content type is not one",
+            request(
+                "OPTIONS",
+                "/",
+                &[
+                    b"origin: https://app.example",
+                    b"access-control-request-method: POST",
+                    b"content-type: application/grpc",
+                ],
+            ),
+            401,
+            Challenge::Exact(r#"Bearer realm="api""#),
+        ),
+        refused(
+            "GET with a gRPC content type gets the HTTP challenge, not a 200",
+            request("GET", "/", &[b"content-type: application/grpc"]),
+            401,
+            Challenge::Exact(r#"Bearer realm="api""#),
         ),
         refused(
             "OPTIONS that is not a preflight",
@@ -788,6 +809,12 @@ fn check(case: &Case, response: &RawResponse, calls_before: usize, calls_after: 
     }
     let reached = calls_after > calls_before;
     assert_eq!(reached, case.reaches_handler, "{name}: handler reached = {reached}");
+    // Every refusal by the layer (those with a challenge) forbids storing; hyper's own 400s for
+    // unparseable requests never reach it.
+    if !matches!(case.challenge, Challenge::Absent) {
+        let cache = response.header("cache-control");
+        assert_eq!(cache, Some("no-store"), "{name}: a refusal must not be stored");
+    }
     let renewed = response.header("x-refreshed-token").is_some();
     assert_eq!(renewed, case.renews, "{name}: renewal emitted = {renewed}");
 }

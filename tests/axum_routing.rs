@@ -93,3 +93,55 @@ async fn a_layer_over_the_whole_router_guards_its_fallback_too() {
     assert_eq!(status(&http, format!("{base}/nope"), None).await, StatusCode::UNAUTHORIZED);
     assert_eq!(status(&http, format!("{base}/nope"), Some(&token)).await, StatusCode::NOT_FOUND);
 }
+
+/// Routes that answer every method (`any`, `route_service`, `nest_service`, the fallback) would
+/// run for a forged preflight if the layer passed preflights through. The layer answers them
+/// itself; none of the handlers may run.
+#[tokio::test]
+async fn a_forged_preflight_reaches_no_handler() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use axum::body::Body;
+    use axum::routing::any;
+    use http::Request;
+    use tower::ServiceExt;
+
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = |calls: &Arc<AtomicUsize>| {
+        let calls = Arc::clone(calls);
+        tower::service_fn(move |_: Request<Body>| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            async {
+                Ok::<_, std::convert::Infallible>(axum::response::Response::new(Body::from("ran")))
+            }
+        })
+    };
+    let any_calls = Arc::clone(&calls);
+    let (auth, _) = auth();
+    let app = Router::new()
+        .route(
+            "/any",
+            any(move || {
+                any_calls.fetch_add(1, Ordering::SeqCst);
+                async { "ran" }
+            }),
+        )
+        .route_service("/service", counted(&calls))
+        .nest_service("/nested", counted(&calls))
+        .fallback_service(counted(&calls))
+        .layer(auth);
+    for path in ["/any", "/service", "/nested/x", "/unknown"] {
+        let preflight = Request::options(path)
+            .header("origin", "https://evil.example")
+            .header("access-control-request-method", "DELETE")
+            .body(Body::empty())
+            .unwrap();
+        let response = app.clone().oneshot(preflight).await.unwrap();
+        assert_eq!(response.status(), StatusCode::NO_CONTENT, "{path}");
+        // Any other unauthenticated request to the same path is refused too.
+        let delete = Request::delete(path).body(Body::empty()).unwrap();
+        assert_eq!(app.clone().oneshot(delete).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 0, "a handler ran without a token");
+}

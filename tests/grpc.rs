@@ -21,6 +21,7 @@ use tower_sliding_jwt::{ClientTokenLayer, Issuer, ManualClock, TokenStore};
 use grpc_server::settings::Settings;
 
 struct Server {
+    url: String,
     channel: Channel,
     issuer: Issuer,
     clock: ManualClock,
@@ -36,8 +37,8 @@ async fn start() -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let issuer = grpc_server::serve(listener, &settings, clock.clone()).await.unwrap();
-    let channel = Channel::from_shared(url).unwrap().connect().await.unwrap();
-    Server { channel, issuer, clock }
+    let channel = Channel::from_shared(url.clone()).unwrap().connect().await.unwrap();
+    Server { url, channel, issuer, clock }
 }
 
 fn check(token: Option<&str>) -> Request<HealthCheckRequest> {
@@ -156,5 +157,44 @@ async fn the_client_helpers_keep_the_token_current() {
         server.clock.advance(Duration::from_secs(100));
         let response = client.check(HealthCheckRequest { service: String::new() }).await.unwrap();
         store.offer_from_metadata(response.metadata());
+    }
+}
+
+/// tonic routes by path alone, so an `OPTIONS` to a method path would run the RPC if the layer
+/// let "preflights" through. Sent over a real HTTP/2 connection, as a gRPC client would.
+#[tokio::test]
+async fn a_forged_preflight_never_runs_the_rpc() {
+    use http_body_util::{BodyExt, Full};
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+
+    let server = start().await;
+    let client = Client::builder(TokioExecutor::new()).http2_only(true).build_http();
+    // A gRPC-framed HealthCheckRequest with an empty service name.
+    let frame = bytes::Bytes::from_static(&[0, 0, 0, 0, 0]);
+    for content_type in [None, Some("application/grpc")] {
+        let mut request = http::Request::builder()
+            .method("OPTIONS")
+            .uri(format!("{}/grpc.health.v1.Health/Check", server.url))
+            .header("origin", "https://evil.example")
+            .header("access-control-request-method", "POST")
+            .header("te", "trailers");
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let response = client.request(request.body(Full::new(frame.clone())).unwrap()).await;
+        let response = response.unwrap();
+        let (parts, body) = response.into_parts();
+        let collected = body.collect().await.unwrap();
+        let status = parts
+            .headers
+            .get("grpc-status")
+            .or(collected.trailers().and_then(|t| t.get("grpc-status")));
+        assert_ne!(status.map(|s| s.as_bytes()), Some(&b"0"[..]), "{content_type:?}: the RPC ran");
+        assert!(collected.to_bytes().is_empty(), "{content_type:?}: a health status was sent");
+        // A real preflight gets the layer's 204; one with a gRPC content type is not a preflight
+        // and is refused as the plain HTTP request it is (not POST, so not a gRPC call).
+        let expected = if content_type.is_some() { 401 } else { 204 };
+        assert_eq!(parts.status, expected, "{content_type:?}");
     }
 }

@@ -132,3 +132,24 @@ async fn the_client_layer_keeps_the_session_alive() {
     let exp = claims_of(&store.token().unwrap())["exp"].as_i64().unwrap();
     assert!(exp > server.issuer.now(), "the store holds a live token");
 }
+
+/// A forged preflight (anyone can add the two headers) must not run the handler, which answers
+/// every method on `/` with the claims.
+#[tokio::test]
+async fn a_forged_preflight_never_reaches_the_handler() {
+    let server = start().await;
+    for http2 in [false, true] {
+        let client = client(http2);
+        let request = Request::builder()
+            .method("OPTIONS")
+            .uri(format!("{}/", server.base))
+            .header("origin", "https://evil.example")
+            .header("access-control-request-method", "GET")
+            .body(Full::default())
+            .unwrap();
+        let response = client.request(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::NO_CONTENT, "http2 = {http2}");
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert!(body.is_empty(), "the handler's JSON must not appear: {body:?}");
+    }
+}

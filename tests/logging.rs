@@ -2,8 +2,6 @@
 //! known, and never the token, a part of it, or the secret.
 
 use std::convert::Infallible;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use http::{Request, Response};
@@ -14,21 +12,11 @@ use tower_sliding_jwt::{
     RevocationError, RevocationFuture,
 };
 
+mod common;
+
+use common::Capture;
+
 const SECRET: &str = "logging-test-secret-of-at-least-32-bytes";
-
-/// Everything the subscriber writes.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 struct Failing;
 
@@ -97,7 +85,7 @@ fn events_name_outcomes_and_subjects_but_never_tokens() {
         });
     });
 
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     for event in [
         "token accepted",
         "token rejected",
@@ -115,5 +103,74 @@ fn events_name_outcomes_and_subjects_but_never_tokens() {
         for (i, segment) in token.split('.').enumerate() {
             assert!(!logs.contains(segment), "segment {i} of a token leaked:\n{logs}");
         }
+    }
+}
+
+/// tower-http's `TraceLayer`, told to print every request and response header, shows `Sensitive`
+/// wherever the crate wrote a token: the client layer's `Authorization`, the renewal header and
+/// the renewal `Set-Cookie`. (A cookie a browser sends is the browser's header, not ours.)
+#[test]
+fn a_trace_layer_printing_headers_never_shows_a_token() {
+    use axum::body::Body;
+    use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+    use tower_sliding_jwt::{ClientTokenLayer, TokenSource, TokenStore};
+
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let clock = ManualClock::new(1_800_000_000);
+    let auth = JwtAuthLayer::builder()
+        .hs256(SECRET)
+        .issuer("logs")
+        .token_sources([TokenSource::Bearer, TokenSource::cookie("token")])
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let issuer = auth.issuer();
+    let server = ServiceBuilder::new()
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().include_headers(true))
+                .on_response(DefaultOnResponse::new().include_headers(true)),
+        )
+        .layer(auth)
+        .service(service_fn(|_: Request<Body>| async {
+            Ok::<_, Infallible>(Response::new(Body::empty()))
+        }));
+    let bearer = issuer.issue("u-1", &json!({})).unwrap().token;
+    let cookie = issuer.issue("u-2", &json!({})).unwrap().token;
+    let store = TokenStore::with_token(bearer.clone());
+    let client = ServiceBuilder::new().layer(ClientTokenLayer::new(store)).service(server.clone());
+    clock.advance(Duration::from_secs(200));
+    let mut written = vec![bearer];
+    tracing::subscriber::with_default(subscriber, || {
+        runtime.block_on(async {
+            let by_client = client.oneshot(Request::get("/").body(Body::empty()).unwrap());
+            let from_browser = Request::get("/").header("cookie", format!("token={cookie}"));
+            let by_browser = server.oneshot(from_browser.body(Body::empty()).unwrap());
+            for response in [by_client.await.unwrap(), by_browser.await.unwrap()] {
+                for name in ["x-refreshed-token", "set-cookie"] {
+                    if let Some(value) = response.headers().get(name) {
+                        assert!(value.is_sensitive(), "{name} is not marked sensitive");
+                        let text = value.to_str().unwrap();
+                        let token = text.trim_start_matches("token=").split(';').next().unwrap();
+                        written.push(token.to_owned());
+                    }
+                }
+            }
+        })
+    });
+    assert_eq!(written.len(), 3, "both requests renewed: {written:?}");
+    let output = capture.text();
+    assert!(output.contains("authorization\": Sensitive"), "headers not printed: {output}");
+    assert!(output.contains("set-cookie\": Sensitive"), "headers not printed: {output}");
+    for token in written {
+        let signature = token.rsplit('.').next().unwrap();
+        assert!(!output.contains(signature), "a token leaked into: {output}");
     }
 }

@@ -490,3 +490,23 @@ async fn fifty_parallel_requests_in_the_window() {
         "the old token stays valid"
     );
 }
+
+/// A forged preflight to a protected route gets no data from the handler, whichever layer
+/// answers it (the demo's CORS layer sits outside the auth layer).
+#[tokio::test]
+async fn a_forged_preflight_gets_no_data() {
+    let server = start().await;
+    for path in ["/mine", "/admin", "/update/token", "/nope"] {
+        let response = server
+            .http
+            .request(reqwest::Method::OPTIONS, server.url(path))
+            .header("origin", "https://evil.example")
+            .header("access-control-request-method", "GET")
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success(), "{path}: {}", response.status());
+        assert!(response.headers().get("x-refreshed-token").is_none(), "{path}");
+        assert!(response.bytes().await.unwrap().is_empty(), "{path}: the handler answered");
+    }
+}
