@@ -26,6 +26,8 @@ use crate::verify::Rules;
 pub const DEFAULT_MAX_TOKEN_BYTES: usize = 8 * 1024;
 /// The default leeway for `exp`, `nbf` and `iat`: 5 seconds.
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(5);
+/// The `typ` header values accepted by default: `JWT` and `at+jwt` (RFC 9068).
+pub const DEFAULT_TOKEN_TYPES: [&str; 2] = ["JWT", "at+jwt"];
 /// How many verified tokens the layer remembers by default (see
 /// [`JwtAuthBuilder::verified_token_cache`]).
 pub const DEFAULT_TOKEN_CACHE: usize = 4096;
@@ -60,7 +62,8 @@ pub const DEFAULT_TOKEN_CACHE: usize = 4096;
 pub struct JwtAuthBuilder<C = NoCustomClaims, R = DefaultRejection> {
     keys: Vec<Result<(Key, KeyRole), KeyError>>,
     issuer: Option<String>,
-    accepted_issuers: Vec<String>,
+    token_types: Vec<String>,
+    any_audience_from_trusted_keys: bool,
     audiences: Vec<String>,
     leeway: Duration,
     require_sub: bool,
@@ -87,7 +90,8 @@ impl JwtAuthBuilder {
         JwtAuthBuilder {
             keys: Vec::new(),
             issuer: None,
-            accepted_issuers: Vec::new(),
+            token_types: DEFAULT_TOKEN_TYPES.iter().map(|typ| (*typ).to_owned()).collect(),
+            any_audience_from_trusted_keys: false,
             audiences: Vec::new(),
             leeway: DEFAULT_LEEWAY,
             require_sub: true,
@@ -118,7 +122,8 @@ impl<C, R> JwtAuthBuilder<C, R> {
         JwtAuthBuilder {
             keys: self.keys,
             issuer: self.issuer,
-            accepted_issuers: self.accepted_issuers,
+            token_types: self.token_types,
+            any_audience_from_trusted_keys: self.any_audience_from_trusted_keys,
             audiences: self.audiences,
             leeway: self.leeway,
             require_sub: self.require_sub,
@@ -148,7 +153,8 @@ impl<C, R> JwtAuthBuilder<C, R> {
         JwtAuthBuilder {
             keys: self.keys,
             issuer: self.issuer,
-            accepted_issuers: self.accepted_issuers,
+            token_types: self.token_types,
+            any_audience_from_trusted_keys: self.any_audience_from_trusted_keys,
             audiences: self.audiences,
             leeway: self.leeway,
             require_sub: self.require_sub,
@@ -196,23 +202,52 @@ impl<C, R> JwtAuthBuilder<C, R> {
         self
     }
 
-    /// A third party's key (an identity provider's): it verifies, but its tokens are never
-    /// renewed. Accept its issuer with [`accept_issuer`](JwtAuthBuilder::accept_issuer).
-    pub fn trusted_key(mut self, key: Key) -> Self {
-        self.keys.push(Ok((key, KeyRole::Trusted)));
+    /// A third party's key (an identity provider's), speaking for `issuer`: it verifies tokens
+    /// whose `iss` is exactly `issuer`, and nothing else. Its tokens are never renewed.
+    ///
+    /// Binding each key to its issuer means a partner's key can never mint a token that passes
+    /// as one of ours, or as another partner's. Trusting third-party tokens also needs an
+    /// [`audience`](JwtAuthBuilder::audience): a provider signs tokens for many services, and
+    /// without an audience check a token meant for any of them would be accepted here.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::{Algorithm, JwtAuthLayer, Key};
+    ///
+    /// let partner = Key::from_public_pem(
+    ///     Algorithm::EdDSA,
+    ///     std::fs::read("tests/keys/ed25519_public.pem")?,
+    /// )?;
+    /// let layer = JwtAuthLayer::builder()
+    ///     .hs256(b"an example secret of at least 32 bytes")
+    ///     .issuer("https://api.example.com")
+    ///     .trusted_key("https://login.partner.example", partner)
+    ///     .audience("https://api.example.com")
+    ///     .build()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn trusted_key(mut self, issuer: impl Into<String>, key: Key) -> Self {
+        let issuer: Arc<str> = Arc::from(issuer.into());
+        self.keys.push(Ok((key, KeyRole::Trusted(issuer))));
         self
     }
 
-    /// Several third-party keys, e.g. from [`Key::from_jwk_set_json`].
-    pub fn trusted_keys(mut self, keys: impl IntoIterator<Item = Key>) -> Self {
-        self.keys.extend(keys.into_iter().map(|key| Ok((key, KeyRole::Trusted))));
+    /// Several keys of one third-party `issuer`, e.g. from [`Key::from_jwk_set_json`]. See
+    /// [`trusted_key`](JwtAuthBuilder::trusted_key).
+    pub fn trusted_keys(
+        mut self,
+        issuer: impl Into<String>,
+        keys: impl IntoIterator<Item = Key>,
+    ) -> Self {
+        let issuer: Arc<str> = Arc::from(issuer.into());
+        self.keys
+            .extend(keys.into_iter().map(|key| Ok((key, KeyRole::Trusted(Arc::clone(&issuer))))));
         self
     }
 
     /// Verify with the keys of a remote JWK Set too (feature `jwks`): an identity provider's
-    /// keys, refreshed in the background. Like trusted keys, they never sign and their tokens
-    /// never renew. Accept the provider's `iss` with [`issuer`](JwtAuthBuilder::issuer) or
-    /// [`accept_issuer`](JwtAuthBuilder::accept_issuer).
+    /// keys, refreshed in the background, bound to the issuer the set was built for (see
+    /// [`RemoteJwks::builder`](crate::RemoteJwks::builder)). Like trusted keys, they never sign,
+    /// their tokens never renew, and an [`audience`](JwtAuthBuilder::audience) is required.
     #[cfg(feature = "jwks")]
     #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
     pub fn remote_jwks(mut self, jwks: crate::jwks::RemoteJwks) -> Self {
@@ -221,16 +256,9 @@ impl<C, R> JwtAuthBuilder<C, R> {
     }
 
     /// Our issuer name: set as `iss` in the tokens this service signs, and required in every
-    /// token it accepts (add others with [`accept_issuer`](JwtAuthBuilder::accept_issuer)).
-    /// Only tokens with this `iss` renew.
+    /// token its own keys (signing and previous) verify. Only tokens with this `iss` renew.
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
         self.issuer = Some(issuer.into());
-        self
-    }
-
-    /// Also accept tokens from this issuer (never renewed).
-    pub fn accept_issuer(mut self, issuer: impl Into<String>) -> Self {
-        self.accepted_issuers.push(issuer.into());
         self
     }
 
@@ -238,6 +266,36 @@ impl<C, R> JwtAuthBuilder<C, R> {
     /// The first one is put in the tokens this service signs.
     pub fn audience(mut self, audience: impl Into<String>) -> Self {
         self.audiences.push(audience.into());
+        self
+    }
+
+    /// Accept third-party tokens without any audience check: a token the provider issued for
+    /// *any* service would be accepted here. Only for a provider that issues tokens to this
+    /// service alone. Without it, trusting a key with no [`audience`](JwtAuthBuilder::audience)
+    /// is a [`ConfigError::TrustedKeysWithoutAudience`].
+    pub fn dangerously_accept_any_audience_from_trusted_keys(mut self) -> Self {
+        self.any_audience_from_trusted_keys = true;
+        self
+    }
+
+    /// The kinds of token accepted, by the header's `typ`: a token that has a `typ` must name one
+    /// of them (without case, with or without `application/`); a token without `typ` is
+    /// accepted. Default: `JWT` and `at+jwt` (RFC 9068 access tokens).
+    ///
+    /// Explicit typing (RFC 8725 section 3.11) keeps other JWTs signed with the same key, such
+    /// as password-reset or logout tokens, from being used as access tokens.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::JwtAuthLayer;
+    ///
+    /// let layer = JwtAuthLayer::builder()
+    ///     .hs256(b"an example secret of at least 32 bytes")
+    ///     .token_types(["JWT", "at+jwt", "dpop+jwt"])
+    ///     .build()?;
+    /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+    /// ```
+    pub fn token_types<T: Into<String>>(mut self, types: impl IntoIterator<Item = T>) -> Self {
+        self.token_types = types.into_iter().map(Into::into).collect();
         self
     }
 
@@ -408,18 +466,28 @@ impl<C, R> JwtAuthBuilder<C, R> {
         if !header_safe(&self.realm) {
             return Err(ConfigError::InvalidHeaderValue("realm"));
         }
+        let trusts_others = has_remote || keys.iter().any(|(_, role)| !role.is_ours());
+        if trusts_others && self.audiences.is_empty() && !self.any_audience_from_trusted_keys {
+            return Err(ConfigError::TrustedKeysWithoutAudience);
+        }
+        if !self.token_types.iter().all(|typ| header_safe(typ) && !typ.is_empty()) {
+            return Err(ConfigError::InvalidHeaderValue("token type"));
+        }
         let signing_header = signing.first().map(|key| jose_header(key.algorithm(), key.kid()));
-        let mut issuers: Vec<String> = self.issuer.iter().cloned().collect();
-        issuers.extend(self.accepted_issuers);
+        let mut rules = Rules {
+            leeway: secs(self.leeway),
+            own_issuer: self.issuer.clone(),
+            audiences: self.audiences.clone(),
+            require_sub: self.require_sub,
+            max_token_bytes: self.max_token_bytes,
+            token_types: self.token_types,
+            accepts_jwt_type: false,
+            max_session: secs(self.refresh.max_session),
+        };
+        rules.accepts_jwt_type = rules.accepts_type("JWT");
         let core = Core {
             keys: KeySet::new(keys),
-            rules: Rules {
-                leeway: secs(self.leeway),
-                issuers,
-                audiences: self.audiences.clone(),
-                require_sub: self.require_sub,
-                max_token_bytes: self.max_token_bytes,
-            },
+            rules,
             issuer: self.issuer,
             audience: self.audiences.into_iter().next(),
             refresh: self.refresh,
@@ -486,11 +554,23 @@ mod tests {
         let public = Key::from_public_pem(Algorithm::ES256, &pem).unwrap();
         assert_eq!(err(b().signing_key(public)), ConfigError::SigningKeyCannotSign);
         let public = Key::from_public_pem(Algorithm::ES256, &pem).unwrap();
-        assert_eq!(err(b().trusted_key(public)), ConfigError::RenewalWithoutSigningKey);
-        let public = Key::from_public_pem(Algorithm::ES256, &pem).unwrap();
-        let verify_only =
-            b().trusted_key(public).refresh(RefreshPolicy::new().mode(RefreshMode::Disabled));
-        assert!(verify_only.build().is_ok());
+        assert_eq!(
+            err(b().trusted_key("idp", public).audience("api")),
+            ConfigError::RenewalWithoutSigningKey
+        );
+        let verify_only = |b: JwtAuthBuilder| {
+            let public = Key::from_public_pem(Algorithm::ES256, &pem).unwrap();
+            b.trusted_key("idp", public).refresh(RefreshPolicy::new().mode(RefreshMode::Disabled))
+        };
+        assert!(verify_only(b().audience("api")).build().is_ok());
+        assert_eq!(err(verify_only(b())), ConfigError::TrustedKeysWithoutAudience);
+        assert!(
+            verify_only(b()).dangerously_accept_any_audience_from_trusted_keys().build().is_ok()
+        );
+        assert_eq!(
+            err(b().hs256(SECRET).token_types(["JWT", "bad\"type"])),
+            ConfigError::InvalidHeaderValue("token type")
+        );
         let twins = b()
             .signing_key(Key::hs256(SECRET).unwrap().with_kid("k"))
             .previous_key(Key::hs256(SECRET).unwrap().with_kid("k"));

@@ -74,7 +74,7 @@ impl<C: Clone> TokenCache<C> {
         Some(Verified {
             registered: entry.registered.clone(),
             custom: entry.custom.clone(),
-            role: entry.role,
+            role: entry.role.clone(),
         })
     }
 
@@ -111,7 +111,7 @@ impl<C: Clone> TokenCache<C> {
             generation,
             registered: verified.registered.clone(),
             custom: verified.custom.clone(),
-            role: verified.role,
+            role: verified.role.clone(),
         });
         shard.len += 1;
     }

@@ -2,6 +2,7 @@
 
 use std::any::TypeId;
 use std::fmt;
+use std::sync::Arc;
 
 use compact_str::CompactString;
 use serde::de::{self, DeserializeOwned, Deserializer, SeqAccess, Visitor};
@@ -41,11 +42,53 @@ pub struct Claims<C = NoCustomClaims> {
     pub custom: C,
     /// The token they were read from.
     token: RawToken,
+    /// The issuer of the trusted key that verified the token; `None` for our own keys.
+    trusted_issuer: Option<Arc<str>>,
+}
+
+/// Who vouched for a verified token: the key that verified it, and so the issuer it speaks for
+/// (see [`Claims::vouched_by`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum VouchedBy<'a> {
+    /// One of this service's own keys (signing or previous): a token of our issuer.
+    OwnKey,
+    /// A third-party key (a trusted key or a remote JWK Set) registered for this issuer.
+    TrustedIssuer(&'a str),
 }
 
 impl<C> Claims<C> {
-    pub(crate) fn new(registered: RegisteredClaims, custom: C, token: RawToken) -> Claims<C> {
-        Claims { registered, custom, token }
+    pub(crate) fn new(
+        registered: RegisteredClaims,
+        custom: C,
+        token: RawToken,
+        trusted_issuer: Option<Arc<str>>,
+    ) -> Claims<C> {
+        Claims { registered, custom, token, trusted_issuer }
+    }
+
+    /// Which key vouched for the token: one of ours, or a third party's (and for which issuer).
+    /// A key only ever vouches for its own issuer, so a third-party token can never pass as
+    /// ours.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::{JwtAuthLayer, NoCustomClaims, VouchedBy};
+    ///
+    /// let layer = JwtAuthLayer::builder()
+    ///     .hs256(b"an example secret of at least 32 bytes")
+    ///     .issuer("us")
+    ///     .build()?;
+    /// let issuer = layer.issuer();
+    /// let token = issuer.issue("42", &())?.token;
+    /// let claims = issuer.verify::<NoCustomClaims>(&token)?;
+    /// assert_eq!(claims.vouched_by(), VouchedBy::OwnKey);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn vouched_by(&self) -> VouchedBy<'_> {
+        match &self.trusted_issuer {
+            None => VouchedBy::OwnKey,
+            Some(issuer) => VouchedBy::TrustedIssuer(issuer),
+        }
     }
 
     /// The verified token exactly as the client presented it: for an explicit renewal endpoint
@@ -296,7 +339,7 @@ pub(crate) fn parse_custom<C: DeserializeOwned + 'static>(payload: &[u8]) -> Res
 pub(crate) fn parse<C: DeserializeOwned + 'static>(
     payload: &[u8],
 ) -> Result<Claims<C>, TokenError> {
-    Ok(Claims::new(parse_registered(payload)?, parse_custom(payload)?, RawToken::copied("")))
+    Ok(Claims::new(parse_registered(payload)?, parse_custom(payload)?, RawToken::copied(""), None))
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ use crate::clock::{Clock, secs};
 use crate::error::IssueError;
 use crate::keys::KeySet;
 use crate::refresh::{RefreshPolicy, Renewable};
+use crate::reject::TokenError;
 use crate::revocation::{RevocationCheck, RevocationFailure};
 use crate::source::TokenSource;
 use crate::verify::Rules;
@@ -50,20 +51,24 @@ impl Core {
         self.clock.now()
     }
 
-    /// The remote keys now, if any.
-    pub(crate) fn remote_keys(&self) -> Option<Arc<KeySet>> {
+    /// The remote keys now: `Ok(None)` without remote keys, `Err` when they are too stale to use.
+    fn remote_keys(&self) -> Result<Option<Arc<KeySet>>, TokenError> {
         #[cfg(feature = "jwks")]
         if let Some(remote) = &self.remote {
-            return Some(remote.snapshot());
+            return remote.snapshot().map(Some).ok_or(TokenError::KeysUnavailable);
         }
-        None
+        Ok(None)
     }
 
-    /// Changes whenever the remote keys change (0 without remote keys).
+    /// Changes whenever the remote keys change or go stale (0 without remote keys), so cached
+    /// verifications made with other keys no longer count.
     pub(crate) fn key_generation(&self) -> u64 {
         #[cfg(feature = "jwks")]
         if let Some(remote) = &self.remote {
-            return remote.generation();
+            return match remote.snapshot() {
+                Some(_) => remote.generation(),
+                None => u64::MAX,
+            };
         }
         0
     }
@@ -81,14 +86,22 @@ impl Core {
         &self,
         token: &str,
         now: i64,
-    ) -> Result<crate::verify::Verified<C>, crate::reject::TokenError> {
+    ) -> Result<crate::verify::Verified<C>, TokenError> {
         let remote = self.remote_keys();
-        let result =
-            crate::verify::verify::<C>(&self.keys, remote.as_deref(), &self.rules, token, now);
-        if matches!(result, Err(crate::reject::TokenError::UnknownKeyId)) {
-            self.unknown_kid();
+        let usable = remote.as_ref().ok().and_then(Option::as_deref);
+        let result = crate::verify::verify::<C>(&self.keys, usable, &self.rules, token, now);
+        match (result, remote) {
+            // No local key was selected, and the remote ones are too old to trust: fail closed.
+            (Err(TokenError::UnknownKeyId | TokenError::AlgorithmMismatch), Err(stale)) => {
+                self.unknown_kid();
+                Err(stale)
+            }
+            (Err(TokenError::UnknownKeyId), _) => {
+                self.unknown_kid();
+                Err(TokenError::UnknownKeyId)
+            }
+            (result, _) => result,
         }
-        result
     }
 
     pub(crate) fn ttl(&self) -> i64 {

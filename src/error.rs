@@ -92,6 +92,10 @@ pub enum ConfigError {
     InvalidHeaderValue(&'static str),
     /// The maximum token size is zero.
     ZeroMaxTokenSize,
+    /// Third-party keys (trusted keys or a remote JWK Set) are configured without an audience,
+    /// so a token their issuer made for any other service would be accepted. Add
+    /// [`audience`](crate::JwtAuthBuilder::audience).
+    TrustedKeysWithoutAudience,
     /// [`claims`](crate::JwtAuthBuilder::claims) was called after
     /// [`authorize`](crate::JwtAuthBuilder::authorize), whose closure was typed by the old claims.
     AuthorizeBeforeClaims,
@@ -130,6 +134,10 @@ impl fmt::Display for ConfigError {
                 write!(f, "the {what} contains characters not allowed in a header")
             }
             ConfigError::ZeroMaxTokenSize => f.write_str("the maximum token size must not be zero"),
+            ConfigError::TrustedKeysWithoutAudience => f.write_str(
+                "third-party keys need an audience, or their issuer's tokens for any service \
+                 would be accepted; configure audience()",
+            ),
             ConfigError::AuthorizeBeforeClaims => {
                 f.write_str("call claims::<C>() before authorize(), whose check is typed by C")
             }

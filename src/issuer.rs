@@ -13,7 +13,6 @@ use crate::claims::{Claims, NoCustomClaims, RegisteredClaims};
 use crate::clock::secs;
 use crate::config::{Core, RESERVED_CLAIMS, random_id};
 use crate::error::{IssueError, RenewError};
-use crate::keys::KeyRole;
 use crate::raw_token::RawToken;
 use crate::refresh::renewable;
 use crate::reject::TokenError;
@@ -156,7 +155,7 @@ impl Issuer {
         let claims = &verified.registered;
         let plan = renewable(
             claims,
-            verified.role,
+            &verified.role,
             core.issuer.as_deref(),
             core.refresh.ttl,
             core.refresh.max_session,
@@ -200,7 +199,8 @@ impl Issuer {
     ) -> Result<Claims<C>, TokenError> {
         let core = &self.core;
         let verified = core.verify::<C>(token, core.now())?;
-        Ok(Claims::new(verified.registered, verified.custom, RawToken::copied(token)))
+        let vouched = verified.role.trusted_issuer();
+        Ok(Claims::new(verified.registered, verified.custom, RawToken::copied(token), vouched))
     }
 
     /// The public keys of this service's own asymmetric keys (signing and previous) as a JWK Set,
@@ -223,7 +223,7 @@ impl Issuer {
             .core
             .keys
             .iter()
-            .filter(|(_, role)| *role != KeyRole::Trusted)
+            .filter(|(_, role)| role.is_ours())
             .filter_map(|(key, _)| key.public_jwk())
             .collect();
         JwkSet { keys }

@@ -3,7 +3,9 @@
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use bytes::Bytes;
 use http::Uri;
@@ -18,8 +20,9 @@ use crate::keys::{Key, KeyRole, KeySet};
 type HttpClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Bytes>>;
 
 /// A JWK Set fetched from a URL (an identity provider's `jwks_uri`), kept fresh in the
-/// background. Its keys verify tokens like [trusted keys](crate::JwtAuthBuilder::trusted_key):
-/// they are never used to sign, and their tokens never renew.
+/// background, speaking for one issuer. Its keys verify tokens like
+/// [trusted keys](crate::JwtAuthBuilder::trusted_key): only tokens whose `iss` is that issuer,
+/// never used to sign, never renewed.
 ///
 /// - The set is fetched once when built (an unreachable URL is an error at start-up), then every
 ///   `refresh_every` (default 5 minutes) by a background task, which ends when the last handle
@@ -28,8 +31,15 @@ type HttpClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Byte
 ///   `min_refetch_interval` (default 30 s) however many such tokens arrive: a key rotation is
 ///   picked up at once, and a flood of made-up `kid`s cannot turn into a flood of fetches. The
 ///   token itself is refused; a client retrying after the refetch succeeds.
+/// - One download at a time: the periodic refresh and the refetch share it, so an older
+///   download never replaces a newer set.
 /// - Requests read an immutable snapshot (one `Arc` clone): no lock is held while fetching.
-/// - When a refetch fails, the last good set stays in use.
+/// - Keys the crate cannot use are skipped and logged, so one odd key does not freeze the set.
+///   Symmetric (`"kty": "oct"`) keys are always skipped: a public document must never yield an
+///   HMAC secret, which anyone who read it could sign with.
+/// - When a refetch fails, the last good set stays in use, for at most `max_staleness`
+///   (default 24 hours) after the last good download. Past it, tokens that need these keys are
+///   refused with 503 (fail closed) until a download succeeds.
 /// - Only `https` URLs, unless [`allow_http`](RemoteJwksBuilder::allow_http) (for loopback
 ///   tests); responses over 1 MiB are refused.
 ///
@@ -37,10 +47,15 @@ type HttpClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Byte
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// use tower_sliding_jwt::{JwtAuthLayer, RefreshMode, RefreshPolicy, RemoteJwks};
 ///
-/// let jwks = RemoteJwks::builder("https://login.example.com/.well-known/jwks.json").fetch().await?;
+/// let jwks = RemoteJwks::builder(
+///     "https://login.example.com",
+///     "https://login.example.com/.well-known/jwks.json",
+/// )
+/// .fetch()
+/// .await?;
 /// let layer = JwtAuthLayer::builder()
 ///     .remote_jwks(jwks)
-///     .issuer("https://login.example.com")
+///     .audience("https://api.example.com")
 ///     // A verify-only service: renewal is the identity provider's business.
 ///     .refresh(RefreshPolicy::new().mode(RefreshMode::Disabled))
 ///     .build()?;
@@ -52,25 +67,32 @@ pub struct RemoteJwks {
 }
 
 struct Inner {
+    issuer: Arc<str>,
     url: Uri,
     client: HttpClient,
     keys: RwLock<Arc<KeySet>>,
     /// Incremented whenever the set changes (the verified-token cache keys on it).
     generation: AtomicU64,
-    refetching: AtomicBool,
+    /// Held by the one download in flight.
+    fetching: AtomicBool,
     /// Milliseconds since `started` of the last fetch attempt.
     last_fetch: AtomicU64,
+    /// Milliseconds since `started` of the last good download.
+    last_success: AtomicU64,
     started: Instant,
     min_refetch_interval: Duration,
+    max_staleness: Duration,
     timeout: Duration,
 }
 
 /// Configures a [`RemoteJwks`].
 #[derive(Debug, Clone)]
 pub struct RemoteJwksBuilder {
+    issuer: String,
     url: String,
     refresh_every: Duration,
     min_refetch_interval: Duration,
+    max_staleness: Duration,
     timeout: Duration,
     allow_http: bool,
 }
@@ -83,6 +105,9 @@ pub enum JwksError {
     InvalidUrl,
     /// The URL is plain `http` and [`RemoteJwksBuilder::allow_http`] was not set.
     Insecure,
+    /// A duration setting is zero, or the maximum staleness is shorter than the refresh period
+    /// (the set would go stale between two refreshes). Names the setting.
+    InvalidInterval(&'static str),
     /// The request failed (connection, TLS, timeout).
     Transport(String),
     /// The server answered with this status.
@@ -96,20 +121,43 @@ pub enum JwksError {
 const MAX_DOCUMENT_BYTES: usize = 1 << 20;
 
 impl RemoteJwks {
-    /// Start configuring a JWK Set at `url`.
-    pub fn builder(url: impl Into<String>) -> RemoteJwksBuilder {
+    /// Start configuring the JWK Set at `url`, whose keys speak for `issuer` (the exact `iss`
+    /// its tokens carry).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_sliding_jwt::RemoteJwks;
+    ///
+    /// let builder = RemoteJwks::builder("https://idp.example", "https://idp.example/jwks.json")
+    ///     .refresh_every(Duration::from_secs(600))
+    ///     .max_staleness(Duration::from_secs(6 * 3600));
+    /// ```
+    pub fn builder(issuer: impl Into<String>, url: impl Into<String>) -> RemoteJwksBuilder {
         RemoteJwksBuilder {
+            issuer: issuer.into(),
             url: url.into(),
             refresh_every: Duration::from_secs(300),
             min_refetch_interval: Duration::from_secs(30),
+            max_staleness: Duration::from_secs(24 * 3600),
             timeout: Duration::from_secs(5),
             allow_http: false,
         }
     }
 
-    /// The keys now.
-    pub(crate) fn snapshot(&self) -> Arc<KeySet> {
-        Arc::clone(&self.inner.keys.read().unwrap_or_else(PoisonError::into_inner))
+    /// The issuer these keys speak for.
+    pub fn issuer(&self) -> &str {
+        &self.inner.issuer
+    }
+
+    /// The keys now, or `None` when they are older than the maximum staleness.
+    pub(crate) fn snapshot(&self) -> Option<Arc<KeySet>> {
+        let inner = &self.inner;
+        let age = millis(inner.started.elapsed())
+            .saturating_sub(inner.last_success.load(Ordering::Acquire));
+        if age > millis(inner.max_staleness) {
+            return None;
+        }
+        Some(Arc::clone(&inner.keys.read().unwrap_or_else(PoisonError::into_inner)))
     }
 
     /// Changes whenever the set changes.
@@ -119,30 +167,23 @@ impl RemoteJwks {
 
     /// How many keys the set holds now.
     pub fn key_count(&self) -> usize {
-        self.snapshot().iter().count()
+        self.inner.keys.read().unwrap_or_else(PoisonError::into_inner).iter().count()
     }
 
     /// A token named a `kid` the set does not know: refetch in the background, unless a fetch
     /// is running or the last one was less than the minimum interval ago.
     pub(crate) fn unknown_kid(&self) {
         let inner = &self.inner;
-        let since = inner.started.elapsed().as_millis() as u64;
+        let since = millis(inner.started.elapsed());
         let last = inner.last_fetch.load(Ordering::Acquire);
-        if since.saturating_sub(last) < inner.min_refetch_interval.as_millis() as u64 {
-            return;
-        }
-        if inner.refetching.swap(true, Ordering::AcqRel) {
+        if since.saturating_sub(last) < millis(inner.min_refetch_interval) {
             return;
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            inner.refetching.store(false, Ordering::Release);
             return;
         };
         let inner = Arc::clone(inner);
-        runtime.spawn(async move {
-            refresh(&inner).await;
-            inner.refetching.store(false, Ordering::Release);
-        });
+        runtime.spawn(async move { refresh(&inner).await });
     }
 }
 
@@ -156,6 +197,14 @@ impl RemoteJwksBuilder {
     /// The least time between two refetches caused by unknown `kid`s. Default 30 s.
     pub fn min_refetch_interval(mut self, interval: Duration) -> Self {
         self.min_refetch_interval = interval;
+        self
+    }
+
+    /// How long the last good set stays in use while downloads fail. Default 24 hours. Past it,
+    /// tokens that need these keys get 503 until a download succeeds: keys that may have been
+    /// revoked long ago are not trusted forever.
+    pub fn max_staleness(mut self, staleness: Duration) -> Self {
+        self.max_staleness = staleness;
         self
     }
 
@@ -174,6 +223,19 @@ impl RemoteJwksBuilder {
 
     /// Fetch the set once and start the background refresh. Must run inside a Tokio runtime.
     pub async fn fetch(self) -> Result<RemoteJwks, JwksError> {
+        for (name, value) in [
+            ("refresh_every", self.refresh_every),
+            ("min_refetch_interval", self.min_refetch_interval),
+            ("max_staleness", self.max_staleness),
+            ("timeout", self.timeout),
+        ] {
+            if value.is_zero() {
+                return Err(JwksError::InvalidInterval(name));
+            }
+        }
+        if self.max_staleness < self.refresh_every {
+            return Err(JwksError::InvalidInterval("max_staleness"));
+        }
         let url: Uri = self.url.parse().map_err(|_| JwksError::InvalidUrl)?;
         match url.scheme_str() {
             Some("https") => {}
@@ -190,21 +252,29 @@ impl RemoteJwksBuilder {
             .enable_http1()
             .build();
         let client = Client::builder(TokioExecutor::new()).build(connector);
-        let keys = download(&client, &url, self.timeout).await?;
+        let issuer: Arc<str> = Arc::from(self.issuer);
+        let keys = download(&client, &url, &issuer, self.timeout).await?;
         let inner = Arc::new(Inner {
+            issuer,
             url,
             client,
             keys: RwLock::new(Arc::new(keys)),
             generation: AtomicU64::new(1),
-            refetching: AtomicBool::new(false),
+            fetching: AtomicBool::new(false),
             last_fetch: AtomicU64::new(0),
+            last_success: AtomicU64::new(0),
             started: Instant::now(),
             min_refetch_interval: self.min_refetch_interval,
+            max_staleness: self.max_staleness,
             timeout: self.timeout,
         });
         tokio::spawn(refresh_periodically(Arc::downgrade(&inner), self.refresh_every));
         Ok(RemoteJwks { inner })
     }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 async fn refresh_periodically(inner: Weak<Inner>, every: Duration) {
@@ -215,22 +285,33 @@ async fn refresh_periodically(inner: Weak<Inner>, every: Duration) {
     }
 }
 
-/// Fetch the set again; keep the old one if that fails.
+/// Fetch the set again, unless a download is already running (its result is as new as ours
+/// would be); keep the old set if that fails.
 async fn refresh(inner: &Inner) {
-    inner.last_fetch.store(inner.started.elapsed().as_millis() as u64, Ordering::Release);
-    match download(&inner.client, &inner.url, inner.timeout).await {
+    if inner.fetching.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    inner.last_fetch.store(millis(inner.started.elapsed()), Ordering::Release);
+    match download(&inner.client, &inner.url, &inner.issuer, inner.timeout).await {
         Ok(keys) => {
             *inner.keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(keys);
             inner.generation.fetch_add(1, Ordering::AcqRel);
+            inner.last_success.store(millis(inner.started.elapsed()), Ordering::Release);
             tracing::debug!(target: "tower_sliding_jwt", url = %inner.url, "JWK Set refreshed");
         }
         Err(error) => {
             tracing::warn!(target: "tower_sliding_jwt", url = %inner.url, %error, "JWK Set refresh failed; keeping the last set");
         }
     }
+    inner.fetching.store(false, Ordering::Release);
 }
 
-async fn download(client: &HttpClient, url: &Uri, timeout: Duration) -> Result<KeySet, JwksError> {
+async fn download(
+    client: &HttpClient,
+    url: &Uri,
+    issuer: &Arc<str>,
+    timeout: Duration,
+) -> Result<KeySet, JwksError> {
     let fetch = async {
         let response =
             client.get(url.clone()).await.map_err(|e| JwksError::Transport(e.to_string()))?;
@@ -242,14 +323,50 @@ async fn download(client: &HttpClient, url: &Uri, timeout: Duration) -> Result<K
             .await
             .map_err(|_| JwksError::TooLarge)?
             .to_bytes();
-        let text = std::str::from_utf8(&body)
-            .map_err(|_| JwksError::Keys(KeyError::InvalidJwk("not UTF-8")))?;
-        let keys = Key::from_jwk_set_json(text).map_err(JwksError::Keys)?;
-        Ok(KeySet::new(keys.into_iter().map(|key| (key, KeyRole::Trusted)).collect()))
+        let keys = usable_keys(&body, url)?;
+        Ok(KeySet::new(
+            keys.into_iter().map(|key| (key, KeyRole::Trusted(Arc::clone(issuer)))).collect(),
+        ))
     };
     tokio::time::timeout(timeout, fetch)
         .await
         .map_err(|_| JwksError::Transport("timed out".to_owned()))?
+}
+
+/// The signature keys of a fetched document that the crate can use. Each other key is skipped
+/// and logged (by `kid`), so one key of a new type does not make the whole set unusable.
+fn usable_keys(document: &[u8], url: &Uri) -> Result<Vec<Key>, JwksError> {
+    #[derive(serde::Deserialize)]
+    struct Document {
+        keys: Vec<serde_json::Value>,
+    }
+    let document: Document = serde_json::from_slice(document)
+        .map_err(|_| JwksError::Keys(KeyError::InvalidJwk("not a JWK Set document")))?;
+    let mut keys = Vec::with_capacity(document.keys.len());
+    for value in document.keys {
+        let kid = value.get("kid").and_then(serde_json::Value::as_str).unwrap_or("").to_owned();
+        let skip = |reason: &dyn fmt::Display| {
+            tracing::warn!(target: "tower_sliding_jwt", %url, kid, %reason, "JWK skipped");
+        };
+        if value.get("kty").and_then(serde_json::Value::as_str) == Some("oct") {
+            skip(&"a symmetric key in a public document is never used");
+            continue;
+        }
+        if value.get("use").and_then(serde_json::Value::as_str) == Some("enc") {
+            continue;
+        }
+        match serde_json::from_value(value).map_err(|_| KeyError::InvalidJwk("not a JWK")) {
+            Ok(jwk) => match Key::from_jwk(&jwk) {
+                Ok(key) => keys.push(key),
+                Err(error) => skip(&error),
+            },
+            Err(error) => skip(&error),
+        }
+    }
+    if keys.is_empty() {
+        return Err(JwksError::Keys(KeyError::InvalidJwk("the set holds no usable signature key")));
+    }
+    Ok(keys)
 }
 
 impl fmt::Debug for RemoteJwks {
@@ -269,6 +386,11 @@ impl fmt::Display for JwksError {
             JwksError::Insecure => {
                 f.write_str("the JWK Set URL is plain http; use https (or allow_http for tests)")
             }
+            JwksError::InvalidInterval(name) => write!(
+                f,
+                "the JWK Set setting {name} must be above zero (and max_staleness at least \
+                 refresh_every)"
+            ),
             JwksError::Transport(reason) => write!(f, "the JWK Set could not be fetched: {reason}"),
             JwksError::Status(status) => write!(f, "the JWK Set server answered {status}"),
             JwksError::TooLarge => f.write_str("the JWK Set document is over 1 MiB"),

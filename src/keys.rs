@@ -1,6 +1,7 @@
 //! Keys: one algorithm per key, selection by `kid`, the current signing key.
 
 use std::fmt;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -557,16 +558,31 @@ fn thumbprint(params: &AlgorithmParameters) -> Option<String> {
     Some(b64(&digest))
 }
 
-/// What a configured key is to this service.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a configured key is to this service, and so which issuer it may vouch for.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum KeyRole {
-    /// The current signing key: signs new and renewed tokens, verifies.
+    /// The current signing key: signs new and renewed tokens, verifies ours.
     Signing,
-    /// A key this service signed with before a rotation: verifies, and its tokens renew onto the
-    /// current signing key.
+    /// A key this service signed with before a rotation: verifies ours, and its tokens renew onto
+    /// the current signing key.
     Previous,
-    /// A third party's key: verifies only. Its tokens are never renewed.
-    Trusted,
+    /// A third party's key: verifies tokens of this issuer only, and never renews them.
+    Trusted(Arc<str>),
+}
+
+impl KeyRole {
+    /// Whether the key is one of ours (current or previous), so its tokens are of our issuer.
+    pub(crate) fn is_ours(&self) -> bool {
+        matches!(self, KeyRole::Signing | KeyRole::Previous)
+    }
+
+    /// The third-party issuer the key speaks for; `None` for our own keys.
+    pub(crate) fn trusted_issuer(&self) -> Option<Arc<str>> {
+        match self {
+            KeyRole::Trusted(issuer) => Some(Arc::clone(issuer)),
+            KeyRole::Signing | KeyRole::Previous => None,
+        }
+    }
 }
 
 /// The configured keys, with their roles.

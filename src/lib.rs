@@ -138,8 +138,11 @@ mod redis_revocations;
 pub mod tonic;
 
 pub use backend::CryptoBackend;
-pub use builder::{DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, DEFAULT_TOKEN_CACHE, JwtAuthBuilder};
-pub use claims::{Audience, Claims, NoCustomClaims, RegisteredClaims};
+pub use builder::{
+    DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, DEFAULT_TOKEN_CACHE, DEFAULT_TOKEN_TYPES,
+    JwtAuthBuilder,
+};
+pub use claims::{Audience, Claims, NoCustomClaims, RegisteredClaims, VouchedBy};
 pub use client::{ClientToken, ClientTokenFuture, ClientTokenLayer, TokenStore};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use compact_str::CompactString;

@@ -362,13 +362,13 @@ pub(crate) struct Renewable {
 /// in the future) does not renew.
 pub(crate) fn renewable(
     claims: &RegisteredClaims,
-    role: KeyRole,
+    role: &KeyRole,
     our_issuer: Option<&str>,
     ttl: Duration,
     max_session: Duration,
     now: i64,
 ) -> Result<Renewable, RenewError> {
-    if role == KeyRole::Trusted || claims.iss.as_deref() != our_issuer {
+    if !role.is_ours() || claims.iss.as_deref() != our_issuer {
         return Err(RenewError::Foreign);
     }
     if now >= claims.exp {
@@ -468,41 +468,41 @@ mod tests {
         let ttl = Duration::from_secs(300);
         let max = Duration::from_secs(1_000);
         let c = claims(1_000, 1_300);
-        let ok = renewable(&c, KeyRole::Signing, Some("us"), ttl, max, 1_200).unwrap();
+        let ok = renewable(&c, &KeyRole::Signing, Some("us"), ttl, max, 1_200).unwrap();
         assert_eq!(ok, Renewable { cap: 2_000, session_start: 1_000, new_exp: 1_500 });
         // Capped by the session limit.
         let late = claims(1_000, 1_900);
-        let capped = renewable(&late, KeyRole::Previous, Some("us"), ttl, max, 1_850).unwrap();
+        let capped = renewable(&late, &KeyRole::Previous, Some("us"), ttl, max, 1_850).unwrap();
         assert_eq!(capped.new_exp, 2_000);
         // At the cap, the session ends.
         let last = claims(1_700, 2_000);
         let mut last = last;
         last.auth_time = Some(1_000);
         assert_eq!(
-            renewable(&last, KeyRole::Signing, Some("us"), ttl, max, 1_990),
+            renewable(&last, &KeyRole::Signing, Some("us"), ttl, max, 1_990),
             Err(RenewError::SessionEnded)
         );
         // Foreign key or issuer.
         assert_eq!(
-            renewable(&c, KeyRole::Trusted, Some("us"), ttl, max, 1_200),
+            renewable(&c, &KeyRole::Trusted("us".into()), Some("us"), ttl, max, 1_200),
             Err(RenewError::Foreign)
         );
         assert_eq!(
-            renewable(&c, KeyRole::Signing, Some("them"), ttl, max, 1_200),
+            renewable(&c, &KeyRole::Signing, Some("them"), ttl, max, 1_200),
             Err(RenewError::Foreign)
         );
         // Accepted only thanks to leeway.
         assert!(matches!(
-            renewable(&c, KeyRole::Signing, Some("us"), ttl, max, 1_300),
+            renewable(&c, &KeyRole::Signing, Some("us"), ttl, max, 1_300),
             Err(RenewError::Invalid(_))
         ));
         assert!(matches!(
-            renewable(&c, KeyRole::Signing, Some("us"), ttl, max, 999),
+            renewable(&c, &KeyRole::Signing, Some("us"), ttl, max, 999),
             Err(RenewError::Invalid(_))
         ));
         // Renewed within the same second as issued: nothing to extend.
         assert_eq!(
-            renewable(&c, KeyRole::Signing, Some("us"), ttl, max, 1_000),
+            renewable(&c, &KeyRole::Signing, Some("us"), ttl, max, 1_000),
             Err(RenewError::NotExtended)
         );
     }

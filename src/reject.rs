@@ -81,10 +81,20 @@ pub enum TokenError {
     NotYetValid,
     /// `iat` is in the future (beyond the leeway).
     IssuedInFuture,
-    /// `iss` is not an accepted issuer.
+    /// `iss` is not the issuer the verifying key speaks for.
     WrongIssuer,
     /// `aud` names no accepted audience.
     WrongAudience,
+    /// The header's `typ` names another kind of token (a logout or reset token, say).
+    UnacceptedType,
+    /// `auth_time` (or `iat` standing in for it) is in the future (beyond the leeway).
+    SessionStartInFuture,
+    /// One of our tokens whose `exp` lies beyond its session limit (`auth_time` plus the maximum
+    /// session): never issued by us.
+    BeyondSessionLimit,
+    /// The remote keys needed to check the token are older than their maximum staleness (the
+    /// identity provider has been unreachable): HTTP 503, like an unreachable revocation store.
+    KeysUnavailable,
     /// The revocation check refused the token or its session.
     Revoked,
     /// The revocation store could not be asked, and the layer is configured to answer 401.
@@ -166,6 +176,14 @@ impl fmt::Display for TokenError {
             TokenError::IssuedInFuture => f.write_str("the token is issued in the future"),
             TokenError::WrongIssuer => f.write_str("the token issuer is not accepted"),
             TokenError::WrongAudience => f.write_str("the token audience is not accepted"),
+            TokenError::UnacceptedType => f.write_str("the token type is not accepted"),
+            TokenError::SessionStartInFuture => {
+                f.write_str("the token session starts in the future")
+            }
+            TokenError::BeyondSessionLimit => f.write_str("the token outlives its session limit"),
+            TokenError::KeysUnavailable => {
+                f.write_str("the token keys cannot be fetched right now")
+            }
             TokenError::Revoked => f.write_str("the token has been revoked"),
             TokenError::RevocationUnknown => f.write_str("the token revocation status is unknown"),
         }
@@ -512,6 +530,10 @@ mod tests {
             TokenError::IssuedInFuture,
             TokenError::WrongIssuer,
             TokenError::WrongAudience,
+            TokenError::UnacceptedType,
+            TokenError::SessionStartInFuture,
+            TokenError::BeyondSessionLimit,
+            TokenError::KeysUnavailable,
             TokenError::Revoked,
             TokenError::RevocationUnknown,
         ];

@@ -38,7 +38,7 @@ impl Renewal {
     pub(crate) fn plan(
         core: &Arc<Core>,
         claims: &RegisteredClaims,
-        role: KeyRole,
+        role: &KeyRole,
         token: &str,
         source: usize,
         now: i64,

@@ -157,19 +157,24 @@ fn authenticate<C: DeserializeOwned + Clone + 'static>(
     let now = core.now();
     let verified = match verify_cached(config, &found.token, now) {
         Ok(verified) => verified,
+        Err(TokenError::KeysUnavailable) => {
+            tracing::warn!(target: "tower_sliding_jwt", "remote keys too stale; token not checked");
+            return Step::Reject(Rejection::Unavailable);
+        }
         Err(reason) => {
             tracing::debug!(target: "tower_sliding_jwt", %reason, "token rejected");
             return Step::Reject(Rejection::InvalidToken(reason));
         }
     };
     let registered = &verified.registered;
-    let renewal = Renewal::plan(core, registered, verified.role, &found.token, found.index, now);
+    let renewal = Renewal::plan(core, registered, &verified.role, &found.token, found.index, now);
     let check = core.revocation.as_ref().map(|check| check.check(registered));
     let token = match found.header {
         Some(value) => RawToken::in_header(value, &found.token),
         None => RawToken::copied(&found.token),
     };
-    let claims = Claims::new(verified.registered, verified.custom, token);
+    let vouched = verified.role.trusted_issuer();
+    let claims = Claims::new(verified.registered, verified.custom, token, vouched);
     Step::Verified { claims, renewal, check }
 }
 
@@ -187,7 +192,7 @@ fn verify_cached<C: DeserializeOwned + Clone + 'static>(
     // Entries verified under another remote key set (rotated since) do not count.
     let generation = core.key_generation();
     if let Some(hit) = cache.get(token, generation) {
-        validate(&hit.registered, &core.rules, now)?;
+        validate(&hit.registered, &hit.role, &core.rules, now)?;
         return Ok(hit);
     }
     let verified = core.verify::<C>(token, now)?;

@@ -24,14 +24,33 @@ const STACK_SEGMENT: usize = 1024;
 pub(crate) struct Rules {
     /// Seconds of tolerance for `exp`, `nbf` and `iat` (never applied to renewal).
     pub(crate) leeway: i64,
-    /// Accepted `iss` values; empty: not checked.
-    pub(crate) issuers: Vec<String>,
+    /// Our `iss`, required in the tokens our own keys verify (not checked when unset). A trusted
+    /// key's tokens must carry the issuer that key was registered for.
+    pub(crate) own_issuer: Option<String>,
     /// Accepted `aud` values; empty: not checked.
     pub(crate) audiences: Vec<String>,
     /// Whether `sub` is required.
     pub(crate) require_sub: bool,
     /// Longest token accepted, in bytes.
     pub(crate) max_token_bytes: usize,
+    /// Accepted `typ` header values, compared without case and without an `application/`
+    /// prefix. A token without `typ` is accepted.
+    pub(crate) token_types: Vec<String>,
+    /// Whether `JWT` is among them: the headers this configuration signs carry it.
+    pub(crate) accepts_jwt_type: bool,
+    /// The longest session, in seconds: our tokens never outlive `auth_time + max_session`.
+    pub(crate) max_session: i64,
+}
+
+impl Rules {
+    /// Whether a `typ` header value names an accepted kind of token.
+    pub(crate) fn accepts_type(&self, typ: &str) -> bool {
+        let media_type = match typ.get(..12) {
+            Some(prefix) if prefix.eq_ignore_ascii_case("application/") => &typ[12..],
+            _ => typ,
+        };
+        self.token_types.iter().any(|accepted| accepted.eq_ignore_ascii_case(media_type))
+    }
 }
 
 /// A token that passed every check.
@@ -53,6 +72,8 @@ struct Header<'a> {
     kid: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     cty: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    typ: Option<Cow<'a, str>>,
     #[serde(default, deserialize_with = "present")]
     crit: bool,
     #[serde(default, deserialize_with = "present")]
@@ -140,6 +161,7 @@ pub(crate) fn verify<C: DeserializeOwned + 'static>(
     // A header byte-identical to one this configuration signs means exactly that (alg, kid, no
     // extensions): no need to decode and parse it again.
     let selection = match keys.known_header(segments.header) {
+        Some(_) if !rules.accepts_jwt_type => return Err(TokenError::UnacceptedType),
         Some((alg, kid)) => select(keys, remote, alg, kid),
         None => with_decoded(segments.header, TokenError::MalformedHeader, |bytes| {
             // RFC 7515: the header is UTF-8 JSON. serde_json does not check the UTF-8 of members
@@ -153,6 +175,11 @@ pub(crate) fn verify<C: DeserializeOwned + 'static>(
             let nested = header.cty.as_deref().is_some_and(|cty| cty.eq_ignore_ascii_case("JWT"));
             if header.crit || header.b64 || nested {
                 return Err(TokenError::UnsupportedHeader);
+            }
+            // Explicit typing: another kind of JWT signed with the same key (a reset link, a
+            // logout token) is not an access token.
+            if header.typ.as_deref().is_some_and(|typ| !rules.accepts_type(typ)) {
+                return Err(TokenError::UnacceptedType);
             }
             let alg = algorithm(&header.alg).ok_or(TokenError::UnsupportedAlgorithm)?;
             Ok(select(keys, remote, alg, header.kid.as_deref()))
@@ -171,7 +198,7 @@ pub(crate) fn verify<C: DeserializeOwned + 'static>(
     let role = candidates
         .into_iter()
         .find(|(key, _)| key.verify(segments.signing_input.as_bytes(), &signature[..len]))
-        .map(|(_, role)| *role)
+        .map(|(_, role)| role.clone())
         .ok_or(TokenError::InvalidSignature)?;
 
     // The registered claims are checked before the application's are read: an expired token is
@@ -179,7 +206,7 @@ pub(crate) fn verify<C: DeserializeOwned + 'static>(
     let (registered, custom) =
         with_decoded(segments.payload, TokenError::MalformedClaims, |payload| {
             let registered = claims::parse_registered(payload)?;
-            validate(&registered, rules, now)?;
+            validate(&registered, &role, rules, now)?;
             Ok((registered, claims::parse_custom::<C>(payload)?))
         })?;
     Ok(Verified { registered, custom, role })
@@ -216,9 +243,10 @@ impl<T, L: Iterator<Item = T>, R: Iterator<Item = T>> Iterator for Either<L, R> 
     }
 }
 
-/// The claim rules, with leeway.
+/// The claim rules, with leeway, for a token verified by a key of this `role`.
 pub(crate) fn validate(
     claims: &RegisteredClaims,
+    role: &KeyRole,
     rules: &Rules,
     now: i64,
 ) -> Result<(), TokenError> {
@@ -231,11 +259,26 @@ pub(crate) fn validate(
     if claims.iat.is_some_and(|iat| iat > now.saturating_add(rules.leeway)) {
         return Err(TokenError::IssuedInFuture);
     }
-    if !rules.issuers.is_empty() {
+    // A key vouches for its own issuer only: a partner's key never passes a token as ours.
+    let issuer = match role {
+        KeyRole::Trusted(issuer) => Some(&**issuer),
+        KeyRole::Signing | KeyRole::Previous => rules.own_issuer.as_deref(),
+    };
+    if let Some(expected) = issuer {
         match &claims.iss {
-            Some(iss) if rules.issuers.iter().any(|ok| ok == iss) => {}
+            Some(iss) if iss == expected => {}
             Some(_) => return Err(TokenError::WrongIssuer),
             None => return Err(TokenError::MissingClaim("iss")),
+        }
+    }
+    // The session start bounds the session: one in the future would stretch it without end.
+    if let Some(start) = claims.auth_time.or(claims.iat) {
+        if start > now.saturating_add(rules.leeway) {
+            return Err(TokenError::SessionStartInFuture);
+        }
+        let cap = start.saturating_add(rules.max_session).saturating_add(rules.leeway);
+        if role.is_ours() && claims.exp > cap {
+            return Err(TokenError::BeyondSessionLimit);
         }
     }
     if !rules.audiences.is_empty() {
@@ -274,10 +317,13 @@ mod tests {
     fn rules() -> Rules {
         Rules {
             leeway: 5,
-            issuers: vec!["us".into()],
+            own_issuer: Some("us".into()),
             audiences: vec![],
             require_sub: true,
             max_token_bytes: 8192,
+            token_types: vec!["JWT".into(), "at+jwt".into()],
+            accepts_jwt_type: true,
+            max_session: 86_400,
         }
     }
 
@@ -392,6 +438,91 @@ mod tests {
     }
 
     #[test]
+    fn explicit_typing() {
+        let keys = hs_set();
+        let key = Key::hs256(SECRET).unwrap();
+        let run = |typ: &str, rules: &Rules| {
+            let header = format!(r#"{{"alg":"HS256","typ":"{typ}"}}"#);
+            check(&keys, rules, &token(&key, &header, &claims("")))
+        };
+        let r = rules();
+        for ok in ["JWT", "jwt", "at+jwt", "AT+JWT", "application/at+jwt", "Application/JWT"] {
+            assert_eq!(run(ok, &r), Ok(KeyRole::Signing), "{ok}");
+        }
+        for refused in ["logout+jwt", "secevent+jwt", "reset", "", "application/", "JWT "] {
+            assert_eq!(run(refused, &r), Err(TokenError::UnacceptedType), "{refused:?}");
+        }
+        assert_eq!(
+            check(&keys, &r, &token(&key, r#"{"alg":"HS256","typ":7}"#, &claims(""))),
+            Err(TokenError::MalformedHeader)
+        );
+        // Our own header, recognised without parsing, when JWT is no longer accepted.
+        let own = token(&key, r#"{"alg":"HS256","typ":"JWT"}"#, &claims(""));
+        let at_only =
+            Rules { token_types: vec!["at+jwt".into()], accepts_jwt_type: false, ..rules() };
+        let keys = KeySet::new(vec![(Key::hs256(SECRET).unwrap(), KeyRole::Signing)]);
+        assert_eq!(check(&keys, &rules(), &own), Ok(KeyRole::Signing));
+        assert_eq!(check(&keys, &at_only, &own), Err(TokenError::UnacceptedType));
+    }
+
+    #[test]
+    fn the_session_start_is_checked() {
+        let keys = hs_set();
+        let key = Key::hs256(SECRET).unwrap();
+        let run =
+            |payload: String| check(&keys, &rules(), &token(&key, r#"{"alg":"HS256"}"#, &payload));
+        let with = |auth_time: i64, iat: Option<i64>, exp: i64| {
+            let iat = iat.map(|iat| format!(r#","iat":{iat}"#)).unwrap_or_default();
+            format!(r#"{{"sub":"1","iss":"us","auth_time":{auth_time},"exp":{exp}{iat}}}"#)
+        };
+        assert_eq!(run(with(NOW - 60, Some(NOW - 10), NOW + 300)), Ok(KeyRole::Signing));
+        assert_eq!(run(with(NOW + 5, None, NOW + 300)), Ok(KeyRole::Signing), "leeway");
+        assert_eq!(run(with(NOW + 6, None, NOW + 300)), Err(TokenError::SessionStartInFuture));
+        assert_eq!(run(with(i64::MAX, None, NOW + 300)), Err(TokenError::SessionStartInFuture));
+        // iat stands in for a missing auth_time.
+        let iat_only =
+            format!(r#"{{"sub":"1","iss":"us","iat":{},"exp":{}}}"#, NOW - 10, NOW + 300);
+        assert_eq!(run(iat_only), Ok(KeyRole::Signing));
+        // Our tokens never outlive auth_time + max_session (86 400 s here), plus leeway.
+        let start = NOW - 86_000;
+        assert_eq!(run(with(start, None, start + 86_405)), Ok(KeyRole::Signing));
+        assert_eq!(run(with(start, None, start + 86_406)), Err(TokenError::BeyondSessionLimit));
+        let old_iat = format!(r#"{{"sub":"1","iss":"us","iat":{start},"exp":{}}}"#, start + 90_000);
+        assert_eq!(run(old_iat), Err(TokenError::BeyondSessionLimit));
+    }
+
+    #[test]
+    fn keys_vouch_for_their_own_issuer_only() {
+        let partner = Key::hs256([3u8; 32]).unwrap();
+        let keys = KeySet::new(vec![
+            (Key::hs256(SECRET).unwrap().with_kid("ours"), KeyRole::Signing),
+            (Key::hs256([3u8; 32]).unwrap().with_kid("p"), KeyRole::Trusted("partner".into())),
+        ]);
+        let ours = Key::hs256(SECRET).unwrap();
+        let payload = |iss: &str| {
+            format!(r#"{{"sub":"1","iss":"{iss}","iat":{},"exp":{}}}"#, NOW - 10, NOW + 300)
+        };
+        let run = |key: &Key, kid: &str, iss: &str| {
+            let header = format!(r#"{{"alg":"HS256","kid":"{kid}"}}"#);
+            check(&keys, &rules(), &token(key, &header, &payload(iss)))
+        };
+        assert_eq!(run(&ours, "ours", "us"), Ok(KeyRole::Signing));
+        assert_eq!(run(&partner, "p", "partner"), Ok(KeyRole::Trusted("partner".into())));
+        // The partner's key minting a token in our name, and ours in the partner's.
+        assert_eq!(run(&partner, "p", "us"), Err(TokenError::WrongIssuer));
+        assert_eq!(run(&ours, "ours", "partner"), Err(TokenError::WrongIssuer));
+        // Without a kid, the key that verifies decides.
+        let kidless = token(&partner, r#"{"alg":"HS256"}"#, &payload("us"));
+        assert_eq!(check(&keys, &rules(), &kidless), Err(TokenError::WrongIssuer));
+        // Without our issuer configured, our keys do not check iss; a partner's still do.
+        let open = Rules { own_issuer: None, ..rules() };
+        let anything = token(&ours, r#"{"alg":"HS256","kid":"ours"}"#, &payload("whoever"));
+        assert_eq!(check(&keys, &open, &anything), Ok(KeyRole::Signing));
+        let forged = token(&partner, r#"{"alg":"HS256","kid":"p"}"#, &payload("whoever"));
+        assert_eq!(check(&keys, &open, &forged), Err(TokenError::WrongIssuer));
+    }
+
+    #[test]
     fn structure_rules() {
         let keys = hs_set();
         let key = Key::hs256(SECRET).unwrap();
@@ -450,22 +581,22 @@ mod tests {
         let keys = KeySet::new(vec![
             (
                 Key::from_public_pem(Algorithm::RS256, pem("rsa_public.pem")).unwrap(),
-                KeyRole::Trusted,
+                KeyRole::Trusted("us".into()),
             ),
             (
                 Key::from_public_pem(Algorithm::ES256, pem("ec256_public.pem")).unwrap(),
-                KeyRole::Trusted,
+                KeyRole::Trusted("us".into()),
             ),
             (
                 Key::from_public_pem(Algorithm::EdDSA, pem("ed25519_public.pem")).unwrap(),
-                KeyRole::Trusted,
+                KeyRole::Trusted("us".into()),
             ),
         ]);
         for (key, alg) in [(&rsa, "RS256"), (&ec, "ES256"), (&ed, "EdDSA")] {
             let header = format!(r#"{{"alg":"{alg}","kid":"{}"}}"#, key.kid().unwrap());
             assert_eq!(
                 check(&keys, &rules(), &token(key, &header, &claims(""))),
-                Ok(KeyRole::Trusted),
+                Ok(KeyRole::Trusted("us".into())),
                 "{alg}"
             );
         }

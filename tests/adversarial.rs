@@ -46,12 +46,12 @@ async fn target() -> Target {
     let rsa_kid = rsa_public.kid().unwrap().to_owned();
     let layer = JwtAuthLayer::builder()
         .signing_key(Key::hs256(SECRET).unwrap().with_kid("hs"))
-        .trusted_key(rsa_public)
+        .trusted_key("partner", rsa_public)
         .trusted_key(
+            "partner",
             Key::from_public_pem(Algorithm::ES256, pem("ec256_public.pem")).unwrap().with_kid("ec"),
         )
         .issuer("us")
-        .accept_issuer("partner")
         .audience("api")
         .token_sources([
             TokenSource::Bearer,
@@ -672,12 +672,63 @@ fn cases(t: &Target) -> Vec<Case> {
             false,
         ),
         accepted(
-            "past the session cap: accepted, not renewed",
+            "at the session cap: accepted, not renewed",
             get_with(&with(&|m| {
-                m.insert("auth_time".into(), json!(now - 90_000));
+                m.insert("auth_time".into(), json!(now + 100 - 86_400));
             })),
             200,
             false,
+        ),
+        invalid_token(
+            "ours, but outliving its session: never issued by us",
+            &with(&|m| {
+                m.insert("auth_time".into(), json!(now - 90_000));
+            }),
+            "outlives its session limit",
+        ),
+        invalid_token(
+            "auth_time in the future would make the session endless",
+            &with(&|m| {
+                m.insert("auth_time".into(), json!(i64::MAX));
+            }),
+            "session starts in the future",
+        ),
+        invalid_token(
+            "iat standing in for auth_time, in the future",
+            &with(&|m| {
+                m.remove("auth_time");
+                m.insert("iat".into(), json!(now + 3_600));
+            }),
+            "issued in the future",
+        ),
+        invalid_token(
+            "another kind of JWT signed with our key (a logout token)",
+            &hs256(
+                SECRET,
+                r#"{"alg":"HS256","typ":"logout+jwt","kid":"hs"}"#,
+                &claims(now, |_| {}),
+            ),
+            "type is not accepted",
+        ),
+        invalid_token(
+            "a password-reset token signed with our key",
+            &hs256(SECRET, r#"{"alg":"HS256","typ":"reset+jwt"}"#, &claims(now, |_| {})),
+            "type is not accepted",
+        ),
+        accepted(
+            "typ at+jwt, with a media type prefix",
+            get_with(&hs256(
+                SECRET,
+                r#"{"alg":"HS256","typ":"application/AT+JWT","kid":"hs"}"#,
+                &claims(now, |_| {}),
+            )),
+            200,
+            true,
+        ),
+        invalid_token(
+            "the partner's key minting a token in our name",
+            &t.partner_token_as("us"),
+            "issuer is not accepted",
         ),
         accepted(
             "a foreign issuer's token is never re-signed",
@@ -784,6 +835,19 @@ impl Target {
     /// A partner token inside the renewal window.
     fn partner_token(&self) -> String {
         self.partner.issue("partner-user", &json!({})).unwrap().token
+    }
+
+    /// A token signed with the partner's key that claims to come from `iss`.
+    fn partner_token_as(&self, iss: &str) -> String {
+        let key = Key::from_private_pem(Algorithm::RS256, pem("rsa_private.pem")).unwrap();
+        let impostor = JwtAuthLayer::builder()
+            .signing_key(key.with_kid(self.partner_kid()))
+            .issuer(iss)
+            .audience("api")
+            .clock(ManualClock::new(self.now))
+            .build()
+            .unwrap();
+        impostor.issuer().issue("partner-user", &json!({})).unwrap().token
     }
 }
 

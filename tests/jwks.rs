@@ -23,6 +23,9 @@ use tower_sliding_jwt::{
     RefreshPolicy, RemoteJwks,
 };
 
+/// The identity provider's issuer name.
+const IDP: &str = "https://idp.example";
+
 fn pem(name: &str) -> Vec<u8> {
     std::fs::read(format!("{}/tests/keys/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
 }
@@ -32,29 +35,31 @@ fn idp(alg: Algorithm, file: &str, kid: &str) -> Issuer {
     JwtAuthLayer::builder()
         .signing_key(Key::from_private_pem(alg, pem(file)).unwrap().with_kid(kid))
         .issuer("https://idp.example")
+        .audience("api")
         .build()
         .unwrap()
         .issuer()
 }
 
-/// A JWKS server whose document can change, counting its fetches.
+/// A JWKS server whose document can change (or fail with 500 while it is `None`), counting its
+/// fetches.
 struct JwksServer {
     url: String,
-    document: Arc<RwLock<JwkSet>>,
+    document: Arc<RwLock<Option<String>>>,
     fetches: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
 }
 
 async fn jwks_server(keys: &[&Issuer]) -> JwksServer {
-    let document = Arc::new(RwLock::new(set(keys)));
+    let document = Arc::new(RwLock::new(Some(serde_json::to_string(&set(keys)).unwrap())));
     let fetches = Arc::new(AtomicUsize::new(0));
     let (doc, count) = (document.clone(), fetches.clone());
     let app = Router::new().route(
         "/.well-known/jwks.json",
         get(move || {
             count.fetch_add(1, Ordering::SeqCst);
-            let body = serde_json::to_string(&*doc.read().unwrap()).unwrap();
-            async move { body }
+            let body = doc.read().unwrap().clone();
+            async move { body.ok_or(StatusCode::INTERNAL_SERVER_ERROR) }
         }),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -69,7 +74,12 @@ fn set(keys: &[&Issuer]) -> JwkSet {
 
 impl JwksServer {
     fn publish(&self, keys: &[&Issuer]) {
-        *self.document.write().unwrap() = set(keys);
+        self.publish_raw(Some(serde_json::to_string(&set(keys)).unwrap()));
+    }
+
+    /// Serve this document text, or fail with 500 for `None`.
+    fn publish_raw(&self, document: Option<String>) {
+        *self.document.write().unwrap() = document;
     }
 
     fn fetches(&self) -> usize {
@@ -81,7 +91,7 @@ impl JwksServer {
 async fn verifier(jwks: RemoteJwks) -> (String, Client) {
     let layer = JwtAuthLayer::builder()
         .remote_jwks(jwks)
-        .issuer("https://idp.example")
+        .audience("api")
         .refresh(RefreshPolicy::new().mode(RefreshMode::Disabled))
         .build()
         .unwrap();
@@ -108,7 +118,7 @@ async fn remote_keys_verify_and_rotation_is_followed() {
     let a = idp(Algorithm::ES256, "ec256_private.pem", "key-a");
     let b = idp(Algorithm::EdDSA, "ed25519_private.pem", "key-b");
     let server = jwks_server(&[&a]).await;
-    let jwks = RemoteJwks::builder(&server.url)
+    let jwks = RemoteJwks::builder(IDP, &server.url)
         .allow_http(true)
         .refresh_every(Duration::from_millis(300))
         .min_refetch_interval(Duration::from_millis(100))
@@ -145,7 +155,7 @@ async fn remote_keys_verify_and_rotation_is_followed() {
 async fn unknown_kids_trigger_at_most_one_refetch_per_interval() {
     let a = idp(Algorithm::ES256, "ec256_private.pem", "key-a");
     let server = jwks_server(&[&a]).await;
-    let jwks = RemoteJwks::builder(&server.url)
+    let jwks = RemoteJwks::builder(IDP, &server.url)
         .allow_http(true)
         .min_refetch_interval(Duration::from_secs(60))
         .fetch()
@@ -167,7 +177,7 @@ async fn unknown_kids_trigger_at_most_one_refetch_per_interval() {
 async fn the_last_good_set_survives_the_jwks_server_going_down() {
     let a = idp(Algorithm::ES256, "ec256_private.pem", "key-a");
     let server = jwks_server(&[&a]).await;
-    let jwks = RemoteJwks::builder(&server.url)
+    let jwks = RemoteJwks::builder(IDP, &server.url)
         .allow_http(true)
         .refresh_every(Duration::from_millis(100))
         .timeout(Duration::from_millis(500))
@@ -183,7 +193,7 @@ async fn the_last_good_set_survives_the_jwks_server_going_down() {
     assert_eq!(status(&http, &base, &token).await, StatusCode::OK);
 
     // A set that cannot be fetched at start-up is an error, not an empty key set.
-    let down = RemoteJwks::builder(&server.url)
+    let down = RemoteJwks::builder(IDP, &server.url)
         .allow_http(true)
         .timeout(Duration::from_millis(500))
         .fetch()
@@ -194,10 +204,13 @@ async fn the_last_good_set_survives_the_jwks_server_going_down() {
 #[tokio::test]
 async fn plain_http_and_bad_documents_are_refused() {
     assert!(matches!(
-        RemoteJwks::builder("http://127.0.0.1:1/jwks").fetch().await,
+        RemoteJwks::builder(IDP, "http://127.0.0.1:1/jwks").fetch().await,
         Err(JwksError::Insecure)
     ));
-    assert!(matches!(RemoteJwks::builder("not a url").fetch().await, Err(JwksError::InvalidUrl)));
+    assert!(matches!(
+        RemoteJwks::builder(IDP, "not a url").fetch().await,
+        Err(JwksError::InvalidUrl)
+    ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/", listener.local_addr().unwrap());
     let app = Router::new()
@@ -205,12 +218,12 @@ async fn plain_http_and_bad_documents_are_refused() {
         .route("/big", get(|| async { "x".repeat(2 << 20) }));
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     assert!(matches!(
-        RemoteJwks::builder(&url).allow_http(true).fetch().await,
+        RemoteJwks::builder(IDP, &url).allow_http(true).fetch().await,
         Err(JwksError::Keys(_))
     ));
-    let big = RemoteJwks::builder(format!("{url}big")).allow_http(true).fetch().await;
+    let big = RemoteJwks::builder(IDP, format!("{url}big")).allow_http(true).fetch().await;
     assert!(matches!(big, Err(JwksError::TooLarge)), "{big:?}");
-    let missing = RemoteJwks::builder(format!("{url}missing")).allow_http(true).fetch().await;
+    let missing = RemoteJwks::builder(IDP, format!("{url}missing")).allow_http(true).fetch().await;
     assert!(matches!(missing, Err(JwksError::Status(404))), "{missing:?}");
 }
 
@@ -241,18 +254,174 @@ async fn the_demo_publishes_its_keys_for_verify_only_services() {
     assert_eq!(published["keys"][0]["use"], "sig");
     assert!(published["keys"][0].get("d").is_none(), "never the private part");
 
-    let jwks = RemoteJwks::builder(format!("{base}/.well-known/jwks.json"))
+    let jwks = RemoteJwks::builder("demo", format!("{base}/.well-known/jwks.json"))
         .allow_http(true)
         .fetch()
         .await
         .unwrap();
     let layer = JwtAuthLayer::builder()
         .remote_jwks(jwks)
-        .issuer("demo")
+        // The demo's tokens name no audience: it issues tokens for itself alone.
+        .dangerously_accept_any_audience_from_trusted_keys()
         .refresh(RefreshPolicy::new().mode(RefreshMode::Disabled))
         .build()
         .unwrap();
     let other = serve(Router::new().route("/", get(|| async { "ok" })).layer(layer)).await;
     let login = issuer.issue("1", &json!({ "user_id": 1, "username": "admin" })).unwrap().token;
     assert_eq!(status(&Client::new(), &other, &login).await, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn zero_intervals_are_refused() {
+    let builder = || RemoteJwks::builder(IDP, "https://idp.example/jwks.json");
+    let cases = [
+        ("refresh_every", builder().refresh_every(Duration::ZERO)),
+        ("min_refetch_interval", builder().min_refetch_interval(Duration::ZERO)),
+        ("max_staleness", builder().max_staleness(Duration::ZERO)),
+        ("timeout", builder().timeout(Duration::ZERO)),
+        ("max_staleness", builder().max_staleness(Duration::from_secs(60))),
+    ];
+    for (name, builder) in cases {
+        let result = builder.fetch().await;
+        assert!(matches!(result, Err(JwksError::InvalidInterval(n)) if n == name), "{name}");
+    }
+}
+
+/// A fetched document never yields an HMAC secret, and one key the crate cannot use does not
+/// make the whole set unusable.
+#[tokio::test]
+async fn symmetric_and_unusable_keys_are_skipped() {
+    let a = idp(Algorithm::ES256, "ec256_private.pem", "key-a");
+    let server = jwks_server(&[&a]).await;
+    let secret = b"a-secret-anyone-reading-the-document-has";
+    let mut document: Value = serde_json::to_value(set(&[&a])).unwrap();
+    let keys = document["keys"].as_array_mut().unwrap();
+    keys.push(json!({ "kty": "oct", "alg": "HS256", "kid": "oct", "k": common::b64(secret) }));
+    keys.push(json!({ "kty": "RSA", "kid": "tiny", "n": "AQAB", "e": "AQAB" }));
+    keys.push(json!({ "kty": "EC", "crv": "P-521", "kid": "p521", "x": "AA", "y": "AA" }));
+    keys.push(json!({ "kty": "future-kind", "kid": "new" }));
+    server.publish_raw(Some(document.to_string()));
+    let jwks = RemoteJwks::builder(IDP, &server.url).allow_http(true).fetch().await.unwrap();
+    assert_eq!(jwks.key_count(), 1, "only the EC key is usable");
+    let (base, http) = verifier(jwks).await;
+    assert_eq!(status(&http, &base, &a.issue("alice", &json!({})).unwrap().token).await, 200);
+    let now = unix_now();
+    let claims = json!({ "sub": "eve", "iss": IDP, "aud": "api", "iat": now, "exp": now + 60 });
+    let forged = common::hs256(secret, r#"{"alg":"HS256","kid":"oct"}"#, &claims.to_string());
+    assert_eq!(status(&http, &base, &forged).await, StatusCode::UNAUTHORIZED);
+}
+
+/// The last good set is used while downloads fail, but not forever: past the maximum staleness
+/// tokens that need it get 503, until a download succeeds again. Tokio's clock is paused, so
+/// minutes pass in no time.
+#[tokio::test(start_paused = true)]
+async fn past_the_maximum_staleness_verification_fails_closed() {
+    let a = idp(Algorithm::ES256, "ec256_private.pem", "key-a");
+    let server = jwks_server(&[&a]).await;
+    let jwks = RemoteJwks::builder(IDP, &server.url)
+        .allow_http(true)
+        .refresh_every(Duration::from_secs(60))
+        .max_staleness(Duration::from_secs(150))
+        .fetch()
+        .await
+        .unwrap();
+    let (base, http) = verifier(jwks).await;
+    let token = a.issue("alice", &json!({})).unwrap().token;
+    server.publish_raw(None);
+    // Two refreshes fail (at 60 s and 120 s): the set is stale but within its limit.
+    advance_until(&server, 2, Duration::from_secs(60)).await;
+    advance_until(&server, 3, Duration::from_secs(60)).await;
+    assert_eq!(status(&http, &base, &token).await, StatusCode::OK);
+    // 180 s after the last good download: closed.
+    advance_until(&server, 4, Duration::from_secs(60)).await;
+    let response = http.get(&base).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(response.headers().get("retry-after").is_some());
+    // The provider is back: the next refresh reopens.
+    server.publish(&[&a]);
+    advance_until(&server, 5, Duration::from_secs(60)).await;
+    assert_eq!(status(&http, &base, &token).await, StatusCode::OK);
+}
+
+/// Let `elapsed` pass on the paused clock (the runtime jumps to each timer), then wait (in paused time) for the JWKS server to
+/// have answered `fetches` requests in all.
+async fn advance_until(server: &JwksServer, fetches: usize, elapsed: Duration) {
+    tokio::time::sleep(elapsed).await;
+    for _ in 0..1_000 {
+        if server.fetches() >= fetches {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    assert_eq!(server.fetches(), fetches);
+    // Let the refresh task store what it downloaded.
+    tokio::time::sleep(Duration::from_millis(10)).await;
+}
+
+/// The periodic refresh and the refetch for an unknown `kid` share one download: while one is in
+/// flight, the other does not start a second (which could finish first and be overwritten by the
+/// older answer).
+#[tokio::test(start_paused = true)]
+async fn refreshes_are_single_flight() {
+    use std::sync::atomic::AtomicBool;
+
+    let a = idp(Algorithm::ES256, "ec256_private.pem", "key-a");
+    let document = serde_json::to_string(&set(&[&a])).unwrap();
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let requests = Arc::new(AtomicUsize::new(0));
+    let hold = Arc::new(AtomicBool::new(false));
+    let release = Arc::new(tokio::sync::Notify::new());
+    let (flight, peak, count, held, gate) =
+        (in_flight.clone(), most.clone(), requests.clone(), hold.clone(), release.clone());
+    let app = Router::new().route(
+        "/jwks",
+        get(move || {
+            let (flight, peak, count, held, gate, document) = (
+                flight.clone(),
+                peak.clone(),
+                count.clone(),
+                held.clone(),
+                gate.clone(),
+                document.clone(),
+            );
+            async move {
+                count.fetch_add(1, Ordering::SeqCst);
+                let now = flight.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(now, Ordering::SeqCst);
+                if held.load(Ordering::SeqCst) {
+                    gate.notified().await;
+                }
+                flight.fetch_sub(1, Ordering::SeqCst);
+                document
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/jwks", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let jwks = RemoteJwks::builder(IDP, &url)
+        .allow_http(true)
+        .refresh_every(Duration::from_secs(60))
+        .min_refetch_interval(Duration::from_secs(1))
+        .timeout(Duration::from_secs(600))
+        .fetch()
+        .await
+        .unwrap();
+    let (base, http) = verifier(jwks).await;
+    hold.store(true, Ordering::SeqCst);
+    // The periodic refresh starts and hangs in the server.
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    while in_flight.load(Ordering::SeqCst) == 0 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    // Past the refetch interval, an unknown kid asks for a refetch meanwhile.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let stranger = idp(Algorithm::ES256, "ec256_private.pem", "rotated");
+    let token = stranger.issue("eve", &json!({})).unwrap().token;
+    assert_eq!(status(&http, &base, &token).await, StatusCode::UNAUTHORIZED);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(most.load(Ordering::SeqCst), 1, "two downloads at once");
+    assert_eq!(requests.load(Ordering::SeqCst), 2, "the refetch joined the running download");
+    release.notify_waiters();
 }

@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use tower_sliding_jwt::{
     Claims, Forbidden, InMemoryRevocations, Issuer, JwtAuthBuilder, JwtAuthLayer, Key, ManualClock,
     NoRenewal, RefreshPolicy, RegisteredClaims, Rejection, RejectionContext, RevocationCheck,
-    RevocationError, RevocationFailure, RevocationFuture, RevocationStatus,
+    RevocationError, RevocationFailure, RevocationFuture, RevocationStatus, VouchedBy,
 };
 
 const SECRET: &[u8] = b"renewal-tests-secret-of-32-bytes!!";
@@ -220,23 +220,50 @@ async fn rotation_moves_clients_to_the_new_key() {
 async fn foreign_tokens_are_accepted_but_never_resigned() {
     const PARTNER: &[u8] = b"a-partner-identity-provider-secret";
     let app = App::start(|b| {
-        b.trusted_key(Key::hs256(PARTNER).unwrap().with_kid("partner")).accept_issuer("partner")
+        b.trusted_key("partner", Key::hs256(PARTNER).unwrap().with_kid("partner"))
+            .dangerously_accept_any_audience_from_trusted_keys()
     })
     .await;
     let now = app.issuer.now();
     let partner = json!({ "sub": "9", "iss": "partner", "iat": now, "exp": now + 300 }).to_string();
     let partner_token = hs256(PARTNER, r#"{"alg":"HS256","kid":"partner"}"#, &partner);
-    // Our issuer name on a partner-signed token: still foreign (the key decides too).
-    let spoof = json!({ "sub": "9", "iss": "us", "iat": now, "exp": now + 300 }).to_string();
-    let spoof_token = hs256(PARTNER, r#"{"alg":"HS256","kid":"partner"}"#, &spoof);
-    // Our key, but the partner's issuer name.
-    let ours_foreign_iss = hs256(SECRET, r#"{"alg":"HS256","kid":"new"}"#, &partner);
     app.advance(250);
-    for token in [&partner_token, &spoof_token, &ours_foreign_iss] {
+    let response = app.get("/whoami", Some(&partner_token)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(renewed(&response).is_none());
+}
+
+/// A key vouches for its own issuer only: the partner's key cannot mint a token in our name (it
+/// would then renew into a real session token), and ours cannot speak for the partner.
+#[tokio::test]
+async fn a_key_never_vouches_for_another_issuer() {
+    const PARTNER: &[u8] = b"a-partner-identity-provider-secret";
+    let app = App::start(|b| {
+        b.trusted_key("partner", Key::hs256(PARTNER).unwrap().with_kid("partner")).audience("api")
+    })
+    .await;
+    let now = app.issuer.now();
+    let claims = |iss: &str| {
+        json!({ "sub": "9", "iss": iss, "aud": "api", "iat": now, "exp": now + 300 }).to_string()
+    };
+    let spoof = hs256(PARTNER, r#"{"alg":"HS256","kid":"partner"}"#, &claims("us"));
+    let spoof_without_kid = hs256(PARTNER, r#"{"alg":"HS256"}"#, &claims("us"));
+    let ours_for_partner = hs256(SECRET, r#"{"alg":"HS256","kid":"new"}"#, &claims("partner"));
+    app.advance(250);
+    for token in [&spoof, &spoof_without_kid, &ours_for_partner] {
         let response = app.get("/whoami", Some(token)).await;
-        assert_eq!(response.status(), StatusCode::OK);
-        assert!(renewed(&response).is_none());
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let challenge = response.headers()[WWW_AUTHENTICATE].to_str().unwrap().to_owned();
+        assert!(challenge.contains("issuer is not accepted"), "{challenge}");
     }
+    assert_eq!(app.calls.get(), 0);
+    let genuine = hs256(PARTNER, r#"{"alg":"HS256","kid":"partner"}"#, &claims("partner"));
+    assert_eq!(app.get("/whoami", Some(&genuine)).await.status(), StatusCode::OK);
+    // The claims say who vouched for each token.
+    let partner = app.issuer.verify::<Value>(&genuine).unwrap();
+    assert_eq!(partner.vouched_by(), VouchedBy::TrustedIssuer("partner"));
+    let ours = app.issuer.verify::<Value>(&app.login()).unwrap();
+    assert_eq!(ours.vouched_by(), VouchedBy::OwnKey);
 }
 
 #[tokio::test]
