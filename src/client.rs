@@ -9,53 +9,167 @@ use std::task::{Context, Poll, ready};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::header::AUTHORIZATION;
-use http::{HeaderMap, HeaderName, HeaderValue, Request, Response};
+use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, Uri};
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::refresh::{REFRESHED_TOKEN_HEADER, sensitive_value};
 
-/// A client's current token, shared by everything that sends requests. Cloning shares it.
+/// A client's current token for one origin, shared by everything that sends requests there.
+/// Cloning shares it.
 ///
-/// [`offer`](TokenStore::offer) keeps whichever token expires last, which is exactly what a
-/// client must do with renewed tokens: parallel requests may each bring one back, in any order.
-/// The `exp` is read without verification (the client has no key; the server verifies).
+/// A store is bound to the origin (scheme, host, port) of the API that issued the token:
+/// [`ClientTokenLayer`] attaches the token only to requests for that origin, and takes renewals
+/// only from its responses, so a redirect or a call to another host never sees the token and
+/// cannot plant one.
+///
+/// [`offer`](TokenStore::offer) keeps a renewed token only if it continues the current one: the
+/// same `iss`, `sub` and session (`sid`; a token without one may gain one), a later `exp`, and a
+/// lifetime (`exp - iat`) no longer than the current token's. Parallel requests may each bring a
+/// renewal back, in any order; the one that expires last wins. The claims are read without
+/// verification (the client has no key; the server verifies), which is why a renewal must look
+/// like the token it replaces.
 ///
 /// ```
 /// use tower_sliding_jwt::TokenStore;
 ///
-/// # fn token(exp: i64) -> String {
+/// # fn token(iat: i64, exp: i64) -> String {
 /// #     use base64::Engine as _;
 /// #     let b64 = |s: String| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
-/// #     format!("{}.{}.sig", b64(r#"{"alg":"HS256"}"#.into()), b64(format!(r#"{{"exp":{exp}}}"#)))
+/// #     let claims = format!(r#"{{"iss":"api","sub":"7","sid":"s","iat":{iat},"exp":{exp}}}"#);
+/// #     format!("{}.{}.sig", b64(r#"{"alg":"HS256"}"#.into()), b64(claims))
 /// # }
-/// let store = TokenStore::with_token(token(100));
-/// assert!(store.offer(&token(160)));  // later: kept
-/// assert!(!store.offer(&token(130))); // an older renewal arriving late: ignored
-/// assert_eq!(store.token().as_deref(), Some(token(160).as_str()));
+/// let store = TokenStore::new("https://api.example.com")?.with_token(token(0, 100));
+/// assert!(store.offer(&token(60, 160)));  // a later renewal: kept
+/// assert!(!store.offer(&token(30, 130))); // an older renewal arriving late: ignored
+/// assert!(!store.offer(&token(60, i64::MAX))); // a lifetime longer than the session's: ignored
+/// assert_eq!(store.token().as_deref(), Some(token(60, 160).as_str()));
+/// # Ok::<(), tower_sliding_jwt::InvalidOrigin>(())
 /// ```
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct TokenStore {
+    origin: Arc<Origin>,
     current: Arc<RwLock<Option<Stored>>>,
 }
 
 struct Stored {
     token: Arc<str>,
-    exp: Option<i64>,
+    claims: Option<Unverified>,
 }
 
-impl TokenStore {
-    /// An empty store (log in, then [`set`](TokenStore::set)).
-    pub fn new() -> TokenStore {
-        TokenStore::default()
+/// The claims a client compares between a token and its renewal, read without verification.
+#[derive(serde::Deserialize, Clone, PartialEq, Eq)]
+struct Unverified {
+    exp: i64,
+    #[serde(default)]
+    iat: Option<i64>,
+    #[serde(default)]
+    iss: Option<String>,
+    #[serde(default)]
+    sub: Option<String>,
+    #[serde(default)]
+    sid: Option<String>,
+}
+
+impl Unverified {
+    fn read(token: &str) -> Option<Unverified> {
+        let payload = token.split('.').nth(1)?;
+        let bytes = URL_SAFE_NO_PAD.decode(payload).ok()?;
+        serde_json::from_slice(&bytes).ok()
     }
 
-    /// A store holding `token`.
-    pub fn with_token(token: impl Into<String>) -> TokenStore {
-        let store = TokenStore::new();
-        store.set(token);
-        store
+    /// Whether `next` may replace this token.
+    fn continued_by(&self, next: &Unverified) -> bool {
+        let same_session = match (&self.sid, &next.sid) {
+            (Some(sid), next_sid) => Some(sid) == next_sid.as_ref(),
+            (None, _) => true,
+        };
+        let lifetime = |claims: &Unverified| claims.iat.map(|iat| claims.exp.saturating_sub(iat));
+        let not_longer = match (lifetime(self), lifetime(next)) {
+            (Some(current), Some(next)) => next <= current,
+            (None, _) => true,
+            (Some(_), None) => false,
+        };
+        next.exp > self.exp
+            && next.iss == self.iss
+            && next.sub == self.sub
+            && same_session
+            && not_longer
+    }
+}
+
+/// The scheme, host and port a store belongs to.
+#[derive(Debug, PartialEq, Eq)]
+struct Origin {
+    scheme: String,
+    host: String,
+    port: u16,
+}
+
+impl Origin {
+    fn parse(text: &str) -> Result<Origin, InvalidOrigin> {
+        let uri: Uri = text.parse().map_err(|_| InvalidOrigin)?;
+        let scheme = uri.scheme_str().ok_or(InvalidOrigin)?.to_ascii_lowercase();
+        let path_is_root = matches!(uri.path(), "" | "/") && uri.query().is_none();
+        if !path_is_root {
+            return Err(InvalidOrigin);
+        }
+        Origin::of(&uri, &scheme).ok_or(InvalidOrigin)
+    }
+
+    /// The origin of an absolute URI with this (lowercase) scheme.
+    fn of(uri: &Uri, scheme: &str) -> Option<Origin> {
+        let default_port = match scheme {
+            "http" => 80,
+            "https" => 443,
+            _ => return None,
+        };
+        let authority = uri.authority()?;
+        Some(Origin {
+            scheme: scheme.to_owned(),
+            host: authority.host().to_ascii_lowercase(),
+            port: authority.port_u16().unwrap_or(default_port),
+        })
+    }
+
+    /// Whether a request to `uri` goes here. A URI without an authority (a path alone) goes
+    /// wherever the wrapped client is bound to, such as a tonic `Channel` built for this origin.
+    fn serves(&self, uri: &Uri) -> bool {
+        if uri.authority().is_none() {
+            return true;
+        }
+        let scheme = uri.scheme_str().unwrap_or("").to_ascii_lowercase();
+        Origin::of(uri, &scheme).is_some_and(|origin| origin == *self)
+    }
+}
+
+/// An origin that is not `http(s)://host[:port]` (no path, query or user info).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InvalidOrigin;
+
+impl fmt::Display for InvalidOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an origin must be http(s)://host[:port], with nothing after it")
+    }
+}
+
+impl std::error::Error for InvalidOrigin {}
+
+impl TokenStore {
+    /// An empty store for the API at `origin` (`https://host[:port]`); log in, then
+    /// [`set`](TokenStore::set) the token.
+    pub fn new(origin: &str) -> Result<TokenStore, InvalidOrigin> {
+        if origin.contains('@') {
+            return Err(InvalidOrigin);
+        }
+        Ok(TokenStore { origin: Arc::new(Origin::parse(origin)?), current: Arc::default() })
+    }
+
+    /// The store, holding `token`.
+    pub fn with_token(self, token: impl Into<String>) -> TokenStore {
+        self.set(token);
+        self
     }
 
     /// The current token.
@@ -67,29 +181,30 @@ impl TokenStore {
     /// Replace the token unconditionally (after a login).
     pub fn set(&self, token: impl Into<String>) {
         let token: String = token.into();
-        let exp = unverified_exp(&token);
+        let claims = Unverified::read(&token);
         *self.current.write().unwrap_or_else(PoisonError::into_inner) =
-            Some(Stored { token: Arc::from(token), exp });
+            Some(Stored { token: Arc::from(token), claims });
     }
 
-    /// Keep `token` if it expires later than the current one. Returns whether it was kept.
+    /// Keep `token` if it continues the current one (see above). Returns whether it was kept.
+    /// An empty store keeps nothing: a renewal renews something.
     pub fn offer(&self, token: &str) -> bool {
-        let Some(exp) = unverified_exp(token) else {
+        let Some(next) = Unverified::read(token) else {
             return false;
         };
         let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
-        let newer = match current.as_ref() {
-            Some(stored) => stored.exp.is_none_or(|old| exp > old),
-            None => true,
-        };
-        if newer {
-            *current = Some(Stored { token: Arc::from(token), exp: Some(exp) });
+        let continues = current
+            .as_ref()
+            .and_then(|stored| stored.claims.as_ref())
+            .is_some_and(|claims| claims.continued_by(&next));
+        if continues {
+            *current = Some(Stored { token: Arc::from(token), claims: Some(next) });
         }
-        newer
+        continues
     }
 
     /// [`offer`](TokenStore::offer) the renewed token of a response, if it carries one in
-    /// `header` (`x-refreshed-token` by default).
+    /// `header` (`x-refreshed-token` by default). Only for responses from the store's origin.
     pub fn offer_from_headers(&self, headers: &HeaderMap, header: &HeaderName) -> bool {
         headers.get(header).and_then(|v| v.to_str().ok()).is_some_and(|token| self.offer(token))
     }
@@ -97,6 +212,11 @@ impl TokenStore {
     /// Forget the token (after a logout).
     pub fn clear(&self) {
         *self.current.write().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
+    /// Whether a request to `uri` is for this store's origin.
+    pub(crate) fn serves(&self, uri: &Uri) -> bool {
+        self.origin.serves(uri)
     }
 
     /// The `Authorization` value for the current token.
@@ -109,28 +229,21 @@ impl TokenStore {
 impl fmt::Debug for TokenStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let current = self.current.read().unwrap_or_else(PoisonError::into_inner);
+        let exp = current.as_ref().and_then(|stored| stored.claims.as_ref()).map(|c| c.exp);
         f.debug_struct("TokenStore")
+            .field("origin", &self.origin)
             .field("token", &current.as_ref().map(|_| "[redacted]"))
-            .field("exp", &current.as_ref().and_then(|stored| stored.exp))
+            .field("exp", &exp)
             .finish()
     }
 }
 
-/// `exp` of a compact JWS, read without verification.
-fn unverified_exp(token: &str) -> Option<i64> {
-    #[derive(serde::Deserialize)]
-    struct Exp {
-        exp: i64,
-    }
-    let payload = token.split('.').nth(1)?;
-    let bytes = URL_SAFE_NO_PAD.decode(payload).ok()?;
-    serde_json::from_slice::<Exp>(&bytes).ok().map(|claims| claims.exp)
-}
-
 /// A client-side layer (hyper-util's client, a tonic `Channel`, any Tower HTTP client): adds
-/// `Authorization: Bearer <token>` from a [`TokenStore`] to each request that has none, and
-/// offers the renewed token of each response back to the store. The client never handles
-/// renewal itself.
+/// `Authorization: Bearer <token>` from a [`TokenStore`] to each request for the store's origin
+/// that has none, and offers the renewed token of each such response back to the store. Requests
+/// to any other origin pass untouched, and their responses are not read. A request whose URI is
+/// a path alone goes wherever the wrapped client is bound (a tonic `Channel`), so it counts as
+/// the store's origin. The client never handles renewal itself.
 ///
 /// ```
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -138,15 +251,21 @@ fn unverified_exp(token: &str) -> Option<i64> {
 /// use tower::{ServiceBuilder, ServiceExt, service_fn};
 /// use tower_sliding_jwt::{ClientTokenLayer, TokenStore};
 ///
-/// let store = TokenStore::with_token("header.payload.signature");
+/// let store = TokenStore::new("https://api.example.com")?.with_token("header.payload.signature");
 /// let client = ServiceBuilder::new()
 ///     .layer(ClientTokenLayer::new(store.clone()))
 ///     .service(service_fn(|request: Request<()>| async move {
-///         assert_eq!(request.headers()["authorization"], "Bearer header.payload.signature");
-///         Ok::<_, std::convert::Infallible>(Response::new(()))
+///         let sent = request.headers().get("authorization").map(|v| v.to_str().unwrap().to_owned());
+///         Ok::<_, std::convert::Infallible>(Response::new(sent))
 ///     }));
-/// client.oneshot(Request::new(())).await.unwrap();
-/// # });
+/// let ours = Request::get("https://api.example.com/me").body(())?;
+/// let response = client.clone().oneshot(ours).await?;
+/// assert_eq!(response.body().as_deref(), Some("Bearer header.payload.signature"));
+///
+/// let elsewhere = Request::get("https://cdn.example.net/logo.png").body(())?;
+/// assert_eq!(client.oneshot(elsewhere).await?.body(), &None);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
 /// ```
 #[derive(Debug, Clone)]
 pub struct ClientTokenLayer {
@@ -196,25 +315,29 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        if !request.headers().contains_key(AUTHORIZATION)
+        // Another origin never sees the token, and cannot plant one.
+        let ours = self.store.serves(request.uri());
+        if ours
+            && !request.headers().contains_key(AUTHORIZATION)
             && let Some(value) = self.store.authorization()
         {
             request.headers_mut().insert(AUTHORIZATION, value);
         }
         ClientTokenFuture {
             inner: self.inner.call(request),
-            store: self.store.clone(),
+            store: ours.then(|| self.store.clone()),
             header: self.header.clone(),
         }
     }
 }
 
 pin_project! {
-    /// The response future of [`ClientToken`]: offers the renewed token to the store.
+    /// The response future of [`ClientToken`]: offers the renewed token to the store (for a
+    /// request to the store's origin).
     pub struct ClientTokenFuture<F> {
         #[pin]
         inner: F,
-        store: TokenStore,
+        store: Option<TokenStore>,
         header: HeaderName,
     }
 }
@@ -228,7 +351,9 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let response = ready!(this.inner.poll(cx))?;
-        this.store.offer_from_headers(response.headers(), this.header);
+        if let Some(store) = this.store {
+            store.offer_from_headers(response.headers(), this.header);
+        }
         Poll::Ready(Ok(response))
     }
 }
@@ -237,39 +362,93 @@ where
 mod tests {
     use super::*;
 
-    fn token(exp: i64) -> String {
-        format!("e30.{}.c2ln", URL_SAFE_NO_PAD.encode(format!(r#"{{"exp":{exp}}}"#)))
+    fn token(claims: &str) -> String {
+        format!("e30.{}.c2ln", URL_SAFE_NO_PAD.encode(claims))
+    }
+
+    /// A token of the session `sid` issued at `iat`, living 100 s.
+    fn session(sid: &str, iat: i64) -> String {
+        token(&format!(
+            r#"{{"iss":"api","sub":"7","sid":"{sid}","iat":{iat},"exp":{}}}"#,
+            iat + 100
+        ))
+    }
+
+    fn store() -> TokenStore {
+        TokenStore::new("https://api.example.com").unwrap()
     }
 
     #[test]
-    fn keeps_the_latest_expiry() {
-        let store = TokenStore::new();
+    fn keeps_only_renewals_that_continue_the_token() {
+        let store = store();
         assert!(store.token().is_none());
-        assert!(store.offer(&token(10)));
-        assert!(!store.offer(&token(10)), "not later");
+        assert!(!store.offer(&session("s", 0)), "an empty store renews nothing");
+        store.set(session("s", 0));
+        assert!(!store.offer(&session("s", 0)), "not later");
         assert!(!store.offer("garbage"), "unreadable tokens are ignored");
-        assert!(store.offer(&token(11)));
-        store.set(token(5));
-        assert_eq!(store.token().as_deref(), Some(token(5).as_str()), "set is unconditional");
+        assert!(store.offer(&session("s", 10)));
+        assert!(!store.offer(&session("other", 20)), "another session");
+        let other_sub = r#"{"iss":"api","sub":"8","sid":"s","iat":20,"exp":120}"#;
+        let other_iss = r#"{"iss":"evil","sub":"7","sid":"s","iat":20,"exp":120}"#;
+        let pinned = format!(r#"{{"iss":"api","sub":"7","sid":"s","iat":20,"exp":{}}}"#, i64::MAX);
+        let no_iat = r#"{"iss":"api","sub":"7","sid":"s","exp":120}"#;
+        for refused in [other_sub, other_iss, &pinned, no_iat] {
+            assert!(!store.offer(&token(refused)), "{refused}");
+        }
+        assert_eq!(store.token().as_deref(), Some(session("s", 10).as_str()));
+        // A token without a session id may gain one (its first renewal starts the session).
+        store.set(token(r#"{"iss":"api","sub":"7","iat":0,"exp":100}"#));
+        assert!(store.offer(&session("new", 10)));
+        store.set(session("s", 0));
+        assert_eq!(
+            store.token().as_deref(),
+            Some(session("s", 0).as_str()),
+            "set is unconditional"
+        );
         store.clear();
         assert!(store.token().is_none());
     }
 
     #[test]
+    fn origins() {
+        for bad in [
+            "api.example.com",
+            "ftp://api.example.com",
+            "https://api.example.com/path",
+            "https://api.example.com/?q",
+            "https://user@api.example.com",
+            "https://",
+        ] {
+            assert_eq!(TokenStore::new(bad).err(), Some(InvalidOrigin), "{bad}");
+        }
+        let store = TokenStore::new("HTTPS://API.example.com/").unwrap();
+        let serves = |uri: &str| store.serves(&uri.parse().unwrap());
+        assert!(serves("https://api.example.com/x?y"));
+        assert!(serves("https://api.EXAMPLE.com:443/x"));
+        assert!(serves("/relative/path"));
+        assert!(!serves("http://api.example.com/x"), "another scheme");
+        assert!(!serves("https://api.example.com:8443/x"), "another port");
+        assert!(!serves("https://api.example.com.evil.net/x"));
+        assert!(!serves("https://evil.net/x"));
+    }
+
+    #[test]
     fn debug_hides_the_token() {
-        let store = TokenStore::with_token(token(99));
+        let store = store().with_token(session("s", 99));
         let debug = format!("{store:?}");
         assert!(!debug.contains("e30"), "{debug}");
-        assert!(debug.contains("99"));
+        assert!(debug.contains("199"));
     }
 
     #[test]
     fn reads_the_renewal_header() {
-        let store = TokenStore::with_token(token(10));
+        let store = store().with_token(session("s", 0));
         let mut headers = HeaderMap::new();
         assert!(!store.offer_from_headers(&headers, &REFRESHED_TOKEN_HEADER));
-        headers.insert(REFRESHED_TOKEN_HEADER, HeaderValue::try_from(token(20)).unwrap());
+        let renewed = session("s", 20);
+        headers.insert(REFRESHED_TOKEN_HEADER, HeaderValue::try_from(renewed.as_str()).unwrap());
         assert!(store.offer_from_headers(&headers, &REFRESHED_TOKEN_HEADER));
-        assert_eq!(store.authorization().unwrap(), format!("Bearer {}", token(20)).as_str());
+        assert_eq!(store.authorization().unwrap(), format!("Bearer {renewed}").as_str());
+        assert!(store.authorization().unwrap().is_sensitive());
     }
 }

@@ -148,7 +148,9 @@ impl Core {
     /// Every claim is kept (unknown ones too, byte for byte and in their order) except
     /// `iat = now`, `nbf = now` if present, a new `jti`, and `exp = min(now + ttl, cap)`. A token
     /// without `auth_time` gets its session start as `auth_time`, so its renewals keep the same
-    /// cap. `None` when the new `exp` would not be later than `old_exp`.
+    /// cap; one without `sid` gets a fresh `sid`, so the chain that follows can be revoked as one
+    /// session. `None` when the old token has expired by `now`, or the new `exp` would not be
+    /// later than `old_exp`.
     pub(crate) fn renew_payload(
         &self,
         payload: &[u8],
@@ -157,7 +159,8 @@ impl Core {
         now: i64,
     ) -> Result<Option<(String, i64)>, IssueError> {
         let new_exp = now.saturating_add(self.ttl()).min(renewable.cap);
-        if new_exp <= old_exp {
+        // Checked again at signing time: the token may have expired while the handler ran.
+        if now >= old_exp || new_exp <= old_exp {
             return Ok(None);
         }
         let Members(mut members) =
@@ -171,6 +174,11 @@ impl Core {
         set(&mut members, "exp", Member::Number(new_exp));
         if !members.iter().any(|(name, _)| name == "auth_time") {
             set(&mut members, "auth_time", Member::Number(renewable.session_start));
+        }
+        let sid;
+        if !members.iter().any(|(name, _)| name == "sid") {
+            sid = random_id()?;
+            set(&mut members, "sid", Member::Text(&sid));
         }
         let mut json = Vec::with_capacity(payload.len() + 16);
         json.push(b'{');
@@ -315,7 +323,7 @@ mod tests {
     fn renewal_keeps_every_other_claim_byte_for_byte_and_in_order() {
         let core = core();
         let renewable = Renewable { cap: 100_000, session_start: 4_000, new_exp: 5_300 };
-        let payload = r#"{"sub":"u","z":1.50,"nbf":4000,"nested":{"b":[1, 2],"a":"\u00e9"},"iat":4000,"exp":5100,"auth_time":4000,"jti":"old"}"#;
+        let payload = r#"{"sub":"u","z":1.50,"nbf":4000,"nested":{"b":[1, 2],"a":"\u00e9"},"iat":4000,"exp":5100,"auth_time":4000,"jti":"old","sid":"s"}"#;
         let renewed = payload_of_renewal(&core, payload, &renewable, 5_100);
         let jti =
             serde_json::from_str::<Value>(&renewed).unwrap()["jti"].as_str().unwrap().to_owned();
@@ -323,7 +331,7 @@ mod tests {
         assert_eq!(
             renewed,
             format!(
-                r#"{{"sub":"u","z":1.50,"nbf":5000,"nested":{{"b":[1, 2],"a":"\u00e9"}},"iat":5000,"exp":5300,"auth_time":4000,"jti":"{jti}"}}"#
+                r#"{{"sub":"u","z":1.50,"nbf":5000,"nested":{{"b":[1, 2],"a":"\u00e9"}},"iat":5000,"exp":5300,"auth_time":4000,"jti":"{jti}","sid":"s"}}"#
             )
         );
     }
@@ -341,9 +349,18 @@ mod tests {
         assert_eq!(claims["auth_time"], 4_000);
         assert!(claims.get("nbf").is_none());
         assert!(claims["jti"].as_str().is_some_and(|jti| jti.len() == 22));
+        // No sid: a fresh one, kept from then on (revoking it covers every later renewal).
+        let sid = claims["sid"].as_str().expect("a session id").to_owned();
+        assert_eq!(sid.len(), 22);
+        assert_ne!(sid, claims["jti"]);
+        let again = payload_of_renewal(&core, &renewed, &renewable, 5_100);
+        assert_eq!(serde_json::from_str::<Value>(&again).unwrap()["sid"], sid.as_str());
         // Nothing to extend: no token.
         let none = core.renew_payload(br#"{"exp":5200}"#, &renewable, 5_200, 5_000).unwrap();
         assert!(none.is_none());
+        // Expired by the time the response is written: nothing is signed.
+        let late = core.renew_payload(br#"{"exp":5000}"#, &renewable, 5_000, 5_000).unwrap();
+        assert!(late.is_none());
     }
 
     #[test]

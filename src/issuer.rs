@@ -179,6 +179,10 @@ impl Issuer {
         }
         let payload = payload_of(token).ok_or(RenewError::Invalid(TokenError::Malformed))?;
         let now = core.now();
+        // The revocation answer may have taken long enough for the token to expire.
+        if now >= claims.exp {
+            return Err(RenewError::Invalid(TokenError::Expired));
+        }
         match core.renew_payload(&payload, &plan, claims.exp, now).map_err(RenewError::Issue)? {
             Some((token, exp)) => Ok(IssuedToken {
                 token,

@@ -143,7 +143,7 @@ pub use builder::{
     JwtAuthBuilder,
 };
 pub use claims::{Audience, Claims, NoCustomClaims, RegisteredClaims, VouchedBy};
-pub use client::{ClientToken, ClientTokenFuture, ClientTokenLayer, TokenStore};
+pub use client::{ClientToken, ClientTokenFuture, ClientTokenLayer, InvalidOrigin, TokenStore};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use compact_str::CompactString;
 pub use cookie::SameSite;

@@ -83,7 +83,8 @@ impl RedisRevocations {
         self
     }
 
-    /// Revoke one token by its `jti`, until `expires_at` (the token's `exp`).
+    /// Revoke one token by its `jti`, until `expires_at` (the token's `exp`). Renewals already
+    /// handed out have other `jti`s and stay valid: revoke the session (`sid`) to end a login.
     pub async fn revoke_token(&self, jti: &str, expires_at: i64) -> Result<(), RevocationError> {
         self.set(self.key("jti", jti), 1, expires_at).await
     }

@@ -258,7 +258,9 @@ impl RefreshPolicy {
     }
 
     /// Which responses may carry a renewal. Default: 2xx and 3xx. Informational responses
-    /// (including `101 Switching Protocols`) never do, whatever the predicate says.
+    /// (including `101 Switching Protocols`) and gRPC errors sent in the headers (a
+    /// trailers-only response whose `grpc-status` is not `0`) never do, whatever the predicate
+    /// says.
     ///
     /// ```
     /// use tower_sliding_jwt::RefreshPolicy;
@@ -298,7 +300,8 @@ impl RefreshPolicy {
 
     /// Whether a response with this status and these headers may carry a renewal.
     pub(crate) fn qualifies(&self, status: StatusCode, headers: &HeaderMap) -> bool {
-        if status.is_informational() {
+        let grpc_error = headers.get("grpc-status").is_some_and(|code| code != "0");
+        if status.is_informational() || grpc_error {
             return false;
         }
         match &self.predicate {
@@ -461,6 +464,13 @@ mod tests {
         let everything = RefreshPolicy::new().when(|_, _| true);
         assert!(everything.qualifies(StatusCode::NOT_FOUND, &h));
         assert!(!everything.qualifies(StatusCode::SWITCHING_PROTOCOLS, &h));
+        // gRPC: a trailers-only error is a 200 whose headers carry the status.
+        let mut grpc = HeaderMap::new();
+        grpc.insert("grpc-status", "0".parse().unwrap());
+        assert!(p.qualifies(StatusCode::OK, &grpc));
+        grpc.insert("grpc-status", "7".parse().unwrap());
+        assert!(!p.qualifies(StatusCode::OK, &grpc));
+        assert!(!everything.qualifies(StatusCode::OK, &grpc));
     }
 
     #[test]

@@ -200,6 +200,11 @@ impl InMemoryRevocations {
     }
 
     /// Revoke one token by its `jti`, until `expires_at` (the token's `exp`).
+    ///
+    /// Only that token: every renewal gets a new `jti`, so renewals already handed out stay
+    /// valid. To end a login for good (logout, a stolen token), revoke its session with
+    /// [`revoke_session`](InMemoryRevocations::revoke_session): every token of the chain
+    /// carries the same `sid`, which a renewal adds if the first token had none.
     pub fn revoke_token(&self, jti: impl Into<String>, expires_at: i64) {
         self.write(|state| {
             state.tokens.insert(jti.into(), expires_at);

@@ -22,7 +22,7 @@ use crate::refresh::REFRESHED_TOKEN_HEADER;
 /// use tower_sliding_jwt::TokenStore;
 /// use tower_sliding_jwt::tonic::BearerInterceptor;
 ///
-/// let store = TokenStore::with_token("eyJ…");
+/// let store = TokenStore::new("http://127.0.0.1:50051")?.with_token("eyJ…");
 /// let channel = Channel::from_static("http://127.0.0.1:50051").connect().await?;
 /// let mut client = HealthClient::with_interceptor(channel, BearerInterceptor::new(store.clone()));
 /// let response = client.check(HealthCheckRequest { service: String::new() }).await?;

@@ -135,7 +135,7 @@ async fn the_client_helpers_keep_the_token_current() {
     let login = server.issuer.issue("svc-1", &json!({})).unwrap().token;
 
     // A channel wrapped in the client layer: renewals are picked up with no code at the call site.
-    let store = TokenStore::with_token(login.clone());
+    let store = TokenStore::new(&server.url).unwrap().with_token(login.clone());
     let channel = ServiceBuilder::new()
         .layer(ClientTokenLayer::new(store.clone()))
         .service(server.channel.clone());
@@ -148,7 +148,9 @@ async fn the_client_helpers_keep_the_token_current() {
     assert_ne!(store.token().as_deref(), Some(login.as_str()));
 
     // An interceptor attaches the token; the caller offers renewals back.
-    let store = TokenStore::with_token(server.issuer.issue("svc-2", &json!({})).unwrap().token);
+    let store = TokenStore::new(&server.url)
+        .unwrap()
+        .with_token(server.issuer.issue("svc-2", &json!({})).unwrap().token);
     let mut client = HealthClient::with_interceptor(
         server.channel.clone(),
         BearerInterceptor::new(store.clone()),
@@ -197,4 +199,22 @@ async fn a_forged_preflight_never_runs_the_rpc() {
         let expected = if content_type.is_some() { 401 } else { 204 };
         assert_eq!(parts.status, expected, "{content_type:?}");
     }
+}
+
+/// A failed RPC often travels as a trailers-only response: HTTP 200 whose headers carry a
+/// non-zero `grpc-status`. It must not carry a renewal, like any failed call.
+#[tokio::test]
+async fn a_failed_call_gets_no_renewal() {
+    let server = start().await;
+    let token = server.issuer.issue("svc-1", &json!({})).unwrap().token;
+    let mut client = HealthClient::new(server.channel.clone());
+    server.clock.advance(Duration::from_secs(200));
+    let mut request = Request::new(HealthCheckRequest { service: "no.such.Service".into() });
+    request.metadata_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+    let status = client.check(request).await.unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
+    assert!(renewed_token(status.metadata()).is_none(), "a failed call carried a renewal");
+    // The same token on a successful call in the same window does renew.
+    let response = client.check(check(Some(&token))).await.unwrap();
+    assert!(renewed_token(response.metadata()).is_some());
 }

@@ -119,7 +119,9 @@ async fn http2_prior_knowledge() {
 #[tokio::test]
 async fn the_client_layer_keeps_the_session_alive() {
     let server = start().await;
-    let store = TokenStore::with_token(server.issuer.issue("u-2", &json!({})).unwrap().token);
+    let store = TokenStore::new(&server.base)
+        .unwrap()
+        .with_token(server.issuer.issue("u-2", &json!({})).unwrap().token);
     let client =
         ServiceBuilder::new().layer(ClientTokenLayer::new(store.clone())).service(client(false));
     // Ten requests 100 s apart: three tokens' lifetimes, without ever logging in again.
@@ -152,4 +154,38 @@ async fn a_forged_preflight_never_reaches_the_handler() {
         let body = response.into_body().collect().await.unwrap().to_bytes();
         assert!(body.is_empty(), "the handler's JSON must not appear: {body:?}");
     }
+}
+
+/// The client layer is bound to the store's origin: another host gets no token, and a "renewal"
+/// it sends back (here one that would pin the store until the end of time) is not read.
+#[tokio::test]
+async fn the_client_layer_sends_and_takes_tokens_for_its_origin_only() {
+    use std::sync::{Arc, Mutex};
+
+    let server = start().await;
+    let login = server.issuer.issue("u-3", &json!({})).unwrap().token;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = Arc::clone(&seen);
+    let pinned = {
+        let mut claims = claims_of(&login);
+        claims["exp"] = json!(i64::MAX);
+        let (header, _) = login.split_once('.').unwrap();
+        format!("{header}.{}.forged", common::b64(claims.to_string().as_bytes()))
+    };
+    let evil = axum::Router::new().fallback(move |headers: http::HeaderMap| {
+        record.lock().unwrap().push(headers.get(AUTHORIZATION).cloned());
+        let pinned = pinned.clone();
+        async move { ([("x-refreshed-token", pinned)], "hello") }
+    });
+    let evil = common::serve(evil).await;
+    let store = TokenStore::new(&server.base).unwrap().with_token(login.clone());
+    let client =
+        ServiceBuilder::new().layer(ClientTokenLayer::new(store.clone())).service(client(false));
+    let request = Request::get(format!("{evil}/collect")).body(Full::default()).unwrap();
+    assert_eq!(client.clone().oneshot(request).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(*seen.lock().unwrap(), [None], "the token went to another origin");
+    assert_eq!(store.token().as_deref(), Some(login.as_str()), "another origin planted a token");
+    // The store's own origin still gets it.
+    let request = Request::get(format!("{}/", server.base)).body(Full::default()).unwrap();
+    assert_eq!(client.oneshot(request).await.unwrap().status(), StatusCode::OK);
 }

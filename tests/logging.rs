@@ -144,7 +144,7 @@ fn a_trace_layer_printing_headers_never_shows_a_token() {
         }));
     let bearer = issuer.issue("u-1", &json!({})).unwrap().token;
     let cookie = issuer.issue("u-2", &json!({})).unwrap().token;
-    let store = TokenStore::with_token(bearer.clone());
+    let store = TokenStore::new("http://localhost").unwrap().with_token(bearer.clone());
     let client = ServiceBuilder::new().layer(ClientTokenLayer::new(store)).service(server.clone());
     clock.advance(Duration::from_secs(200));
     let mut written = vec![bearer];

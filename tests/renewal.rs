@@ -573,3 +573,56 @@ async fn the_token_cache_is_bounded() {
     let off = JwtAuthLayer::builder().hs256(SECRET).verified_token_cache(0).build().unwrap();
     assert_eq!(off.cached_tokens(), 0);
 }
+
+/// The token is checked again when the response is written: one that expired while the handler
+/// ran gets no successor. In process: the wire is not the point.
+#[tokio::test]
+async fn a_token_that_expires_during_the_handler_is_not_renewed() {
+    use tower::{ServiceExt, service_fn};
+
+    let clock = ManualClock::new(1_800_000_000);
+    let layer =
+        JwtAuthLayer::builder().hs256(SECRET).issuer("us").clock(clock.clone()).build().unwrap();
+    let token = layer.issuer().issue("7", &json!({})).unwrap().token;
+    let slow = clock.clone();
+    let service = tower::ServiceBuilder::new().layer(layer).service(service_fn(
+        move |_: http::Request<()>| {
+            let slow = slow.clone();
+            async move {
+                // A long handler: 100 s, with the token's last 50 s left when it started.
+                slow.advance(Duration::from_secs(100));
+                Ok::<_, std::convert::Infallible>(http::Response::new(()))
+            }
+        },
+    ));
+    clock.advance(Duration::from_secs(250));
+    let request = http::Request::get("/").header("authorization", format!("Bearer {token}"));
+    let response = service.oneshot(request.body(()).unwrap()).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers().get("x-refreshed-token").is_none());
+}
+
+/// A token without `sid` renews into one with a fresh `sid` that every later renewal keeps, so
+/// revoking that session ends the whole chain; revoking one `jti` never covers its successors.
+#[tokio::test]
+async fn a_sessionless_token_renews_into_a_revocable_session() {
+    let revocations = InMemoryRevocations::new();
+    let list = revocations.clone();
+    let app = App::start(move |b| b.revocation(list)).await;
+    let now = app.issuer.now();
+    let claims = json!({ "sub": "7", "iss": "us", "iat": now, "exp": now + 300 }).to_string();
+    let first = hs256(SECRET, r#"{"alg":"HS256","kid":"new"}"#, &claims);
+    app.advance(200);
+    let second = renewed(&app.get("/whoami", Some(&first)).await).expect("renewed");
+    let sid = claims_of(&second)["sid"].as_str().expect("a fresh sid").to_owned();
+    app.advance(200);
+    let third = renewed(&app.get("/whoami", Some(&second)).await).expect("renewed again");
+    assert_eq!(claims_of(&third)["sid"], sid.as_str());
+    // Revoking the second token's jti leaves its successor alone; revoking the session does not.
+    let jti = claims_of(&second)["jti"].as_str().unwrap().to_owned();
+    revocations.revoke_token(jti, now + 1_000);
+    assert_eq!(app.get("/whoami", Some(&second)).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.get("/whoami", Some(&third)).await.status(), StatusCode::OK);
+    revocations.revoke_session(sid, now + 86_400);
+    assert_eq!(app.get("/whoami", Some(&third)).await.status(), StatusCode::UNAUTHORIZED);
+}
