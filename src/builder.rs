@@ -457,6 +457,14 @@ impl<C, R> JwtAuthBuilder<C, R> {
         if !self.sources.iter().all(TokenSource::is_well_formed) {
             return Err(ConfigError::InvalidSourceName);
         }
+        let cookie = &self.refresh.cookie;
+        if self
+            .sources
+            .iter()
+            .any(|s| matches!(s, TokenSource::Cookie(n) if !cookie.allows_name(n)))
+        {
+            return Err(ConfigError::CookiePrefixMismatch);
+        }
         if self.max_token_bytes == 0 {
             return Err(ConfigError::ZeroMaxTokenSize);
         }
@@ -533,7 +541,7 @@ impl<C, R> fmt::Debug for JwtAuthBuilder<C, R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::refresh::RefreshPolicy;
+    use crate::refresh::{CookieSettings, RefreshPolicy};
 
     const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
 
@@ -591,6 +599,19 @@ mod tests {
         );
         assert_eq!(err(b().hs256(SECRET).realm("a\"b")), ConfigError::InvalidHeaderValue("realm"));
         assert_eq!(err(b().hs256(SECRET).max_token_size(0)), ConfigError::ZeroMaxTokenSize);
+        let host = || b().hs256(SECRET).token_sources([TokenSource::cookie("__Host-token")]);
+        assert!(host().build().is_ok());
+        for settings in [
+            CookieSettings::new().secure(false),
+            CookieSettings::new().path("/api"),
+            CookieSettings::new().domain("example.com"),
+        ] {
+            let policy = RefreshPolicy::new().cookie(settings);
+            assert_eq!(err(host().refresh(policy)), ConfigError::CookiePrefixMismatch);
+        }
+        let secure = b().hs256(SECRET).token_sources([TokenSource::cookie("__Secure-token")]);
+        let plain = RefreshPolicy::new().cookie(CookieSettings::new().secure(false));
+        assert_eq!(err(secure.refresh(plain)), ConfigError::CookiePrefixMismatch);
         let late_claims = b().hs256(SECRET).authorize(|_, _| Ok(())).claims::<NoCustomClaims>();
         assert_eq!(err(late_claims), ConfigError::AuthorizeBeforeClaims);
     }

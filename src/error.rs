@@ -92,6 +92,10 @@ pub enum ConfigError {
     InvalidHeaderValue(&'static str),
     /// The maximum token size is zero.
     ZeroMaxTokenSize,
+    /// A cookie source named `__Host-…` or `__Secure-…` whose cookie attributes browsers would
+    /// refuse for that prefix (`__Host-` needs `Secure`, `Path=/` and no `Domain`; `__Secure-`
+    /// needs `Secure`).
+    CookiePrefixMismatch,
     /// Third-party keys (trusted keys or a remote JWK Set) are configured without an audience,
     /// so a token their issuer made for any other service would be accepted. Add
     /// [`audience`](crate::JwtAuthBuilder::audience).
@@ -134,6 +138,9 @@ impl fmt::Display for ConfigError {
                 write!(f, "the {what} contains characters not allowed in a header")
             }
             ConfigError::ZeroMaxTokenSize => f.write_str("the maximum token size must not be zero"),
+            ConfigError::CookiePrefixMismatch => f.write_str(
+                "a __Host- cookie needs Secure, Path=/ and no Domain (a __Secure- one, Secure)",
+            ),
             ConfigError::TrustedKeysWithoutAudience => f.write_str(
                 "third-party keys need an audience, or their issuer's tokens for any service \
                  would be accepted; configure audience()",

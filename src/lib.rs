@@ -6,7 +6,7 @@
 //!   header, a cookie or a query parameter on request, tried in order (the first present wins).
 //! - **Keys**: [`Key`]: HMAC secrets, RSA / ECDSA / Ed25519 PEM, JWK and JWK Sets; each pinned to
 //!   one algorithm and selected by `kid`. One signing key; [previous] keys for rotation (their
-//!   tokens renew onto the new key); [trusted] third-party keys that verify but never renew.
+//!   tokens renew onto the new key); [trusted] third-party keys that verify their own issuer's tokens only, and never renew.
 //! - **Claims**: [`Claims<C>`] = [`RegisteredClaims`] + your own `C: Deserialize`. With the
 //!   `axum` feature, `Claims<C>` and `Option<Claims<C>>` are extractors.
 //! - **Renewal**: [`RefreshPolicy`]: trigger, `ttl`, `max_session`, which responses, header or
@@ -81,7 +81,7 @@
 //!   header, a cookie or a query parameter on request, tried in order (the first present wins).
 //! - **Keys**: [`Key`]: HMAC secrets, RSA / ECDSA / Ed25519 PEM, JWK and JWK Sets; each pinned to
 //!   one algorithm and selected by `kid`. One signing key; [previous] keys for rotation (their
-//!   tokens renew onto the new key); [trusted] third-party keys that verify but never renew.
+//!   tokens renew onto the new key); [trusted] third-party keys that verify their own issuer's tokens only, and never renew.
 //! - **Claims**: [`Claims<C>`] = [`RegisteredClaims`] + your own `C: Deserialize`. With the
 //!   `axum` feature, `Claims<C>` and `Option<Claims<C>>` are extractors.
 //! - **Renewal**: [`RefreshPolicy`]: trigger, `ttl`, `max_session`, which responses, header or

@@ -88,6 +88,10 @@ pub enum RefreshMode {
 /// Defaults: `HttpOnly`, `Secure`, `SameSite=Lax`, `Path=/`, no `Domain`; `Max-Age` is the token's
 /// remaining lifetime, so never beyond the session cap.
 ///
+/// Over HTTPS, name the cookie source `__Host-token` (say): browsers then accept the cookie only
+/// with `Secure`, `Path=/` and no `Domain`, so a sibling subdomain cannot plant or overwrite it
+/// (cookie tossing). The defaults qualify; `build` refuses settings that would not.
+///
 /// ```
 /// use tower_sliding_jwt::{CookieSettings, SameSite};
 ///
@@ -143,6 +147,19 @@ impl CookieSettings {
     pub fn domain(mut self, domain: impl Into<String>) -> CookieSettings {
         self.domain = Some(domain.into());
         self
+    }
+
+    /// Whether a cookie called `name` can be set with these attributes: browsers drop a
+    /// `__Secure-` cookie without `Secure`, and a `__Host-` cookie unless it is also `Path=/`
+    /// with no `Domain` (which is what keeps a sibling subdomain from overwriting it).
+    pub(crate) fn allows_name(&self, name: &str) -> bool {
+        let has_prefix = |prefix: &str| {
+            name.get(..prefix.len()).is_some_and(|start| start.eq_ignore_ascii_case(prefix))
+        };
+        if has_prefix("__Host-") {
+            return self.secure && self.path == "/" && self.domain.is_none();
+        }
+        !has_prefix("__Secure-") || self.secure
     }
 
     /// The `Set-Cookie` value for `name=token` living `max_age` seconds, marked sensitive.
