@@ -37,7 +37,7 @@ pub async fn serve(
         .claims::<Value>()
         .hs256(&settings.secret)
         .issuer(settings.issuer.clone())
-        .refresh(settings.refresh_policy())
+        .renewal(settings.renewal_policy())
         .clock(clock)
         .build()?;
     let issuer = auth.issuer();

@@ -14,9 +14,8 @@ use hmac::{Hmac, Mac};
 use http::{HeaderName, HeaderValue, Request, Response, Uri};
 use tower::util::BoxCloneSyncService;
 use tower::{Service, ServiceBuilder, ServiceExt as _, service_fn};
-use tower_sliding_jwt::{
-    InMemoryRevocations, Issuer, JwtAuthLayer, Key, ManualClock, RefreshPolicy, TokenSource,
-};
+use tower_sliding_jwt::revocation::InMemoryRevocations;
+use tower_sliding_jwt::{Issuer, JwtAuthLayer, Key, ManualClock, RenewalPolicy, TokenSource};
 
 /// The fixed "now" of every run, so the fuzzer can learn dates near it.
 pub const NOW: i64 = 1_700_000_000;
@@ -46,7 +45,7 @@ impl Harness {
                 TokenSource::cookie("token"),
                 TokenSource::query("token"),
             ])
-            .refresh(RefreshPolicy::new().max_session(Duration::from_secs(3_600)))
+            .renewal(RenewalPolicy::new().max_session(Duration::from_secs(3_600)))
             .revocation(revocations)
             .clock(clock)
             .build()
@@ -111,7 +110,7 @@ impl Harness {
         let start = claims.session_start().expect("a renewed token has a session start");
         assert!(claims.expires_at() <= start + 3_600, "renewed beyond the session cap");
         assert!(claims.expires_at() > NOW);
-        assert_eq!(claims.registered.iat, Some(NOW));
+        assert_eq!(claims.registered().issued_at(), Some(NOW));
     }
 }
 

@@ -49,7 +49,7 @@ impl IntoResponse for MissingClaims {
 impl<S, C> FromRequestParts<S> for Claims<C>
 where
     S: Send + Sync,
-    C: Clone + Send + Sync + 'static,
+    C: Send + Sync + 'static,
 {
     type Rejection = MissingClaims;
 
@@ -62,7 +62,7 @@ where
 impl<S, C> OptionalFromRequestParts<S> for Claims<C>
 where
     S: Send + Sync,
-    C: Clone + Send + Sync + 'static,
+    C: Send + Sync + 'static,
 {
     type Rejection = Infallible;
 

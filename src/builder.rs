@@ -7,20 +7,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::request::Parts;
-use jsonwebtoken::Algorithm;
 
+use crate::algorithm::Algorithm;
+use crate::authenticate::{Authorize, LayerConfig};
 use crate::cache::TokenCache;
 use crate::claims::{Claims, NoCustomClaims};
 use crate::clock::{Clock, SystemClock, secs};
 use crate::config::Core;
 use crate::error::{ConfigError, KeyError};
 use crate::keys::{Key, KeyRole, KeySet, jose_header};
-use crate::layer::{Authorize, JwtAuthLayer, LayerConfig};
-use crate::refresh::{RefreshMode, RefreshPolicy};
+use crate::layer::JwtAuthLayer;
 use crate::reject::{DefaultRejection, Forbidden};
+use crate::renewal::{RenewalMode, RenewalPolicy};
 use crate::revocation::{RevocationCheck, RevocationFailure};
 use crate::source::TokenSource;
-use crate::verify::Rules;
+use crate::validation::Rules;
 
 /// The default maximum token size: 8 KiB.
 pub const DEFAULT_MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -36,15 +37,15 @@ pub const DEFAULT_TOKEN_CACHE: usize = 4096;
 ///
 /// Secure defaults: tokens only from `Authorization: Bearer`; `exp` and `sub` required; 5 s
 /// leeway; tokens over 8 KiB refused unread; every algorithm pinned by its key; sliding renewal
-/// on, as [`RefreshPolicy::new`] describes. Every mistake (a short secret, a key of the wrong type,
+/// on, as [`RenewalPolicy::new`] describes. Every mistake (a short secret, a key of the wrong type,
 /// inconsistent lifetimes) is reported by [`build`](JwtAuthBuilder::build), never by a panic.
 ///
 /// ```
 /// use std::time::Duration;
 /// use serde::Deserialize;
-/// use tower_sliding_jwt::{JwtAuthLayer, RefreshPolicy, TokenSource};
+/// use tower_sliding_jwt::{JwtAuthLayer, RenewalPolicy, TokenSource};
 ///
-/// #[derive(Clone, Deserialize)]
+/// #[derive(Deserialize)]
 /// struct User {
 ///     username: String,
 /// }
@@ -55,11 +56,22 @@ pub const DEFAULT_TOKEN_CACHE: usize = 4096;
 ///     .issuer("https://auth.example.com")
 ///     .audience("api")
 ///     .token_sources([TokenSource::Bearer, TokenSource::cookie("token")])
-///     .refresh(RefreshPolicy::new().ttl(Duration::from_secs(600)))
+///     .renewal(RenewalPolicy::new().ttl(Duration::from_secs(600)))
 ///     .build()?;
 /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
 /// ```
-pub struct JwtAuthBuilder<C = NoCustomClaims, R = DefaultRejection> {
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct JwtAuthBuilder<C = NoCustomClaims, R = DefaultRejection, A = NoAuthorization> {
+    settings: Settings,
+    authorize: A,
+    rejection: R,
+    claims: PhantomData<fn() -> C>,
+}
+
+/// The configuration that does not depend on the builder's type parameters, so changing one of
+/// them moves this struct instead of copying every field.
+#[derive(Clone)]
+struct Settings {
     keys: Vec<Result<(Key, KeyRole), KeyError>>,
     issuer: Option<String>,
     token_types: Vec<String>,
@@ -69,109 +81,86 @@ pub struct JwtAuthBuilder<C = NoCustomClaims, R = DefaultRejection> {
     require_sub: bool,
     max_token_bytes: usize,
     sources: Vec<TokenSource>,
-    refresh: RefreshPolicy,
+    renewal: RenewalPolicy,
     clock: Arc<dyn Clock>,
     optional: bool,
-    allow_preflight: bool,
+    answer_preflight: bool,
     realm: String,
     revocation: Option<Arc<dyn RevocationCheck>>,
     revocation_failure: RevocationFailure,
-    authorize: Option<Authorize<C>>,
-    authorize_dropped: bool,
     cache_capacity: usize,
     #[cfg(feature = "jwks")]
     remote: Option<crate::jwks::RemoteJwks>,
-    rejection: R,
-    claims: PhantomData<fn() -> C>,
 }
 
-impl JwtAuthBuilder {
-    pub(crate) fn new() -> JwtAuthBuilder {
+/// No authorization check: the default of [`JwtAuthBuilder`] until
+/// [`authorize`](JwtAuthBuilder::authorize) sets one.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoAuthorization;
+
+impl JwtAuthLayer {
+    /// Start configuring a layer.
+    pub fn builder() -> JwtAuthBuilder {
         JwtAuthBuilder {
-            keys: Vec::new(),
-            issuer: None,
-            token_types: DEFAULT_TOKEN_TYPES.iter().map(|typ| (*typ).to_owned()).collect(),
-            any_audience_from_trusted_keys: false,
-            audiences: Vec::new(),
-            leeway: DEFAULT_LEEWAY,
-            require_sub: true,
-            max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
-            sources: vec![TokenSource::Bearer],
-            refresh: RefreshPolicy::new(),
-            clock: Arc::new(SystemClock),
-            optional: false,
-            allow_preflight: true,
-            realm: "api".to_owned(),
-            revocation: None,
-            revocation_failure: RevocationFailure::default(),
-            authorize: None,
-            authorize_dropped: false,
-            cache_capacity: DEFAULT_TOKEN_CACHE,
-            #[cfg(feature = "jwks")]
-            remote: None,
+            settings: Settings {
+                keys: Vec::new(),
+                issuer: None,
+                token_types: DEFAULT_TOKEN_TYPES.iter().map(|typ| (*typ).to_owned()).collect(),
+                any_audience_from_trusted_keys: false,
+                audiences: Vec::new(),
+                leeway: DEFAULT_LEEWAY,
+                require_sub: true,
+                max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
+                sources: vec![TokenSource::Bearer],
+                renewal: RenewalPolicy::new(),
+                clock: Arc::new(SystemClock),
+                optional: false,
+                answer_preflight: true,
+                realm: "api".to_owned(),
+                revocation: None,
+                revocation_failure: RevocationFailure::default(),
+                cache_capacity: DEFAULT_TOKEN_CACHE,
+                #[cfg(feature = "jwks")]
+                remote: None,
+            },
+            authorize: NoAuthorization,
             rejection: DefaultRejection,
             claims: PhantomData,
         }
     }
 }
 
-impl<C, R> JwtAuthBuilder<C, R> {
-    /// Read the application's own claims into `C` (see [`Claims`]). Call it before
-    /// [`authorize`](JwtAuthBuilder::authorize), whose closure is typed by `C`.
-    pub fn claims<C2>(self) -> JwtAuthBuilder<C2, R> {
+impl<C, R> JwtAuthBuilder<C, R, NoAuthorization> {
+    /// Read the application's own claims into `C` (see [`Claims`]). Only before
+    /// [`authorize`](JwtAuthBuilder::authorize), whose check is typed by `C`: calling it after is a
+    /// compile error.
+    ///
+    /// ```compile_fail
+    /// use tower_sliding_jwt::JwtAuthLayer;
+    ///
+    /// #[derive(serde::Deserialize)]
+    /// struct User {}
+    ///
+    /// let builder = JwtAuthLayer::builder().authorize(|_, _| Ok(())).claims::<User>();
+    /// ```
+    pub fn claims<C2>(self) -> JwtAuthBuilder<C2, R, NoAuthorization> {
         JwtAuthBuilder {
-            keys: self.keys,
-            issuer: self.issuer,
-            token_types: self.token_types,
-            any_audience_from_trusted_keys: self.any_audience_from_trusted_keys,
-            audiences: self.audiences,
-            leeway: self.leeway,
-            require_sub: self.require_sub,
-            max_token_bytes: self.max_token_bytes,
-            sources: self.sources,
-            refresh: self.refresh,
-            clock: self.clock,
-            optional: self.optional,
-            allow_preflight: self.allow_preflight,
-            realm: self.realm,
-            revocation: self.revocation,
-            revocation_failure: self.revocation_failure,
-            authorize: None,
-            authorize_dropped: self.authorize_dropped || self.authorize.is_some(),
-            cache_capacity: self.cache_capacity,
-            #[cfg(feature = "jwks")]
-            remote: self.remote,
+            settings: self.settings,
+            authorize: NoAuthorization,
             rejection: self.rejection,
             claims: PhantomData,
         }
     }
+}
 
+impl<C, R, A> JwtAuthBuilder<C, R, A> {
     /// Build the responses of refused requests with `handler` (see [`RejectionHandler`]).
     ///
     /// [`RejectionHandler`]: crate::RejectionHandler
-    pub fn rejection_handler<R2>(self, handler: R2) -> JwtAuthBuilder<C, R2> {
+    pub fn rejection_handler<R2>(self, handler: R2) -> JwtAuthBuilder<C, R2, A> {
         JwtAuthBuilder {
-            keys: self.keys,
-            issuer: self.issuer,
-            token_types: self.token_types,
-            any_audience_from_trusted_keys: self.any_audience_from_trusted_keys,
-            audiences: self.audiences,
-            leeway: self.leeway,
-            require_sub: self.require_sub,
-            max_token_bytes: self.max_token_bytes,
-            sources: self.sources,
-            refresh: self.refresh,
-            clock: self.clock,
-            optional: self.optional,
-            allow_preflight: self.allow_preflight,
-            realm: self.realm,
-            revocation: self.revocation,
-            revocation_failure: self.revocation_failure,
+            settings: self.settings,
             authorize: self.authorize,
-            authorize_dropped: self.authorize_dropped,
-            cache_capacity: self.cache_capacity,
-            #[cfg(feature = "jwks")]
-            remote: self.remote,
             rejection: handler,
             claims: PhantomData,
         }
@@ -185,20 +174,20 @@ impl<C, R> JwtAuthBuilder<C, R> {
 
     /// Sign and verify with an HMAC secret for `algorithm` (HS256, HS384, HS512).
     pub fn hmac(mut self, algorithm: Algorithm, secret: impl AsRef<[u8]>) -> Self {
-        self.keys.push(Key::hmac(algorithm, secret).map(|key| (key, KeyRole::Signing)));
+        self.settings.keys.push(Key::hmac(algorithm, secret).map(|key| (key, KeyRole::Signing)));
         self
     }
 
     /// The key that signs login and renewed tokens (and verifies). Exactly one.
     pub fn signing_key(mut self, key: Key) -> Self {
-        self.keys.push(Ok((key, KeyRole::Signing)));
+        self.settings.keys.push(Ok((key, KeyRole::Signing)));
         self
     }
 
     /// A key this service signed with before a rotation. It still verifies, and its tokens renew
     /// onto the current signing key, so clients migrate as they come. It may be public-only.
     pub fn previous_key(mut self, key: Key) -> Self {
-        self.keys.push(Ok((key, KeyRole::Previous)));
+        self.settings.keys.push(Ok((key, KeyRole::Previous)));
         self
     }
 
@@ -227,7 +216,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
     /// ```
     pub fn trusted_key(mut self, issuer: impl Into<String>, key: Key) -> Self {
         let issuer: Arc<str> = Arc::from(issuer.into());
-        self.keys.push(Ok((key, KeyRole::Trusted(issuer))));
+        self.settings.keys.push(Ok((key, KeyRole::Trusted(issuer))));
         self
     }
 
@@ -239,33 +228,34 @@ impl<C, R> JwtAuthBuilder<C, R> {
         keys: impl IntoIterator<Item = Key>,
     ) -> Self {
         let issuer: Arc<str> = Arc::from(issuer.into());
-        self.keys
+        self.settings
+            .keys
             .extend(keys.into_iter().map(|key| Ok((key, KeyRole::Trusted(Arc::clone(&issuer))))));
         self
     }
 
     /// Verify with the keys of a remote JWK Set too (feature `jwks`): an identity provider's
     /// keys, refreshed in the background, bound to the issuer the set was built for (see
-    /// [`RemoteJwks::builder`](crate::RemoteJwks::builder)). Like trusted keys, they never sign,
+    /// [`RemoteJwks::builder`](crate::jwks::RemoteJwks::builder)). Like trusted keys, they never sign,
     /// their tokens never renew, and an [`audience`](JwtAuthBuilder::audience) is required.
     #[cfg(feature = "jwks")]
     #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
     pub fn remote_jwks(mut self, jwks: crate::jwks::RemoteJwks) -> Self {
-        self.remote = Some(jwks);
+        self.settings.remote = Some(jwks);
         self
     }
 
     /// Our issuer name: set as `iss` in the tokens this service signs, and required in every
     /// token its own keys (signing and previous) verify. Only tokens with this `iss` renew.
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
-        self.issuer = Some(issuer.into());
+        self.settings.issuer = Some(issuer.into());
         self
     }
 
     /// Require `aud` to contain this audience (or one of the audiences given by repeated calls).
     /// The first one is put in the tokens this service signs.
     pub fn audience(mut self, audience: impl Into<String>) -> Self {
-        self.audiences.push(audience.into());
+        self.settings.audiences.push(audience.into());
         self
     }
 
@@ -274,7 +264,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
     /// service alone. Without it, trusting a key with no [`audience`](JwtAuthBuilder::audience)
     /// is a [`ConfigError::TrustedKeysWithoutAudience`].
     pub fn dangerously_accept_any_audience_from_trusted_keys(mut self) -> Self {
-        self.any_audience_from_trusted_keys = true;
+        self.settings.any_audience_from_trusted_keys = true;
         self
     }
 
@@ -295,51 +285,51 @@ impl<C, R> JwtAuthBuilder<C, R> {
     /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
     /// ```
     pub fn token_types<T: Into<String>>(mut self, types: impl IntoIterator<Item = T>) -> Self {
-        self.token_types = types.into_iter().map(Into::into).collect();
+        self.settings.token_types = types.into_iter().map(Into::into).collect();
         self
     }
 
     /// Tolerance for clock skew on `exp`, `nbf` and `iat`. Default 5 s. Never applied to renewal:
     /// a token accepted only thanks to leeway does not renew.
     pub fn leeway(mut self, leeway: Duration) -> Self {
-        self.leeway = leeway;
+        self.settings.leeway = leeway;
         self
     }
 
     /// Whether `sub` is required. Default `true`.
     pub fn require_subject(mut self, required: bool) -> Self {
-        self.require_sub = required;
+        self.settings.require_sub = required;
         self
     }
 
     /// Refuse tokens longer than this many bytes, before decoding them. Default 8 KiB.
     pub fn max_token_size(mut self, bytes: usize) -> Self {
-        self.max_token_bytes = bytes;
+        self.settings.max_token_bytes = bytes;
         self
     }
 
     /// Where tokens are read from, in order; replaces the default (`Authorization: Bearer`).
     pub fn token_sources(mut self, sources: impl IntoIterator<Item = TokenSource>) -> Self {
-        self.sources = sources.into_iter().collect();
+        self.settings.sources = sources.into_iter().collect();
         self
     }
 
-    /// Sliding renewal and session lifetimes.
-    pub fn refresh(mut self, policy: RefreshPolicy) -> Self {
-        self.refresh = policy;
+    /// Sliding renewal and session lifetimes (see [`RenewalPolicy`]).
+    pub fn renewal(mut self, policy: RenewalPolicy) -> Self {
+        self.settings.renewal = policy;
         self
     }
 
     /// The clock for validation, renewal and issuing. Default: the system clock.
     pub fn clock(mut self, clock: impl Clock) -> Self {
-        self.clock = Arc::new(clock);
+        self.settings.clock = Arc::new(clock);
         self
     }
 
     /// Optional authentication: a request without any token passes through without claims (a
     /// request with a bad token is still refused). Default `false`.
     pub fn optional(mut self, optional: bool) -> Self {
-        self.optional = optional;
+        self.settings.optional = optional;
         self
     }
 
@@ -352,26 +342,26 @@ impl<C, R> JwtAuthBuilder<C, R> {
     /// without a token. Put a CORS layer (tower-http's `CorsLayer`) *outside* this one; it
     /// answers preflights itself or decorates this answer. With `false`, a preflight is
     /// authenticated like any request (and refused, having no token).
-    pub fn allow_cors_preflight(mut self, allow: bool) -> Self {
-        self.allow_preflight = allow;
+    pub fn answer_cors_preflights(mut self, answer: bool) -> Self {
+        self.settings.answer_preflight = answer;
         self
     }
 
     /// The realm of `WWW-Authenticate` challenges. Default `api`.
     pub fn realm(mut self, realm: impl Into<String>) -> Self {
-        self.realm = realm.into();
+        self.settings.realm = realm.into();
         self
     }
 
     /// Consult `check` for every verified token (see [`RevocationCheck`]).
     pub fn revocation(mut self, check: impl RevocationCheck) -> Self {
-        self.revocation = Some(Arc::new(check));
+        self.settings.revocation = Some(Arc::new(check));
         self
     }
 
     /// What to answer when the revocation store cannot be asked. Default 503.
     pub fn on_revocation_failure(mut self, failure: RevocationFailure) -> Self {
-        self.revocation_failure = failure;
+        self.settings.revocation_failure = failure;
         self
     }
 
@@ -382,7 +372,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
     /// use serde::Deserialize;
     /// use tower_sliding_jwt::{Forbidden, JwtAuthLayer};
     ///
-    /// #[derive(Clone, Deserialize)]
+    /// #[derive(Deserialize)]
     /// struct User {
     ///     role: String,
     /// }
@@ -391,17 +381,21 @@ impl<C, R> JwtAuthBuilder<C, R> {
     ///     .claims::<User>()
     ///     .hs256(b"an example secret of at least 32 bytes")
     ///     .authorize(|claims, _request| {
-    ///         if claims.custom.role == "admin" { Ok(()) } else { Err(Forbidden::new("admins only")) }
+    ///         if claims.custom().role == "admin" { Ok(()) } else { Err(Forbidden::new("admins only")) }
     ///     })
     ///     .build()?;
     /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
     /// ```
-    pub fn authorize<F>(mut self, check: F) -> Self
+    pub fn authorize<F>(self, check: F) -> JwtAuthBuilder<C, R, F>
     where
         F: Fn(&Claims<C>, &Parts) -> Result<(), Forbidden> + Send + Sync + 'static,
     {
-        self.authorize = Some(Arc::new(check));
-        self
+        JwtAuthBuilder {
+            settings: self.settings,
+            authorize: check,
+            rejection: self.rejection,
+            claims: PhantomData,
+        }
     }
 
     /// Remember up to `capacity` verified tokens (0 turns the cache off). Default 4096.
@@ -415,18 +409,61 @@ impl<C, R> JwtAuthBuilder<C, R> {
     /// its claims: about 2.4 KiB each in the worst case, so under 10 MiB by default, and around
     /// 1 MiB for typical 400-byte tokens.
     pub fn verified_token_cache(mut self, capacity: usize) -> Self {
-        self.cache_capacity = capacity;
+        self.settings.cache_capacity = capacity;
         self
     }
+}
 
+impl<C, R, A: Authorization<C>> JwtAuthBuilder<C, R, A> {
     /// Check the configuration and build the layer.
-    pub fn build(self) -> Result<JwtAuthLayer<C, R>, ConfigError>
-    where
-        C: Clone,
-    {
-        if self.authorize_dropped {
-            return Err(ConfigError::AuthorizeBeforeClaims);
-        }
+    pub fn build(self) -> Result<JwtAuthLayer<C, R>, ConfigError> {
+        self.settings.build(self.authorize.into_check(), self.rejection)
+    }
+}
+
+/// The authorization check a builder holds: [`NoAuthorization`], or a closure
+/// `Fn(&Claims<C>, &Parts) -> Result<(), Forbidden>` set by
+/// [`authorize`](JwtAuthBuilder::authorize). Name it to write a function generic over builders.
+///
+/// ```
+/// use tower_sliding_jwt::{Authorization, ConfigError, JwtAuthBuilder, JwtAuthLayer, NoCustomClaims};
+///
+/// fn build_with_defaults<A: Authorization<NoCustomClaims>>(
+///     builder: JwtAuthBuilder<NoCustomClaims, tower_sliding_jwt::DefaultRejection, A>,
+/// ) -> Result<JwtAuthLayer, ConfigError> {
+///     builder.issuer("my-app").build()
+/// }
+/// let open = build_with_defaults(JwtAuthLayer::builder().hs256([7u8; 32]))?;
+/// let checked =
+///     build_with_defaults(JwtAuthLayer::builder().hs256([7u8; 32]).authorize(|_, _| Ok(())))?;
+/// # Ok::<(), ConfigError>(())
+/// ```
+pub trait Authorization<C> {
+    /// The check, or `None` when there is none.
+    fn into_check(self) -> Option<Authorize<C>>;
+}
+
+impl<C> Authorization<C> for NoAuthorization {
+    fn into_check(self) -> Option<Authorize<C>> {
+        None
+    }
+}
+
+impl<C, F> Authorization<C> for F
+where
+    F: Fn(&Claims<C>, &Parts) -> Result<(), Forbidden> + Send + Sync + 'static,
+{
+    fn into_check(self) -> Option<Authorize<C>> {
+        Some(Arc::new(self))
+    }
+}
+
+impl Settings {
+    fn build<C, R>(
+        self,
+        authorize: Option<Authorize<C>>,
+        rejection: R,
+    ) -> Result<JwtAuthLayer<C, R>, ConfigError> {
         let keys = self.keys.into_iter().collect::<Result<Vec<_>, _>>()?;
         #[cfg(feature = "jwks")]
         let has_remote = self.remote.is_some();
@@ -439,16 +476,19 @@ impl<C, R> JwtAuthBuilder<C, R> {
         if keys.iter().filter_map(|(key, _)| key.kid()).any(|kid| !kids.insert(kid)) {
             return Err(ConfigError::DuplicateKeyId);
         }
-        let signing: Vec<&Key> =
-            keys.iter().filter(|(_, role)| *role == KeyRole::Signing).map(|(k, _)| k).collect();
+        let signing: Vec<&Key> = keys
+            .iter()
+            .filter(|(_, role)| matches!(role, KeyRole::Signing))
+            .map(|(k, _)| k)
+            .collect();
         if signing.len() > 1 {
             return Err(ConfigError::SeveralSigningKeys);
         }
         if signing.iter().any(|key| !key.can_sign()) {
             return Err(ConfigError::SigningKeyCannotSign);
         }
-        self.refresh.validate()?;
-        if signing.is_empty() && self.refresh.mode != RefreshMode::Disabled {
+        self.renewal.validate()?;
+        if signing.is_empty() && self.renewal.mode != RenewalMode::Disabled {
             return Err(ConfigError::RenewalWithoutSigningKey);
         }
         if self.sources.is_empty() {
@@ -457,7 +497,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
         if !self.sources.iter().all(TokenSource::is_well_formed) {
             return Err(ConfigError::InvalidSourceName);
         }
-        let cookie = &self.refresh.cookie;
+        let cookie = &self.renewal.cookie;
         if self
             .sources
             .iter()
@@ -490,7 +530,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
             max_token_bytes: self.max_token_bytes,
             token_types: self.token_types,
             accepts_jwt_type: false,
-            max_session: secs(self.refresh.max_session),
+            max_session: secs(self.renewal.max_session),
         };
         rules.accepts_jwt_type = rules.accepts_type("JWT");
         let core = Core {
@@ -498,7 +538,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
             rules,
             issuer: self.issuer,
             audience: self.audiences.into_iter().next(),
-            refresh: self.refresh,
+            renewal: self.renewal,
             sources: self.sources,
             clock: self.clock,
             revocation: self.revocation,
@@ -509,7 +549,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
         };
         tracing::debug!(
             target: "tower_sliding_jwt",
-            backend = %crate::CryptoBackend::ACTIVE,
+            backend = %crate::crypto::CryptoBackend::ACTIVE,
             keys = core.keys.iter().count(),
             "JWT layer configured"
         );
@@ -517,23 +557,34 @@ impl<C, R> JwtAuthBuilder<C, R> {
             core: Arc::new(core),
             cache: TokenCache::new(self.cache_capacity),
             optional: self.optional,
-            allow_preflight: self.allow_preflight,
+            answer_preflight: self.answer_preflight,
             realm: self.realm,
-            authorize: self.authorize,
+            authorize,
         };
-        Ok(JwtAuthLayer::from_parts(Arc::new(config), self.rejection))
+        Ok(JwtAuthLayer::from_parts(Arc::new(config), rejection))
     }
 }
 
-impl<C, R> fmt::Debug for JwtAuthBuilder<C, R> {
+impl<C, R: Clone, A: Clone> Clone for JwtAuthBuilder<C, R, A> {
+    fn clone(&self) -> Self {
+        JwtAuthBuilder {
+            settings: self.settings.clone(),
+            authorize: self.authorize.clone(),
+            rejection: self.rejection.clone(),
+            claims: PhantomData,
+        }
+    }
+}
+
+impl<C, R, A> fmt::Debug for JwtAuthBuilder<C, R, A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JwtAuthBuilder")
-            .field("keys", &self.keys)
-            .field("issuer", &self.issuer)
-            .field("audiences", &self.audiences)
-            .field("sources", &self.sources)
-            .field("refresh", &self.refresh)
-            .field("optional", &self.optional)
+            .field("keys", &self.settings.keys)
+            .field("issuer", &self.settings.issuer)
+            .field("audiences", &self.settings.audiences)
+            .field("sources", &self.settings.sources)
+            .field("renewal", &self.settings.renewal)
+            .field("optional", &self.settings.optional)
             .finish_non_exhaustive()
     }
 }
@@ -541,17 +592,17 @@ impl<C, R> fmt::Debug for JwtAuthBuilder<C, R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::refresh::{CookieSettings, RefreshPolicy};
+    use crate::renewal::CookieSettings;
 
     const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
 
-    fn err<C: Clone, R>(builder: JwtAuthBuilder<C, R>) -> ConfigError {
+    fn err<C, R>(builder: JwtAuthBuilder<C, R>) -> ConfigError {
         builder.build().expect_err("the configuration must be refused")
     }
 
     #[test]
     fn refusals_are_errors_not_panics() {
-        let b = JwtAuthBuilder::new;
+        let b = JwtAuthLayer::builder;
         assert!(matches!(
             err(b().hs256(b"short")),
             ConfigError::Key(KeyError::SecretTooShort { .. })
@@ -568,7 +619,7 @@ mod tests {
         );
         let verify_only = |b: JwtAuthBuilder| {
             let public = Key::from_public_pem(Algorithm::ES256, &pem).unwrap();
-            b.trusted_key("idp", public).refresh(RefreshPolicy::new().mode(RefreshMode::Disabled))
+            b.trusted_key("idp", public).renewal(RenewalPolicy::new().mode(RenewalMode::Disabled))
         };
         assert!(verify_only(b().audience("api")).build().is_ok());
         assert_eq!(err(verify_only(b())), ConfigError::TrustedKeysWithoutAudience);
@@ -583,13 +634,13 @@ mod tests {
             .signing_key(Key::hs256(SECRET).unwrap().with_kid("k"))
             .previous_key(Key::hs256(SECRET).unwrap().with_kid("k"));
         assert_eq!(err(twins), ConfigError::DuplicateKeyId);
-        let policy = RefreshPolicy::new().ttl(Duration::from_secs(60));
+        let policy = RenewalPolicy::new().ttl(Duration::from_secs(60));
         assert_eq!(
-            err(b().hs256(SECRET).refresh(policy.clone().renew_within(Duration::from_secs(90)))),
+            err(b().hs256(SECRET).renewal(policy.clone().renew_within(Duration::from_secs(90)))),
             ConfigError::ThresholdExceedsTtl
         );
         assert_eq!(
-            err(b().hs256(SECRET).refresh(policy.max_session(Duration::from_secs(30)))),
+            err(b().hs256(SECRET).renewal(policy.max_session(Duration::from_secs(30)))),
             ConfigError::MaxSessionShorterThanTtl
         );
         assert_eq!(err(b().hs256(SECRET).token_sources([])), ConfigError::NoSources);
@@ -606,19 +657,21 @@ mod tests {
             CookieSettings::new().path("/api"),
             CookieSettings::new().domain("example.com"),
         ] {
-            let policy = RefreshPolicy::new().cookie(settings);
-            assert_eq!(err(host().refresh(policy)), ConfigError::CookiePrefixMismatch);
+            let policy = RenewalPolicy::new().cookie(settings);
+            assert_eq!(err(host().renewal(policy)), ConfigError::CookiePrefixMismatch);
         }
         let secure = b().hs256(SECRET).token_sources([TokenSource::cookie("__Secure-token")]);
-        let plain = RefreshPolicy::new().cookie(CookieSettings::new().secure(false));
-        assert_eq!(err(secure.refresh(plain)), ConfigError::CookiePrefixMismatch);
-        let late_claims = b().hs256(SECRET).authorize(|_, _| Ok(())).claims::<NoCustomClaims>();
-        assert_eq!(err(late_claims), ConfigError::AuthorizeBeforeClaims);
+        let plain = RenewalPolicy::new().cookie(CookieSettings::new().secure(false));
+        assert_eq!(err(secure.renewal(plain)), ConfigError::CookiePrefixMismatch);
+        // A builder is Clone: one configuration, several variants.
+        let base = b().hs256(SECRET).issuer("us");
+        assert!(base.clone().optional(true).build().is_ok());
+        assert!(base.build().is_ok());
     }
 
     #[test]
     fn error_messages_are_clear_and_secret_free() {
-        let message = err(JwtAuthBuilder::new().hs256(b"tiny-secret")).to_string();
+        let message = err(JwtAuthLayer::builder().hs256(b"tiny-secret")).to_string();
         assert!(message.contains("at least 32 bytes"), "{message}");
         assert!(!message.contains("tiny-secret"), "{message}");
     }

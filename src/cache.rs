@@ -1,6 +1,7 @@
 //! A bounded cache of verified tokens: a token seen again skips its signature check and parsing.
 //!
-//! Only what does not change for a token is cached: its claims and which key verified it. Expiry
+//! Only what does not change for a token is cached: its claims (shared with the requests, so a
+//! hit copies nothing) and which key verified it. Expiry
 //! (`exp`, `nbf`, `iat` with leeway), revocation and the authorization check run on every request,
 //! hit or miss.
 
@@ -8,9 +9,8 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{PoisonError, RwLock};
 
-use crate::claims::RegisteredClaims;
+use crate::claims::Claims;
 use crate::keys::KeyRole;
-use crate::verify::Verified;
 
 /// Tokens longer than this are never cached (they are verified every time).
 pub(crate) const MAX_CACHED_TOKEN_BYTES: usize = 2048;
@@ -34,12 +34,12 @@ struct Entry<C> {
     token: Box<str>,
     /// The key generation it was verified under (remote key sets change).
     generation: u64,
-    registered: RegisteredClaims,
-    custom: C,
+    /// The claims handed to requests: a hit shares them (a reference count, no copy).
+    claims: Claims<C>,
     role: KeyRole,
 }
 
-impl<C: Clone> TokenCache<C> {
+impl<C> TokenCache<C> {
     /// A cache of at most `capacity` tokens; `None` for a capacity of zero.
     pub(crate) fn new(capacity: usize) -> Option<TokenCache<C>> {
         if capacity == 0 {
@@ -64,18 +64,14 @@ impl<C: Clone> TokenCache<C> {
     }
 
     /// The cached verification of exactly this token.
-    pub(crate) fn get(&self, token: &str, generation: u64) -> Option<Verified<C>> {
+    pub(crate) fn get(&self, token: &str, generation: u64) -> Option<(Claims<C>, KeyRole)> {
         let hash = self.hash(token);
         let shard = self.shard(hash).read().unwrap_or_else(PoisonError::into_inner);
         let entry = shard.buckets.get(&hash)?.iter().find(|e| &*e.token == token)?;
         if entry.generation != generation {
             return None;
         }
-        Some(Verified {
-            registered: entry.registered.clone(),
-            custom: entry.custom.clone(),
-            role: entry.role.clone(),
-        })
+        Some((entry.claims.clone(), entry.role.clone()))
     }
 
     /// Remember a verified token. When the shard is full, entries that can no longer be valid
@@ -83,7 +79,8 @@ impl<C: Clone> TokenCache<C> {
     pub(crate) fn insert(
         &self,
         token: &str,
-        verified: &Verified<C>,
+        claims: &Claims<C>,
+        role: &KeyRole,
         generation: u64,
         now: i64,
         leeway: i64,
@@ -109,9 +106,8 @@ impl<C: Clone> TokenCache<C> {
         shard.buckets.entry(hash).or_default().push(Entry {
             token: token.into(),
             generation,
-            registered: verified.registered.clone(),
-            custom: verified.custom.clone(),
-            role: verified.role.clone(),
+            claims: claims.clone(),
+            role: role.clone(),
         });
         shard.len += 1;
     }
@@ -130,7 +126,7 @@ impl<C: Clone> TokenCache<C> {
 
 impl<C> Shard<C> {
     fn evict(&mut self, now: i64, leeway: i64, per_shard: usize) {
-        let expired = |e: &Entry<C>| now.saturating_sub(leeway) >= e.registered.exp;
+        let expired = |e: &Entry<C>| now.saturating_sub(leeway) >= e.claims.expires_at();
         for bucket in self.buckets.values_mut() {
             bucket.retain(|e| !expired(e));
         }
@@ -150,21 +146,19 @@ impl<C> Shard<C> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::claims::NoCustomClaims;
+    use crate::claims::{NoCustomClaims, RegisteredClaims};
+    use crate::raw_token::RawToken;
 
-    fn verified(exp: i64) -> Verified<NoCustomClaims> {
-        Verified {
-            registered: RegisteredClaims { exp, sub: Some("s".into()), ..Default::default() },
-            custom: NoCustomClaims {},
-            role: KeyRole::Signing,
-        }
+    fn verified(exp: i64) -> Claims<NoCustomClaims> {
+        let registered = RegisteredClaims { exp, sub: Some("s".into()), ..Default::default() };
+        Claims::new(registered, NoCustomClaims {}, RawToken::copied("t"), None)
     }
 
     #[test]
     fn hits_only_on_the_exact_token() {
         let cache = TokenCache::new(64).unwrap();
-        cache.insert("aaa.bbb.sig", &verified(100), 0, 0, 5);
-        assert_eq!(cache.get("aaa.bbb.sig", 0).unwrap().registered.exp, 100);
+        cache.insert("aaa.bbb.sig", &verified(100), &KeyRole::Signing, 0, 0, 5);
+        assert_eq!(cache.get("aaa.bbb.sig", 0).unwrap().0.expires_at(), 100);
         assert!(cache.get("aaa.bbb.sig", 1).is_none(), "another key generation");
         // Same signature, another payload: no hit.
         assert!(cache.get("aaa.ccc.sig", 0).is_none());
@@ -176,7 +170,7 @@ mod tests {
     fn memory_stays_bounded() {
         let cache = TokenCache::new(100).unwrap();
         for i in 0..10_000 {
-            cache.insert(&format!("h.p.{i}"), &verified(1_000_000), 0, 0, 5);
+            cache.insert(&format!("h.p.{i}"), &verified(1_000_000), &KeyRole::Signing, 0, 0, 5);
             assert!(cache.len() <= cache.capacity());
         }
         assert!(cache.capacity() < 120);
@@ -187,8 +181,7 @@ mod tests {
         let entry = |token: &str, exp| Entry {
             token: token.into(),
             generation: 0,
-            registered: verified(exp).registered,
-            custom: NoCustomClaims {},
+            claims: verified(exp),
             role: KeyRole::Signing,
         };
         let mut shard = Shard { buckets: HashMap::new(), len: 0 };
@@ -215,7 +208,7 @@ mod tests {
     fn long_tokens_are_not_cached() {
         let cache = TokenCache::new(16).unwrap();
         let long = format!("h.{}.s", "p".repeat(MAX_CACHED_TOKEN_BYTES));
-        cache.insert(&long, &verified(100), 0, 0, 5);
+        cache.insert(&long, &verified(100), &KeyRole::Signing, 0, 0, 5);
         assert!(cache.get(&long, 0).is_none());
         assert!(TokenCache::<NoCustomClaims>::new(0).is_none());
     }

@@ -9,14 +9,15 @@ use serde::de::{self, DeserializeOwned, Deserializer, SeqAccess, Visitor};
 use serde::ser::{SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
 
+use crate::error::TokenError;
 use crate::raw_token::RawToken;
-use crate::reject::TokenError;
 
 /// The claims of a verified token: the registered ones and the application's own `C`.
 ///
 /// The layer puts a `Claims<C>` into the request extensions of every authenticated request, with
 /// the token it was read from ([`Claims::token`]). With the `axum` feature it is also an
-/// extractor (and `Option<Claims<C>>` for optional routes).
+/// extractor (and `Option<Claims<C>>` for optional routes). Cloning it costs a reference count:
+/// the claims are shared, not copied.
 ///
 /// `C` is any `serde` type read from the same JSON payload; it must tolerate the other claims
 /// (do not use `#[serde(deny_unknown_fields)]`). The default, [`NoCustomClaims`], reads nothing.
@@ -25,22 +26,22 @@ use crate::reject::TokenError;
 /// use serde::Deserialize;
 /// use tower_sliding_jwt::Claims;
 ///
-/// #[derive(Clone, Deserialize)]
+/// #[derive(Deserialize)]
 /// struct User {
 ///     username: String,
 /// }
 ///
 /// fn greet(claims: &Claims<User>) -> String {
-///     format!("hello {} (subject {:?})", claims.custom.username, claims.subject())
+///     format!("hello {} (subject {:?})", claims.custom().username, claims.subject())
 /// }
 /// ```
-#[derive(Debug, Clone, PartialEq)]
 pub struct Claims<C = NoCustomClaims> {
-    /// The registered (RFC 7519) and session claims.
-    pub registered: RegisteredClaims,
-    /// The application's own claims.
-    pub custom: C,
-    /// The token they were read from.
+    inner: Arc<Inner<C>>,
+}
+
+struct Inner<C> {
+    registered: RegisteredClaims,
+    custom: C,
     token: RawToken,
     /// The issuer of the trusted key that verified the token; `None` for our own keys.
     trusted_issuer: Option<Arc<str>>,
@@ -64,7 +65,24 @@ impl<C> Claims<C> {
         token: RawToken,
         trusted_issuer: Option<Arc<str>>,
     ) -> Claims<C> {
-        Claims { registered, custom, token, trusted_issuer }
+        Claims { inner: Arc::new(Inner { registered, custom, token, trusted_issuer }) }
+    }
+
+    /// The registered (RFC 7519) and session claims.
+    pub fn registered(&self) -> &RegisteredClaims {
+        &self.inner.registered
+    }
+
+    /// The application's own claims.
+    pub fn custom(&self) -> &C {
+        &self.inner.custom
+    }
+
+    /// The verified token exactly as the client presented it: for an explicit renewal endpoint
+    /// ([`Issuer::renew`](crate::Issuer::renew)) or to forward it upstream. Its `Debug` output
+    /// hides it.
+    pub fn token(&self) -> &RawToken {
+        &self.inner.token
     }
 
     /// Which key vouched for the token: one of ours, or a third party's (and for which issuer).
@@ -85,42 +103,62 @@ impl<C> Claims<C> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn vouched_by(&self) -> VouchedBy<'_> {
-        match &self.trusted_issuer {
+        match &self.inner.trusted_issuer {
             None => VouchedBy::OwnKey,
             Some(issuer) => VouchedBy::TrustedIssuer(issuer),
         }
     }
 
-    /// The verified token exactly as the client presented it: for an explicit renewal endpoint
-    /// ([`Issuer::renew`](crate::Issuer::renew)) or to forward it upstream. Its `Debug` output
-    /// hides it.
-    pub fn token(&self) -> &RawToken {
-        &self.token
-    }
-
     /// `sub`: whom the token is about.
     pub fn subject(&self) -> Option<&str> {
-        self.registered.sub.as_deref()
+        self.inner.registered.subject()
     }
 
     /// `exp`: when the token expires (seconds since the epoch).
     pub fn expires_at(&self) -> i64 {
-        self.registered.exp
+        self.inner.registered.expires_at()
     }
 
     /// `jti`: the token's unique id.
     pub fn token_id(&self) -> Option<&str> {
-        self.registered.jti.as_deref()
+        self.inner.registered.token_id()
     }
 
     /// `sid`: the login session the token belongs to (shared by all its renewals).
     pub fn session_id(&self) -> Option<&str> {
-        self.registered.sid.as_deref()
+        self.inner.registered.session_id()
     }
 
     /// When the session began: `auth_time`, or `iat` for tokens without it.
     pub fn session_start(&self) -> Option<i64> {
-        self.registered.auth_time.or(self.registered.iat)
+        self.inner.registered.session_start()
+    }
+}
+
+impl<C> Clone for Claims<C> {
+    fn clone(&self) -> Self {
+        Claims { inner: Arc::clone(&self.inner) }
+    }
+}
+
+impl<C: fmt::Debug> fmt::Debug for Claims<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Claims")
+            .field("registered", &self.inner.registered)
+            .field("custom", &self.inner.custom)
+            .field("token", &self.inner.token)
+            .field("vouched_by", &self.vouched_by())
+            .finish()
+    }
+}
+
+impl<C: PartialEq> PartialEq for Claims<C> {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+            || (self.inner.registered == other.inner.registered
+                && self.inner.custom == other.inner.custom
+                && self.inner.token == other.inner.token
+                && self.inner.trusted_issuer == other.inner.trusted_issuer)
     }
 }
 
@@ -134,47 +172,106 @@ impl<C: Serialize> Serialize for Claims<C> {
             #[serde(flatten)]
             custom: &'a C,
         }
-        Flat { registered: &self.registered, custom: &self.custom }.serialize(serializer)
+        Flat { registered: &self.inner.registered, custom: &self.inner.custom }
+            .serialize(serializer)
     }
 }
 
 /// The registered claims of RFC 7519, and the two session claims this crate relies on:
 /// `auth_time` (OpenID Connect: when the user logged in) and `sid` (the login session id).
 ///
-/// Strings are [`CompactString`]s: up to 24 bytes they live inline, so reading the claims of a
-/// typical token allocates nothing. They dereference to `str` (`claims.sub.as_deref()`) and are
-/// built from `&str` (`Some("42".into())`).
+/// Read them through the accessors. Strings up to 24 bytes are stored inline, so reading the
+/// claims of a typical token allocates nothing. Dates are JWT `NumericDate`s: seconds since the
+/// Unix epoch. A date that is not a JSON number within the range of an `i64` (a string, a
+/// boolean, `null`, `1e300`) makes the token invalid.
 ///
-/// Dates are JWT `NumericDate`s: seconds since the Unix epoch. A date that is not a JSON number
-/// within the range of an `i64` (a string, a boolean, `null`, `1e300`) makes the token invalid.
+/// ```
+/// use tower_sliding_jwt::{JwtAuthLayer, NoCustomClaims};
+///
+/// let layer = JwtAuthLayer::builder()
+///     .hs256(b"an example secret of at least 32 bytes")
+///     .issuer("demo")
+///     .build()?;
+/// let issuer = layer.issuer();
+/// let claims = issuer.verify::<NoCustomClaims>(&issuer.issue("42", &())?.token)?;
+/// let registered = claims.registered();
+/// assert_eq!(registered.subject(), Some("42"));
+/// assert_eq!(registered.issuer(), Some("demo"));
+/// assert_eq!(registered.session_start(), registered.issued_at());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct RegisteredClaims {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) iss: Option<CompactString>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) sub: Option<CompactString>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) aud: Option<Audience>,
+    pub(crate) exp: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) nbf: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) iat: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) jti: Option<CompactString>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) auth_time: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) sid: Option<CompactString>,
+}
+
+impl RegisteredClaims {
     /// `iss`: who issued the token.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub iss: Option<CompactString>,
+    pub fn issuer(&self) -> Option<&str> {
+        self.iss.as_deref()
+    }
+
     /// `sub`: whom the token is about.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sub: Option<CompactString>,
+    pub fn subject(&self) -> Option<&str> {
+        self.sub.as_deref()
+    }
+
     /// `aud`: whom the token is for.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub aud: Option<Audience>,
-    /// `exp`: expiry, required.
-    pub exp: i64,
+    pub fn audience(&self) -> Option<&Audience> {
+        self.aud.as_ref()
+    }
+
+    /// `exp`: when the token expires.
+    pub fn expires_at(&self) -> i64 {
+        self.exp
+    }
+
     /// `nbf`: not valid before.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub nbf: Option<i64>,
+    pub fn not_before(&self) -> Option<i64> {
+        self.nbf
+    }
+
     /// `iat`: when the token was issued.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub iat: Option<i64>,
-    /// `jti`: unique token id.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub jti: Option<CompactString>,
-    /// `auth_time`: when the user authenticated; the start of the session.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub auth_time: Option<i64>,
-    /// `sid`: session id, kept by every renewal.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sid: Option<CompactString>,
+    pub fn issued_at(&self) -> Option<i64> {
+        self.iat
+    }
+
+    /// `jti`: the token's unique id.
+    pub fn token_id(&self) -> Option<&str> {
+        self.jti.as_deref()
+    }
+
+    /// `auth_time`: when the user authenticated.
+    pub fn auth_time(&self) -> Option<i64> {
+        self.auth_time
+    }
+
+    /// `sid`: the session id, kept by every renewal.
+    pub fn session_id(&self) -> Option<&str> {
+        self.sid.as_deref()
+    }
+
+    /// When the session began: `auth_time`, or `iat` standing in for a token without it. The
+    /// session limit counts from here.
+    pub fn session_start(&self) -> Option<i64> {
+        self.auth_time.or(self.iat)
+    }
 }
 
 /// The `aud` claim: one audience or several.
@@ -185,10 +282,14 @@ pub struct RegisteredClaims {
 /// let aud: Audience = serde_json::from_str(r#"["api", "admin"]"#)?;
 /// assert!(aud.contains("admin"));
 /// assert!(!aud.contains("billing"));
+/// assert_eq!(aud.iter().collect::<Vec<_>>(), ["api", "admin"]);
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Audience {
+pub struct Audience(Repr);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Repr {
     /// `"aud": "api"`.
     One(CompactString),
     /// `"aud": ["api", "admin"]`.
@@ -203,9 +304,9 @@ impl Audience {
 
     /// Every audience.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
-        let (one, many): (Option<&CompactString>, &[CompactString]) = match self {
-            Audience::One(a) => (Some(a), &[]),
-            Audience::Many(list) => (None, list),
+        let (one, many): (Option<&CompactString>, &[CompactString]) = match &self.0 {
+            Repr::One(a) => (Some(a), &[]),
+            Repr::Many(list) => (None, list),
         };
         one.into_iter().chain(many).map(CompactString::as_str)
     }
@@ -213,9 +314,9 @@ impl Audience {
 
 impl Serialize for Audience {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Audience::One(a) => serializer.serialize_str(a),
-            Audience::Many(list) => {
+        match &self.0 {
+            Repr::One(a) => serializer.serialize_str(a),
+            Repr::Many(list) => {
                 let mut seq = serializer.serialize_seq(Some(list.len()))?;
                 for a in list {
                     seq.serialize_element(a)?;
@@ -235,14 +336,14 @@ impl<'de> Deserialize<'de> for Audience {
                 f.write_str("a string or an array of strings")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Audience, E> {
-                Ok(Audience::One(CompactString::from(v)))
+                Ok(Audience(Repr::One(CompactString::from(v))))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Audience, A::Error> {
                 let mut list = Vec::with_capacity(seq.size_hint().unwrap_or(1).min(16));
                 while let Some(a) = seq.next_element::<CompactString>()? {
                     list.push(a);
                 }
-                Ok(Audience::Many(list))
+                Ok(Audience(Repr::Many(list)))
             }
         }
         deserializer.deserialize_any(AudienceVisitor)
@@ -365,8 +466,8 @@ mod tests {
         assert_eq!(claims.subject(), Some("1"));
         assert_eq!(claims.expires_at(), 2000);
         assert_eq!(claims.session_start(), Some(900));
-        assert_eq!(claims.custom.username, "alice");
-        assert!(claims.registered.aud.as_ref().unwrap().contains("b"));
+        assert_eq!(claims.custom().username, "alice");
+        assert!(claims.registered().audience().unwrap().contains("b"));
         let json = serde_json::to_value(&claims).unwrap();
         assert_eq!(json["username"], "alice");
         assert_eq!(json["exp"], 2000);

@@ -1,4 +1,14 @@
-//! The client side: send the current token, keep the renewed one.
+//! The client side: [`ClientTokenLayer`] sends the current token to one origin and keeps the
+//! renewed one in a [`TokenStore`], for any Tower HTTP client (hyper-util's, a tonic `Channel`).
+//!
+//! ```
+//! use tower_sliding_jwt::client::{ClientTokenLayer, TokenStore};
+//!
+//! let store = TokenStore::new("https://api.example.com")?;
+//! let layer = ClientTokenLayer::new(store.clone());
+//! // After the login request: store.set(token). Renewals then land in the store by themselves.
+//! # Ok::<(), tower_sliding_jwt::client::InvalidOrigin>(())
+//! ```
 
 use std::fmt;
 use std::future::Future;
@@ -14,7 +24,9 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::refresh::{REFRESHED_TOKEN_HEADER, sensitive_value};
+use crate::renewal::{REFRESHED_TOKEN_HEADER, sensitive_value};
+
+pub use crate::error::InvalidOrigin;
 
 /// A client's current token for one origin, shared by everything that sends requests there.
 /// Cloning shares it.
@@ -32,7 +44,7 @@ use crate::refresh::{REFRESHED_TOKEN_HEADER, sensitive_value};
 /// like the token it replaces.
 ///
 /// ```
-/// use tower_sliding_jwt::TokenStore;
+/// use tower_sliding_jwt::client::TokenStore;
 ///
 /// # fn token(iat: i64, exp: i64) -> String {
 /// #     use base64::Engine as _;
@@ -45,7 +57,7 @@ use crate::refresh::{REFRESHED_TOKEN_HEADER, sensitive_value};
 /// assert!(!store.offer(&token(30, 130))); // an older renewal arriving late: ignored
 /// assert!(!store.offer(&token(60, i64::MAX))); // a lifetime longer than the session's: ignored
 /// assert_eq!(store.token().as_deref(), Some(token(60, 160).as_str()));
-/// # Ok::<(), tower_sliding_jwt::InvalidOrigin>(())
+/// # Ok::<(), tower_sliding_jwt::client::InvalidOrigin>(())
 /// ```
 #[derive(Clone)]
 pub struct TokenStore {
@@ -144,18 +156,6 @@ impl Origin {
     }
 }
 
-/// An origin that is not `http(s)://host[:port]` (no path, query or user info).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct InvalidOrigin;
-
-impl fmt::Display for InvalidOrigin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an origin must be http(s)://host[:port], with nothing after it")
-    }
-}
-
-impl std::error::Error for InvalidOrigin {}
-
 impl TokenStore {
     /// An empty store for the API at `origin` (`https://host[:port]`); log in, then
     /// [`set`](TokenStore::set) the token.
@@ -249,7 +249,7 @@ impl fmt::Debug for TokenStore {
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
 /// use http::{Request, Response};
 /// use tower::{ServiceBuilder, ServiceExt, service_fn};
-/// use tower_sliding_jwt::{ClientTokenLayer, TokenStore};
+/// use tower_sliding_jwt::client::{ClientTokenLayer, TokenStore};
 ///
 /// let store = TokenStore::new("https://api.example.com")?.with_token("header.payload.signature");
 /// let client = ServiceBuilder::new()
@@ -308,7 +308,7 @@ where
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = ClientTokenFuture<S::Future>;
+    type Future = ResponseFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -323,7 +323,7 @@ where
         {
             request.headers_mut().insert(AUTHORIZATION, value);
         }
-        ClientTokenFuture {
+        ResponseFuture {
             inner: self.inner.call(request),
             store: ours.then(|| self.store.clone()),
             header: self.header.clone(),
@@ -334,7 +334,7 @@ where
 pin_project! {
     /// The response future of [`ClientToken`]: offers the renewed token to the store (for a
     /// request to the store's origin).
-    pub struct ClientTokenFuture<F> {
+    pub struct ResponseFuture<F> {
         #[pin]
         inner: F,
         store: Option<TokenStore>,
@@ -342,7 +342,7 @@ pin_project! {
     }
 }
 
-impl<F, ResBody, E> Future for ClientTokenFuture<F>
+impl<F, ResBody, E> Future for ResponseFuture<F>
 where
     F: Future<Output = Result<Response<ResBody>, E>>,
 {

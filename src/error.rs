@@ -1,11 +1,12 @@
-//! Errors of configuration and of issuing tokens. None of them ever contains key material or
-//! token text.
+//! Every error of the crate: why a token or a request is refused, why a configuration or a key
+//! is, and why issuing, renewing, revocation or a key download failed. None of them ever contains
+//! key material or token text.
 
+use std::error::Error;
 use std::fmt;
+use std::sync::Arc;
 
-use jsonwebtoken::Algorithm;
-
-use crate::reject::TokenError;
+use crate::algorithm::Algorithm;
 
 /// A key that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,7 +58,7 @@ impl fmt::Display for KeyError {
     }
 }
 
-impl std::error::Error for KeyError {}
+impl Error for KeyError {}
 
 /// A configuration that [`JwtAuthBuilder::build`](crate::JwtAuthBuilder::build) refuses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,9 +101,6 @@ pub enum ConfigError {
     /// so a token their issuer made for any other service would be accepted. Add
     /// [`audience`](crate::JwtAuthBuilder::audience).
     TrustedKeysWithoutAudience,
-    /// [`claims`](crate::JwtAuthBuilder::claims) was called after
-    /// [`authorize`](crate::JwtAuthBuilder::authorize), whose closure was typed by the old claims.
-    AuthorizeBeforeClaims,
 }
 
 impl fmt::Display for ConfigError {
@@ -117,7 +115,7 @@ impl fmt::Display for ConfigError {
                 f.write_str("the signing key holds no secret or private key")
             }
             ConfigError::RenewalWithoutSigningKey => {
-                f.write_str("renewal needs a signing key; add one or use RefreshMode::Disabled")
+                f.write_str("renewal needs a signing key; add one or use RenewalMode::Disabled")
             }
             ConfigError::DuplicateKeyId => f.write_str("two keys have the same kid"),
             ConfigError::ThresholdExceedsTtl => {
@@ -145,14 +143,11 @@ impl fmt::Display for ConfigError {
                 "third-party keys need an audience, or their issuer's tokens for any service \
                  would be accepted; configure audience()",
             ),
-            ConfigError::AuthorizeBeforeClaims => {
-                f.write_str("call claims::<C>() before authorize(), whose check is typed by C")
-            }
         }
     }
 }
 
-impl std::error::Error for ConfigError {
+impl Error for ConfigError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             ConfigError::Key(e) => Some(e),
@@ -204,7 +199,7 @@ impl fmt::Display for IssueError {
     }
 }
 
-impl std::error::Error for IssueError {}
+impl Error for IssueError {}
 
 /// Why [`Issuer::renew`](crate::Issuer::renew) did not renew a token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -237,4 +232,244 @@ impl fmt::Display for RenewError {
     }
 }
 
-impl std::error::Error for RenewError {}
+impl Error for RenewError {}
+
+/// Why a present token source is unusable (HTTP 400, `invalid_request`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InvalidRequest {
+    /// The header, cookie or query parameter that carries the token appears more than once.
+    Repeated,
+    /// The source is present but holds no token (`Authorization: Bearer`, `?token=`).
+    Empty,
+    /// `Authorization: Bearer` is not followed by exactly one token.
+    NotOneToken,
+    /// The credentials contain bytes other than visible ASCII.
+    InvalidBytes,
+}
+
+/// Why a token failed verification (HTTP 401, `invalid_token`). These are reason classes: the
+/// messages never contain any part of the token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenError {
+    /// Longer than the configured maximum; refused before any decoding.
+    TooLarge,
+    /// Not three base64url segments (JWE, JSON serialization, padding, stray characters…).
+    Malformed,
+    /// The header is not a JSON object with a string `alg`.
+    MalformedHeader,
+    /// The header asks for something this crate does not do (`crit`, `b64`, nested JWT).
+    UnsupportedHeader,
+    /// `alg` is `none` or not a JWS algorithm this crate knows.
+    UnsupportedAlgorithm,
+    /// `alg` is not the algorithm of the key selected for the token.
+    AlgorithmMismatch,
+    /// The `kid` names no configured key.
+    UnknownKeyId,
+    /// The signature does not verify.
+    InvalidSignature,
+    /// The payload is not a JSON object of well-typed claims.
+    MalformedClaims,
+    /// A required claim is absent.
+    MissingClaim(&'static str),
+    /// `exp` is past (beyond the leeway).
+    Expired,
+    /// `nbf` is in the future (beyond the leeway).
+    NotYetValid,
+    /// `iat` is in the future (beyond the leeway).
+    IssuedInFuture,
+    /// `iss` is not the issuer the verifying key speaks for.
+    WrongIssuer,
+    /// `aud` names no accepted audience.
+    WrongAudience,
+    /// The header's `typ` names another kind of token (a logout or reset token, say).
+    UnacceptedType,
+    /// `auth_time` (or `iat` standing in for it) is in the future (beyond the leeway).
+    SessionStartInFuture,
+    /// One of our tokens whose `exp` lies beyond its session limit (`auth_time` plus the maximum
+    /// session): never issued by us.
+    BeyondSessionLimit,
+    /// The remote keys needed to check the token are older than their maximum staleness (the
+    /// identity provider has been unreachable): HTTP 503, like an unreachable revocation store.
+    KeysUnavailable,
+    /// The revocation check refused the token or its session.
+    Revoked,
+    /// The revocation store could not be asked, and the layer is configured to answer 401.
+    RevocationUnknown,
+}
+
+impl fmt::Display for InvalidRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            InvalidRequest::Repeated => "the token is sent more than once",
+            InvalidRequest::Empty => "the token is empty",
+            InvalidRequest::NotOneToken => "the bearer credentials are not exactly one token",
+            InvalidRequest::InvalidBytes => {
+                "the credentials contain bytes that are not visible ASCII"
+            }
+        })
+    }
+}
+
+impl fmt::Display for TokenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TokenError::TooLarge => f.write_str("the token is too large"),
+            TokenError::Malformed => f.write_str("the token is not a well-formed compact JWS"),
+            TokenError::MalformedHeader => f.write_str("the token header is malformed"),
+            TokenError::UnsupportedHeader => {
+                f.write_str("the token header requires an unsupported extension")
+            }
+            TokenError::UnsupportedAlgorithm => f.write_str("the token algorithm is not accepted"),
+            TokenError::AlgorithmMismatch => {
+                f.write_str("the token algorithm does not match the key")
+            }
+            TokenError::UnknownKeyId => f.write_str("the token key id is unknown"),
+            TokenError::InvalidSignature => f.write_str("the token signature is invalid"),
+            TokenError::MalformedClaims => f.write_str("the token claims are malformed"),
+            TokenError::MissingClaim(claim) => write!(f, "the token lacks the {claim} claim"),
+            TokenError::Expired => f.write_str("the token has expired"),
+            TokenError::NotYetValid => f.write_str("the token is not valid yet"),
+            TokenError::IssuedInFuture => f.write_str("the token is issued in the future"),
+            TokenError::WrongIssuer => f.write_str("the token issuer is not accepted"),
+            TokenError::WrongAudience => f.write_str("the token audience is not accepted"),
+            TokenError::UnacceptedType => f.write_str("the token type is not accepted"),
+            TokenError::SessionStartInFuture => {
+                f.write_str("the token session starts in the future")
+            }
+            TokenError::BeyondSessionLimit => f.write_str("the token outlives its session limit"),
+            TokenError::KeysUnavailable => {
+                f.write_str("the token keys cannot be fetched right now")
+            }
+            TokenError::Revoked => f.write_str("the token has been revoked"),
+            TokenError::RevocationUnknown => f.write_str("the token revocation status is unknown"),
+        }
+    }
+}
+
+impl Error for InvalidRequest {}
+impl Error for TokenError {}
+
+/// The revocation store could not answer (it is unreachable, timed out…).
+///
+/// What the layer then does is set by [`RevocationFailure`](crate::revocation::RevocationFailure);
+/// it never lets the request through. The underlying error, if any, is its
+/// [`source`](Error::source).
+#[derive(Debug, Clone)]
+pub struct RevocationError {
+    reason: String,
+    source: Option<Arc<dyn Error + Send + Sync>>,
+}
+
+impl RevocationError {
+    /// An error with a reason for the logs (it must not contain the token).
+    ///
+    /// ```
+    /// use tower_sliding_jwt::revocation::RevocationError;
+    ///
+    /// let error = RevocationError::new("the store timed out");
+    /// assert_eq!(error.to_string(), "the revocation store did not answer: the store timed out");
+    /// ```
+    pub fn new(reason: impl Into<String>) -> RevocationError {
+        RevocationError { reason: reason.into(), source: None }
+    }
+
+    /// An error caused by `source` (a client library's error), kept for [`Error::source`].
+    ///
+    /// ```
+    /// use std::error::Error;
+    /// use tower_sliding_jwt::revocation::RevocationError;
+    ///
+    /// let io = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+    /// let error = RevocationError::with_source("connection", io);
+    /// assert!(error.source().is_some());
+    /// ```
+    pub fn with_source(
+        reason: impl Into<String>,
+        source: impl Error + Send + Sync + 'static,
+    ) -> RevocationError {
+        RevocationError { reason: reason.into(), source: Some(Arc::new(source)) }
+    }
+}
+
+impl fmt::Display for RevocationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the revocation store did not answer: {}", self.reason)
+    }
+}
+
+impl Error for RevocationError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        self.source.as_deref().map(|e| e as &(dyn Error + 'static))
+    }
+}
+
+/// Why a JWK Set could not be fetched (feature `jwks`).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum JwksError {
+    /// The URL is not a valid absolute URL.
+    InvalidUrl,
+    /// The URL is plain `http` and `allow_http` was not set.
+    Insecure,
+    /// A duration setting is zero, or the maximum staleness is shorter than the refresh period
+    /// (the set would go stale between two refreshes). Names the setting.
+    InvalidInterval(&'static str),
+    /// The request failed (connection, TLS, timeout); the cause is the [`source`](Error::source).
+    Transport(Box<dyn Error + Send + Sync>),
+    /// The server answered with this status.
+    Status(u16),
+    /// The document is over 1 MiB.
+    TooLarge,
+    /// The document is not a usable JWK Set.
+    Keys(KeyError),
+}
+
+impl fmt::Display for JwksError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JwksError::InvalidUrl => f.write_str("the JWK Set URL is not a valid absolute URL"),
+            JwksError::Insecure => {
+                f.write_str("the JWK Set URL is plain http; use https (or allow_http for tests)")
+            }
+            JwksError::InvalidInterval(name) => write!(
+                f,
+                "the JWK Set setting {name} must be above zero (and max_staleness at least \
+                 refresh_every)"
+            ),
+            JwksError::Transport(_) => f.write_str("the JWK Set could not be fetched"),
+            JwksError::Status(status) => write!(f, "the JWK Set server answered {status}"),
+            JwksError::TooLarge => f.write_str("the JWK Set document is over 1 MiB"),
+            JwksError::Keys(e) => write!(f, "the JWK Set is unusable: {e}"),
+        }
+    }
+}
+
+impl Error for JwksError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match self {
+            JwksError::Transport(e) => Some(e.as_ref()),
+            JwksError::Keys(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// An origin that is not `http(s)://host[:port]` (no path, query or user info).
+///
+/// ```
+/// use tower_sliding_jwt::client::{InvalidOrigin, TokenStore};
+///
+/// assert_eq!(TokenStore::new("https://api.example.com/v1").err(), Some(InvalidOrigin));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InvalidOrigin;
+
+impl fmt::Display for InvalidOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an origin must be http(s)://host[:port], with nothing after it")
+    }
+}
+
+impl Error for InvalidOrigin {}

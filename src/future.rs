@@ -10,12 +10,10 @@ use http::{Request, Response};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
+use crate::authenticate::{LayerConfig, PlannedRenewal, admit, respond};
 use crate::claims::Claims;
-use crate::layer::LayerConfig;
 use crate::reject::RejectionHandler;
-use crate::renewal::Renewal;
 use crate::revocation::RevocationFuture;
-use crate::service::{admit, respond};
 
 pin_project! {
     /// The response future of [`JwtAuth`](crate::JwtAuth).
@@ -41,7 +39,7 @@ pin_project! {
         Inner {
             #[pin]
             future: S::Future,
-            renewal: Option<Renewal>,
+            renewal: Option<PlannedRenewal>,
         },
         Checking {
             check: RevocationFuture,
@@ -59,7 +57,7 @@ pub(crate) struct Waiting<S, ReqBody, C, R> {
     pub(crate) parts: Parts,
     pub(crate) body: ReqBody,
     pub(crate) claims: Claims<C>,
-    pub(crate) renewal: Option<Renewal>,
+    pub(crate) renewal: Option<PlannedRenewal>,
     pub(crate) config: Arc<LayerConfig<C>>,
     pub(crate) rejection: R,
 }
@@ -68,7 +66,7 @@ impl<S, ReqBody, C, R> ResponseFuture<S, ReqBody, C, R>
 where
     S: Service<Request<ReqBody>>,
 {
-    pub(crate) fn inner(future: S::Future, renewal: Option<Renewal>) -> Self {
+    pub(crate) fn inner(future: S::Future, renewal: Option<PlannedRenewal>) -> Self {
         ResponseFuture { state: State::Inner { future, renewal } }
     }
 
@@ -84,7 +82,7 @@ where
 impl<S, ReqBody, ResBody, C, R> Future for ResponseFuture<S, ReqBody, C, R>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    C: Clone + Send + Sync + 'static,
+    C: Send + Sync + 'static,
     R: RejectionHandler<ResBody>,
 {
     type Output = Result<Response<ResBody>, S::Error>;

@@ -4,20 +4,24 @@ use std::fmt;
 use std::sync::Arc;
 
 use http::HeaderValue;
-use jsonwebtoken::jwk::JwkSet;
 use serde::de::DeserializeOwned;
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::claims::{Claims, NoCustomClaims, RegisteredClaims};
 use crate::clock::secs;
-use crate::config::{Core, RESERVED_CLAIMS, random_id};
-use crate::error::{IssueError, RenewError};
+use crate::config::Core;
+use crate::crypto::random_id;
+use crate::error::{IssueError, RenewError, TokenError};
+use crate::jws::payload_of;
+use crate::keys::JwkSet;
 use crate::raw_token::RawToken;
-use crate::refresh::renewable;
-use crate::reject::TokenError;
-use crate::revocation::{RevocationFailure, RevocationStatus};
-use crate::verify::payload_of;
+use crate::renewal::rule::{renewable, successor_exp};
+use crate::renewal::successor::successor_payload;
+use crate::revocation::{Refusal, verdict};
+
+/// The claims the issuer owns; custom claims may not set them.
+const RESERVED_CLAIMS: [&str; 8] = ["iss", "sub", "exp", "nbf", "iat", "jti", "auth_time", "sid"];
 
 /// Signs login tokens and explicit renewals with the same keys, lifetimes and claim names as the
 /// layer it came from ([`JwtAuthLayer::issuer`](crate::JwtAuthLayer::issuer)). Cheap to clone.
@@ -41,8 +45,8 @@ use crate::verify::payload_of;
 ///
 /// let claims = issuer.verify::<serde_json::Value>(&login.token)?;
 /// assert_eq!(claims.subject(), Some("42"));
-/// assert_eq!(claims.custom["username"], "alice");
-/// assert_eq!(claims.registered.auth_time, claims.registered.iat);
+/// assert_eq!(claims.custom()["username"], "alice");
+/// assert_eq!(claims.registered().auth_time(), claims.registered().issued_at());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]
@@ -114,7 +118,7 @@ impl Issuer {
             token,
             expires_in: u64::try_from(exp - now).unwrap_or(0),
             expires_at: exp,
-            session_expires_at: now.saturating_add(secs(core.refresh.max_session)),
+            session_expires_at: now.saturating_add(secs(core.renewal.max_session)),
         })
     }
 
@@ -157,42 +161,29 @@ impl Issuer {
             claims,
             &verified.role,
             core.issuer.as_deref(),
-            core.refresh.ttl,
-            core.refresh.max_session,
+            core.renewal.ttl,
+            core.renewal.max_session,
             now,
         )?;
         if let Some(check) = &core.revocation {
-            match check.check(claims).await {
-                Ok(RevocationStatus::Active) => {}
-                Ok(RevocationStatus::Revoked) => {
-                    return Err(RenewError::Invalid(TokenError::Revoked));
-                }
-                Err(_) => {
-                    return Err(match core.revocation_failure {
-                        RevocationFailure::ServiceUnavailable => RenewError::Unavailable,
-                        RevocationFailure::Unauthorized => {
-                            RenewError::Invalid(TokenError::RevocationUnknown)
-                        }
-                    });
-                }
+            match verdict(&check.check(claims).await, core.revocation_failure) {
+                Ok(()) => {}
+                Err(Refusal::Token(reason)) => return Err(RenewError::Invalid(reason)),
+                Err(Refusal::Unavailable) => return Err(RenewError::Unavailable),
             }
         }
         let payload = payload_of(token).ok_or(RenewError::Invalid(TokenError::Malformed))?;
+        // Asked again after the revocation answer, which may have taken a while.
         let now = core.now();
-        // The revocation answer may have taken long enough for the token to expire.
-        if now >= claims.exp {
-            return Err(RenewError::Invalid(TokenError::Expired));
-        }
-        match core.renew_payload(&payload, &plan, claims.exp, now).map_err(RenewError::Issue)? {
-            Some((token, exp)) => Ok(IssuedToken {
-                token,
-                expires_in: u64::try_from(exp - now).unwrap_or(0),
-                expires_at: exp,
-                session_expires_at: plan.cap,
-            }),
-            None if now.saturating_add(core.ttl()) >= plan.cap => Err(RenewError::SessionEnded),
-            None => Err(RenewError::NotExtended),
-        }
+        let exp = successor_exp(claims.exp, plan.cap, core.ttl(), now)?;
+        let json =
+            successor_payload(&payload, plan.session_start, exp, now).map_err(RenewError::Issue)?;
+        Ok(IssuedToken {
+            token: core.sign_json(&json).map_err(RenewError::Issue)?,
+            expires_in: u64::try_from(exp - now).unwrap_or(0),
+            expires_at: exp,
+            session_expires_at: plan.cap,
+        })
     }
 
     /// Verify a token outside the layer (a WebSocket handshake, a message queue) with the same
@@ -218,8 +209,8 @@ impl Issuer {
     ///     .signing_key(Key::from_private_pem(Algorithm::EdDSA, &pem)?.with_kid("ed-2026"))
     ///     .build()?;
     /// let jwks = layer.issuer().jwks();
-    /// assert_eq!(jwks.keys.len(), 1);
-    /// assert_eq!(jwks.keys[0].common.key_id.as_deref(), Some("ed-2026"));
+    /// assert_eq!(jwks.keys().len(), 1);
+    /// assert_eq!(jwks.keys()[0].kid(), Some("ed-2026"));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn jwks(&self) -> JwkSet {
@@ -230,7 +221,7 @@ impl Issuer {
             .filter(|(_, role)| role.is_ours())
             .filter_map(|(key, _)| key.public_jwk())
             .collect();
-        JwkSet { keys }
+        JwkSet::new(keys)
     }
 
     /// The `Set-Cookie` value that delivers `issued` to a browser, when the layer reads tokens
@@ -239,14 +230,14 @@ impl Issuer {
     pub fn set_cookie(&self, issued: &IssuedToken) -> Option<HeaderValue> {
         let name = self.core.cookie_name()?;
         let max_age = issued.expires_at.saturating_sub(self.core.now());
-        self.core.refresh.cookie.set_cookie(name, &issued.token, max_age)
+        self.core.renewal.cookie.set_cookie(name, &issued.token, max_age)
     }
 
     /// When the session of a token with these claims ends for good: its start (`auth_time`, or
     /// `iat`) plus the maximum session. The time until which a logout must be remembered.
     pub fn session_expires_at(&self, claims: &RegisteredClaims) -> Option<i64> {
-        let start = claims.auth_time.or(claims.iat)?;
-        Some(start.saturating_add(secs(self.core.refresh.max_session)))
+        let start = claims.session_start()?;
+        Some(start.saturating_add(secs(self.core.renewal.max_session)))
     }
 
     /// The current time on the configuration's clock.

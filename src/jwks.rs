@@ -1,4 +1,5 @@
-//! Keys from a remote JWK Set, for services that only verify (feature `jwks`).
+//! Keys from a remote JWK Set: an identity provider's keys, fetched and kept fresh in the
+//! background, speaking for that provider's issuer (feature `jwks`).
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -15,6 +16,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
 use crate::error::KeyError;
+
+pub use crate::error::JwksError;
 use crate::keys::{Key, KeyRole, KeySet};
 
 type HttpClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Bytes>>;
@@ -45,7 +48,8 @@ type HttpClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Byte
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// use tower_sliding_jwt::{JwtAuthLayer, RefreshMode, RefreshPolicy, RemoteJwks};
+/// use tower_sliding_jwt::{JwtAuthLayer, RenewalMode, RenewalPolicy};
+/// use tower_sliding_jwt::jwks::RemoteJwks;
 ///
 /// let jwks = RemoteJwks::builder(
 ///     "https://login.example.com",
@@ -57,7 +61,7 @@ type HttpClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Byte
 ///     .remote_jwks(jwks)
 ///     .audience("https://api.example.com")
 ///     // A verify-only service: renewal is the identity provider's business.
-///     .refresh(RefreshPolicy::new().mode(RefreshMode::Disabled))
+///     .renewal(RenewalPolicy::new().mode(RenewalMode::Disabled))
 ///     .build()?;
 /// # Ok(()) }
 /// ```
@@ -97,27 +101,6 @@ pub struct RemoteJwksBuilder {
     allow_http: bool,
 }
 
-/// Why a JWK Set could not be fetched.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum JwksError {
-    /// The URL is not a valid absolute URL.
-    InvalidUrl,
-    /// The URL is plain `http` and [`RemoteJwksBuilder::allow_http`] was not set.
-    Insecure,
-    /// A duration setting is zero, or the maximum staleness is shorter than the refresh period
-    /// (the set would go stale between two refreshes). Names the setting.
-    InvalidInterval(&'static str),
-    /// The request failed (connection, TLS, timeout).
-    Transport(String),
-    /// The server answered with this status.
-    Status(u16),
-    /// The document is over 1 MiB.
-    TooLarge,
-    /// The document is not a usable JWK Set.
-    Keys(KeyError),
-}
-
 const MAX_DOCUMENT_BYTES: usize = 1 << 20;
 
 impl RemoteJwks {
@@ -126,7 +109,7 @@ impl RemoteJwks {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use tower_sliding_jwt::RemoteJwks;
+    /// use tower_sliding_jwt::jwks::RemoteJwks;
     ///
     /// let builder = RemoteJwks::builder("https://idp.example", "https://idp.example/jwks.json")
     ///     .refresh_every(Duration::from_secs(600))
@@ -314,7 +297,7 @@ async fn download(
 ) -> Result<KeySet, JwksError> {
     let fetch = async {
         let response =
-            client.get(url.clone()).await.map_err(|e| JwksError::Transport(e.to_string()))?;
+            client.get(url.clone()).await.map_err(|e| JwksError::Transport(Box::new(e)))?;
         if !response.status().is_success() {
             return Err(JwksError::Status(response.status().as_u16()));
         }
@@ -330,7 +313,7 @@ async fn download(
     };
     tokio::time::timeout(timeout, fetch)
         .await
-        .map_err(|_| JwksError::Transport("timed out".to_owned()))?
+        .map_err(|elapsed| JwksError::Transport(Box::new(elapsed)))?
 }
 
 /// The signature keys of a fetched document that the crate can use. Each other key is skipped
@@ -378,25 +361,3 @@ impl fmt::Debug for RemoteJwks {
             .finish_non_exhaustive()
     }
 }
-
-impl fmt::Display for JwksError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            JwksError::InvalidUrl => f.write_str("the JWK Set URL is not a valid absolute URL"),
-            JwksError::Insecure => {
-                f.write_str("the JWK Set URL is plain http; use https (or allow_http for tests)")
-            }
-            JwksError::InvalidInterval(name) => write!(
-                f,
-                "the JWK Set setting {name} must be above zero (and max_staleness at least \
-                 refresh_every)"
-            ),
-            JwksError::Transport(reason) => write!(f, "the JWK Set could not be fetched: {reason}"),
-            JwksError::Status(status) => write!(f, "the JWK Set server answered {status}"),
-            JwksError::TooLarge => f.write_str("the JWK Set document is over 1 MiB"),
-            JwksError::Keys(e) => write!(f, "the JWK Set is unusable: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for JwksError {}

@@ -3,19 +3,14 @@
 use std::fmt;
 use std::sync::Arc;
 
-use http::request::Parts;
 use tower_layer::Layer;
 
-use crate::builder::JwtAuthBuilder;
+use crate::authenticate::LayerConfig;
 use crate::cache::TokenCache;
-use crate::claims::{Claims, NoCustomClaims};
-use crate::config::Core;
+use crate::claims::NoCustomClaims;
 use crate::issuer::Issuer;
-use crate::reject::{DefaultRejection, Forbidden};
+use crate::reject::DefaultRejection;
 use crate::service::JwtAuth;
-
-pub(crate) type Authorize<C> =
-    Arc<dyn Fn(&Claims<C>, &Parts) -> Result<(), Forbidden> + Send + Sync>;
 
 /// Authenticates requests with JWTs and renews tokens close to expiry.
 ///
@@ -46,24 +41,6 @@ pub struct JwtAuthLayer<C = NoCustomClaims, R = DefaultRejection> {
     rejection: R,
 }
 
-/// Everything a request needs, behind the one `Arc` all services share.
-pub(crate) struct LayerConfig<C> {
-    pub(crate) core: Arc<Core>,
-    /// Verified tokens seen recently (absent when disabled).
-    pub(crate) cache: Option<TokenCache<C>>,
-    pub(crate) optional: bool,
-    pub(crate) allow_preflight: bool,
-    pub(crate) realm: String,
-    pub(crate) authorize: Option<Authorize<C>>,
-}
-
-impl JwtAuthLayer {
-    /// Start configuring a layer.
-    pub fn builder() -> JwtAuthBuilder {
-        JwtAuthBuilder::new()
-    }
-}
-
 impl<C, R> JwtAuthLayer<C, R> {
     pub(crate) fn from_parts(config: Arc<LayerConfig<C>>, rejection: R) -> Self {
         JwtAuthLayer { config, rejection }
@@ -73,16 +50,8 @@ impl<C, R> JwtAuthLayer<C, R> {
     /// [`JwtAuthBuilder::verified_token_cache`]).
     ///
     /// [`JwtAuthBuilder::verified_token_cache`]: crate::JwtAuthBuilder::verified_token_cache
-    pub fn cached_tokens(&self) -> usize
-    where
-        C: Clone,
-    {
+    pub fn cached_tokens(&self) -> usize {
         self.config.cache.as_ref().map_or(0, TokenCache::len)
-    }
-
-    #[cfg(test)]
-    pub(crate) fn core(&self) -> Arc<Core> {
-        Arc::clone(&self.config.core)
     }
 
     /// The [`Issuer`] sharing this layer's keys, lifetimes and clock: for login and explicit
@@ -111,7 +80,7 @@ impl<C, R> fmt::Debug for JwtAuthLayer<C, R> {
         f.debug_struct("JwtAuthLayer")
             .field("issuer", &self.config.core.issuer)
             .field("sources", &self.config.core.sources)
-            .field("refresh", &self.config.core.refresh)
+            .field("renewal", &self.config.core.renewal)
             .field("optional", &self.config.optional)
             .finish_non_exhaustive()
     }

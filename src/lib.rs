@@ -1,30 +1,26 @@
-#![doc = include_str!("../README.md")]
+//! A Tower layer that authenticates HTTP and gRPC requests with JWTs and slides the session
+//! forward: when a valid token is close to expiry, the response to that request carries a freshly
+//! signed successor, so an active client never logs in again until its absolute session limit.
 //!
-//! # API map
+//! One [`JwtAuthLayer`] serves axum, hyper (through hyper-util) and tonic, with any body type. Its
+//! [`Issuer`] signs login tokens and explicit renewals with the same keys and rules, so login,
+//! explicit renewal and sliding renewal can never disagree.
 //!
-//! - **Where tokens come from**: [`TokenSource`]: `Authorization: Bearer` by default; a named
-//!   header, a cookie or a query parameter on request, tried in order (the first present wins).
-//! - **Keys**: [`Key`]: HMAC secrets, RSA / ECDSA / Ed25519 PEM, JWK and JWK Sets; each pinned to
-//!   one algorithm and selected by `kid`. One signing key; [previous] keys for rotation (their
-//!   tokens renew onto the new key); [trusted] third-party keys that verify their own issuer's tokens only, and never renew.
-//! - **Claims**: [`Claims<C>`] = [`RegisteredClaims`] + your own `C: Deserialize`. With the
-//!   `axum` feature, `Claims<C>` and `Option<Claims<C>>` are extractors.
-//! - **Renewal**: [`RefreshPolicy`]: trigger, `ttl`, `max_session`, which responses, header or
-//!   cookie delivery, [inject or advise](RefreshMode). A handler opts out with [`NoRenewal`].
-//! - **Login and explicit renewal**: [`Issuer::issue`], [`Issuer::renew`], [`Issuer::jwks`].
-//! - **Refusals**: [`Rejection`]: RFC 6750 `WWW-Authenticate` for HTTP, `grpc-status` for gRPC;
-//!   shape them with a [`RejectionHandler`]. An [authorization check] answers 403.
-//! - **Revocation**: [`RevocationCheck`] (ready or asynchronous), [`InMemoryRevocations`], and
-//!   `RedisRevocations` across a fleet (feature `redis`).
-//! - **Remote keys**: `RemoteJwks` (feature `jwks`) for services that only verify.
-//! - **Clients**: [`ClientTokenLayer`] and [`TokenStore`] send the token and keep the renewed one
-//!   (any Tower HTTP client; `tonic` feature helpers too).
-//! - **Speed**: a bounded cache of verified tokens ([`JwtAuthBuilder::verified_token_cache`]).
-//! - **Time**: a [`Clock`] shared by validation, renewal and issuing; [`ManualClock`] for tests.
+//! # How a request goes through the layer
 //!
-//! [previous]: JwtAuthBuilder::previous_key
-//! [trusted]: JwtAuthBuilder::trusted_key
-//! [authorization check]: JwtAuthBuilder::authorize
+//! 1. A CORS preflight is answered at once (`204`); it never reaches the service.
+//! 2. The token is read from the configured [`TokenSource`]s (`Authorization: Bearer` by
+//!    default). None: `401`, or, in optional mode, the request goes on without claims.
+//! 3. It is verified: strict compact JWS, the key selected by `kid` and pinned to one
+//!    [`Algorithm`], the signature, then the claims (dates with leeway, the issuer the key speaks
+//!    for, audience, type, session start). A token seen before is found in a bounded cache, and
+//!    its dates are checked again.
+//! 4. The [`RenewalPolicy`] decides whether the response should carry a successor; revocation
+//!    and the authorization check run; the [`Claims`] go into the request extensions.
+//! 5. The service answers. If the response qualifies (2xx or 3xx by default), the successor is
+//!    signed and written into it: a header, or `Set-Cookie` for a cookie token.
+//!
+//! Any refusal is a [`Rejection`]: RFC 6750 for HTTP, `grpc-status` for a gRPC call.
 //!
 //! # A whole session, in process
 //!
@@ -33,13 +29,13 @@
 //! use std::time::Duration;
 //! use http::{Request, Response, StatusCode};
 //! use tower::{ServiceBuilder, ServiceExt, service_fn};
-//! use tower_sliding_jwt::{Claims, JwtAuthLayer, ManualClock, RefreshPolicy};
+//! use tower_sliding_jwt::{Claims, JwtAuthLayer, ManualClock, NoCustomClaims, RenewalPolicy};
 //!
 //! let clock = ManualClock::new(1_800_000_000);
 //! let auth = JwtAuthLayer::builder()
 //!     .hs256(b"an example secret of at least 32 bytes")
 //!     .issuer("my-app")
-//!     .refresh(RefreshPolicy::new().ttl(Duration::from_secs(300)))
+//!     .renewal(RenewalPolicy::new().ttl(Duration::from_secs(300)))
 //!     .clock(clock.clone())
 //!     .build()?;
 //! let issuer = auth.issuer();
@@ -64,7 +60,7 @@
 //! clock.advance(Duration::from_secs(200));
 //! let response = call(&token).await?;
 //! let renewed = response.headers()["x-refreshed-token"].to_str()?.to_owned();
-//! let successor = issuer.verify::<tower_sliding_jwt::NoCustomClaims>(&renewed)?;
+//! let successor = issuer.verify::<NoCustomClaims>(&renewed)?;
 //! assert_eq!(successor.expires_at(), 1_800_000_000 + 200 + 300);
 //!
 //! // No token, or a bad one: refused before the service runs.
@@ -75,106 +71,88 @@
 //! # }).unwrap();
 //! ```
 //!
-//! # The pieces
+//! # Map
 //!
-//! - **Where tokens come from**: [`TokenSource`]: `Authorization: Bearer` by default; a named
-//!   header, a cookie or a query parameter on request, tried in order (the first present wins).
-//! - **Keys**: [`Key`]: HMAC secrets, RSA / ECDSA / Ed25519 PEM, JWK and JWK Sets; each pinned to
-//!   one algorithm and selected by `kid`. One signing key; [previous] keys for rotation (their
-//!   tokens renew onto the new key); [trusted] third-party keys that verify their own issuer's tokens only, and never renew.
-//! - **Claims**: [`Claims<C>`] = [`RegisteredClaims`] + your own `C: Deserialize`. With the
-//!   `axum` feature, `Claims<C>` and `Option<Claims<C>>` are extractors.
-//! - **Renewal**: [`RefreshPolicy`]: trigger, `ttl`, `max_session`, which responses, header or
-//!   cookie delivery, [inject or advise](RefreshMode). A handler opts out with [`NoRenewal`].
-//! - **Login and explicit renewal**: [`Issuer::issue`], [`Issuer::renew`], [`Issuer::jwks`].
-//! - **Refusals**: [`Rejection`]: RFC 6750 `WWW-Authenticate` for HTTP, `grpc-status` for gRPC;
-//!   shape them with a [`RejectionHandler`]. An [authorization check] answers 403.
-//! - **Revocation**: [`RevocationCheck`] (ready or asynchronous), [`InMemoryRevocations`], and
-//!   `RedisRevocations` across a fleet (feature `redis`).
-//! - **Remote keys**: `RemoteJwks` (feature `jwks`) for services that only verify.
-//! - **Clients**: [`ClientTokenLayer`] and [`TokenStore`] send the token and keep the renewed one
-//!   (any Tower HTTP client; `tonic` feature helpers too).
-//! - **Speed**: a bounded cache of verified tokens ([`JwtAuthBuilder::verified_token_cache`]).
+//! - **The layer**: [`JwtAuthLayer`], configured by [`JwtAuthBuilder`]; its service [`JwtAuth`]
+//!   and [`ResponseFuture`].
+//! - **Keys**: [`Key`] (HMAC secrets, RSA / ECDSA / Ed25519 PEM, JWK and JWK Sets), each pinned
+//!   to one [`Algorithm`]. One signing key; previous keys for rotation; trusted third-party keys
+//!   that verify their own issuer's tokens only. [`JwkSet`] publishes ours.
+//! - **Claims**: [`Claims<C>`] = [`RegisteredClaims`] + your own `C: Deserialize`; with the `axum`
+//!   feature, `Claims<C>` and `Option<Claims<C>>` are extractors.
+//! - **Renewal**: [`RenewalPolicy`] (trigger, lifetimes, which responses, header or cookie,
+//!   inject or advise); [`NoRenewal`] opts a response out. More in [`renewal`].
+//! - **Login and explicit renewal**: [`Issuer`].
+//! - **Refusals**: [`Rejection`], shaped by a [`RejectionHandler`]; every error is in [`error`].
+//! - **Revocation**: [`revocation`] (the hook, an in-memory store, Redis with feature `redis`).
+//! - **Clients**: [`client`] sends the token and keeps the renewed one; [`tonic`] helpers with
+//!   feature `tonic`.
+//! - **Remote keys**: `jwks` (feature `jwks`) fetches an identity provider's keys.
 //! - **Time**: a [`Clock`] shared by validation, renewal and issuing; [`ManualClock`] for tests.
 //!
-//! [previous]: JwtAuthBuilder::previous_key
-//! [trusted]: JwtAuthBuilder::trusted_key
-//! [authorization check]: JwtAuthBuilder::authorize
-//!
+//! `SECURITY.md` in the repository lists the threats the crate defends against and the test that
+//! pins each defence.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod backend;
+// The way of a request: layer → service → authenticate (source, jws, validation, cache,
+// renewal, revocation) → future.
+mod algorithm;
+mod authenticate;
 mod builder;
 mod cache;
 mod claims;
-mod client;
 mod clock;
 mod config;
-mod error;
+mod crypto;
 mod future;
 mod issuer;
+mod jws;
 mod keys;
 mod layer;
 mod raw_token;
-mod refresh;
 mod reject;
-mod renewal;
-mod revocation;
 mod service;
 mod source;
-mod verifier;
-mod verify;
+mod validation;
 
 #[cfg(feature = "axum")]
 mod axum;
+pub mod client;
+pub mod error;
 #[cfg(feature = "jwks")]
-mod jwks;
-#[cfg(feature = "redis")]
-mod redis_revocations;
+#[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
+pub mod jwks;
+pub mod renewal;
+pub mod revocation;
 #[cfg(feature = "tonic")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tonic")))]
 pub mod tonic;
 
-pub use backend::CryptoBackend;
+pub use algorithm::{Algorithm, UnknownAlgorithm};
 pub use builder::{
-    DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, DEFAULT_TOKEN_CACHE, DEFAULT_TOKEN_TYPES,
-    JwtAuthBuilder,
+    Authorization, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, DEFAULT_TOKEN_CACHE,
+    DEFAULT_TOKEN_TYPES, JwtAuthBuilder, NoAuthorization,
 };
 pub use claims::{Audience, Claims, NoCustomClaims, RegisteredClaims, VouchedBy};
-pub use client::{ClientToken, ClientTokenFuture, ClientTokenLayer, InvalidOrigin, TokenStore};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use compact_str::CompactString;
-pub use cookie::SameSite;
+pub use crypto::CryptoBackend;
 pub use error::{ConfigError, IssueError, KeyError, RenewError};
 pub use future::ResponseFuture;
 pub use issuer::{IssuedToken, Issuer};
-pub use jsonwebtoken::Algorithm;
-pub use jsonwebtoken::jwk::{Jwk, JwkSet};
-pub use keys::Key;
+pub use keys::{JwkSet, Key, PublicJwk};
 pub use layer::JwtAuthLayer;
 pub use raw_token::RawToken;
-pub use refresh::{
-    CookieSettings, EXPIRES_IN_HEADER, NoRenewal, REFRESHED_TOKEN_HEADER, RefreshMode,
-    RefreshPolicy,
-};
-pub use reject::{
-    DefaultRejection, Forbidden, InvalidRequest, Rejection, RejectionContext, RejectionHandler,
-    TokenError,
-};
-pub use revocation::{
-    InMemoryRevocations, RevocationCheck, RevocationError, RevocationFailure, RevocationFuture,
-    RevocationStatus,
-};
+pub use reject::{DefaultRejection, Forbidden, Rejection, RejectionContext, RejectionHandler};
+pub use renewal::{NoRenewal, RenewalMode, RenewalPolicy};
 pub use service::JwtAuth;
 pub use source::TokenSource;
 
 #[cfg(feature = "axum")]
 pub use crate::axum::MissingClaims;
-#[cfg(feature = "jwks")]
-#[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
-pub use crate::jwks::{JwksError, RemoteJwks, RemoteJwksBuilder};
-#[cfg(feature = "redis")]
-#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-pub use crate::redis_revocations::RedisRevocations;
+
+/// The README's examples, compiled and run as doctests so they cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

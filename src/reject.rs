@@ -8,6 +8,8 @@ use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 
+use crate::error::{InvalidRequest, TokenError};
+
 /// Why a request was refused. The inner service is never called for it, and its response never
 /// carries a renewed token.
 ///
@@ -32,73 +34,8 @@ pub enum Rejection {
     /// The token is valid but the authorization check refused the request.
     Forbidden(Forbidden),
     /// The revocation store could not be asked and the layer is configured to fail closed with
-    /// 503 (see [`RevocationFailure`](crate::RevocationFailure)).
+    /// 503 (see [`RevocationFailure`](crate::revocation::RevocationFailure)).
     Unavailable,
-}
-
-/// Why a present token source is unusable (HTTP 400, `invalid_request`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum InvalidRequest {
-    /// The header, cookie or query parameter that carries the token appears more than once.
-    Repeated,
-    /// The source is present but holds no token (`Authorization: Bearer`, `?token=`).
-    Empty,
-    /// `Authorization: Bearer` is not followed by exactly one token.
-    NotOneToken,
-    /// The credentials contain bytes other than visible ASCII.
-    InvalidBytes,
-}
-
-/// Why a token failed verification (HTTP 401, `invalid_token`). These are reason classes: the
-/// messages never contain any part of the token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum TokenError {
-    /// Longer than the configured maximum; refused before any decoding.
-    TooLarge,
-    /// Not three base64url segments (JWE, JSON serialization, padding, stray characters…).
-    Malformed,
-    /// The header is not a JSON object with a string `alg`.
-    MalformedHeader,
-    /// The header asks for something this crate does not do (`crit`, `b64`, nested JWT).
-    UnsupportedHeader,
-    /// `alg` is `none` or not a JWS algorithm this crate knows.
-    UnsupportedAlgorithm,
-    /// `alg` is not the algorithm of the key selected for the token.
-    AlgorithmMismatch,
-    /// The `kid` names no configured key.
-    UnknownKeyId,
-    /// The signature does not verify.
-    InvalidSignature,
-    /// The payload is not a JSON object of well-typed claims.
-    MalformedClaims,
-    /// A required claim is absent.
-    MissingClaim(&'static str),
-    /// `exp` is past (beyond the leeway).
-    Expired,
-    /// `nbf` is in the future (beyond the leeway).
-    NotYetValid,
-    /// `iat` is in the future (beyond the leeway).
-    IssuedInFuture,
-    /// `iss` is not the issuer the verifying key speaks for.
-    WrongIssuer,
-    /// `aud` names no accepted audience.
-    WrongAudience,
-    /// The header's `typ` names another kind of token (a logout or reset token, say).
-    UnacceptedType,
-    /// `auth_time` (or `iat` standing in for it) is in the future (beyond the leeway).
-    SessionStartInFuture,
-    /// One of our tokens whose `exp` lies beyond its session limit (`auth_time` plus the maximum
-    /// session): never issued by us.
-    BeyondSessionLimit,
-    /// The remote keys needed to check the token are older than their maximum staleness (the
-    /// identity provider has been unreachable): HTTP 503, like an unreachable revocation store.
-    KeysUnavailable,
-    /// The revocation check refused the token or its session.
-    Revoked,
-    /// The revocation store could not be asked, and the layer is configured to answer 401.
-    RevocationUnknown,
 }
 
 /// A refusal by the authorization check: HTTP 403 `insufficient_scope`, gRPC
@@ -141,55 +78,6 @@ impl Default for Forbidden {
     }
 }
 
-impl fmt::Display for InvalidRequest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            InvalidRequest::Repeated => "the token is sent more than once",
-            InvalidRequest::Empty => "the token is empty",
-            InvalidRequest::NotOneToken => "the bearer credentials are not exactly one token",
-            InvalidRequest::InvalidBytes => {
-                "the credentials contain bytes that are not visible ASCII"
-            }
-        })
-    }
-}
-
-impl fmt::Display for TokenError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TokenError::TooLarge => f.write_str("the token is too large"),
-            TokenError::Malformed => f.write_str("the token is not a well-formed compact JWS"),
-            TokenError::MalformedHeader => f.write_str("the token header is malformed"),
-            TokenError::UnsupportedHeader => {
-                f.write_str("the token header requires an unsupported extension")
-            }
-            TokenError::UnsupportedAlgorithm => f.write_str("the token algorithm is not accepted"),
-            TokenError::AlgorithmMismatch => {
-                f.write_str("the token algorithm does not match the key")
-            }
-            TokenError::UnknownKeyId => f.write_str("the token key id is unknown"),
-            TokenError::InvalidSignature => f.write_str("the token signature is invalid"),
-            TokenError::MalformedClaims => f.write_str("the token claims are malformed"),
-            TokenError::MissingClaim(claim) => write!(f, "the token lacks the {claim} claim"),
-            TokenError::Expired => f.write_str("the token has expired"),
-            TokenError::NotYetValid => f.write_str("the token is not valid yet"),
-            TokenError::IssuedInFuture => f.write_str("the token is issued in the future"),
-            TokenError::WrongIssuer => f.write_str("the token issuer is not accepted"),
-            TokenError::WrongAudience => f.write_str("the token audience is not accepted"),
-            TokenError::UnacceptedType => f.write_str("the token type is not accepted"),
-            TokenError::SessionStartInFuture => {
-                f.write_str("the token session starts in the future")
-            }
-            TokenError::BeyondSessionLimit => f.write_str("the token outlives its session limit"),
-            TokenError::KeysUnavailable => {
-                f.write_str("the token keys cannot be fetched right now")
-            }
-            TokenError::Revoked => f.write_str("the token has been revoked"),
-            TokenError::RevocationUnknown => f.write_str("the token revocation status is unknown"),
-        }
-    }
-}
-
 impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -202,8 +90,6 @@ impl fmt::Display for Rejection {
     }
 }
 
-impl std::error::Error for InvalidRequest {}
-impl std::error::Error for TokenError {}
 impl std::error::Error for Rejection {}
 
 impl From<TokenError> for Rejection {
@@ -259,7 +145,8 @@ impl Rejection {
     /// The `WWW-Authenticate` challenge for `realm` (RFC 6750 section 3).
     ///
     /// ```
-    /// use tower_sliding_jwt::{Rejection, TokenError};
+    /// use tower_sliding_jwt::Rejection;
+    /// use tower_sliding_jwt::error::TokenError;
     ///
     /// let challenge = Rejection::InvalidToken(TokenError::Expired).www_authenticate("api");
     /// assert_eq!(

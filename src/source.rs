@@ -7,7 +7,8 @@ use http::header::{AUTHORIZATION, COOKIE};
 use http::request::Parts;
 use http::{HeaderName, HeaderValue};
 
-use crate::reject::{InvalidRequest, Rejection, TokenError};
+use crate::error::{InvalidRequest, TokenError};
+use crate::reject::Rejection;
 
 /// One place a token may be read from. The layer tries its sources in the configured order; the
 /// first one *present* wins and the others are not read.

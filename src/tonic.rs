@@ -2,16 +2,16 @@
 //!
 //! The server side needs nothing tonic-specific: `Server::builder().layer(auth)` and gRPC calls
 //! get `grpc-status` rejections and `x-refreshed-token` in their response metadata. On the client,
-//! either wrap the channel in [`ClientTokenLayer`](crate::ClientTokenLayer) (renewals are then
+//! either wrap the channel in [`ClientTokenLayer`](crate::client::ClientTokenLayer) (renewals are then
 //! picked up automatically), or attach the token with a [`BearerInterceptor`] and read renewals
-//! with [`renewed_token`] / [`TokenStore::offer_from_metadata`].
+//! with [`renewed_token`] / [`TokenStore::offer_from_metadata`](crate::client::TokenStore::offer_from_metadata).
 
 use tonic::metadata::{AsciiMetadataValue, MetadataMap};
 use tonic::service::Interceptor;
 use tonic::{Request, Status};
 
 use crate::client::TokenStore;
-use crate::refresh::REFRESHED_TOKEN_HEADER;
+use crate::renewal::REFRESHED_TOKEN_HEADER;
 
 /// A tonic interceptor that adds `authorization: Bearer <token>` from a [`TokenStore`].
 ///
@@ -19,7 +19,7 @@ use crate::refresh::REFRESHED_TOKEN_HEADER;
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// use tonic::transport::Channel;
 /// use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
-/// use tower_sliding_jwt::TokenStore;
+/// use tower_sliding_jwt::client::TokenStore;
 /// use tower_sliding_jwt::tonic::BearerInterceptor;
 ///
 /// let store = TokenStore::new("http://127.0.0.1:50051")?.with_token("eyJ…");

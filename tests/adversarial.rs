@@ -17,9 +17,8 @@ use axum::http::StatusCode;
 use axum::routing::{any, get};
 use common::{RawResponse, b64, hmac_token, hs256, hs256_raw, raw_request, unix_now};
 use serde_json::{Map, Value, json};
-use tower_sliding_jwt::{
-    Algorithm, InMemoryRevocations, Issuer, JwtAuthLayer, Key, ManualClock, TokenSource,
-};
+use tower_sliding_jwt::revocation::InMemoryRevocations;
+use tower_sliding_jwt::{Algorithm, Issuer, JwtAuthLayer, Key, ManualClock, TokenSource};
 
 const SECRET: &[u8] = b"adversarial-suite-secret-32-bytes!";
 const HS: &str = r#"{"alg":"HS256","typ":"JWT","kid":"hs"}"#;
@@ -829,7 +828,7 @@ fn cases(t: &Target) -> Vec<Case> {
 
 impl Target {
     fn partner_kid(&self) -> String {
-        self.partner.jwks().keys[0].common.key_id.clone().unwrap()
+        self.partner.jwks().keys()[0].kid().unwrap().to_owned()
     }
 
     /// A partner token inside the renewal window.

@@ -15,8 +15,9 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
 use tower::ServiceBuilder;
+use tower_sliding_jwt::client::{ClientTokenLayer, TokenStore};
 use tower_sliding_jwt::tonic::{BearerInterceptor, renewed_token};
-use tower_sliding_jwt::{ClientTokenLayer, Issuer, ManualClock, TokenStore};
+use tower_sliding_jwt::{Issuer, ManualClock};
 
 use grpc_server::settings::Settings;
 

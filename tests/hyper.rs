@@ -19,7 +19,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 use tower::{ServiceBuilder, ServiceExt};
-use tower_sliding_jwt::{ClientTokenLayer, Issuer, ManualClock, TokenStore};
+use tower_sliding_jwt::client::{ClientTokenLayer, TokenStore};
+use tower_sliding_jwt::{Issuer, ManualClock};
 
 use hyper_server::settings::Settings;
 

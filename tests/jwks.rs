@@ -18,9 +18,9 @@ use axum::routing::get;
 use common::{serve, unix_now};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
+use tower_sliding_jwt::jwks::{JwksError, RemoteJwks};
 use tower_sliding_jwt::{
-    Algorithm, Claims, Issuer, JwkSet, JwksError, JwtAuthLayer, Key, ManualClock, RefreshMode,
-    RefreshPolicy, RemoteJwks,
+    Algorithm, Claims, Issuer, JwtAuthLayer, Key, ManualClock, RenewalMode, RenewalPolicy,
 };
 
 /// The identity provider's issuer name.
@@ -68,8 +68,14 @@ async fn jwks_server(keys: &[&Issuer]) -> JwksServer {
     JwksServer { url, document, fetches, task }
 }
 
-fn set(keys: &[&Issuer]) -> JwkSet {
-    JwkSet { keys: keys.iter().flat_map(|issuer| issuer.jwks().keys).collect() }
+/// The JWK Set document publishing these issuers' keys.
+fn set(keys: &[&Issuer]) -> Value {
+    let keys: Vec<Value> = keys
+        .iter()
+        .flat_map(|issuer| issuer.jwks().keys().to_vec())
+        .map(|jwk| serde_json::to_value(jwk).unwrap())
+        .collect();
+    json!({ "keys": keys })
 }
 
 impl JwksServer {
@@ -92,7 +98,7 @@ async fn verifier(jwks: RemoteJwks) -> (String, Client) {
     let layer = JwtAuthLayer::builder()
         .remote_jwks(jwks)
         .audience("api")
-        .refresh(RefreshPolicy::new().mode(RefreshMode::Disabled))
+        .renewal(RenewalPolicy::new().mode(RenewalMode::Disabled))
         .build()
         .unwrap();
     let app = Router::new()
@@ -263,7 +269,7 @@ async fn the_demo_publishes_its_keys_for_verify_only_services() {
         .remote_jwks(jwks)
         // The demo's tokens name no audience: it issues tokens for itself alone.
         .dangerously_accept_any_audience_from_trusted_keys()
-        .refresh(RefreshPolicy::new().mode(RefreshMode::Disabled))
+        .renewal(RenewalPolicy::new().mode(RenewalMode::Disabled))
         .build()
         .unwrap();
     let other = serve(Router::new().route("/", get(|| async { "ok" })).layer(layer)).await;

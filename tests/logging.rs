@@ -1,4 +1,4 @@
-//! The layer's `tracing` events (DESIGN.md section 6): one per outcome, with `sub` and `jti` where
+//! The layer's `tracing` events: one per outcome, with `sub` and `jti` where
 //! known, and never the token, a part of it, or the secret.
 
 use std::convert::Infallible;
@@ -7,10 +7,10 @@ use std::time::Duration;
 use http::{Request, Response};
 use serde_json::json;
 use tower::{ServiceBuilder, ServiceExt, service_fn};
-use tower_sliding_jwt::{
-    InMemoryRevocations, JwtAuthLayer, ManualClock, RegisteredClaims, RevocationCheck,
-    RevocationError, RevocationFuture,
+use tower_sliding_jwt::revocation::{
+    InMemoryRevocations, RevocationCheck, RevocationError, RevocationFuture,
 };
+use tower_sliding_jwt::{JwtAuthLayer, ManualClock, RegisteredClaims};
 
 mod common;
 
@@ -113,7 +113,8 @@ fn events_name_outcomes_and_subjects_but_never_tokens() {
 fn a_trace_layer_printing_headers_never_shows_a_token() {
     use axum::body::Body;
     use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
-    use tower_sliding_jwt::{ClientTokenLayer, TokenSource, TokenStore};
+    use tower_sliding_jwt::TokenSource;
+    use tower_sliding_jwt::client::{ClientTokenLayer, TokenStore};
 
     let capture = Capture::default();
     let writer = capture.clone();

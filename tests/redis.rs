@@ -20,7 +20,8 @@ use app::Revocations;
 use common::{claims_of, serve, unix_now};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
-use tower_sliding_jwt::{Issuer, ManualClock, RedisRevocations};
+use tower_sliding_jwt::revocation::RedisRevocations;
+use tower_sliding_jwt::{Issuer, ManualClock};
 
 const SECRET: &str = "redis-tests-secret-of-at-least-32-bytes";
 

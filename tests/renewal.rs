@@ -17,10 +17,14 @@ use reqwest::header::{CACHE_CONTROL, WWW_AUTHENTICATE};
 use reqwest::{Client, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tower_sliding_jwt::revocation::{
+    InMemoryRevocations, RevocationCheck, RevocationError, RevocationFailure, RevocationFuture,
+    RevocationStatus,
+};
 use tower_sliding_jwt::{
-    Claims, Forbidden, InMemoryRevocations, Issuer, JwtAuthBuilder, JwtAuthLayer, Key, ManualClock,
-    NoRenewal, RefreshPolicy, RegisteredClaims, Rejection, RejectionContext, RevocationCheck,
-    RevocationError, RevocationFailure, RevocationFuture, RevocationStatus, VouchedBy,
+    Authorization, Claims, DefaultRejection, Forbidden, Issuer, JwtAuthBuilder, JwtAuthLayer, Key,
+    ManualClock, NoRenewal, RegisteredClaims, Rejection, RejectionContext, RenewalPolicy,
+    VouchedBy,
 };
 
 const SECRET: &[u8] = b"renewal-tests-secret-of-32-bytes!!";
@@ -93,7 +97,9 @@ struct App {
 }
 
 impl App {
-    async fn start(configure: impl FnOnce(JwtAuthBuilder<Role>) -> JwtAuthBuilder<Role>) -> App {
+    async fn start<A: Authorization<Role>>(
+        configure: impl FnOnce(JwtAuthBuilder<Role>) -> JwtAuthBuilder<Role, DefaultRejection, A>,
+    ) -> App {
         let clock = ManualClock::new(unix_now());
         let builder = JwtAuthLayer::builder()
             .claims::<Role>()
@@ -154,7 +160,7 @@ async fn only_successful_and_redirect_responses_renew() {
 #[tokio::test]
 async fn a_predicate_can_widen_the_responses() {
     let app = App::start(|b| {
-        b.refresh(RefreshPolicy::new().when(|status, _| status.is_success() || status == 404))
+        b.renewal(RenewalPolicy::new().when(|status, _| status.is_success() || status == 404))
     })
     .await;
     let token = app.login();
@@ -311,7 +317,7 @@ async fn optional_mode_lets_anonymous_requests_through() {
 async fn the_authorize_hook_refuses_with_403() {
     let app = App::start(|b| {
         b.authorize(|claims, request| {
-            if request.uri.path() != "/status/200" || claims.custom.role == "admin" {
+            if request.uri.path() != "/status/200" || claims.custom().role == "admin" {
                 Ok(())
             } else {
                 Err(Forbidden::new("admins only"))
@@ -364,7 +370,7 @@ struct SlowStore {
 
 impl RevocationCheck for SlowStore {
     fn check(&self, claims: &RegisteredClaims) -> RevocationFuture {
-        let revoked = claims.sub.as_deref() == Some(self.revoked_sub);
+        let revoked = claims.subject() == Some(self.revoked_sub);
         let fail = self.fail;
         RevocationFuture::pending(async move {
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -447,7 +453,7 @@ async fn cors_preflights_are_answered_by_the_layer_and_other_options_are_not() {
         .await
         .unwrap();
     assert_eq!(plain_options.status(), StatusCode::UNAUTHORIZED);
-    let strict = App::start(|b| b.allow_cors_preflight(false)).await;
+    let strict = App::start(|b| b.answer_cors_preflights(false)).await;
     let refused = strict
         .http
         .request(reqwest::Method::OPTIONS, format!("{}/whoami", strict.base))
@@ -494,7 +500,7 @@ async fn responses_keep_working_without_an_issuer_name() {
 #[tokio::test]
 async fn without_auth_time_iat_starts_the_session_and_renewals_keep_it() {
     let app =
-        App::start(|b| b.refresh(RefreshPolicy::new().max_session(Duration::from_secs(500)))).await;
+        App::start(|b| b.renewal(RenewalPolicy::new().max_session(Duration::from_secs(500)))).await;
     let start = app.issuer.now();
     let claims = json!({ "sub": "7", "iss": "us", "iat": start, "exp": start + 300 }).to_string();
     let token = hs256(SECRET, r#"{"alg":"HS256"}"#, &claims);

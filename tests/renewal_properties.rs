@@ -11,7 +11,7 @@ use http::{Request, Response, StatusCode};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use tower::{ServiceBuilder, ServiceExt, service_fn};
-use tower_sliding_jwt::{JwtAuthLayer, Key, ManualClock, RefreshPolicy};
+use tower_sliding_jwt::{JwtAuthLayer, Key, ManualClock, RenewalPolicy};
 
 const SECRET: &[u8] = b"property-tests-secret-of-32-bytes";
 
@@ -107,7 +107,7 @@ fn tamper(token: &str) -> String {
 fn run(case: Case) -> Result<(), TestCaseError> {
     let login_at = unix_now();
     let clock = ManualClock::new(login_at);
-    let policy = RefreshPolicy::new()
+    let policy = RenewalPolicy::new()
         .ttl(Duration::from_secs(case.ttl))
         .max_session(Duration::from_secs(case.max_session));
     let policy = match case.threshold {
@@ -118,7 +118,7 @@ fn run(case: Case) -> Result<(), TestCaseError> {
         .signing_key(Key::hs256(SECRET).unwrap().with_kid("k"))
         .issuer("props")
         .clock(clock.clone())
-        .refresh(policy)
+        .renewal(policy)
         .build()
         .unwrap();
     let issuer = layer.issuer();

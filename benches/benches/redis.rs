@@ -13,7 +13,8 @@ use common::*;
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::Request;
 use tower::{Service, ServiceExt};
-use tower_sliding_jwt::{JwtAuthLayer, ManualClock, RedisRevocations};
+use tower_sliding_jwt::{JwtAuthLayer, ManualClock};
+use tower_sliding_jwt::revocation::RedisRevocations;
 
 fn redis_router(clock: ManualClock, url: &str) -> axum::Router {
     let layer = JwtAuthLayer::builder()

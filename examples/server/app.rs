@@ -1,4 +1,4 @@
-//! The demo API (DESIGN.md section 7): the tutorial's login, protected routes and explicit
+//! The demo API: the tutorial's login, protected routes and explicit
 //! renewal, on axum with `tower-sliding-jwt`. `main.rs` serves it; the integration tests mount
 //! the very same router.
 
@@ -16,11 +16,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::sync::oneshot;
 use tower_http::cors::{Any, CorsLayer};
+use tower_sliding_jwt::renewal::{CookieSettings, EXPIRES_IN_HEADER, REFRESHED_TOKEN_HEADER};
+use tower_sliding_jwt::revocation::{
+    InMemoryRevocations, RedisRevocations, RevocationCheck, RevocationError, RevocationFuture,
+};
 use tower_sliding_jwt::{
-    Claims, Clock, ConfigError, CookieSettings, EXPIRES_IN_HEADER, InMemoryRevocations,
-    IssuedToken, Issuer, JwtAuthLayer, Key, NoRenewal, REFRESHED_TOKEN_HEADER, RedisRevocations,
-    RegisteredClaims, Rejection, RejectionContext, RenewError, RevocationCheck, RevocationError,
-    RevocationFuture, TokenSource,
+    Claims, Clock, ConfigError, IssuedToken, Issuer, JwtAuthLayer, Key, NoRenewal,
+    RegisteredClaims, Rejection, RejectionContext, RenewError, TokenSource,
 };
 
 pub use crate::settings::Settings;
@@ -196,7 +198,7 @@ pub fn app_with(
             TokenSource::query("token"),
         ])
         // The demo serves plain HTTP; keep the default `Secure` in production.
-        .refresh(settings.refresh_policy().cookie(CookieSettings::new().secure(false)))
+        .renewal(settings.renewal_policy().cookie(CookieSettings::new().secure(false)))
         .clock(clock)
         .revocation(revocations.clone())
         .rejection_handler(json_rejection)
@@ -299,12 +301,12 @@ async fn login(State(state): State<AppState>, Json(request): Json<LoginRequest>)
 
 /// `GET /mine`: who the token says you are.
 async fn mine(claims: Claims<DemoClaims>) -> Json<serde_json::Value> {
-    Json(json!({ "user_id": claims.custom.user_id, "username": claims.custom.username }))
+    Json(json!({ "user_id": claims.custom().user_id, "username": claims.custom().username }))
 }
 
 /// `GET /admin`: authenticated for everyone, allowed for `admin` only (decided here).
 async fn admin(claims: Claims<DemoClaims>) -> Response {
-    if claims.custom.username == "admin" {
+    if claims.custom().username == "admin" {
         Json(json!({ "message": "welcome, admin" })).into_response()
     } else {
         error(StatusCode::FORBIDDEN, "forbidden", "this page is for admins only")
@@ -334,9 +336,9 @@ async fn update_token(State(state): State<AppState>, claims: Claims<DemoClaims>)
 /// this token, every renewal already handed out and any still in flight are refused by every
 /// instance; the cookie is cleared.
 async fn logout(State(state): State<AppState>, claims: Claims<DemoClaims>) -> Response {
-    let registered = &claims.registered;
-    let until = state.issuer.session_expires_at(registered).unwrap_or(registered.exp);
-    let Some(sid) = registered.sid.as_deref() else {
+    let registered = claims.registered();
+    let until = state.issuer.session_expires_at(registered).unwrap_or(registered.expires_at());
+    let Some(sid) = registered.session_id() else {
         return error(StatusCode::BAD_REQUEST, "no_session", "the token has no session id");
     };
     if state.revocations.revoke_session(sid, until).await.is_err() {

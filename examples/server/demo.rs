@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tower_sliding_jwt::{Issuer, REFRESHED_TOKEN_HEADER, SystemClock};
+use tower_sliding_jwt::renewal::REFRESHED_TOKEN_HEADER;
+use tower_sliding_jwt::{Issuer, SystemClock};
 
 use crate::app::{Settings, app};
 

@@ -1,4 +1,4 @@
-//! Configuration shared by the example servers, from the environment (DESIGN.md section 7):
+//! Configuration shared by the example servers, from the environment:
 //! `BIND`, `JWT_SECRET`, `JWT_ISSUER`, `TOKEN_TTL_SECS`, `REFRESH_WITHIN_SECS`,
 //! `MAX_SESSION_SECS`, `REFRESH_MODE`, `REDIS_URL`, `JWT_ALG`, `JWT_PRIVATE_KEY_FILE`. The three
 //! servers read the same variables, so a token from the axum demo's login works against the hyper
@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use tower_sliding_jwt::{Algorithm, RefreshMode, RefreshPolicy};
+use tower_sliding_jwt::{Algorithm, RenewalMode, RenewalPolicy};
 
 /// Configuration from the environment.
 #[derive(Debug, Clone)]
@@ -19,7 +19,7 @@ pub struct Settings {
     pub ttl: Duration,
     pub refresh_within: Duration,
     pub max_session: Duration,
-    pub mode: RefreshMode,
+    pub mode: RenewalMode,
     /// `REDIS_URL`: revocations shared through Redis (in memory when unset).
     pub redis_url: Option<String>,
     /// `JWT_ALG`: the signing algorithm (default HS256, with `JWT_SECRET`).
@@ -63,8 +63,8 @@ impl Settings {
             }
         };
         let mode = match get("REFRESH_MODE").as_deref().map(str::trim) {
-            None | Some("inject") => RefreshMode::Inject,
-            Some("advise") => RefreshMode::Advise,
+            None | Some("inject") => RenewalMode::Inject,
+            Some("advise") => RenewalMode::Advise,
             Some(other) => {
                 return Err(format!("REFRESH_MODE must be inject or advise, not {other:?}"));
             }
@@ -100,8 +100,8 @@ impl Settings {
     }
 
     /// The sliding-renewal policy these settings describe.
-    pub fn refresh_policy(&self) -> RefreshPolicy {
-        RefreshPolicy::new()
+    pub fn renewal_policy(&self) -> RenewalPolicy {
+        RenewalPolicy::new()
             .ttl(self.ttl)
             .renew_within(self.refresh_within)
             .max_session(self.max_session)

@@ -1,154 +1,12 @@
-//! The revocation hook: refuse verified tokens whose `jti`, `sid` or subject is on a denylist.
+//! [`InMemoryRevocations`]: a denylist in the process's memory, for a single server.
 
 use std::collections::HashMap;
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, PoisonError, RwLock};
-use std::task::{Context, Poll};
 
-use compact_str::CompactString;
-
+use super::check::{RevocationCheck, RevocationFuture, RevocationStatus};
 use crate::claims::RegisteredClaims;
 use crate::clock::{Clock, SystemClock};
-
-/// A denylist consulted for every verified token (and by [`Issuer::renew`](crate::Issuer::renew)).
-///
-/// A revoked token is refused as `invalid_token` ("the token has been revoked"). Return
-/// [`RevocationFuture::ready`] when the answer is at hand (no allocation, the request goes on
-/// synchronously) and [`RevocationFuture::pending`] when it needs I/O, such as a Redis lookup.
-///
-/// ```
-/// use tower_sliding_jwt::{RegisteredClaims, RevocationCheck, RevocationFuture, RevocationStatus};
-///
-/// /// Refuses every token of one user, e.g. while an account is locked.
-/// struct Locked(&'static str);
-///
-/// impl RevocationCheck for Locked {
-///     fn check(&self, claims: &RegisteredClaims) -> RevocationFuture {
-///         let locked = claims.sub.as_deref() == Some(self.0);
-///         RevocationFuture::ready(Ok(if locked {
-///             RevocationStatus::Revoked
-///         } else {
-///             RevocationStatus::Active
-///         }))
-///     }
-/// }
-/// ```
-pub trait RevocationCheck: Send + Sync + 'static {
-    /// Whether the verified token with these claims is revoked.
-    fn check(&self, claims: &RegisteredClaims) -> RevocationFuture;
-}
-
-impl<T: RevocationCheck + ?Sized> RevocationCheck for Arc<T> {
-    fn check(&self, claims: &RegisteredClaims) -> RevocationFuture {
-        (**self).check(claims)
-    }
-}
-
-/// The answer of a [`RevocationCheck`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RevocationStatus {
-    /// The token may be used.
-    Active,
-    /// The token, its session or its subject has been revoked.
-    Revoked,
-}
-
-/// The revocation store could not answer (it is unreachable, timed out…).
-///
-/// What the layer then does is set by [`RevocationFailure`]; it never lets the request through.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RevocationError {
-    reason: String,
-}
-
-impl RevocationError {
-    /// An error with a reason for the logs (it must not contain the token).
-    pub fn new(reason: impl Into<String>) -> RevocationError {
-        RevocationError { reason: reason.into() }
-    }
-}
-
-impl fmt::Display for RevocationError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "the revocation store did not answer: {}", self.reason)
-    }
-}
-
-impl std::error::Error for RevocationError {}
-
-/// What the layer answers when the revocation store cannot be asked. It fails closed either way.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum RevocationFailure {
-    /// `503 Service Unavailable` with `Retry-After: 1` (gRPC `UNAVAILABLE`): the client may retry
-    /// with the same token. The default.
-    #[default]
-    ServiceUnavailable,
-    /// `401 invalid_token`: the client treats it like any refused token.
-    Unauthorized,
-}
-
-type Answer = Result<RevocationStatus, RevocationError>;
-
-/// The future answer of a [`RevocationCheck`]: ready at once, or pending on I/O.
-#[must_use = "a revocation answer does nothing unless awaited"]
-pub struct RevocationFuture {
-    inner: Inner,
-}
-
-enum Inner {
-    Ready(Option<Answer>),
-    Pending(Pin<Box<dyn Future<Output = Answer> + Send>>),
-}
-
-impl RevocationFuture {
-    /// An answer available now.
-    pub fn ready(answer: Result<RevocationStatus, RevocationError>) -> RevocationFuture {
-        RevocationFuture { inner: Inner::Ready(Some(answer)) }
-    }
-
-    /// An answer that needs I/O.
-    pub fn pending<F>(future: F) -> RevocationFuture
-    where
-        F: Future<Output = Result<RevocationStatus, RevocationError>> + Send + 'static,
-    {
-        RevocationFuture { inner: Inner::Pending(Box::pin(future)) }
-    }
-
-    /// The answer if it is already there, or the future itself.
-    pub(crate) fn into_ready(self) -> Result<Answer, RevocationFuture> {
-        match self.inner {
-            Inner::Ready(Some(answer)) => Ok(answer),
-            inner => Err(RevocationFuture { inner }),
-        }
-    }
-}
-
-impl Future for RevocationFuture {
-    type Output = Result<RevocationStatus, RevocationError>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match &mut self.inner {
-            Inner::Ready(answer) => Poll::Ready(
-                answer
-                    .take()
-                    .unwrap_or_else(|| Err(RevocationError::new("polled after completion"))),
-            ),
-            Inner::Pending(future) => future.as_mut().poll(cx),
-        }
-    }
-}
-
-impl fmt::Debug for RevocationFuture {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = match self.inner {
-            Inner::Ready(_) => "ready",
-            Inner::Pending(_) => "pending",
-        };
-        f.debug_tuple("RevocationFuture").field(&state).finish()
-    }
-}
 
 /// An in-process denylist, for a single server (several servers need a shared store).
 ///
@@ -157,18 +15,23 @@ impl fmt::Debug for RevocationFuture {
 /// added, so memory stays proportional to the entries that still matter. Cloning shares the list.
 ///
 /// ```
-/// use tower_sliding_jwt::{InMemoryRevocations, RegisteredClaims, RevocationStatus};
+/// use tower_sliding_jwt::revocation::{InMemoryRevocations, RevocationStatus};
+/// use tower_sliding_jwt::{JwtAuthLayer, NoCustomClaims};
 ///
 /// let revocations = InMemoryRevocations::new();
-/// let claims = RegisteredClaims {
-///     sub: Some("42".into()),
-///     sid: Some("session-1".into()),
-///     exp: 2_000_000_000,
-///     ..Default::default()
-/// };
-/// assert_eq!(revocations.status(&claims), RevocationStatus::Active);
-/// revocations.revoke_session("session-1", 2_000_086_400); // logout: every token of the session
-/// assert_eq!(revocations.status(&claims), RevocationStatus::Revoked);
+/// let issuer = JwtAuthLayer::builder()
+///     .hs256(b"an example secret of at least 32 bytes")
+///     .revocation(revocations.clone())
+///     .build()?
+///     .issuer();
+/// let claims = issuer.verify::<NoCustomClaims>(&issuer.issue("42", &())?.token)?;
+/// let claims = claims.registered();
+/// assert_eq!(revocations.status(claims), RevocationStatus::Active);
+/// // Logout: every token of the session, until the session could not be valid any more.
+/// let until = issuer.session_expires_at(claims).unwrap();
+/// revocations.revoke_session(claims.session_id().unwrap(), until);
+/// assert_eq!(revocations.status(claims), RevocationStatus::Revoked);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]
 pub struct InMemoryRevocations {
@@ -230,14 +93,15 @@ impl InMemoryRevocations {
     /// The status of a token with these claims.
     pub fn status(&self, claims: &RegisteredClaims) -> RevocationStatus {
         let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
-        let listed = |map: &HashMap<String, i64>, key: &Option<CompactString>| {
-            key.as_ref().is_some_and(|key| map.contains_key(key.as_str()))
+        let listed = |map: &HashMap<String, i64>, key: Option<&str>| {
+            key.is_some_and(|key| map.contains_key(key))
         };
-        let subject =
-            claims.sub.as_ref().and_then(|sub| state.subjects.get(sub.as_str())).is_some_and(
-                |(before, _)| claims.auth_time.or(claims.iat).is_none_or(|start| start <= *before),
-            );
-        if listed(&state.tokens, &claims.jti) || listed(&state.sessions, &claims.sid) || subject {
+        let subject = claims
+            .subject()
+            .and_then(|sub| state.subjects.get(sub))
+            .is_some_and(|(before, _)| claims.session_start().is_none_or(|start| start <= *before));
+        let token = listed(&state.tokens, claims.token_id());
+        if token || listed(&state.sessions, claims.session_id()) || subject {
             RevocationStatus::Revoked
         } else {
             RevocationStatus::Active

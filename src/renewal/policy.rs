@@ -1,17 +1,15 @@
-//! Sliding renewal: when a token renews, how long the new one lives, and where it goes.
+//! [`RenewalPolicy`]: the public knobs of renewal (when a token renews, how long sessions last,
+//! which responses carry the successor, and how it is delivered).
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cookie::SameSite;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
 use crate::claims::RegisteredClaims;
 use crate::clock::secs;
-use crate::error::{ConfigError, RenewError};
-use crate::keys::KeyRole;
-use crate::reject::TokenError;
+use crate::error::ConfigError;
 
 /// The default name of the response header that carries a renewed token.
 pub const REFRESHED_TOKEN_HEADER: HeaderName = HeaderName::from_static("x-refreshed-token");
@@ -35,24 +33,24 @@ type Predicate = Arc<dyn Fn(StatusCode, &HeaderMap) -> bool + Send + Sync>;
 /// | `max_session` | 24 hours |
 /// | responses that carry a renewal | 2xx and 3xx |
 /// | delivery | header `x-refreshed-token`; `Set-Cookie` when the token came from a cookie |
-/// | mode | [`RefreshMode::Inject`] |
+/// | mode | [`RenewalMode::Inject`] |
 ///
 /// ```
 /// use std::time::Duration;
-/// use tower_sliding_jwt::{RefreshMode, RefreshPolicy};
+/// use tower_sliding_jwt::{RenewalMode, RenewalPolicy};
 ///
-/// let policy = RefreshPolicy::new()
+/// let policy = RenewalPolicy::new()
 ///     .ttl(Duration::from_secs(15 * 60))
 ///     .renew_within(Duration::from_secs(5 * 60))
 ///     .max_session(Duration::from_secs(8 * 3600))
-///     .mode(RefreshMode::Inject);
+///     .mode(RenewalMode::Inject);
 /// ```
 #[derive(Clone)]
-pub struct RefreshPolicy {
+pub struct RenewalPolicy {
     pub(crate) trigger: Trigger,
     pub(crate) ttl: Duration,
     pub(crate) max_session: Duration,
-    pub(crate) mode: RefreshMode,
+    pub(crate) mode: RenewalMode,
     pub(crate) header: HeaderName,
     pub(crate) advice_header: HeaderName,
     pub(crate) cookie: CookieSettings,
@@ -71,7 +69,7 @@ pub(crate) enum Trigger {
 /// What the layer does with a token that should renew.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
-pub enum RefreshMode {
+pub enum RenewalMode {
     /// Sign a renewed token and put it in the response (header, or `Set-Cookie` for cookie
     /// tokens). The default.
     #[default]
@@ -81,6 +79,29 @@ pub enum RefreshMode {
     Advise,
     /// Never touch responses. [`Issuer::renew`](crate::Issuer::renew) still works.
     Disabled,
+}
+
+/// The `SameSite` attribute of renewal and login cookies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum SameSite {
+    /// Sent on same-site requests only.
+    Strict,
+    /// Also sent on top-level navigations from other sites (the default).
+    #[default]
+    Lax,
+    /// Sent on cross-site requests too (requires `Secure`).
+    None,
+}
+
+impl SameSite {
+    fn to_cookie(self) -> cookie::SameSite {
+        match self {
+            SameSite::Strict => cookie::SameSite::Strict,
+            SameSite::Lax => cookie::SameSite::Lax,
+            SameSite::None => cookie::SameSite::None,
+        }
+    }
 }
 
 /// Attributes of the `Set-Cookie` that delivers a renewed (or login) token read from a cookie.
@@ -93,7 +114,7 @@ pub enum RefreshMode {
 /// (cookie tossing). The defaults qualify; `build` refuses settings that would not.
 ///
 /// ```
-/// use tower_sliding_jwt::{CookieSettings, SameSite};
+/// use tower_sliding_jwt::renewal::{CookieSettings, SameSite};
 ///
 /// // For a plain-HTTP development server, where browsers drop `Secure` cookies.
 /// let dev = CookieSettings::new().secure(false).same_site(SameSite::Strict);
@@ -171,7 +192,7 @@ impl CookieSettings {
         let mut cookie = cookie::Cookie::build((name, token))
             .http_only(self.http_only)
             .secure(self.secure)
-            .same_site(self.same_site)
+            .same_site(self.same_site.to_cookie())
             .path(self.path.as_str())
             .max_age(cookie::time::Duration::seconds(max_age.max(0)));
         if let Some(domain) = &self.domain {
@@ -209,14 +230,14 @@ pub(crate) fn sensitive_value(text: String) -> Option<HeaderValue> {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct NoRenewal;
 
-impl RefreshPolicy {
+impl RenewalPolicy {
     /// The defaults (see the table above).
-    pub fn new() -> RefreshPolicy {
-        RefreshPolicy {
+    pub fn new() -> RenewalPolicy {
+        RenewalPolicy {
             trigger: Trigger::Fraction(0.5),
             ttl: Duration::from_secs(300),
             max_session: Duration::from_secs(24 * 3600),
-            mode: RefreshMode::Inject,
+            mode: RenewalMode::Inject,
             header: REFRESHED_TOKEN_HEADER,
             advice_header: EXPIRES_IN_HEADER,
             cookie: CookieSettings::new(),
@@ -225,51 +246,51 @@ impl RefreshPolicy {
     }
 
     /// Renew when at most `remaining` of the token's lifetime is left.
-    pub fn renew_within(mut self, remaining: Duration) -> RefreshPolicy {
+    pub fn renew_within(mut self, remaining: Duration) -> RenewalPolicy {
         self.trigger = Trigger::Within(secs(remaining));
         self
     }
 
     /// Renew when at most this fraction of the token's lifetime (`exp - iat`) is left: `0.5` (the
     /// default) renews in the second half of its life. Must be within `(0, 1]`.
-    pub fn renew_within_fraction(mut self, fraction: f64) -> RefreshPolicy {
+    pub fn renew_within_fraction(mut self, fraction: f64) -> RenewalPolicy {
         self.trigger = Trigger::Fraction(fraction);
         self
     }
 
     /// The lifetime of login and renewed tokens. Default 5 minutes.
-    pub fn ttl(mut self, ttl: Duration) -> RefreshPolicy {
+    pub fn ttl(mut self, ttl: Duration) -> RenewalPolicy {
         self.ttl = ttl;
         self
     }
 
     /// The absolute session limit, counted from `auth_time` (or `iat` for tokens without it).
     /// Default 24 hours.
-    pub fn max_session(mut self, max_session: Duration) -> RefreshPolicy {
+    pub fn max_session(mut self, max_session: Duration) -> RenewalPolicy {
         self.max_session = max_session;
         self
     }
 
     /// Inject, advise, or disabled. Default inject.
-    pub fn mode(mut self, mode: RefreshMode) -> RefreshPolicy {
+    pub fn mode(mut self, mode: RenewalMode) -> RenewalPolicy {
         self.mode = mode;
         self
     }
 
     /// The response header that carries a renewed token. Default `x-refreshed-token`.
-    pub fn header(mut self, name: HeaderName) -> RefreshPolicy {
+    pub fn header(mut self, name: HeaderName) -> RenewalPolicy {
         self.header = name;
         self
     }
 
     /// The response header of advise mode. Default `x-token-expires-in`.
-    pub fn advice_header(mut self, name: HeaderName) -> RefreshPolicy {
+    pub fn advice_header(mut self, name: HeaderName) -> RenewalPolicy {
         self.advice_header = name;
         self
     }
 
     /// The attributes of renewal (and login) cookies.
-    pub fn cookie(mut self, settings: CookieSettings) -> RefreshPolicy {
+    pub fn cookie(mut self, settings: CookieSettings) -> RenewalPolicy {
         self.cookie = settings;
         self
     }
@@ -280,13 +301,13 @@ impl RefreshPolicy {
     /// says.
     ///
     /// ```
-    /// use tower_sliding_jwt::RefreshPolicy;
+    /// use tower_sliding_jwt::RenewalPolicy;
     ///
     /// // Also renew on 404, so a client polling for a resource keeps its session.
-    /// let policy = RefreshPolicy::new()
+    /// let policy = RenewalPolicy::new()
     ///     .when(|status, _headers| status.is_success() || status.is_redirection() || status == 404);
     /// ```
-    pub fn when<F>(mut self, predicate: F) -> RefreshPolicy
+    pub fn when<F>(mut self, predicate: F) -> RenewalPolicy
     where
         F: Fn(StatusCode, &HeaderMap) -> bool + Send + Sync + 'static,
     {
@@ -344,15 +365,15 @@ impl RefreshPolicy {
     }
 }
 
-impl Default for RefreshPolicy {
+impl Default for RenewalPolicy {
     fn default() -> Self {
-        RefreshPolicy::new()
+        RenewalPolicy::new()
     }
 }
 
-impl fmt::Debug for RefreshPolicy {
+impl fmt::Debug for RenewalPolicy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RefreshPolicy")
+        f.debug_struct("RenewalPolicy")
             .field("trigger", &self.trigger)
             .field("ttl", &self.ttl)
             .field("max_session", &self.max_session)
@@ -363,57 +384,6 @@ impl fmt::Debug for RefreshPolicy {
             .field("predicate", &self.predicate.as_ref().map(|_| "custom"))
             .finish()
     }
-}
-
-/// A renewal that rules 2 and 3 of the design allow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Renewable {
-    /// The session cap: `auth_time + max_session`.
-    pub(crate) cap: i64,
-    /// The session start the renewed token carries as `auth_time`.
-    pub(crate) session_start: i64,
-    /// `exp` of the renewed token if signed at the `now` it was decided at.
-    pub(crate) new_exp: i64,
-}
-
-/// Rules 2 and 3: may this verified token be renewed at `now`, and to what `exp`?
-///
-/// No leeway applies here: a token accepted only thanks to leeway (expired, not yet valid, issued
-/// in the future) does not renew.
-pub(crate) fn renewable(
-    claims: &RegisteredClaims,
-    role: &KeyRole,
-    our_issuer: Option<&str>,
-    ttl: Duration,
-    max_session: Duration,
-    now: i64,
-) -> Result<Renewable, RenewError> {
-    if !role.is_ours() || claims.iss.as_deref() != our_issuer {
-        return Err(RenewError::Foreign);
-    }
-    if now >= claims.exp {
-        return Err(RenewError::Invalid(TokenError::Expired));
-    }
-    if claims.nbf.is_some_and(|nbf| nbf > now) {
-        return Err(RenewError::Invalid(TokenError::NotYetValid));
-    }
-    if claims.iat.is_some_and(|iat| iat > now) {
-        return Err(RenewError::Invalid(TokenError::IssuedInFuture));
-    }
-    let session_start = claims
-        .auth_time
-        .or(claims.iat)
-        .ok_or(RenewError::Invalid(TokenError::MissingClaim("auth_time")))?;
-    let cap = session_start.saturating_add(secs(max_session));
-    let new_exp = now.saturating_add(secs(ttl)).min(cap);
-    if new_exp <= claims.exp {
-        return Err(if new_exp >= cap {
-            RenewError::SessionEnded
-        } else {
-            RenewError::NotExtended
-        });
-    }
-    Ok(Renewable { cap, session_start, new_exp })
 }
 
 #[cfg(test)]
@@ -432,7 +402,7 @@ mod tests {
 
     #[test]
     fn validation_refuses_inconsistent_numbers() {
-        let p = RefreshPolicy::new().ttl(Duration::from_secs(60));
+        let p = RenewalPolicy::new().ttl(Duration::from_secs(60));
         assert_eq!(
             p.clone().renew_within(Duration::from_secs(61)).validate(),
             Err(ConfigError::ThresholdExceedsTtl)
@@ -459,18 +429,18 @@ mod tests {
 
     #[test]
     fn trigger_by_fraction_and_by_duration() {
-        let half = RefreshPolicy::new();
+        let half = RenewalPolicy::new();
         let c = claims(1_000, 1_300);
         assert!(!half.triggers(&c, 1_149), "151 s of 300 left");
         assert!(half.triggers(&c, 1_150), "150 s of 300 left");
-        let within = RefreshPolicy::new().renew_within(Duration::from_secs(10));
+        let within = RenewalPolicy::new().renew_within(Duration::from_secs(10));
         assert!(!within.triggers(&c, 1_289));
         assert!(within.triggers(&c, 1_290));
     }
 
     #[test]
     fn qualifying_responses() {
-        let p = RefreshPolicy::new();
+        let p = RenewalPolicy::new();
         let h = HeaderMap::new();
         for ok in [200, 201, 204, 301, 304] {
             assert!(p.qualifies(StatusCode::from_u16(ok).unwrap(), &h), "{ok}");
@@ -478,7 +448,7 @@ mod tests {
         for no in [101, 400, 401, 403, 404, 500, 503] {
             assert!(!p.qualifies(StatusCode::from_u16(no).unwrap(), &h), "{no}");
         }
-        let everything = RefreshPolicy::new().when(|_, _| true);
+        let everything = RenewalPolicy::new().when(|_, _| true);
         assert!(everything.qualifies(StatusCode::NOT_FOUND, &h));
         assert!(!everything.qualifies(StatusCode::SWITCHING_PROTOCOLS, &h));
         // gRPC: a trailers-only error is a 200 whose headers carry the status.
@@ -488,50 +458,6 @@ mod tests {
         grpc.insert("grpc-status", "7".parse().unwrap());
         assert!(!p.qualifies(StatusCode::OK, &grpc));
         assert!(!everything.qualifies(StatusCode::OK, &grpc));
-    }
-
-    #[test]
-    fn renewal_rules() {
-        let ttl = Duration::from_secs(300);
-        let max = Duration::from_secs(1_000);
-        let c = claims(1_000, 1_300);
-        let ok = renewable(&c, &KeyRole::Signing, Some("us"), ttl, max, 1_200).unwrap();
-        assert_eq!(ok, Renewable { cap: 2_000, session_start: 1_000, new_exp: 1_500 });
-        // Capped by the session limit.
-        let late = claims(1_000, 1_900);
-        let capped = renewable(&late, &KeyRole::Previous, Some("us"), ttl, max, 1_850).unwrap();
-        assert_eq!(capped.new_exp, 2_000);
-        // At the cap, the session ends.
-        let last = claims(1_700, 2_000);
-        let mut last = last;
-        last.auth_time = Some(1_000);
-        assert_eq!(
-            renewable(&last, &KeyRole::Signing, Some("us"), ttl, max, 1_990),
-            Err(RenewError::SessionEnded)
-        );
-        // Foreign key or issuer.
-        assert_eq!(
-            renewable(&c, &KeyRole::Trusted("us".into()), Some("us"), ttl, max, 1_200),
-            Err(RenewError::Foreign)
-        );
-        assert_eq!(
-            renewable(&c, &KeyRole::Signing, Some("them"), ttl, max, 1_200),
-            Err(RenewError::Foreign)
-        );
-        // Accepted only thanks to leeway.
-        assert!(matches!(
-            renewable(&c, &KeyRole::Signing, Some("us"), ttl, max, 1_300),
-            Err(RenewError::Invalid(_))
-        ));
-        assert!(matches!(
-            renewable(&c, &KeyRole::Signing, Some("us"), ttl, max, 999),
-            Err(RenewError::Invalid(_))
-        ));
-        // Renewed within the same second as issued: nothing to extend.
-        assert_eq!(
-            renewable(&c, &KeyRole::Signing, Some("us"), ttl, max, 1_000),
-            Err(RenewError::NotExtended)
-        );
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Signature checks prepared once per key, so a request pays for the cryptography alone.
+//! The cryptography: which backend this build uses, the signature checks and signers prepared
+//! once per key, and random ids.
 //!
 //! jsonwebtoken 11 builds a verifier (and keys the HMAC, or parses the public key) on every call.
 //! Here that work happens once, when the [`Key`](crate::Key) is built:
@@ -7,12 +8,81 @@
 //! - with `rust_crypto` alone: a keyed `hmac::Hmac` state; RSA, ECDSA and EdDSA go through
 //!   jsonwebtoken's RustCrypto verifiers, whose cost is dominated by the arithmetic anyway.
 //!
-//! Both use the same crates as jsonwebtoken's own backends.
+//! This crate never relies on jsonwebtoken's process-wide default provider (which panics when both
+//! of its backends are compiled in): it picks the provider itself, at compile time.
 
+use std::cell::RefCell;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::crypto::CryptoProvider;
 use jsonwebtoken::jwk::AlgorithmParameters;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use jsonwebtoken::{DecodingKey, EncodingKey};
 
-use crate::backend::provider;
+use crate::algorithm::Algorithm;
+use crate::error::IssueError;
+
+#[cfg(not(any(feature = "rust_crypto", feature = "aws_lc_rs")))]
+compile_error!(
+    "tower-sliding-jwt needs a crypto backend: enable the `aws_lc_rs` (default) or the \
+     `rust_crypto` feature"
+);
+
+/// The cryptography backend compiled into this build.
+///
+/// Chosen by the crate features: `aws_lc_rs` (the default: the fastest verification) or
+/// `rust_crypto` (pure Rust, no C compiler needed).
+/// When both are enabled (as `--all-features` does), `aws_lc_rs` is used, always; the choice is
+/// never left to chance. [`CryptoBackend::ACTIVE`] tells which one a build uses.
+///
+/// ```
+/// use tower_sliding_jwt::CryptoBackend;
+///
+/// println!("tokens are signed with {}", CryptoBackend::ACTIVE);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CryptoBackend {
+    /// The RustCrypto crates (feature `rust_crypto`).
+    RustCrypto,
+    /// aws-lc-rs (feature `aws_lc_rs`).
+    AwsLcRs,
+}
+
+impl CryptoBackend {
+    /// The backend this build uses.
+    #[cfg(feature = "aws_lc_rs")]
+    pub const ACTIVE: CryptoBackend = CryptoBackend::AwsLcRs;
+    /// The backend this build uses.
+    #[cfg(all(feature = "rust_crypto", not(feature = "aws_lc_rs")))]
+    pub const ACTIVE: CryptoBackend = CryptoBackend::RustCrypto;
+
+    /// The backend's name, as the crate feature spells it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            CryptoBackend::RustCrypto => "rust_crypto",
+            CryptoBackend::AwsLcRs => "aws_lc_rs",
+        }
+    }
+}
+
+impl std::fmt::Display for CryptoBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The provider of the active backend.
+pub(crate) fn provider() -> &'static CryptoProvider {
+    #[cfg(feature = "aws_lc_rs")]
+    {
+        &jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER
+    }
+    #[cfg(all(feature = "rust_crypto", not(feature = "aws_lc_rs")))]
+    {
+        &jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER
+    }
+}
 
 /// Verifies signatures for one key and algorithm.
 // One per configured key, never moved on the request path: keeping the keyed state inline saves
@@ -35,7 +105,7 @@ impl Verifier {
         secret: Option<&[u8]>,
         public: Option<&AlgorithmParameters>,
     ) -> Option<Verifier> {
-        if matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) {
+        if alg.is_hmac() {
             return HmacKey::new(alg, secret?).map(Verifier::Hmac);
         }
         #[cfg(feature = "aws_lc_rs")]
@@ -64,10 +134,12 @@ impl Verifier {
             #[cfg(feature = "aws_lc_rs")]
             Verifier::Public(key) => key.verify_sig(message, signature).is_ok(),
             #[cfg(not(feature = "aws_lc_rs"))]
-            Verifier::PerCall => match (provider().verifier_factory)(&alg, decoding) {
-                Ok(verifier) => verifier.verify(message, &signature.to_vec()).is_ok(),
-                Err(_) => false,
-            },
+            Verifier::PerCall => {
+                match (provider().verifier_factory)(&alg.to_jsonwebtoken(), decoding) {
+                    Ok(verifier) => verifier.verify(message, &signature.to_vec()).is_ok(),
+                    Err(_) => false,
+                }
+            }
         }
     }
 }
@@ -92,7 +164,7 @@ impl Signer {
         match self {
             Signer::Hmac(key) => Some(key.sign(message)),
             Signer::PerCall(key) => {
-                let signer = (provider().signer_factory)(&alg, key).ok()?;
+                let signer = (provider().signer_factory)(&alg.to_jsonwebtoken(), key).ok()?;
                 signer.try_sign(message).ok()
             }
         }
@@ -178,8 +250,9 @@ mod aws {
     use aws_lc_rs::signature::{self as sig, ParsedPublicKey, VerificationAlgorithm};
     use base64::Engine as _;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use jsonwebtoken::Algorithm;
     use jsonwebtoken::jwk::AlgorithmParameters;
+
+    use crate::algorithm::Algorithm;
 
     fn verification(alg: Algorithm) -> Option<&'static dyn VerificationAlgorithm> {
         Some(match alg {
@@ -192,7 +265,7 @@ mod aws {
             Algorithm::ES256 => &sig::ECDSA_P256_SHA256_FIXED,
             Algorithm::ES384 => &sig::ECDSA_P384_SHA384_FIXED,
             Algorithm::EdDSA => &sig::ED25519,
-            _ => return None,
+            Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => return None,
         })
     }
 
@@ -246,5 +319,47 @@ mod aws {
         length(body.len(), &mut der);
         der.extend(body);
         der
+    }
+}
+
+/// 128 random bits from the operating system, base64url: for `jti` and `sid`.
+///
+/// Drawn from a per-thread pool refilled 256 bytes at a time, so a renewal rarely costs a
+/// system call. Every byte is used once.
+pub(crate) fn random_id() -> Result<String, IssueError> {
+    thread_local! {
+        static POOL: RefCell<([u8; 256], usize)> = const { RefCell::new(([0; 256], 256)) };
+    }
+    POOL.with(|pool| {
+        let mut pool = pool.borrow_mut();
+        let (bytes, used) = &mut *pool;
+        if *used + 16 > bytes.len() {
+            getrandom::fill(bytes).map_err(|_| IssueError::Randomness)?;
+            *used = 0;
+        }
+        let id = URL_SAFE_NO_PAD.encode(&bytes[*used..*used + 16]);
+        bytes[*used..*used + 16].fill(0);
+        *used += 16;
+        Ok(id)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_provider_is_the_one_the_features_select() {
+        // aws-lc-rs when it is compiled in (alone or with rust_crypto), RustCrypto otherwise.
+        let expected = if cfg!(feature = "aws_lc_rs") { "aws_lc_rs" } else { "rust_crypto" };
+        assert_eq!(CryptoBackend::ACTIVE.name(), expected);
+        println!("crypto backend under test: {}", CryptoBackend::ACTIVE);
+    }
+
+    #[test]
+    fn random_ids_do_not_repeat() {
+        let ids: std::collections::HashSet<String> =
+            (0..10_000).map(|_| random_id().unwrap()).collect();
+        assert_eq!(ids.len(), 10_000);
     }
 }

@@ -6,8 +6,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
+use super::check::{RevocationCheck, RevocationFuture, RevocationStatus};
 use crate::claims::RegisteredClaims;
-use crate::revocation::{RevocationCheck, RevocationError, RevocationFuture, RevocationStatus};
+use crate::error::RevocationError;
 
 /// Revoked tokens, sessions and subjects in Redis, shared by every instance of a service.
 ///
@@ -20,13 +21,14 @@ use crate::revocation::{RevocationCheck, RevocationError, RevocationFuture, Revo
 ///
 /// Checking a token is one round trip (`MGET` of its `jti`, `sid` and `sub` entries), bounded by a
 /// timeout (250 ms by default). If Redis cannot answer, the layer fails closed as
-/// [`RevocationFailure`](crate::RevocationFailure) says (503 by default), never letting the
+/// [`RevocationFailure`](crate::revocation::RevocationFailure) says (503 by default), never letting the
 /// request through; the connection manager reconnects in the background, and requests succeed
 /// again as soon as Redis is back. Nothing is cached locally, so a logout on one instance is
 /// refused by every other one from the very next request.
 ///
 /// ```no_run
-/// use tower_sliding_jwt::{Claims, Issuer, JwtAuthLayer, RedisRevocations, RevocationError};
+/// use tower_sliding_jwt::{Claims, Issuer, JwtAuthLayer};
+/// use tower_sliding_jwt::revocation::{RedisRevocations, RevocationError};
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let revocations = RedisRevocations::connect("redis://127.0.0.1/")?;
@@ -42,7 +44,7 @@ use crate::revocation::{RevocationCheck, RevocationError, RevocationFuture, Revo
 ///     issuer: &Issuer,
 ///     claims: &Claims,
 /// ) -> Result<(), RevocationError> {
-///     let until = issuer.session_expires_at(&claims.registered).unwrap_or(claims.expires_at());
+///     let until = issuer.session_expires_at(claims.registered()).unwrap_or(claims.expires_at());
 ///     revocations.revoke_session(claims.session_id().unwrap_or_default(), until).await
 /// }
 /// ```
@@ -150,7 +152,7 @@ impl RevocationCheck for RedisRevocations {
             return RevocationFuture::ready(Ok(RevocationStatus::Active));
         }
         let command = redis::cmd("MGET").arg(keys).clone();
-        let session_start = claims.auth_time.or(claims.iat);
+        let session_start = claims.session_start();
         let subject_at = [&jti, &sid].iter().filter(|key| key.is_some()).count();
         let has_subject = sub.is_some();
         let mut connection = self.connection.clone();
@@ -195,7 +197,7 @@ fn error(what: &str, e: &redis::RedisError) -> RevocationError {
     } else {
         "response"
     };
-    RevocationError::new(format!("{what} ({class})"))
+    RevocationError::with_source(format!("{what} ({class})"), e.clone())
 }
 
 fn unix_now() -> i64 {

@@ -1,57 +1,25 @@
-//! The verification of one token: segments, header, key selection, signature, claims.
+//! Compact JWS (RFC 7515): the strict parsing of a token and its signature check, and the
+//! serialization of the tokens this crate signs.
 //!
 //! The compact serialization is parsed here, strictly, and only the signature check is handed to
-//! jsonwebtoken's crypto backend (with a key built once at configuration time). The payload is
-//! not parsed before its signature verifies.
+//! the crypto backend (with a key prepared at configuration time). The payload is not parsed
+//! before its signature verifies.
 
 use std::borrow::Cow;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 use serde::de::{DeserializeOwned, Deserializer, IgnoredAny};
 
+use crate::algorithm::Algorithm;
 use crate::claims::{self, RegisteredClaims};
+use crate::error::{IssueError, TokenError};
 use crate::keys::{Key, KeyRole, KeySet, Selection};
-use crate::reject::TokenError;
+use crate::validation::{Rules, validate};
 
 /// Decoded segments up to this size stay on the stack.
 const STACK_SEGMENT: usize = 1024;
-
-/// The claim rules of a configuration.
-#[derive(Debug, Clone)]
-pub(crate) struct Rules {
-    /// Seconds of tolerance for `exp`, `nbf` and `iat` (never applied to renewal).
-    pub(crate) leeway: i64,
-    /// Our `iss`, required in the tokens our own keys verify (not checked when unset). A trusted
-    /// key's tokens must carry the issuer that key was registered for.
-    pub(crate) own_issuer: Option<String>,
-    /// Accepted `aud` values; empty: not checked.
-    pub(crate) audiences: Vec<String>,
-    /// Whether `sub` is required.
-    pub(crate) require_sub: bool,
-    /// Longest token accepted, in bytes.
-    pub(crate) max_token_bytes: usize,
-    /// Accepted `typ` header values, compared without case and without an `application/`
-    /// prefix. A token without `typ` is accepted.
-    pub(crate) token_types: Vec<String>,
-    /// Whether `JWT` is among them: the headers this configuration signs carry it.
-    pub(crate) accepts_jwt_type: bool,
-    /// The longest session, in seconds: our tokens never outlive `auth_time + max_session`.
-    pub(crate) max_session: i64,
-}
-
-impl Rules {
-    /// Whether a `typ` header value names an accepted kind of token.
-    pub(crate) fn accepts_type(&self, typ: &str) -> bool {
-        let media_type = match typ.get(..12) {
-            Some(prefix) if prefix.eq_ignore_ascii_case("application/") => &typ[12..],
-            _ => typ,
-        };
-        self.token_types.iter().any(|accepted| accepted.eq_ignore_ascii_case(media_type))
-    }
-}
 
 /// A token that passed every check.
 #[derive(Debug)]
@@ -83,25 +51,6 @@ struct Header<'a> {
 /// `true` for a member that is present, whatever its value.
 fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
     IgnoredAny::deserialize(deserializer).map(|_| true)
-}
-
-/// The JWS algorithm named exactly `name` (`none`, in any case, is not one).
-fn algorithm(name: &str) -> Option<Algorithm> {
-    Some(match name {
-        "HS256" => Algorithm::HS256,
-        "HS384" => Algorithm::HS384,
-        "HS512" => Algorithm::HS512,
-        "RS256" => Algorithm::RS256,
-        "RS384" => Algorithm::RS384,
-        "RS512" => Algorithm::RS512,
-        "PS256" => Algorithm::PS256,
-        "PS384" => Algorithm::PS384,
-        "PS512" => Algorithm::PS512,
-        "ES256" => Algorithm::ES256,
-        "ES384" => Algorithm::ES384,
-        "EdDSA" => Algorithm::EdDSA,
-        _ => return None,
-    })
 }
 
 /// The three segments of a compact JWS, and the signing input (`header.payload`).
@@ -146,7 +95,7 @@ pub(crate) fn payload_of(token: &str) -> Option<Vec<u8>> {
 }
 
 /// Verify `token` at time `now`: signature with the selected key, then the claims.
-pub(crate) fn verify<C: DeserializeOwned + 'static>(
+pub(crate) fn verify_token<C: DeserializeOwned + 'static>(
     keys: &KeySet,
     remote: Option<&KeySet>,
     rules: &Rules,
@@ -181,7 +130,7 @@ pub(crate) fn verify<C: DeserializeOwned + 'static>(
             if header.typ.as_deref().is_some_and(|typ| !rules.accepts_type(typ)) {
                 return Err(TokenError::UnacceptedType);
             }
-            let alg = algorithm(&header.alg).ok_or(TokenError::UnsupportedAlgorithm)?;
+            let alg = Algorithm::from_name(&header.alg).ok_or(TokenError::UnsupportedAlgorithm)?;
             Ok(select(keys, remote, alg, header.kid.as_deref()))
         })?,
     };
@@ -243,55 +192,25 @@ impl<T, L: Iterator<Item = T>, R: Iterator<Item = T>> Iterator for Either<L, R> 
     }
 }
 
-/// The claim rules, with leeway, for a token verified by a key of this `role`.
-pub(crate) fn validate(
-    claims: &RegisteredClaims,
-    role: &KeyRole,
-    rules: &Rules,
-    now: i64,
-) -> Result<(), TokenError> {
-    if now.saturating_sub(rules.leeway) >= claims.exp {
-        return Err(TokenError::Expired);
+/// The compact serialization of `payload` under the base64url `header`, signed with `key`.
+/// A token longer than `max_bytes` is refused: the layer would not accept it back.
+pub(crate) fn encode(
+    header: &str,
+    payload: &[u8],
+    key: &Key,
+    max_bytes: usize,
+) -> Result<String, IssueError> {
+    let mut token = String::with_capacity(header.len() + payload.len() * 4 / 3 + 120);
+    token.push_str(header);
+    token.push('.');
+    URL_SAFE_NO_PAD.encode_string(payload, &mut token);
+    let signature = key.sign(token.as_bytes()).ok_or(IssueError::Signing)?;
+    token.push('.');
+    URL_SAFE_NO_PAD.encode_string(&signature, &mut token);
+    if token.len() > max_bytes {
+        return Err(IssueError::TooLarge);
     }
-    if claims.nbf.is_some_and(|nbf| nbf > now.saturating_add(rules.leeway)) {
-        return Err(TokenError::NotYetValid);
-    }
-    if claims.iat.is_some_and(|iat| iat > now.saturating_add(rules.leeway)) {
-        return Err(TokenError::IssuedInFuture);
-    }
-    // A key vouches for its own issuer only: a partner's key never passes a token as ours.
-    let issuer = match role {
-        KeyRole::Trusted(issuer) => Some(&**issuer),
-        KeyRole::Signing | KeyRole::Previous => rules.own_issuer.as_deref(),
-    };
-    if let Some(expected) = issuer {
-        match &claims.iss {
-            Some(iss) if iss == expected => {}
-            Some(_) => return Err(TokenError::WrongIssuer),
-            None => return Err(TokenError::MissingClaim("iss")),
-        }
-    }
-    // The session start bounds the session: one in the future would stretch it without end.
-    if let Some(start) = claims.auth_time.or(claims.iat) {
-        if start > now.saturating_add(rules.leeway) {
-            return Err(TokenError::SessionStartInFuture);
-        }
-        let cap = start.saturating_add(rules.max_session).saturating_add(rules.leeway);
-        if role.is_ours() && claims.exp > cap {
-            return Err(TokenError::BeyondSessionLimit);
-        }
-    }
-    if !rules.audiences.is_empty() {
-        match &claims.aud {
-            Some(aud) if rules.audiences.iter().any(|ok| aud.contains(ok)) => {}
-            Some(_) => return Err(TokenError::WrongAudience),
-            None => return Err(TokenError::MissingClaim("aud")),
-        }
-    }
-    if rules.require_sub && claims.sub.is_none() {
-        return Err(TokenError::MissingClaim("sub"));
-    }
-    Ok(())
+    Ok(token)
 }
 
 #[cfg(test)]
@@ -339,7 +258,7 @@ mod tests {
     }
 
     fn check(keys: &KeySet, rules: &Rules, token: &str) -> Result<KeyRole, TokenError> {
-        verify::<NoCustomClaims>(keys, None, rules, token, NOW).map(|v| v.role)
+        verify_token::<NoCustomClaims>(keys, None, rules, token, NOW).map(|v| v.role)
     }
 
     #[test]

@@ -1,0 +1,299 @@
+//! The request phase: answer a preflight, extract the token, verify it (or find it among the
+//! recently verified), plan its renewal, and admit the request or build its rejection. All of it
+//! is synchronous; only an asynchronous revocation answer is awaited, by the response future.
+
+use std::sync::Arc;
+
+use compact_str::CompactString;
+use http::request::Parts;
+use http::{Method, Response, StatusCode};
+use serde::de::DeserializeOwned;
+
+use crate::cache::TokenCache;
+use crate::claims::{Claims, RegisteredClaims};
+use crate::config::Core;
+use crate::error::{IssueError, TokenError};
+use crate::keys::KeyRole;
+use crate::raw_token::RawToken;
+use crate::reject::{Forbidden, Rejection, RejectionContext, RejectionHandler, forbid_storing};
+use crate::renewal::response::{handler_delivered, write_advice, write_token};
+use crate::renewal::rule::{Renewable, renewable, successor_exp};
+use crate::renewal::successor::successor_payload;
+use crate::renewal::{NoRenewal, RenewalMode};
+use crate::revocation::{Refusal, RevocationError, RevocationFuture, RevocationStatus, verdict};
+use crate::source::{Found, extract};
+use crate::validation::validate;
+
+/// An authorization check on verified claims and the request.
+pub(crate) type Authorize<C> =
+    Arc<dyn Fn(&Claims<C>, &Parts) -> Result<(), Forbidden> + Send + Sync>;
+
+/// Everything a request needs, behind the one `Arc` all services of a layer share.
+pub(crate) struct LayerConfig<C> {
+    pub(crate) core: Arc<Core>,
+    /// Verified tokens seen recently (absent when disabled).
+    pub(crate) cache: Option<TokenCache<C>>,
+    pub(crate) optional: bool,
+    pub(crate) answer_preflight: bool,
+    pub(crate) realm: String,
+    pub(crate) authorize: Option<Authorize<C>>,
+}
+
+/// What the request phase decided.
+// A short-lived stack value: boxing the large variant would cost an allocation per request.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Step<C> {
+    /// Call the inner service as is (optional mode without a token).
+    Pass,
+    /// A CORS preflight: answered here, never by the inner service.
+    Preflight,
+    /// Refuse.
+    Reject(Rejection),
+    /// A verified token, pending the revocation answer and the authorization check.
+    Verified { claims: Claims<C>, renewal: Option<PlannedRenewal>, check: Option<RevocationFuture> },
+}
+
+/// Preflight, extraction, verification and the renewal decision.
+pub(crate) fn authenticate<C: DeserializeOwned + Send + Sync + 'static>(
+    config: &LayerConfig<C>,
+    parts: &Parts,
+) -> Step<C> {
+    let core = &config.core;
+    if config.answer_preflight && is_cors_preflight(parts) {
+        tracing::debug!(target: "tower_sliding_jwt", "CORS preflight answered");
+        return Step::Preflight;
+    }
+    let found = match extract(&core.sources, parts, core.rules.max_token_bytes) {
+        Ok(Some(found)) => found,
+        Ok(None) if config.optional => {
+            tracing::debug!(target: "tower_sliding_jwt", "no token; optional mode");
+            return Step::Pass;
+        }
+        Ok(None) => {
+            tracing::debug!(target: "tower_sliding_jwt", "no token");
+            return Step::Reject(Rejection::Missing);
+        }
+        Err(rejection) => {
+            tracing::debug!(target: "tower_sliding_jwt", reason = %rejection, "token source rejected");
+            return Step::Reject(rejection);
+        }
+    };
+    let now = core.now();
+    let (claims, role) = match verify_cached(config, &found, now) {
+        Ok(verified) => verified,
+        Err(TokenError::KeysUnavailable) => {
+            tracing::warn!(target: "tower_sliding_jwt", "remote keys too stale; token not checked");
+            return Step::Reject(Rejection::Unavailable);
+        }
+        Err(reason) => {
+            tracing::debug!(target: "tower_sliding_jwt", %reason, "token rejected");
+            return Step::Reject(Rejection::InvalidToken(reason));
+        }
+    };
+    let registered = claims.registered();
+    let renewal = PlannedRenewal::plan(core, registered, &role, &found.token, found.index, now);
+    let check = core.revocation.as_ref().map(|check| check.check(registered));
+    Step::Verified { claims, renewal, check }
+}
+
+/// Verify a token, or find it among the recently verified ones. A cached token's dates are
+/// checked again against `now`; everything that depends on the request runs either way.
+fn verify_cached<C: DeserializeOwned + Send + Sync + 'static>(
+    config: &LayerConfig<C>,
+    found: &Found<'_>,
+    now: i64,
+) -> Result<(Claims<C>, KeyRole), TokenError> {
+    let core = &config.core;
+    let token = found.token.as_ref();
+    // Entries verified under another remote key set (rotated since, or gone stale) do not count.
+    let generation = core.key_generation();
+    if let Some((claims, role)) = config.cache.as_ref().and_then(|c| c.get(token, generation)) {
+        validate(claims.registered(), &role, &core.rules, now)?;
+        return Ok((claims, role));
+    }
+    let verified = core.verify::<C>(token, now)?;
+    let raw = match found.header {
+        Some(value) => RawToken::in_header(value, token),
+        None => RawToken::copied(token),
+    };
+    let vouched = verified.role.trusted_issuer();
+    let claims = Claims::new(verified.registered, verified.custom, raw, vouched);
+    if let Some(cache) = &config.cache {
+        cache.insert(token, &claims, &verified.role, generation, now, core.rules.leeway);
+    }
+    Ok((claims, verified.role))
+}
+
+/// After the revocation answer: the authorization check, then the claims go into the request.
+pub(crate) fn admit<C: Send + Sync + 'static>(
+    config: &LayerConfig<C>,
+    parts: &mut Parts,
+    claims: Claims<C>,
+    answer: Result<RevocationStatus, RevocationError>,
+) -> Result<(), Rejection> {
+    let registered = claims.registered();
+    let (sub, jti) = (registered.subject(), registered.token_id());
+    if let Err(error) = &answer {
+        tracing::warn!(target: "tower_sliding_jwt", sub, jti, %error, "revocation check failed");
+    }
+    let refused = match verdict(&answer, config.core.revocation_failure) {
+        Ok(()) => config
+            .authorize
+            .as_ref()
+            .and_then(|authorize| authorize(&claims, parts).err().map(Rejection::Forbidden)),
+        Err(Refusal::Token(reason)) => Some(Rejection::InvalidToken(reason)),
+        Err(Refusal::Unavailable) => Some(Rejection::Unavailable),
+    };
+    if let Some(rejection) = refused {
+        tracing::debug!(target: "tower_sliding_jwt", sub, jti, reason = %rejection, "token refused");
+        return Err(rejection);
+    }
+    tracing::debug!(target: "tower_sliding_jwt", sub, jti, "token accepted");
+    // One extension (the token rides in the claims): with axum's own two, the map stays within
+    // its first allocation.
+    parts.extensions.insert(claims);
+    Ok(())
+}
+
+/// The handler's response for a refusal, made uncacheable whatever the handler wrote: a shared
+/// cache must not replay one client's refusal (or its challenge) to another.
+pub(crate) fn respond<C, R: RejectionHandler<B>, B>(
+    config: &LayerConfig<C>,
+    handler: &R,
+    rejection: &Rejection,
+    parts: &Parts,
+) -> Response<B> {
+    let mut response =
+        handler.respond(rejection, &RejectionContext { parts, realm: &config.realm });
+    forbid_storing(response.headers_mut());
+    response
+}
+
+/// The answer to a CORS preflight: 204 with an empty body. Browsers send preflights without
+/// credentials, so they cannot be authenticated; answering them here means a request that only
+/// looks like one never reaches the inner service. A CORS layer outside this one adds the
+/// `Access-Control-Allow-*` headers (or answers the preflight itself before it gets here).
+pub(crate) fn preflight_response<B: Default>() -> Response<B> {
+    let mut response = Response::new(B::default());
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    response
+}
+
+/// `OPTIONS` with `Origin` and `Access-Control-Request-Method`, and no gRPC content type (a gRPC
+/// call is never a preflight, whatever else it carries).
+fn is_cors_preflight(parts: &Parts) -> bool {
+    parts.method == Method::OPTIONS
+        && parts.headers.contains_key(http::header::ORIGIN)
+        && parts.headers.contains_key(http::header::ACCESS_CONTROL_REQUEST_METHOD)
+        && !crate::reject::has_grpc_content_type(parts)
+}
+
+/// A renewal decided in the request phase, written into the response if it qualifies. The
+/// successor is only signed then, so a failing handler costs no signature.
+pub(crate) struct PlannedRenewal {
+    core: Arc<Core>,
+    /// Index of the token's source in `core.sources`.
+    source: usize,
+    /// `exp` of the presented token.
+    old_exp: i64,
+    kind: Kind,
+}
+
+enum Kind {
+    /// Sign a successor from this (verified, decoded) payload.
+    Inject { payload: Vec<u8>, renewable: Renewable, sub: Option<CompactString> },
+    /// Announce the expiry.
+    Advise,
+}
+
+impl PlannedRenewal {
+    /// Should the response to this request renew the token?
+    fn plan(
+        core: &Arc<Core>,
+        claims: &RegisteredClaims,
+        role: &KeyRole,
+        token: &str,
+        source: usize,
+        now: i64,
+    ) -> Option<PlannedRenewal> {
+        let policy = &core.renewal;
+        if policy.mode == RenewalMode::Disabled || !policy.triggers(claims, now) {
+            return None;
+        }
+        let plan =
+            renewable(claims, role, core.issuer.as_deref(), policy.ttl, policy.max_session, now);
+        let renewable = match plan {
+            Ok(renewable) => renewable,
+            Err(reason) => {
+                tracing::debug!(
+                    target: "tower_sliding_jwt",
+                    sub = claims.subject(),
+                    jti = claims.token_id(),
+                    %reason,
+                    "token in the renewal window is not renewed"
+                );
+                return None;
+            }
+        };
+        let kind = match policy.mode {
+            RenewalMode::Advise => Kind::Advise,
+            _ => Kind::Inject {
+                payload: crate::jws::payload_of(token)?,
+                renewable,
+                sub: claims.sub.clone(),
+            },
+        };
+        Some(PlannedRenewal { core: Arc::clone(core), source, old_exp: claims.exp, kind })
+    }
+
+    /// Write the renewal into a qualifying response.
+    pub(crate) fn apply<B>(self, response: &mut Response<B>) {
+        let core = &self.core;
+        let policy = &core.renewal;
+        if response.extensions().get::<NoRenewal>().is_some()
+            || !policy.qualifies(response.status(), response.headers())
+        {
+            return;
+        }
+        let source = &core.sources[self.source];
+        let headers = response.headers_mut();
+        let now = core.now();
+        let (payload, renewable, sub) = match self.kind {
+            Kind::Advise => return write_advice(headers, policy, self.old_exp.saturating_sub(now)),
+            Kind::Inject { payload, renewable, sub } => (payload, renewable, sub),
+        };
+        if handler_delivered(headers, policy, source) {
+            return;
+        }
+        let sub = sub.as_deref();
+        // Asked again now: the token may have expired while the handler ran.
+        let new_exp = match successor_exp(self.old_exp, renewable.cap, core.ttl(), now) {
+            Ok(new_exp) => new_exp,
+            Err(reason) => {
+                tracing::debug!(target: "tower_sliding_jwt", sub, %reason, "not renewed");
+                return;
+            }
+        };
+        let signed = successor_payload(&payload, renewable.session_start, new_exp, now)
+            .and_then(|json| core.sign_json(&json));
+        let token = match signed {
+            Ok(token) => token,
+            Err(error @ IssueError::TooLarge) => {
+                tracing::debug!(target: "tower_sliding_jwt", sub, %error, "not renewed");
+                return;
+            }
+            Err(error) => {
+                tracing::warn!(target: "tower_sliding_jwt", sub, %error, "renewal failed");
+                return;
+            }
+        };
+        write_token(headers, policy, source, token, new_exp - now);
+        tracing::debug!(
+            target: "tower_sliding_jwt",
+            sub,
+            exp = new_exp,
+            cap = renewable.cap,
+            "token renewed"
+        );
+    }
+}

@@ -1,0 +1,242 @@
+//! JSON Web Keys (RFC 7517): reading them, the public parameters of our keys, RFC 7638
+//! thumbprints, and the JWK Set a service publishes.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::jwk::{
+    AlgorithmParameters, CommonParameters, EllipticCurve, EllipticCurveKeyParameters,
+    EllipticCurveKeyType, Jwk, KeyAlgorithm, OctetKeyPairParameters, OctetKeyPairType,
+    PublicKeyUse, RSAKeyParameters, RSAKeyType, ThumbprintHash,
+};
+use jsonwebtoken::{AlgorithmFamily, DecodingKey, DecodingKeyKind};
+use serde::{Serialize, Serializer};
+
+use crate::algorithm::Algorithm;
+use crate::crypto::provider;
+use crate::error::KeyError;
+
+/// The JWS algorithm a JWK's `alg` names, if it is one of ours (the JWK variant names are the
+/// JOSE names, so our one table of names decides).
+pub(crate) fn algorithm_named(alg: KeyAlgorithm) -> Option<Algorithm> {
+    Algorithm::from_name(&format!("{alg:?}"))
+}
+
+/// The algorithm a JWK declares, or the only one its key type allows.
+pub(crate) fn algorithm_of(jwk: &Jwk) -> Result<Algorithm, KeyError> {
+    if jwk.common.public_key_use == Some(PublicKeyUse::Encryption) {
+        return Err(KeyError::InvalidJwk("the key is for encryption (\"use\": \"enc\")"));
+    }
+    match jwk.common.key_algorithm {
+        Some(alg) => algorithm_named(alg)
+            .ok_or(KeyError::InvalidJwk("its \"alg\" is not a supported JWS algorithm")),
+        None => match &jwk.algorithm {
+            AlgorithmParameters::RSA(_) => Ok(Algorithm::RS256),
+            AlgorithmParameters::EllipticCurve(p) => match p.curve {
+                EllipticCurve::P256 => Ok(Algorithm::ES256),
+                EllipticCurve::P384 => Ok(Algorithm::ES384),
+                _ => Err(KeyError::InvalidJwk("unsupported elliptic curve")),
+            },
+            AlgorithmParameters::OctetKeyPair(_) => Ok(Algorithm::EdDSA),
+            AlgorithmParameters::OctetKey(_) => {
+                Err(KeyError::InvalidJwk("an \"oct\" key needs an \"alg\""))
+            }
+            _ => Err(KeyError::InvalidJwk("unsupported key type")),
+        },
+    }
+}
+
+/// One JWK from its JSON text.
+pub(crate) fn parse(json: &str) -> Result<Jwk, KeyError> {
+    serde_json::from_str(json).map_err(|_| KeyError::InvalidJwk("not a JWK"))
+}
+
+/// The keys of a JWK Set document.
+pub(crate) fn parse_set(json: &str) -> Result<Vec<Jwk>, KeyError> {
+    let set: jsonwebtoken::jwk::JwkSet =
+        serde_json::from_str(json).map_err(|_| KeyError::InvalidJwk("not a JWK Set document"))?;
+    Ok(set.keys)
+}
+
+/// Whether a JWK of a set is a signature key of a kind this crate uses (others are skipped, as a
+/// relying party must).
+pub(crate) fn is_signature_key(jwk: &Jwk) -> bool {
+    let unsupported_alg =
+        jwk.common.key_algorithm.is_some_and(|alg| algorithm_named(alg).is_none());
+    let for_encryption = jwk.common.public_key_use == Some(PublicKeyUse::Encryption);
+    !(unsupported_alg || for_encryption || matches!(jwk.algorithm, AlgorithmParameters::Other(_)))
+}
+
+/// A public key as a JSON Web Key (RFC 7517), with `kid`, `alg` and `"use": "sig"`: an entry of
+/// the JWK Set a service publishes (see [`Issuer::jwks`](crate::Issuer::jwks)). It serializes to
+/// the standard JSON members.
+///
+/// ```
+/// use tower_sliding_jwt::{Algorithm, Key};
+///
+/// let key = Key::from_private_pem(Algorithm::EdDSA, std::fs::read("tests/keys/ed25519_private.pem")?)?;
+/// let jwk = key.public_jwk().expect("an asymmetric key");
+/// assert_eq!(jwk.algorithm(), Algorithm::EdDSA);
+/// assert!(jwk.to_json().contains(r#""crv":"Ed25519""#));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct PublicJwk {
+    jwk: Jwk,
+    algorithm: Algorithm,
+}
+
+impl PublicJwk {
+    pub(crate) fn new(
+        params: AlgorithmParameters,
+        algorithm: Algorithm,
+        kid: Option<String>,
+    ) -> PublicJwk {
+        let jwk = Jwk {
+            common: CommonParameters {
+                public_key_use: Some(PublicKeyUse::Signature),
+                key_algorithm: Some(KeyAlgorithm::from(algorithm.to_jsonwebtoken())),
+                key_id: kid,
+                ..CommonParameters::default()
+            },
+            algorithm: params,
+        };
+        PublicJwk { jwk, algorithm }
+    }
+
+    /// The key id.
+    pub fn kid(&self) -> Option<&str> {
+        self.jwk.common.key_id.as_deref()
+    }
+
+    /// The algorithm the key is for.
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    /// The JWK as JSON text.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(&self.jwk).unwrap_or_default()
+    }
+}
+
+impl Serialize for PublicJwk {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.jwk.serialize(serializer)
+    }
+}
+
+/// A JWK Set document (`{"keys": [...]}`) of public keys, for `/.well-known/jwks.json`.
+///
+/// ```
+/// use tower_sliding_jwt::{Algorithm, JwtAuthLayer, Key};
+///
+/// let pem = std::fs::read("tests/keys/ec256_private.pem")?;
+/// let layer = JwtAuthLayer::builder()
+///     .signing_key(Key::from_private_pem(Algorithm::ES256, &pem)?.with_kid("2026-11"))
+///     .build()?;
+/// let set = layer.issuer().jwks();
+/// assert_eq!(set.keys()[0].kid(), Some("2026-11"));
+/// assert!(set.to_json().starts_with(r#"{"keys":[{"#));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct JwkSet {
+    keys: Vec<PublicJwk>,
+}
+
+impl JwkSet {
+    pub(crate) fn new(keys: Vec<PublicJwk>) -> JwkSet {
+        JwkSet { keys }
+    }
+
+    /// The keys.
+    pub fn keys(&self) -> &[PublicJwk] {
+        &self.keys
+    }
+
+    /// The document as JSON text.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+pub(crate) fn b64(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+pub(crate) fn rsa_params(n: &[u8], e: &[u8]) -> AlgorithmParameters {
+    AlgorithmParameters::RSA(RSAKeyParameters { key_type: RSAKeyType::RSA, n: b64(n), e: b64(e) })
+}
+
+pub(crate) fn ec_params(curve: EllipticCurve, x: &[u8], y: &[u8]) -> AlgorithmParameters {
+    AlgorithmParameters::EllipticCurve(EllipticCurveKeyParameters {
+        key_type: EllipticCurveKeyType::EC,
+        curve,
+        x: b64(x),
+        y: b64(y),
+    })
+}
+
+pub(crate) fn ed_params(x: &[u8]) -> AlgorithmParameters {
+    AlgorithmParameters::OctetKeyPair(OctetKeyPairParameters {
+        key_type: OctetKeyPairType::OctetKeyPair,
+        curve: EllipticCurve::Ed25519,
+        x: b64(x),
+    })
+}
+
+/// The public parameters of a verifying key, checked against the algorithm.
+pub(crate) fn public_params(
+    algorithm: Algorithm,
+    key: &DecodingKey,
+) -> Option<AlgorithmParameters> {
+    match (algorithm.to_jsonwebtoken().family(), key.kind()) {
+        (AlgorithmFamily::Rsa, DecodingKeyKind::RsaModulusExponent { n, e }) => {
+            Some(rsa_params(n, e))
+        }
+        (AlgorithmFamily::Rsa, DecodingKeyKind::SecretOrDer(der)) => {
+            let (n, e) = (provider().key_utils.rsa_pub_components_from_public_key)(der).ok()?;
+            Some(rsa_params(&n, &e))
+        }
+        (AlgorithmFamily::Ec, DecodingKeyKind::SecretOrDer(point)) => {
+            let (curve, half) = match (algorithm, point.len()) {
+                (Algorithm::ES256, 65) => (EllipticCurve::P256, 32),
+                (Algorithm::ES384, 97) => (EllipticCurve::P384, 48),
+                _ => return None,
+            };
+            if point[0] != 0x04 {
+                return None;
+            }
+            let (x, y) = point[1..].split_at(half);
+            Some(ec_params(curve, x, y))
+        }
+        (AlgorithmFamily::Ed, DecodingKeyKind::SecretOrDer(x)) if x.len() == 32 => {
+            Some(ed_params(x))
+        }
+        _ => None,
+    }
+}
+
+/// RFC 7638 JWK thumbprint (SHA-256, base64url).
+pub(crate) fn thumbprint(params: &AlgorithmParameters) -> Option<String> {
+    // Members in lexicographic order, no whitespace, as RFC 7638 section 3 requires. All the
+    // values are base64url or fixed names, so no JSON escaping is needed.
+    let canonical = match params {
+        AlgorithmParameters::RSA(p) => format!(r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#, p.e, p.n),
+        AlgorithmParameters::EllipticCurve(p) => {
+            let crv = match p.curve {
+                EllipticCurve::P256 => "P-256",
+                EllipticCurve::P384 => "P-384",
+                _ => return None,
+            };
+            format!(r#"{{"crv":"{crv}","kty":"EC","x":"{}","y":"{}"}}"#, p.x, p.y)
+        }
+        AlgorithmParameters::OctetKeyPair(p) => {
+            format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#, p.x)
+        }
+        _ => return None,
+    };
+    let digest =
+        (provider().key_utils.compute_digest)(canonical.as_bytes(), ThumbprintHash::SHA256).ok()?;
+    Some(b64(&digest))
+}

@@ -1,0 +1,30 @@
+//! Sliding renewal: the [`RenewalPolicy`] (its public knobs), the rule that decides which tokens
+//! renew and until when, the successor's claims, and the writing of it into the response.
+//!
+//! ```
+//! use std::time::Duration;
+//! use tower_sliding_jwt::{JwtAuthLayer, RenewalMode, RenewalPolicy};
+//!
+//! let layer = JwtAuthLayer::builder()
+//!     .hs256(b"an example secret of at least 32 bytes")
+//!     .renewal(
+//!         RenewalPolicy::new()
+//!             .ttl(Duration::from_secs(15 * 60))
+//!             .renew_within(Duration::from_secs(5 * 60))
+//!             .max_session(Duration::from_secs(8 * 3600))
+//!             .mode(RenewalMode::Inject),
+//!     )
+//!     .build()?;
+//! # Ok::<(), tower_sliding_jwt::ConfigError>(())
+//! ```
+
+mod policy;
+pub(crate) mod response;
+pub(crate) mod rule;
+pub(crate) mod successor;
+
+pub(crate) use policy::sensitive_value;
+pub use policy::{
+    CookieSettings, EXPIRES_IN_HEADER, NoRenewal, REFRESHED_TOKEN_HEADER, RenewalMode,
+    RenewalPolicy, SameSite,
+};

@@ -1,0 +1,151 @@
+//! The revocation hook: a check of every verified token against a denylist, its answer, and
+//! what a failure to answer means.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use crate::claims::RegisteredClaims;
+use crate::error::{RevocationError, TokenError};
+
+/// A denylist consulted for every verified token (and by [`Issuer::renew`](crate::Issuer::renew)).
+///
+/// A revoked token is refused as `invalid_token` ("the token has been revoked"). Return
+/// [`RevocationFuture::ready`] when the answer is at hand (no allocation, the request goes on
+/// synchronously) and [`RevocationFuture::pending`] when it needs I/O, such as a Redis lookup.
+///
+/// ```
+/// use tower_sliding_jwt::RegisteredClaims;
+/// use tower_sliding_jwt::revocation::{RevocationCheck, RevocationFuture, RevocationStatus};
+///
+/// /// Refuses every token of one user, e.g. while an account is locked.
+/// struct Locked(&'static str);
+///
+/// impl RevocationCheck for Locked {
+///     fn check(&self, claims: &RegisteredClaims) -> RevocationFuture {
+///         let locked = claims.subject() == Some(self.0);
+///         RevocationFuture::ready(Ok(if locked {
+///             RevocationStatus::Revoked
+///         } else {
+///             RevocationStatus::Active
+///         }))
+///     }
+/// }
+/// ```
+pub trait RevocationCheck: Send + Sync + 'static {
+    /// Whether the verified token with these claims is revoked.
+    fn check(&self, claims: &RegisteredClaims) -> RevocationFuture;
+}
+
+impl<T: RevocationCheck + ?Sized> RevocationCheck for Arc<T> {
+    fn check(&self, claims: &RegisteredClaims) -> RevocationFuture {
+        (**self).check(claims)
+    }
+}
+
+/// The answer of a [`RevocationCheck`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevocationStatus {
+    /// The token may be used.
+    Active,
+    /// The token, its session or its subject has been revoked.
+    Revoked,
+}
+
+/// What the layer answers when the revocation store cannot be asked. It fails closed either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RevocationFailure {
+    /// `503 Service Unavailable` with `Retry-After: 1` (gRPC `UNAVAILABLE`): the client may retry
+    /// with the same token. The default.
+    #[default]
+    ServiceUnavailable,
+    /// `401 invalid_token`: the client treats it like any refused token.
+    Unauthorized,
+}
+
+type Answer = Result<RevocationStatus, RevocationError>;
+
+/// The future answer of a [`RevocationCheck`]: ready at once, or pending on I/O.
+#[must_use = "a revocation answer does nothing unless awaited"]
+pub struct RevocationFuture {
+    inner: Inner,
+}
+
+enum Inner {
+    Ready(Option<Answer>),
+    Pending(Pin<Box<dyn Future<Output = Answer> + Send>>),
+}
+
+impl RevocationFuture {
+    /// An answer available now.
+    pub fn ready(answer: Result<RevocationStatus, RevocationError>) -> RevocationFuture {
+        RevocationFuture { inner: Inner::Ready(Some(answer)) }
+    }
+
+    /// An answer that needs I/O.
+    pub fn pending<F>(future: F) -> RevocationFuture
+    where
+        F: Future<Output = Result<RevocationStatus, RevocationError>> + Send + 'static,
+    {
+        RevocationFuture { inner: Inner::Pending(Box::pin(future)) }
+    }
+
+    /// The answer if it is already there, or the future itself.
+    pub(crate) fn into_ready(self) -> Result<Answer, RevocationFuture> {
+        match self.inner {
+            Inner::Ready(Some(answer)) => Ok(answer),
+            inner => Err(RevocationFuture { inner }),
+        }
+    }
+}
+
+impl Future for RevocationFuture {
+    type Output = Result<RevocationStatus, RevocationError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &mut self.inner {
+            Inner::Ready(answer) => Poll::Ready(
+                answer
+                    .take()
+                    .unwrap_or_else(|| Err(RevocationError::new("polled after completion"))),
+            ),
+            Inner::Pending(future) => future.as_mut().poll(cx),
+        }
+    }
+}
+
+impl fmt::Debug for RevocationFuture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match self.inner {
+            Inner::Ready(_) => "ready",
+            Inner::Pending(_) => "pending",
+        };
+        f.debug_tuple("RevocationFuture").field(&state).finish()
+    }
+}
+
+/// Why a revocation answer refuses the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// Refused as an invalid token (revoked, or the status is unknown and 401 was chosen).
+    Token(TokenError),
+    /// The store could not be asked and 503 was chosen.
+    Unavailable,
+}
+
+/// What a revocation answer means, for the layer and for explicit renewal alike.
+pub(crate) fn verdict(
+    answer: &Result<RevocationStatus, RevocationError>,
+    failure: RevocationFailure,
+) -> Result<(), Refusal> {
+    match answer {
+        Ok(RevocationStatus::Active) => Ok(()),
+        Ok(RevocationStatus::Revoked) => Err(Refusal::Token(TokenError::Revoked)),
+        Err(_) => Err(match failure {
+            RevocationFailure::ServiceUnavailable => Refusal::Unavailable,
+            RevocationFailure::Unauthorized => Refusal::Token(TokenError::RevocationUnknown),
+        }),
+    }
+}

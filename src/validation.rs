@@ -1,0 +1,125 @@
+//! The claim rules: dates with leeway, the issuer each key speaks for, audience, subject, the
+//! session start and, for our own tokens, the session limit.
+
+use crate::claims::RegisteredClaims;
+use crate::error::TokenError;
+use crate::keys::KeyRole;
+
+/// The claim rules of a configuration.
+#[derive(Debug, Clone)]
+pub(crate) struct Rules {
+    /// Seconds of tolerance for `exp`, `nbf` and `iat` (never applied to renewal).
+    pub(crate) leeway: i64,
+    /// Our `iss`, required in the tokens our own keys verify (not checked when unset). A trusted
+    /// key's tokens must carry the issuer that key was registered for.
+    pub(crate) own_issuer: Option<String>,
+    /// Accepted `aud` values; empty: not checked.
+    pub(crate) audiences: Vec<String>,
+    /// Whether `sub` is required.
+    pub(crate) require_sub: bool,
+    /// Longest token accepted, in bytes.
+    pub(crate) max_token_bytes: usize,
+    /// Accepted `typ` header values, compared without case and without an `application/`
+    /// prefix. A token without `typ` is accepted.
+    pub(crate) token_types: Vec<String>,
+    /// Whether `JWT` is among them: the headers this configuration signs carry it.
+    pub(crate) accepts_jwt_type: bool,
+    /// The longest session, in seconds: our tokens never outlive `auth_time + max_session`.
+    pub(crate) max_session: i64,
+}
+
+impl Rules {
+    /// Whether a `typ` header value names an accepted kind of token.
+    pub(crate) fn accepts_type(&self, typ: &str) -> bool {
+        let media_type = match typ.get(..12) {
+            Some(prefix) if prefix.eq_ignore_ascii_case("application/") => &typ[12..],
+            _ => typ,
+        };
+        self.token_types.iter().any(|accepted| accepted.eq_ignore_ascii_case(media_type))
+    }
+}
+
+/// The claim rules, with leeway, for a token verified by a key of this `role`.
+pub(crate) fn validate(
+    claims: &RegisteredClaims,
+    role: &KeyRole,
+    rules: &Rules,
+    now: i64,
+) -> Result<(), TokenError> {
+    if now.saturating_sub(rules.leeway) >= claims.exp {
+        return Err(TokenError::Expired);
+    }
+    if claims.nbf.is_some_and(|nbf| nbf > now.saturating_add(rules.leeway)) {
+        return Err(TokenError::NotYetValid);
+    }
+    if claims.iat.is_some_and(|iat| iat > now.saturating_add(rules.leeway)) {
+        return Err(TokenError::IssuedInFuture);
+    }
+    // A key vouches for its own issuer only: a partner's key never passes a token as ours.
+    let issuer = match role {
+        KeyRole::Trusted(issuer) => Some(&**issuer),
+        KeyRole::Signing | KeyRole::Previous => rules.own_issuer.as_deref(),
+    };
+    if let Some(expected) = issuer {
+        match &claims.iss {
+            Some(iss) if iss == expected => {}
+            Some(_) => return Err(TokenError::WrongIssuer),
+            None => return Err(TokenError::MissingClaim("iss")),
+        }
+    }
+    // The session start bounds the session: one in the future would stretch it without end.
+    if let Some(start) = claims.session_start() {
+        if start > now.saturating_add(rules.leeway) {
+            return Err(TokenError::SessionStartInFuture);
+        }
+        let cap = start.saturating_add(rules.max_session).saturating_add(rules.leeway);
+        if role.is_ours() && claims.exp > cap {
+            return Err(TokenError::BeyondSessionLimit);
+        }
+    }
+    if !rules.audiences.is_empty() {
+        match &claims.aud {
+            Some(aud) if rules.audiences.iter().any(|ok| aud.contains(ok)) => {}
+            Some(_) => return Err(TokenError::WrongAudience),
+            None => return Err(TokenError::MissingClaim("aud")),
+        }
+    }
+    if rules.require_sub && claims.sub.is_none() {
+        return Err(TokenError::MissingClaim("sub"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_names_compare_without_case_or_media_type_prefix() {
+        let rules = Rules {
+            leeway: 5,
+            own_issuer: None,
+            audiences: vec![],
+            require_sub: false,
+            max_token_bytes: 8192,
+            token_types: vec!["JWT".into(), "at+jwt".into()],
+            accepts_jwt_type: true,
+            max_session: 60,
+        };
+        assert!(rules.accepts_type("application/AT+JWT"));
+        assert!(!rules.accepts_type("application/"));
+        assert!(!rules.accepts_type("logout+jwt"));
+        // A token of ours beyond its session limit, and the same claims from a partner key.
+        let claims = RegisteredClaims {
+            iss: Some("idp".into()),
+            exp: 200,
+            auth_time: Some(100),
+            ..Default::default()
+        };
+        assert_eq!(
+            validate(&claims, &KeyRole::Signing, &rules, 150),
+            Err(TokenError::BeyondSessionLimit)
+        );
+        assert_eq!(validate(&claims, &KeyRole::Trusted("idp".into()), &rules, 150), Ok(()));
+    }
+}
