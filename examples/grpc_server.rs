@@ -12,47 +12,17 @@
 //! health service ships its generated code.
 
 #[path = "shared/settings.rs"]
-pub(crate) mod settings;
-#[allow(dead_code)] // the tests include this file for `serve` only
+mod settings;
 #[path = "shared/startup.rs"]
 mod startup;
 
 use std::process::ExitCode;
 
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Server;
-use tower_sliding_jwt::{Clock, ConfigError, Issuer, JwtAuthLayer, SystemClock};
+use tower_sliding_jwt::{JwtAuthLayer, RenewalPolicy};
 
-use settings::Settings;
-
-/// Serve on `listener` in the background; returns the issuer of the layer in front.
-pub async fn serve(
-    listener: TcpListener,
-    settings: &Settings,
-    clock: impl Clock,
-) -> Result<Issuer, ConfigError> {
-    let auth = JwtAuthLayer::builder()
-        .claims::<Value>()
-        .hs256(&settings.secret)
-        .issuer(settings.issuer.clone())
-        .renewal(settings.renewal_policy())
-        .clock(clock)
-        .build()?;
-    let issuer = auth.issuer();
-    let (_reporter, health) = tonic_health::server::health_reporter();
-    // The whole server behind the layer: `Server::builder().layer` takes any Tower layer.
-    let server = Server::builder().layer(auth).add_service(health);
-    tokio::spawn(async move {
-        if let Err(error) = server.serve_with_incoming(TcpListenerStream::new(listener)).await {
-            tracing::error!(%error, "gRPC server stopped");
-        }
-    });
-    Ok(issuer)
-}
-
-#[allow(dead_code)] // the tests include this file for `serve` only
 #[tokio::main]
 async fn main() -> ExitCode {
     startup::init_tracing("info,tower_sliding_jwt=debug");
@@ -65,17 +35,44 @@ async fn main() -> ExitCode {
         Ok(bound) => bound,
         Err(code) => return code,
     };
-    let issuer = match serve(listener, &settings, SystemClock).await {
-        Ok(issuer) => issuer,
+    // Sliding renewal: a call in a token's last `REFRESH_WITHIN_SECS` gets a successor in the
+    // response metadata `x-refreshed-token`, never past `MAX_SESSION_SECS` after login.
+    let renewal = RenewalPolicy::new()
+        .ttl(settings.ttl)
+        .renew_within(settings.refresh_within)
+        .max_session(settings.max_session)
+        .mode(settings.mode);
+    let auth = JwtAuthLayer::builder()
+        .claims::<Value>()
+        .hs256(&settings.secret)
+        .issuer(settings.issuer.clone())
+        .renewal(renewal)
+        .build();
+    let auth = match auth {
+        Ok(auth) => auth,
         Err(e) => return startup::configuration_error(&e),
     };
-    println!("gRPC health service listening on {addr} (calls need a token)");
+    let issuer = auth.issuer();
+    let (_reporter, health) = tonic_health::server::health_reporter();
+    println!("gRPC health service listening on http://{addr} (calls need a token)");
     if let Ok(sample) = issuer.issue("demo-user", &json!({ "username": "demo" })) {
         println!(
             "try: grpcurl -plaintext -H 'authorization: Bearer {}' {addr} grpc.health.v1.Health/Check",
             sample.token
         );
     }
-    let _ = tokio::signal::ctrl_c().await;
-    ExitCode::SUCCESS
+    // The whole server behind the layer: `Server::builder().layer` takes any Tower layer.
+    let server = Server::builder().layer(auth).add_service(health).serve_with_incoming_shutdown(
+        TcpListenerStream::new(listener),
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        },
+    );
+    match server.await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("gRPC server stopped: {error}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -10,8 +10,7 @@
 //! renewal window carry `x-refreshed-token`.
 
 #[path = "shared/settings.rs"]
-pub(crate) mod settings;
-#[allow(dead_code)] // the tests include this file for `serve` only
+mod settings;
 #[path = "shared/startup.rs"]
 mod startup;
 
@@ -26,11 +25,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 use tower::{ServiceBuilder, service_fn};
-use tower_sliding_jwt::{Claims, Clock, ConfigError, Issuer, JwtAuthLayer, SystemClock};
-
-use settings::Settings;
+use tower_sliding_jwt::{Claims, JwtAuthLayer, RenewalPolicy};
 
 /// The application: no framework, just a function from request to response.
 async fn handle(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
@@ -47,23 +43,43 @@ async fn handle(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Inf
     Ok(response)
 }
 
-/// Serve on `listener` in the background; returns the issuer of the layer in front.
-pub async fn serve(
-    listener: TcpListener,
-    settings: &Settings,
-    clock: impl Clock,
-) -> Result<Issuer, ConfigError> {
+#[tokio::main]
+async fn main() -> ExitCode {
+    startup::init_tracing("info,tower_sliding_jwt=debug");
+    let settings = match startup::settings("127.0.0.1:3001") {
+        Ok(settings) => settings,
+        Err(code) => return code,
+    };
+    startup::warn_if_secret_generated(&settings);
+    let (listener, addr) = match startup::listen(&settings).await {
+        Ok(bound) => bound,
+        Err(code) => return code,
+    };
+    // Sliding renewal: a request in a token's last `REFRESH_WITHIN_SECS` gets a successor in
+    // `x-refreshed-token`, living `TOKEN_TTL_SECS`, never past `MAX_SESSION_SECS` after login.
+    let renewal = RenewalPolicy::new()
+        .ttl(settings.ttl)
+        .renew_within(settings.refresh_within)
+        .max_session(settings.max_session)
+        .mode(settings.mode);
     let auth = JwtAuthLayer::builder()
         .claims::<Value>()
         .hs256(&settings.secret)
         .issuer(settings.issuer.clone())
-        .renewal(settings.renewal_policy())
-        .clock(clock)
-        .build()?;
+        .renewal(renewal)
+        .build();
+    let auth = match auth {
+        Ok(auth) => auth,
+        Err(e) => return startup::configuration_error(&e),
+    };
     let issuer = auth.issuer();
     // The layer wraps the function like any Tower middleware; hyper sees one Tower service.
     let service = ServiceBuilder::new().layer(auth).service(service_fn(handle));
-    tokio::spawn(async move {
+    println!("hyper server listening on http://{addr} (every path needs a token)");
+    if let Ok(sample) = issuer.issue("demo-user", &json!({ "username": "demo" })) {
+        println!("try: curl -i http://{addr}/ -H 'authorization: Bearer {}'", sample.token);
+    }
+    let accept = async {
         loop {
             let Ok((stream, _peer)) = listener.accept().await else {
                 continue;
@@ -79,31 +95,10 @@ pub async fn serve(
                 }
             });
         }
-    });
-    Ok(issuer)
-}
-
-#[allow(dead_code)] // the tests include this file for `serve` only
-#[tokio::main]
-async fn main() -> ExitCode {
-    startup::init_tracing("info,tower_sliding_jwt=debug");
-    let settings = match startup::settings("127.0.0.1:3001") {
-        Ok(settings) => settings,
-        Err(code) => return code,
     };
-    startup::warn_if_secret_generated(&settings);
-    let (listener, addr) = match startup::listen(&settings).await {
-        Ok(bound) => bound,
-        Err(code) => return code,
-    };
-    let issuer = match serve(listener, &settings, SystemClock).await {
-        Ok(issuer) => issuer,
-        Err(e) => return startup::configuration_error(&e),
-    };
-    println!("hyper server listening on http://{addr} (every path needs a token)");
-    if let Ok(sample) = issuer.issue("demo-user", &json!({ "username": "demo" })) {
-        println!("try: curl -i http://{addr}/ -H 'authorization: Bearer {}'", sample.token);
+    tokio::select! {
+        () = accept => {}
+        _ = tokio::signal::ctrl_c() => {}
     }
-    let _ = tokio::signal::ctrl_c().await;
     ExitCode::SUCCESS
 }

@@ -1,13 +1,10 @@
-//! The gRPC example (tonic 0.14 + tonic-health) with a real tonic client.
+//! The gRPC example (tonic 0.14 + tonic-health), run as its own process, with a real tonic
+//! client. Tokens "from the past" are signed by an issuer with the server's configuration on a
+//! clock of its own.
 
 mod common;
-#[allow(dead_code)]
-#[path = "../examples/grpc_server.rs"]
-mod grpc_server;
 
-use std::time::Duration;
-
-use common::{claims_of, unix_now};
+use common::{Example, claims_of, example_issuer, unix_now};
 use serde_json::json;
 use tonic::transport::Channel;
 use tonic::{Code, Request};
@@ -15,31 +12,38 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
 use tower::ServiceBuilder;
+use tower_sliding_jwt::Issuer;
 use tower_sliding_jwt::client::{ClientTokenLayer, TokenStore};
 use tower_sliding_jwt::tonic::{BearerInterceptor, renewed_token};
-use tower_sliding_jwt::{Issuer, ManualClock};
 
-use grpc_server::settings::Settings;
+const SECRET: &str = "grpc-tests-secret-of-at-least-32-bytes";
 
 struct Server {
     url: String,
     channel: Channel,
-    issuer: Issuer,
-    clock: ManualClock,
+    _process: Example,
 }
 
 async fn start() -> Server {
-    let settings = Settings::from_lookup(
-        |name| (name == "JWT_SECRET").then(|| "grpc-tests-secret-of-at-least-32-bytes".to_owned()),
-        "127.0.0.1:0",
-    )
-    .unwrap();
-    let clock = ManualClock::new(unix_now());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let issuer = grpc_server::serve(listener, &settings, clock.clone()).await.unwrap();
+    let process = Example::start("grpc_server", &[("JWT_SECRET", SECRET)]);
+    let url = process.base.clone();
     let channel = Channel::from_shared(url.clone()).unwrap().connect().await.unwrap();
-    Server { url, channel, issuer, clock }
+    Server { url, channel, _process: process }
+}
+
+/// A token for `sub` with these custom claims, issued `age` seconds ago.
+fn token_with(sub: &str, custom: serde_json::Value, age: i64) -> String {
+    let (issuer, _) = example_issuer(SECRET, unix_now() - age);
+    issuer.issue(sub, &custom).unwrap().token
+}
+
+fn token(sub: &str, age: i64) -> String {
+    token_with(sub, json!({}), age)
+}
+
+/// The server's configuration, to verify what it sends.
+fn verifier() -> Issuer {
+    example_issuer(SECRET, unix_now()).0
 }
 
 fn check(token: Option<&str>) -> Request<HealthCheckRequest> {
@@ -57,7 +61,7 @@ fn serving(response: &HealthCheckResponse) -> bool {
 #[tokio::test]
 async fn a_valid_token_is_served() {
     let server = start().await;
-    let token = server.issuer.issue("svc-1", &json!({})).unwrap().token;
+    let token = token("svc-1", 0);
     let mut client = HealthClient::new(server.channel.clone());
     let response = client.check(check(Some(&token))).await.unwrap();
     assert!(serving(response.get_ref()));
@@ -77,7 +81,7 @@ async fn no_token_is_unauthenticated() {
 async fn a_bad_token_is_unauthenticated_with_its_reason() {
     let server = start().await;
     let mut client = HealthClient::new(server.channel.clone());
-    let forged = format!("{}x", server.issuer.issue("svc-1", &json!({})).unwrap().token);
+    let forged = format!("{}x", token("svc-1", 0));
     for (token, reason) in [
         ("not.a.token", "the token header is malformed"),
         (forged.as_str(), "the token signature is invalid"),
@@ -87,8 +91,7 @@ async fn a_bad_token_is_unauthenticated_with_its_reason() {
         assert_eq!(status.message(), reason);
         assert!(!status.message().contains(token));
     }
-    let token = server.issuer.issue("svc-1", &json!({})).unwrap().token;
-    server.clock.advance(Duration::from_secs(400));
+    let token = token("svc-1", 400);
     let status = client.check(check(Some(&token))).await.unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated);
     assert_eq!(status.message(), "the token has expired");
@@ -97,17 +100,20 @@ async fn a_bad_token_is_unauthenticated_with_its_reason() {
 #[tokio::test]
 async fn a_renewed_token_arrives_in_the_metadata_and_works() {
     let server = start().await;
-    let token = server.issuer.issue("svc-1", &json!({ "scope": "health" })).unwrap().token;
+    let token = token_with("svc-1", json!({ "scope": "health" }), 200);
     let mut client = HealthClient::new(server.channel.clone());
-    server.clock.advance(Duration::from_secs(200));
     let response = client.check(check(Some(&token))).await.unwrap();
     assert!(serving(response.get_ref()));
     let renewed = renewed_token(response.metadata()).expect("renewed token").to_owned();
     assert_eq!(claims_of(&renewed)["scope"], "health");
-    assert_eq!(claims_of(&renewed)["exp"], server.issuer.now() + 300);
-    // The next call with the renewed token, after the old one has expired.
-    server.clock.advance(Duration::from_secs(150));
-    assert_eq!(client.check(check(Some(&token))).await.unwrap_err().code(), Code::Unauthenticated);
+    let exp = claims_of(&renewed)["exp"].as_i64().unwrap();
+    assert!((exp - (unix_now() + 300)).abs() <= 2, "a fresh 300 s lifetime: {exp}");
+    // The renewed token works where its predecessor, 150 s later, would not.
+    let expired = token_with("svc-1", json!({ "scope": "health" }), 350);
+    assert_eq!(
+        client.check(check(Some(&expired))).await.unwrap_err().code(),
+        Code::Unauthenticated
+    );
     let response = client.check(check(Some(&renewed))).await.unwrap();
     assert!(serving(response.get_ref()));
 }
@@ -115,16 +121,15 @@ async fn a_renewed_token_arrives_in_the_metadata_and_works() {
 #[tokio::test]
 async fn a_stream_gets_the_renewal_in_its_initial_metadata() {
     let server = start().await;
-    let token = server.issuer.issue("svc-1", &json!({})).unwrap().token;
+    let token = token("svc-1", 200);
     let mut client = HealthClient::new(server.channel.clone());
-    server.clock.advance(Duration::from_secs(200));
     let mut request = Request::new(HealthCheckRequest { service: String::new() });
     request.metadata_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
     let response = client.watch(request).await.unwrap();
     let renewed = renewed_token(response.metadata())
         .expect("initial metadata carries the renewal")
         .to_owned();
-    assert!(server.issuer.verify::<serde_json::Value>(&renewed).is_ok());
+    assert!(verifier().verify::<serde_json::Value>(&renewed).is_ok());
     let mut stream = response.into_inner();
     let first = stream.message().await.unwrap().expect("first status");
     assert!(serving(&first));
@@ -133,34 +138,30 @@ async fn a_stream_gets_the_renewal_in_its_initial_metadata() {
 #[tokio::test]
 async fn the_client_helpers_keep_the_token_current() {
     let server = start().await;
-    let login = server.issuer.issue("svc-1", &json!({})).unwrap().token;
 
     // A channel wrapped in the client layer: renewals are picked up with no code at the call site.
+    let login = token("svc-1", 200);
     let store = TokenStore::new(&server.url).unwrap().with_token(login.clone());
     let channel = ServiceBuilder::new()
         .layer(ClientTokenLayer::new(store.clone()))
         .service(server.channel.clone());
     let mut client = HealthClient::new(channel);
-    for _ in 0..8 {
-        server.clock.advance(Duration::from_secs(100));
+    for _ in 0..3 {
         let response = client.check(HealthCheckRequest { service: String::new() }).await.unwrap();
         assert!(serving(response.get_ref()));
     }
     assert_ne!(store.token().as_deref(), Some(login.as_str()));
 
     // An interceptor attaches the token; the caller offers renewals back.
-    let store = TokenStore::new(&server.url)
-        .unwrap()
-        .with_token(server.issuer.issue("svc-2", &json!({})).unwrap().token);
+    let login = token("svc-2", 200);
+    let store = TokenStore::new(&server.url).unwrap().with_token(login.clone());
     let mut client = HealthClient::with_interceptor(
         server.channel.clone(),
         BearerInterceptor::new(store.clone()),
     );
-    for _ in 0..8 {
-        server.clock.advance(Duration::from_secs(100));
-        let response = client.check(HealthCheckRequest { service: String::new() }).await.unwrap();
-        store.offer_from_metadata(response.metadata());
-    }
+    let response = client.check(HealthCheckRequest { service: String::new() }).await.unwrap();
+    assert!(store.offer_from_metadata(response.metadata()));
+    assert_ne!(store.token().as_deref(), Some(login.as_str()));
 }
 
 /// tonic routes by path alone, so an `OPTIONS` to a method path would run the RPC if the layer
@@ -207,9 +208,8 @@ async fn a_forged_preflight_never_runs_the_rpc() {
 #[tokio::test]
 async fn a_failed_call_gets_no_renewal() {
     let server = start().await;
-    let token = server.issuer.issue("svc-1", &json!({})).unwrap().token;
+    let token = token("svc-1", 200);
     let mut client = HealthClient::new(server.channel.clone());
-    server.clock.advance(Duration::from_secs(200));
     let mut request = Request::new(HealthCheckRequest { service: "no.such.Service".into() });
     request.metadata_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
     let status = client.check(request).await.unwrap_err();

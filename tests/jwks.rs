@@ -1,27 +1,19 @@
 //! JWKS: publishing the public keys, and a verify-only service that fetches them from a JWKS server
 //! on 127.0.0.1, through rotation, rate-limited refetches and the JWKS server going down.
 
-#[allow(dead_code)]
-#[path = "../examples/server/app.rs"]
-mod app;
 mod common;
-#[allow(dead_code)]
-#[path = "../examples/shared/settings.rs"]
-mod settings;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
-use common::{serve, unix_now};
+use common::{Example, serve, unix_now};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use tower_sliding_jwt::jwks::{JwksError, RemoteJwks};
-use tower_sliding_jwt::{
-    Algorithm, Claims, Issuer, JwtAuthLayer, Key, ManualClock, RenewalMode, RenewalPolicy,
-};
+use tower_sliding_jwt::{Algorithm, Claims, Issuer, JwtAuthLayer, Key, RenewalMode, RenewalPolicy};
 
 /// The identity provider's issuer name.
 const IDP: &str = "https://idp.example";
@@ -111,15 +103,18 @@ async fn status(http: &Client, base: &str, token: &str) -> StatusCode {
     http.get(base).bearer_auth(token).send().await.unwrap().status()
 }
 
+/// Wait, on Tokio's paused clock, until `check` holds (at most a virtual minute).
 async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting: {what}");
+    for _ in 0..1_200 {
+        if check().await {
+            return;
+        }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    panic!("timed out waiting: {what}");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn remote_keys_verify_and_rotation_is_followed() {
     let a = idp(Algorithm::ES256, "ec256_private.pem", "key-a");
     let b = idp(Algorithm::EdDSA, "ed25519_private.pem", "key-b");
@@ -157,7 +152,7 @@ async fn remote_keys_verify_and_rotation_is_followed() {
     assert_eq!(status(&http, &base, &token_b).await, StatusCode::OK);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn unknown_kids_trigger_at_most_one_refetch_per_interval() {
     let a = idp(Algorithm::ES256, "ec256_private.pem", "key-a");
     let server = jwks_server(&[&a]).await;
@@ -169,17 +164,30 @@ async fn unknown_kids_trigger_at_most_one_refetch_per_interval() {
         .unwrap();
     let (base, http) = verifier(jwks).await;
     assert_eq!(server.fetches(), 1);
-    for i in 0..50 {
-        let stranger = idp(Algorithm::ES256, "ec256_private.pem", &format!("made-up-{i}"));
-        let token = stranger.issue("eve", &json!({})).unwrap().token;
+    let strangers = |round: u32| {
+        (0..50).map(move |i| {
+            let stranger =
+                idp(Algorithm::ES256, "ec256_private.pem", &format!("made-up-{round}-{i}"));
+            stranger.issue("eve", &json!({})).unwrap().token
+        })
+    };
+    // Within a minute of the last fetch, unknown kids fetch nothing.
+    for token in strangers(0) {
         assert_eq!(status(&http, &base, &token).await, StatusCode::UNAUTHORIZED);
     }
-    // The first unknown kid may start one refetch; the other 49 start none.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(server.fetches() <= 2, "{} fetches for 50 unknown kids", server.fetches());
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(server.fetches(), 1);
+    // A minute later, 50 unknown kids make exactly one fetch.
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    for token in strangers(1) {
+        assert_eq!(status(&http, &base, &token).await, StatusCode::UNAUTHORIZED);
+    }
+    eventually("the refetch", async || server.fetches() == 2).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(server.fetches(), 2, "one refetch for 50 unknown kids");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_last_good_set_survives_the_jwks_server_going_down() {
     let a = idp(Algorithm::ES256, "ec256_private.pem", "key-a");
     let server = jwks_server(&[&a]).await;
@@ -235,21 +243,12 @@ async fn plain_http_and_bad_documents_are_refused() {
 
 #[tokio::test]
 async fn the_demo_publishes_its_keys_for_verify_only_services() {
-    let settings = settings::Settings::from_lookup(
-        |name| match name {
-            "JWT_ALG" => Some("ES256".to_owned()),
-            "JWT_PRIVATE_KEY_FILE" => {
-                Some(format!("{}/tests/keys/ec256_private.pem", env!("CARGO_MANIFEST_DIR")))
-            }
-            _ => None,
-        },
-        "127.0.0.1:0",
-    )
-    .unwrap();
-    let (router, issuer) = app::app(&settings, ManualClock::new(unix_now())).unwrap();
-    let base = serve(router).await;
-    let published: Value = Client::new()
-        .get(format!("{base}/.well-known/jwks.json"))
+    let key_file = format!("{}/tests/keys/ec256_private.pem", env!("CARGO_MANIFEST_DIR"));
+    let demo =
+        Example::start("server", &[("JWT_ALG", "ES256"), ("JWT_PRIVATE_KEY_FILE", &key_file)]);
+    let http = Client::new();
+    let published: Value = http
+        .get(format!("{}/.well-known/jwks.json", demo.base))
         .send()
         .await
         .unwrap()
@@ -260,7 +259,7 @@ async fn the_demo_publishes_its_keys_for_verify_only_services() {
     assert_eq!(published["keys"][0]["use"], "sig");
     assert!(published["keys"][0].get("d").is_none(), "never the private part");
 
-    let jwks = RemoteJwks::builder("demo", format!("{base}/.well-known/jwks.json"))
+    let jwks = RemoteJwks::builder("demo", format!("{}/.well-known/jwks.json", demo.base))
         .allow_http(true)
         .fetch()
         .await
@@ -273,8 +272,17 @@ async fn the_demo_publishes_its_keys_for_verify_only_services() {
         .build()
         .unwrap();
     let other = serve(Router::new().route("/", get(|| async { "ok" })).layer(layer)).await;
-    let login = issuer.issue("1", &json!({ "user_id": 1, "username": "admin" })).unwrap().token;
-    assert_eq!(status(&Client::new(), &other, &login).await, StatusCode::OK);
+    let login: Value = http
+        .post(format!("{}/auth", demo.base))
+        .json(&json!({ "user": "admin", "password": "admin" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap();
+    assert_eq!(status(&http, &other, token).await, StatusCode::OK);
 }
 
 #[tokio::test]

@@ -39,9 +39,14 @@ fn imports(module: &str, text: &str, known: &BTreeSet<String>) -> BTreeSet<Strin
         // Every `crate::…` path (imports and paths written out in code), and `super::…` imports.
         let mut paths: Vec<String> =
             line.match_indices("crate::").map(|(at, _)| line[at + 7..].to_owned()).collect();
-        if let Some(rest) = line.strip_prefix("use super::").or(line.strip_prefix("pub use super::"))
+        if let Some(rest) =
+            line.strip_prefix("use super::").or(line.strip_prefix("pub use super::"))
         {
-            paths.push(if parent.is_empty() { rest.to_owned() } else { format!("{parent}::{rest}") });
+            paths.push(if parent.is_empty() {
+                rest.to_owned()
+            } else {
+                format!("{parent}::{rest}")
+            });
         }
         for path in paths {
             let segments: Vec<&str> = path

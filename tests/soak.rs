@@ -13,12 +13,10 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{hs256, unix_now};
+use common::{Example, hs256, unix_now};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use tower_sliding_jwt::{Issuer, JwtAuthLayer};
@@ -26,53 +24,16 @@ use tower_sliding_jwt::{Issuer, JwtAuthLayer};
 const SECRET: &str = "soak-test-secret-of-at-least-32-bytes";
 const CLIENTS: usize = 32;
 
-/// The example server process; killed on drop.
-struct ServerProcess {
-    child: Child,
-    base: String,
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn example_binary() -> std::path::PathBuf {
-    // target/<profile>/deps/soak-… → target/<profile>/examples/server
-    let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("target dir");
-    let binary = profile_dir.join("examples").join("server");
-    assert!(
-        binary.exists(),
-        "{} is missing: run `cargo build --example server` first",
-        binary.display()
-    );
-    binary
-}
-
-fn start_server() -> ServerProcess {
-    let mut child = Command::new(example_binary())
-        .env("BIND", "127.0.0.1:0")
-        .env("JWT_SECRET", SECRET)
-        .env("TOKEN_TTL_SECS", "20")
-        .env("REFRESH_WITHIN_SECS", "18")
-        .env("MAX_SESSION_SECS", "3600")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the example server");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("the listening line");
-    let base = line
-        .split_whitespace()
-        .find(|word| word.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_owned();
-    ServerProcess { child, base }
+fn start_server() -> Example {
+    Example::start(
+        "server",
+        &[
+            ("JWT_SECRET", SECRET),
+            ("TOKEN_TTL_SECS", "20"),
+            ("REFRESH_WITHIN_SECS", "18"),
+            ("MAX_SESSION_SECS", "3600"),
+        ],
+    )
 }
 
 /// Resident set size of a process, in KiB.
@@ -191,7 +152,7 @@ async fn soak_the_example_server() {
     let seconds: u64 =
         std::env::var("SOAK_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(30).clamp(5, 60);
     let server = start_server();
-    let pid = server.child.id();
+    let pid = server.pid();
     let verifier = verifier();
     let tally = Arc::new(Mutex::new(Tally::default()));
     let started = Instant::now();

@@ -5,23 +5,27 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use axum::Router;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use tower_sliding_jwt::Issuer;
 use tower_sliding_jwt::renewal::REFRESHED_TOKEN_HEADER;
-use tower_sliding_jwt::{Issuer, SystemClock};
 
-use crate::app::{Settings, app};
+use crate::settings::Settings;
 
 /// Lifetimes of the walk-through: tokens live 4 s, renew in their last 2 s, sessions last 10 s.
 const TTL: u64 = 4;
 const WITHIN: u64 = 2;
 const SESSION: u64 = 10;
 
-pub async fn run(mut settings: Settings) -> ExitCode {
+pub async fn run(
+    mut settings: Settings,
+    server: impl FnOnce(&Settings) -> Result<(Router, Issuer), String>,
+) -> ExitCode {
     settings.ttl = Duration::from_secs(TTL);
     settings.refresh_within = Duration::from_secs(WITHIN);
     settings.max_session = Duration::from_secs(SESSION);
-    match walk_through(settings).await {
+    match walk_through(settings, server).await {
         Ok(()) => {
             println!("\ndemo complete");
             ExitCode::SUCCESS
@@ -45,8 +49,11 @@ fn dates(issuer: &Issuer, token: &str) -> (i64, i64) {
     }
 }
 
-async fn walk_through(settings: Settings) -> Result<(), String> {
-    let (router, issuer) = app(&settings, SystemClock)?;
+async fn walk_through(
+    settings: Settings,
+    server: impl FnOnce(&Settings) -> Result<(Router, Issuer), String>,
+) -> Result<(), String> {
+    let (router, issuer) = server(&settings)?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
     let base = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
     tokio::spawn(async move { axum::serve(listener, router).await });
@@ -99,6 +106,8 @@ async fn walk_through(settings: Settings) -> Result<(), String> {
     let mut renewals = 0;
     let mut capped = false;
     loop {
+        // Read before the request: the server decides on its own clock, at most this late.
+        let now = issuer.now();
         let response = http
             .get(format!("{base}/mine"))
             .bearer_auth(&token)
@@ -111,7 +120,6 @@ async fn walk_through(settings: Settings) -> Result<(), String> {
             .get(REFRESHED_TOKEN_HEADER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let now = issuer.now();
         match (status, renewed) {
             (StatusCode::OK, Some(new_token)) => {
                 let (new_exp, new_start) = dates(&issuer, &new_token);
@@ -131,7 +139,7 @@ async fn walk_through(settings: Settings) -> Result<(), String> {
                 token = new_token;
                 exp = new_exp;
             }
-            (StatusCode::OK, None) if exp - now > WITHIN as i64 => {
+            (StatusCode::OK, None) if exp < cap => {
                 println!(
                     "{} GET /mine ({} s left)             -> 200, fresh enough: no renewal",
                     at(),

@@ -3,15 +3,18 @@
 //! ```sh
 //! cargo run --example server             # serve on 127.0.0.1:3000
 //! cargo run --example server -- --demo   # scripted walk-through, then exit
-//! cargo run --example server -- --no-auth   # the same routes without the layer (benchmarks)
 //! ```
 //!
 //! Environment: `BIND`, `JWT_SECRET` (at least 32 bytes; random if unset), `JWT_ISSUER`
 //! (`demo`), `TOKEN_TTL_SECS` (300), `REFRESH_WITHIN_SECS` (150), `MAX_SESSION_SECS` (86400),
-//! `REFRESH_MODE` (`inject` or `advise`). Demo users: `admin`/`admin`, `alice`/`wonderland`.
+//! `REFRESH_MODE` (`inject` or `advise`), `REDIS_URL` (share logouts), `JWT_ALG` with
+//! `JWT_PRIVATE_KEY_FILE` (sign with RSA, ECDSA or EdDSA and publish the public key). Demo
+//! users: `admin`/`admin`, `alice`/`wonderland`.
 
-mod app;
 mod demo;
+mod passwords;
+mod revocations;
+mod routes;
 #[path = "../shared/settings.rs"]
 mod settings;
 #[path = "../shared/startup.rs"]
@@ -19,7 +22,95 @@ mod startup;
 
 use std::process::ExitCode;
 
-use tower_sliding_jwt::SystemClock;
+use axum::Router;
+use tower_http::cors::{Any, CorsLayer};
+use tower_sliding_jwt::renewal::{CookieSettings, EXPIRES_IN_HEADER, REFRESHED_TOKEN_HEADER};
+use tower_sliding_jwt::{Algorithm, Issuer, JwtAuthLayer, Key, RenewalPolicy, TokenSource};
+
+use passwords::PasswordChecker;
+use revocations::Revocations;
+use routes::{AppState, DemoClaims, json_rejection};
+use settings::Settings;
+
+/// What only the demo server reads from the environment.
+struct Extras {
+    /// `REDIS_URL`: logouts shared through Redis (in memory when unset).
+    redis_url: Option<String>,
+    /// `JWT_ALG`: the signing algorithm (default HS256, with `JWT_SECRET`).
+    algorithm: Algorithm,
+    /// `JWT_PRIVATE_KEY_FILE`: the PEM private key for an RSA, ECDSA or EdDSA `JWT_ALG`.
+    private_key_pem: Option<Vec<u8>>,
+}
+
+impl Extras {
+    fn from_env() -> Result<Extras, String> {
+        let get = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let algorithm = match get("JWT_ALG") {
+            None => Algorithm::HS256,
+            Some(name) => name
+                .trim()
+                .parse()
+                .map_err(|_| format!("JWT_ALG {name:?} is not a JWS algorithm"))?,
+        };
+        let private_key_pem = match get("JWT_PRIVATE_KEY_FILE") {
+            _ if algorithm.is_hmac() => None,
+            Some(path) => Some(
+                std::fs::read(&path).map_err(|e| format!("JWT_PRIVATE_KEY_FILE {path}: {e}"))?,
+            ),
+            None => return Err(format!("JWT_ALG {algorithm} needs JWT_PRIVATE_KEY_FILE")),
+        };
+        Ok(Extras { redis_url: get("REDIS_URL"), algorithm, private_key_pem })
+    }
+}
+
+/// The demo's router, and the issuer its login route signs with.
+fn server(settings: &Settings, extras: &Extras) -> Result<(Router, Issuer), String> {
+    // Sliding renewal: tokens live `TOKEN_TTL_SECS`; a request in their last
+    // `REFRESH_WITHIN_SECS` gets a successor in `x-refreshed-token` (or a new cookie); no
+    // successor outlives the login by more than `MAX_SESSION_SECS`.
+    let renewal = RenewalPolicy::new()
+        .ttl(settings.ttl)
+        .renew_within(settings.refresh_within)
+        .max_session(settings.max_session)
+        .mode(settings.mode)
+        // The demo serves plain HTTP, where browsers drop `Secure` cookies. Keep it in production.
+        .cookie(CookieSettings::new().secure(false));
+    let builder = JwtAuthLayer::builder().claims::<DemoClaims>();
+    let builder = match &extras.private_key_pem {
+        // RSA, ECDSA or EdDSA: its public half is published at /.well-known/jwks.json.
+        Some(pem) => builder
+            .signing_key(Key::from_private_pem(extras.algorithm, pem).map_err(|e| e.to_string())?),
+        None => builder.hmac(extras.algorithm, &settings.secret),
+    };
+    let revocations =
+        Revocations::new(extras.redis_url.as_deref()).map_err(|e| format!("REDIS_URL: {e}"))?;
+    let auth = builder
+        .issuer(settings.issuer.clone())
+        .token_sources([
+            TokenSource::Bearer,
+            TokenSource::cookie("token"),
+            TokenSource::query("token"),
+        ])
+        .renewal(renewal)
+        .revocation(revocations.clone())
+        .rejection_handler(json_rejection)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let issuer = auth.issuer();
+    // CORS outside the auth layer: it answers preflights, and refusals get CORS headers too.
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods(Any)
+        .allow_headers(Any)
+        .expose_headers([REFRESHED_TOKEN_HEADER, EXPIRES_IN_HEADER]);
+    let state =
+        AppState { issuer: issuer.clone(), passwords: PasswordChecker::new(2), revocations };
+    let router = routes::public(extras.private_key_pem.is_some())
+        .merge(routes::protected().route_layer(auth))
+        .with_state(state)
+        .layer(cors);
+    Ok((router, issuer))
+}
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -30,19 +121,16 @@ async fn main() -> ExitCode {
         Ok(settings) => settings,
         Err(code) => return code,
     };
+    let extras = match Extras::from_env() {
+        Ok(extras) => extras,
+        Err(e) => return startup::configuration_error(&e),
+    };
     if demo {
-        return demo::run(settings).await;
+        return demo::run(settings, |settings| server(settings, &extras)).await;
     }
     startup::warn_if_secret_generated(&settings);
-    // `--no-auth` serves the same routes without the layer: only for measuring what the layer
-    // costs (scripts/throughput.sh).
-    let no_auth = std::env::args().skip(1).any(|arg| arg == "--no-auth");
-    let router = match no_auth {
-        false => app::app(&settings, SystemClock).map(|(router, _)| router),
-        true => app::app_without_auth(&settings, SystemClock),
-    };
-    let router = match router {
-        Ok(router) => router,
+    let router = match server(&settings, &extras) {
+        Ok((router, _)) => router,
         Err(e) => return startup::configuration_error(&e),
     };
     let (listener, addr) = match startup::listen(&settings).await {

@@ -1,12 +1,11 @@
-//! Configuration shared by the example servers, from the environment:
-//! `BIND`, `JWT_SECRET`, `JWT_ISSUER`, `TOKEN_TTL_SECS`, `REFRESH_WITHIN_SECS`,
-//! `MAX_SESSION_SECS`, `REFRESH_MODE`, `REDIS_URL`, `JWT_ALG`, `JWT_PRIVATE_KEY_FILE`. The three
+//! Configuration shared by the example servers, from the environment: `BIND`, `JWT_SECRET`,
+//! `JWT_ISSUER`, `TOKEN_TTL_SECS`, `REFRESH_WITHIN_SECS`, `MAX_SESSION_SECS`, `REFRESH_MODE`. The three
 //! servers read the same variables, so a token from the axum demo's login works against the hyper
 //! and gRPC servers started with the same secret.
 
 use std::time::Duration;
 
-use tower_sliding_jwt::{Algorithm, RenewalMode, RenewalPolicy};
+use tower_sliding_jwt::RenewalMode;
 
 /// Configuration from the environment.
 #[derive(Debug, Clone)]
@@ -20,25 +19,12 @@ pub struct Settings {
     pub refresh_within: Duration,
     pub max_session: Duration,
     pub mode: RenewalMode,
-    /// `REDIS_URL`: revocations shared through Redis (in memory when unset).
-    pub redis_url: Option<String>,
-    /// `JWT_ALG`: the signing algorithm (default HS256, with `JWT_SECRET`).
-    pub algorithm: Algorithm,
-    /// `JWT_PRIVATE_KEY_FILE`: the PEM private key for an RSA, ECDSA or EdDSA `JWT_ALG`.
-    pub private_key_pem: Option<Vec<u8>>,
 }
 
 impl Settings {
-    /// Read the process environment.
+    /// Read the process environment, with `default_bind` for `BIND`.
     pub fn from_env(default_bind: &str) -> Result<Settings, String> {
-        Settings::from_lookup(|name| std::env::var(name).ok(), default_bind)
-    }
-
-    /// Read settings through `get`, with `default_bind` for `BIND`.
-    pub fn from_lookup(
-        get: impl Fn(&str) -> Option<String>,
-        default_bind: &str,
-    ) -> Result<Settings, String> {
+        let get = |name: &str| std::env::var(name).ok();
         let secs =
             |name: &str, default: u64| -> Result<Duration, String> {
                 match get(name) {
@@ -69,21 +55,6 @@ impl Settings {
                 return Err(format!("REFRESH_MODE must be inject or advise, not {other:?}"));
             }
         };
-        let algorithm = match get("JWT_ALG") {
-            None => Algorithm::HS256,
-            Some(name) => name
-                .trim()
-                .parse()
-                .map_err(|_| format!("JWT_ALG {name:?} is not a JWS algorithm"))?,
-        };
-        let hmac = matches!(algorithm, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512);
-        let private_key_pem = match get("JWT_PRIVATE_KEY_FILE") {
-            _ if hmac => None,
-            Some(path) => Some(
-                std::fs::read(&path).map_err(|e| format!("JWT_PRIVATE_KEY_FILE {path}: {e}"))?,
-            ),
-            None => return Err(format!("JWT_ALG {algorithm:?} needs JWT_PRIVATE_KEY_FILE")),
-        };
         Ok(Settings {
             bind: get("BIND").unwrap_or_else(|| default_bind.to_owned()),
             secret,
@@ -93,18 +64,6 @@ impl Settings {
             refresh_within: secs("REFRESH_WITHIN_SECS", 150)?,
             max_session: secs("MAX_SESSION_SECS", 86_400)?,
             mode,
-            redis_url: get("REDIS_URL").filter(|url| !url.trim().is_empty()),
-            algorithm,
-            private_key_pem,
         })
-    }
-
-    /// The sliding-renewal policy these settings describe.
-    pub fn renewal_policy(&self) -> RenewalPolicy {
-        RenewalPolicy::new()
-            .ttl(self.ttl)
-            .renew_within(self.refresh_within)
-            .max_session(self.max_session)
-            .mode(self.mode)
     }
 }

@@ -146,3 +146,98 @@ impl std::io::Write for Capture {
         Ok(())
     }
 }
+
+/// A key file of the test suite.
+pub fn pem(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{}/tests/keys/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+/// The `WWW-Authenticate` challenge of a response, or "".
+pub fn challenge(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get(http::header::WWW_AUTHENTICATE)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+/// The renewed token a response carries, if any.
+pub fn renewed(response: &reqwest::Response) -> Option<String> {
+    response.headers().get("x-refreshed-token").map(|v| v.to_str().unwrap().to_owned())
+}
+
+/// One of the example servers (`server`, `hyper_server`, `grpc_server`), run as the user runs
+/// it, on a free loopback port; killed when dropped.
+pub struct Example {
+    child: std::process::Child,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+}
+
+impl Example {
+    /// Start the built example `name` with these environment variables (and `BIND` on a free
+    /// port). `cargo test` builds the examples before it runs the tests.
+    pub fn start(name: &str, env: &[(&str, &str)]) -> Example {
+        use std::io::{BufRead, BufReader};
+        // target/<profile>/deps/<test>-… → target/<profile>/examples/<name>
+        let exe = std::env::current_exe().expect("test binary path");
+        let profile = exe.parent().and_then(|deps| deps.parent()).expect("target dir");
+        let binary = profile.join("examples").join(name);
+        assert!(binary.exists(), "{} is missing: `cargo build --examples`", binary.display());
+        let mut child = std::process::Command::new(binary)
+            .env("BIND", "127.0.0.1:0")
+            .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start the example");
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        // Logs may come first; the address is on the line that says where it listens.
+        let mut seen = String::new();
+        let base = loop {
+            let mut line = String::new();
+            let read = stdout.read_line(&mut line).expect("the example's output");
+            assert!(read > 0, "the example exited before listening: {seen:?}");
+            if let Some(word) = line.split_whitespace().find(|word| word.starts_with("http://")) {
+                break word.to_owned();
+            }
+            seen.push_str(&line);
+        };
+        // Keep reading, so the server never writes into a closed pipe.
+        std::thread::spawn(move || {
+            let _ = std::io::copy(&mut stdout, &mut std::io::sink());
+        });
+        Example { child, base }
+    }
+
+    /// The process id (to read its memory).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Example {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An issuer configured as the example servers are by default (HS256 with `secret`, issuer
+/// `demo`, 300 s tokens, 24 h sessions), on a clock of its own set to `at`: it signs the tokens
+/// the server would have signed at that moment. Move its clock to make history.
+pub fn example_issuer(
+    secret: &str,
+    at: i64,
+) -> (tower_sliding_jwt::Issuer, tower_sliding_jwt::ManualClock) {
+    let clock = tower_sliding_jwt::ManualClock::new(at);
+    let issuer = tower_sliding_jwt::JwtAuthLayer::builder()
+        .hs256(secret)
+        .issuer("demo")
+        .clock(clock.clone())
+        .build()
+        .expect("the examples' configuration")
+        .issuer();
+    (issuer, clock)
+}

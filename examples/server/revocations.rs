@@ -1,0 +1,45 @@
+//! Where logouts are remembered: Redis when `REDIS_URL` is set (every instance sees them), this
+//! process otherwise.
+
+use tower_sliding_jwt::RegisteredClaims;
+use tower_sliding_jwt::revocation::{
+    InMemoryRevocations, RedisRevocations, RevocationCheck, RevocationError, RevocationFuture,
+};
+
+/// The store of the settings.
+#[derive(Clone)]
+pub enum Revocations {
+    Memory(InMemoryRevocations),
+    Redis(RedisRevocations),
+}
+
+impl Revocations {
+    /// From the settings; must be called inside a Tokio runtime (Redis connects lazily).
+    pub fn new(redis_url: Option<&str>) -> Result<Revocations, String> {
+        match redis_url {
+            Some(url) => {
+                RedisRevocations::connect(url).map(Revocations::Redis).map_err(|e| e.to_string())
+            }
+            None => Ok(Revocations::Memory(InMemoryRevocations::new())),
+        }
+    }
+
+    pub async fn revoke_session(&self, sid: &str, until: i64) -> Result<(), RevocationError> {
+        match self {
+            Revocations::Memory(memory) => {
+                memory.revoke_session(sid, until);
+                Ok(())
+            }
+            Revocations::Redis(redis) => redis.revoke_session(sid, until).await,
+        }
+    }
+}
+
+impl RevocationCheck for Revocations {
+    fn check(&self, claims: &RegisteredClaims) -> RevocationFuture {
+        match self {
+            Revocations::Memory(memory) => memory.check(claims),
+            Revocations::Redis(redis) => redis.check(claims),
+        }
+    }
+}

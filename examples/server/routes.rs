@@ -1,0 +1,153 @@
+//! The demo's routes: the tutorial's login, the protected pages, explicit renewal and logout.
+
+use axum::extract::State;
+use axum::http::header::{CONTENT_TYPE, SET_COOKIE};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tower_sliding_jwt::{
+    Claims, IssuedToken, Issuer, JwkSet, NoRenewal, Rejection, RejectionContext, RenewError,
+};
+
+use crate::passwords::PasswordChecker;
+use crate::revocations::Revocations;
+
+/// The application's own claims, next to `sub`, `iat`, `exp`, `auth_time`, `jti`, `sid`, `iss`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DemoClaims {
+    pub user_id: u64,
+    pub username: String,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub issuer: Issuer,
+    pub passwords: PasswordChecker,
+    pub revocations: Revocations,
+}
+
+/// The routes anyone may call.
+pub fn public(publish_keys: bool) -> Router<AppState> {
+    let router = Router::new().route("/auth", post(login)).route("/health", get(health));
+    if publish_keys { router.route("/.well-known/jwks.json", get(jwks)) } else { router }
+}
+
+/// The routes that need a token (put the auth layer on them with `route_layer`).
+pub fn protected() -> Router<AppState> {
+    Router::new()
+        .route("/mine", get(mine))
+        .route("/admin", get(admin))
+        .route("/update/token", get(update_token))
+        .route("/logout", post(logout))
+}
+
+/// The layer's rejections as JSON, keeping the standard status and `WWW-Authenticate`.
+pub fn json_rejection(rejection: &Rejection, context: &RejectionContext<'_>) -> Response {
+    let mut response: Response = rejection.default_response(context);
+    if !context.is_grpc() {
+        let body = json!({
+            "error": rejection.error_code().unwrap_or("unauthorized"),
+            "error_description": rejection.to_string(),
+        });
+        *response.body_mut() = body.to_string().into();
+        response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    }
+    response
+}
+
+fn error(status: StatusCode, code: &str, description: &str) -> Response {
+    (status, Json(json!({ "error": code, "error_description": description }))).into_response()
+}
+
+/// A token response: the JSON body, and the same token as an HttpOnly cookie.
+fn token_response(issuer: &Issuer, issued: IssuedToken) -> Response {
+    let cookie = issuer.set_cookie(&issued);
+    let mut response = Json(issued).into_response();
+    if let Some(cookie) = cookie {
+        response.headers_mut().append(SET_COOKIE, cookie);
+    }
+    response
+}
+
+#[derive(Deserialize)]
+struct LoginRequest {
+    user: String,
+    password: String,
+}
+
+/// `POST /auth`: the tutorial's login view.
+async fn login(State(state): State<AppState>, Json(request): Json<LoginRequest>) -> Response {
+    let user = state.passwords.check(request.user, request.password).await;
+    let Some(user) = user else {
+        return error(StatusCode::UNAUTHORIZED, "invalid_credentials", "wrong user or password");
+    };
+    let claims = DemoClaims { user_id: user.id, username: user.name.to_owned() };
+    match state.issuer.issue(user.id.to_string(), &claims) {
+        Ok(issued) => token_response(&state.issuer, issued),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", &e.to_string()),
+    }
+}
+
+/// `GET /mine`: who the token says you are.
+async fn mine(claims: Claims<DemoClaims>) -> Json<serde_json::Value> {
+    Json(json!({ "user_id": claims.custom().user_id, "username": claims.custom().username }))
+}
+
+/// `GET /admin`: authenticated for everyone, allowed for `admin` only (decided here).
+async fn admin(claims: Claims<DemoClaims>) -> Response {
+    if claims.custom().username == "admin" {
+        Json(json!({ "message": "welcome, admin" })).into_response()
+    } else {
+        error(StatusCode::FORBIDDEN, "forbidden", "this page is for admins only")
+    }
+}
+
+/// `GET /update/token`: explicit renewal with the very rules of sliding renewal.
+async fn update_token(State(state): State<AppState>, claims: Claims<DemoClaims>) -> Response {
+    let response = match state.issuer.renew(claims.token().as_str()).await {
+        Ok(issued) => token_response(&state.issuer, issued),
+        Err(RenewError::SessionEnded) => {
+            error(StatusCode::UNAUTHORIZED, "session_ended", "the session has ended; log in again")
+        }
+        Err(RenewError::Unavailable) => {
+            error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "try again shortly")
+        }
+        Err(e @ RenewError::NotExtended) => {
+            error(StatusCode::CONFLICT, "not_extended", &e.to_string())
+        }
+        Err(e) => error(StatusCode::UNAUTHORIZED, "invalid_token", &e.to_string()),
+    };
+    // This response carries a token already: the layer must not add another.
+    (Extension(NoRenewal), response).into_response()
+}
+
+/// `POST /logout`: ends the session everywhere. Its `sid` is revoked until the session cap, so
+/// this token, every renewal already handed out and any still in flight are refused by every
+/// instance; the cookie is cleared.
+async fn logout(State(state): State<AppState>, claims: Claims<DemoClaims>) -> Response {
+    let registered = claims.registered();
+    let until = state.issuer.session_expires_at(registered).unwrap_or(registered.expires_at());
+    let Some(sid) = registered.session_id() else {
+        return error(StatusCode::BAD_REQUEST, "no_session", "the token has no session id");
+    };
+    if state.revocations.revoke_session(sid, until).await.is_err() {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "try again shortly");
+    }
+    let clear = HeaderValue::from_static("token=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax");
+    let mut response = Json(json!({ "logged_out": true })).into_response();
+    response.headers_mut().append(SET_COOKIE, clear);
+    (Extension(NoRenewal), response).into_response()
+}
+
+/// `GET /.well-known/jwks.json`: the public keys, for services that only verify.
+async fn jwks(State(state): State<AppState>) -> Json<JwkSet> {
+    Json(state.issuer.jwks())
+}
+
+/// `GET /health`: public.
+async fn health() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
