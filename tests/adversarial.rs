@@ -15,17 +15,13 @@ use axum::Router;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::routing::{any, get};
-use common::{RawResponse, b64, hmac_token, hs256, hs256_raw, raw_request, unix_now};
+use common::{RawResponse, b64, hmac_token, hs256, hs256_raw, pem, raw_request, unix_now};
 use serde_json::{Map, Value, json};
 use tower_sliding_jwt::revocation::InMemoryRevocations;
 use tower_sliding_jwt::{Algorithm, Issuer, JwtAuthLayer, Key, ManualClock, TokenSource};
 
 const SECRET: &[u8] = b"adversarial-suite-secret-32-bytes!";
 const HS: &str = r#"{"alg":"HS256","typ":"JWT","kid":"hs"}"#;
-
-fn pem(name: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/tests/keys/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
-}
 
 struct Target {
     addr: String,

@@ -1,12 +1,13 @@
 //! Where the layer sits in an axum app: `route_layer` next to public routes, `layer` over a nested
-//! router, and what unauthenticated requests to unknown paths get in each case.
+//! router, and what unauthenticated requests to unknown paths get in each case. In process.
 
 mod common;
 
 use axum::Router;
 use axum::routing::get;
-use common::serve;
-use reqwest::{Client, StatusCode};
+use common::call;
+use http::StatusCode;
+use http::header::AUTHORIZATION;
 use tower_sliding_jwt::{Claims, Issuer, JwtAuthLayer};
 
 const SECRET: &[u8] = b"axum-routing-secret-of-32-bytes!!";
@@ -21,12 +22,20 @@ async fn me(claims: Claims) -> String {
     claims.subject().unwrap_or_default().to_owned()
 }
 
-async fn status(client: &Client, url: String, token: Option<&str>) -> StatusCode {
-    let mut request = client.get(url);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    request.send().await.unwrap().status()
+async fn status(app: &Router, path: &str, token: Option<&str>) -> StatusCode {
+    status_of(app, http::Request::get(path), token).await
+}
+
+async fn status_of(
+    app: &Router,
+    request: http::request::Builder,
+    token: Option<&str>,
+) -> StatusCode {
+    let request = match token {
+        Some(token) => request.header(AUTHORIZATION, format!("Bearer {token}")),
+        None => request,
+    };
+    call(app, request).await.status()
 }
 
 #[tokio::test]
@@ -36,20 +45,18 @@ async fn route_layer_protects_only_the_routes_before_it() {
         .route("/me", get(me))
         .route_layer(auth)
         .route("/", get(|| async { "public" }));
-    let base = serve(app).await;
-    let http = Client::new();
     let token = issuer.issue("7", &()).unwrap().token;
-    assert_eq!(status(&http, format!("{base}/"), None).await, StatusCode::OK);
-    assert_eq!(status(&http, format!("{base}/me"), None).await, StatusCode::UNAUTHORIZED);
-    assert_eq!(status(&http, format!("{base}/me"), Some(&token)).await, StatusCode::OK);
+    assert_eq!(status(&app, "/", None).await, StatusCode::OK);
+    assert_eq!(status(&app, "/me", None).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(status(&app, "/me", Some(&token)).await, StatusCode::OK);
     // Unknown paths are not behind the layer: a 404, token or not.
-    assert_eq!(status(&http, format!("{base}/nope"), None).await, StatusCode::NOT_FOUND);
-    assert_eq!(status(&http, format!("{base}/nope"), Some(&token)).await, StatusCode::NOT_FOUND);
+    assert_eq!(status(&app, "/nope", None).await, StatusCode::NOT_FOUND);
+    assert_eq!(status(&app, "/nope", Some(&token)).await, StatusCode::NOT_FOUND);
     // A known path with another method: the layer runs first (it wraps the route).
-    let post = http.post(format!("{base}/me")).send().await.unwrap();
-    assert_eq!(post.status(), StatusCode::UNAUTHORIZED);
-    let post = http.post(format!("{base}/me")).bearer_auth(&token).send().await.unwrap();
-    assert_eq!(post.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let post = status_of(&app, http::Request::post("/me"), None).await;
+    assert_eq!(post, StatusCode::UNAUTHORIZED);
+    let post = status_of(&app, http::Request::post("/me"), Some(&token)).await;
+    assert_eq!(post, StatusCode::METHOD_NOT_ALLOWED);
 }
 
 #[tokio::test]
@@ -57,15 +64,13 @@ async fn a_layer_over_a_nested_router() {
     let (auth, issuer) = auth();
     let api = Router::new().route("/me", get(me)).layer(auth);
     let app = Router::new().route("/health", get(|| async { "ok" })).nest("/api", api);
-    let base = serve(app).await;
-    let http = Client::new();
     let token = issuer.issue("7", &()).unwrap().token;
-    assert_eq!(status(&http, format!("{base}/health"), None).await, StatusCode::OK);
-    assert_eq!(status(&http, format!("{base}/api/me"), None).await, StatusCode::UNAUTHORIZED);
-    let response = http.get(format!("{base}/api/me")).bearer_auth(&token).send().await.unwrap();
-    assert_eq!(response.text().await.unwrap(), "7");
+    assert_eq!(status(&app, "/health", None).await, StatusCode::OK);
+    assert_eq!(status(&app, "/api/me", None).await, StatusCode::UNAUTHORIZED);
+    let request = http::Request::get("/api/me").header(AUTHORIZATION, format!("Bearer {token}"));
+    assert_eq!(call(&app, request).await.body, "7");
     // Outside the nested router: not behind the layer.
-    assert_eq!(status(&http, format!("{base}/nope"), None).await, StatusCode::NOT_FOUND);
+    assert_eq!(status(&app, "/nope", None).await, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
@@ -73,25 +78,21 @@ async fn route_layer_on_a_nested_router_keeps_its_404s() {
     let (auth, issuer) = auth();
     let api = Router::new().route("/me", get(me)).route_layer(auth);
     let app = Router::new().nest("/api", api);
-    let base = serve(app).await;
-    let http = Client::new();
     let token = issuer.issue("7", &()).unwrap().token;
-    assert_eq!(status(&http, format!("{base}/api/nope"), None).await, StatusCode::NOT_FOUND);
-    assert_eq!(status(&http, format!("{base}/api/me"), None).await, StatusCode::UNAUTHORIZED);
-    assert_eq!(status(&http, format!("{base}/api/me"), Some(&token)).await, StatusCode::OK);
+    assert_eq!(status(&app, "/api/nope", None).await, StatusCode::NOT_FOUND);
+    assert_eq!(status(&app, "/api/me", None).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(status(&app, "/api/me", Some(&token)).await, StatusCode::OK);
 }
 
 #[tokio::test]
 async fn a_layer_over_the_whole_router_guards_its_fallback_too() {
     let (auth, issuer) = auth();
     let app = Router::new().route("/me", get(me)).layer(auth);
-    let base = serve(app).await;
-    let http = Client::new();
     let token = issuer.issue("7", &()).unwrap().token;
     // `Router::layer` wraps the fallback: unknown paths are refused before they are looked up,
     // so an unauthenticated client cannot probe which paths exist.
-    assert_eq!(status(&http, format!("{base}/nope"), None).await, StatusCode::UNAUTHORIZED);
-    assert_eq!(status(&http, format!("{base}/nope"), Some(&token)).await, StatusCode::NOT_FOUND);
+    assert_eq!(status(&app, "/nope", None).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(status(&app, "/nope", Some(&token)).await, StatusCode::NOT_FOUND);
 }
 
 /// Routes that answer every method (`any`, `route_service`, `nest_service`, the fallback) would

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
-use common::{Example, serve, unix_now};
+use common::{Example, pem, serve, unix_now};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use tower_sliding_jwt::jwks::{JwksError, RemoteJwks};
@@ -17,10 +17,6 @@ use tower_sliding_jwt::{Algorithm, Claims, Issuer, JwtAuthLayer, Key, RenewalMod
 
 /// The identity provider's issuer name.
 const IDP: &str = "https://idp.example";
-
-fn pem(name: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/tests/keys/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
-}
 
 /// An identity provider signing with one key.
 fn idp(alg: Algorithm, file: &str, kid: &str) -> Issuer {

@@ -1,4 +1,4 @@
-//! The layer on purpose-built axum apps over real sockets: which responses renew, rotation,
+//! The layer on purpose-built axum apps, called in process: which responses renew, rotation,
 //! foreign tokens, optional mode, authorization, revocation (ready and pending), rejection shapes.
 
 mod common;
@@ -12,9 +12,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode as AxumStatus};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::{Extension, Json, Router};
-use common::{claims_of, header_of, hs256, hs256_signature, serve, unix_now};
-use reqwest::header::{CACHE_CONTROL, WWW_AUTHENTICATE};
-use reqwest::{Client, StatusCode};
+use common::{Reply, call, claims_of, header_of, hs256, hs256_signature, renewed, unix_now};
+use http::StatusCode;
+use http::header::{AUTHORIZATION, CACHE_CONTROL, WWW_AUTHENTICATE};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tower_sliding_jwt::revocation::{
@@ -88,12 +88,12 @@ fn routes(calls: Calls) -> Router {
         )
 }
 
+/// The routes behind a layer, called in process: the wire is not the point here.
 struct App {
-    base: String,
+    router: Router,
     issuer: Issuer,
     clock: ManualClock,
     calls: Calls,
-    http: Client,
 }
 
 impl App {
@@ -109,16 +109,19 @@ impl App {
         let layer = configure(builder).build().expect("configuration");
         let issuer = layer.issuer();
         let calls = Calls::default();
-        let base = serve(routes(calls.clone()).layer(layer)).await;
-        App { base, issuer, clock, calls, http: Client::new() }
+        App { router: routes(calls.clone()).layer(layer), issuer, clock, calls }
     }
 
-    async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
-        let mut request = self.http.get(format!("{}{path}", self.base));
+    async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        let mut request = http::Request::get(path);
         if let Some(token) = token {
-            request = request.bearer_auth(token);
+            request = request.header(AUTHORIZATION, format!("Bearer {token}"));
         }
-        request.send().await.unwrap()
+        call(&self.router, request).await
+    }
+
+    async fn send(&self, request: http::request::Builder) -> Reply {
+        call(&self.router, request).await
     }
 
     fn login(&self) -> String {
@@ -128,10 +131,6 @@ impl App {
     fn advance(&self, secs: u64) {
         self.clock.advance(Duration::from_secs(secs));
     }
-}
-
-fn renewed(response: &reqwest::Response) -> Option<String> {
-    response.headers().get("x-refreshed-token").map(|v| v.to_str().unwrap().to_owned())
 }
 
 #[tokio::test]
@@ -306,9 +305,9 @@ async fn rejected_requests_never_reach_the_handler() {
 #[tokio::test]
 async fn optional_mode_lets_anonymous_requests_through() {
     let app = App::start(|b| b.optional(true)).await;
-    let anonymous: Value = app.get("/whoami", None).await.json().await.unwrap();
+    let anonymous = app.get("/whoami", None).await.json();
     assert_eq!(anonymous, json!({ "sub": null }));
-    let known: Value = app.get("/whoami", Some(&app.login())).await.json().await.unwrap();
+    let known = app.get("/whoami", Some(&app.login())).await.json();
     assert_eq!(known, json!({ "sub": "7" }));
     assert_eq!(app.get("/whoami", Some("a.b.c")).await.status(), StatusCode::UNAUTHORIZED);
 }
@@ -424,58 +423,44 @@ async fn a_custom_rejection_handler_shapes_the_response() {
         })
         .build()
         .unwrap();
-    let base = serve(Router::new().route("/", get(|| async { "ok" })).layer(layer)).await;
-    let response = Client::new().get(&base).bearer_auth("x.y.z").send().await.unwrap();
+    let router = Router::new().route("/", get(|| async { "ok" })).layer(layer);
+    let response =
+        call(&router, http::Request::get("/").header(AUTHORIZATION, "Bearer x.y.z")).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert!(response.headers().contains_key(WWW_AUTHENTICATE));
-    let body: Value = response.json().await.unwrap();
+    let body = response.json();
     assert_eq!(body["problem"], "the token header is malformed");
 }
 
 #[tokio::test]
 async fn cors_preflights_are_answered_by_the_layer_and_other_options_are_not() {
     let app = App::start(|b| b).await;
-    let preflight = app
-        .http
-        .request(reqwest::Method::OPTIONS, format!("{}/whoami", app.base))
-        .header("origin", "https://app.example")
-        .header("access-control-request-method", "GET")
-        .send()
-        .await
-        .unwrap();
+    let preflight = || {
+        http::Request::options("/whoami")
+            .header("origin", "https://app.example")
+            .header("access-control-request-method", "GET")
+    };
+    let response = app.send(preflight()).await;
     // 204 from the layer itself (axum's own answer to OPTIONS on a GET route would be 405).
-    assert_eq!(preflight.status(), StatusCode::NO_CONTENT);
-    assert!(preflight.bytes().await.unwrap().is_empty());
-    let plain_options = app
-        .http
-        .request(reqwest::Method::OPTIONS, format!("{}/whoami", app.base))
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert!(response.body.is_empty());
+    let plain_options = app.send(http::Request::options("/whoami")).await;
     assert_eq!(plain_options.status(), StatusCode::UNAUTHORIZED);
     let strict = App::start(|b| b.answer_cors_preflights(false)).await;
-    let refused = strict
-        .http
-        .request(reqwest::Method::OPTIONS, format!("{}/whoami", strict.base))
-        .header("origin", "https://app.example")
-        .header("access-control-request-method", "GET")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(strict.send(preflight()).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.calls.get() + strict.calls.get(), 0);
 }
 
 #[tokio::test]
 async fn grpc_requests_get_grpc_shaped_rejections() {
     let app = App::start(|b| b).await;
     let response = app
-        .http
-        .post(format!("{}/whoami", app.base))
-        .header("content-type", "application/grpc")
-        .bearer_auth("a.b.c")
-        .send()
-        .await
-        .unwrap();
+        .send(
+            http::Request::post("/whoami")
+                .header("content-type", "application/grpc")
+                .header(AUTHORIZATION, "Bearer a.b.c"),
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["grpc-status"], "16");
     assert_eq!(response.headers()["grpc-message"], "the token header is malformed");
@@ -488,12 +473,12 @@ async fn responses_keep_working_without_an_issuer_name() {
     let clock = ManualClock::new(unix_now());
     let layer = JwtAuthLayer::builder().hs256(SECRET).clock(clock.clone()).build().unwrap();
     let issuer = layer.issuer();
-    let base =
-        serve(Router::new().route("/", get(|| async { "ok".into_response() })).layer(layer)).await;
+    let router = Router::new().route("/", get(|| async { "ok".into_response() })).layer(layer);
     let token = issuer.issue("1", &()).unwrap().token;
     assert!(claims_of(&token).get("iss").is_none());
     clock.advance(Duration::from_secs(200));
-    let response = Client::new().get(&base).bearer_auth(&token).send().await.unwrap();
+    let bearer = format!("Bearer {token}");
+    let response = call(&router, http::Request::get("/").header(AUTHORIZATION, bearer)).await;
     assert!(renewed(&response).is_some());
 }
 
@@ -535,13 +520,12 @@ async fn cached_tokens_are_still_checked_every_time() {
     assert_eq!(app.get("/whoami", Some(&token)).await.status(), StatusCode::OK);
     // The authorization check runs on the cached token.
     let denied = app
-        .http
-        .get(format!("{}/whoami", app.base))
-        .bearer_auth(&token)
-        .header("x-deny", "1")
-        .send()
-        .await
-        .unwrap();
+        .send(
+            http::Request::get("/whoami")
+                .header(AUTHORIZATION, format!("Bearer {token}"))
+                .header("x-deny", "1"),
+        )
+        .await;
     assert_eq!(denied.status(), StatusCode::FORBIDDEN);
     // Revocation is asked on every request.
     let claims = app.issuer.verify::<Value>(&token).unwrap();
@@ -565,14 +549,11 @@ async fn the_token_cache_is_bounded() {
         .unwrap();
     let issuer = layer.issuer();
     let probe = layer.clone();
-    let base = serve(Router::new().route("/", get(|| async { "ok" })).layer(layer)).await;
-    let http = Client::new();
+    let router = Router::new().route("/", get(|| async { "ok" })).layer(layer);
     for i in 0..300 {
         let token = issuer.issue(format!("user-{i}"), &()).unwrap().token;
-        assert_eq!(
-            http.get(&base).bearer_auth(&token).send().await.unwrap().status(),
-            StatusCode::OK
-        );
+        let request = http::Request::get("/").header(AUTHORIZATION, format!("Bearer {token}"));
+        assert_eq!(call(&router, request).await.status(), StatusCode::OK);
         assert!(probe.cached_tokens() <= 64, "{} cached", probe.cached_tokens());
     }
     assert!(probe.cached_tokens() > 0);

@@ -152,18 +152,69 @@ pub fn pem(name: &str) -> Vec<u8> {
     std::fs::read(format!("{}/tests/keys/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
 }
 
+/// A response of either kind the tests read: from a real client, or from `oneshot`.
+pub trait Headers {
+    fn header_map(&self) -> &http::HeaderMap;
+}
+
+impl Headers for reqwest::Response {
+    fn header_map(&self) -> &http::HeaderMap {
+        self.headers()
+    }
+}
+
+impl Headers for Reply {
+    fn header_map(&self) -> &http::HeaderMap {
+        &self.headers
+    }
+}
+
 /// The `WWW-Authenticate` challenge of a response, or "".
-pub fn challenge(response: &reqwest::Response) -> String {
+pub fn challenge(response: &impl Headers) -> String {
     response
-        .headers()
+        .header_map()
         .get(http::header::WWW_AUTHENTICATE)
         .map(|v| v.to_str().unwrap().to_owned())
         .unwrap_or_default()
 }
 
 /// The renewed token a response carries, if any.
-pub fn renewed(response: &reqwest::Response) -> Option<String> {
-    response.headers().get("x-refreshed-token").map(|v| v.to_str().unwrap().to_owned())
+pub fn renewed(response: &impl Headers) -> Option<String> {
+    response.header_map().get("x-refreshed-token").map(|v| v.to_str().unwrap().to_owned())
+}
+
+/// A response collected from an in-process call.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: http::StatusCode,
+    pub headers: http::HeaderMap,
+    pub body: bytes::Bytes,
+}
+
+impl Reply {
+    pub fn status(&self) -> http::StatusCode {
+        self.status
+    }
+
+    pub fn headers(&self) -> &http::HeaderMap {
+        &self.headers
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("a JSON body")
+    }
+}
+
+/// Send `request` through `router` in process (`oneshot`): for tests where the wire is not the
+/// point.
+pub async fn call(router: &Router, request: http::request::Builder) -> Reply {
+    use http_body_util::BodyExt as _;
+    use tower::ServiceExt as _;
+    let request = request.body(axum::body::Body::empty()).expect("a valid request");
+    let response = router.clone().oneshot(request).await.expect("infallible");
+    let (parts, body) = response.into_parts();
+    let body = body.collect().await.expect("the body").to_bytes();
+    Reply { status: parts.status, headers: parts.headers, body }
 }
 
 /// One of the example servers (`server`, `hyper_server`, `grpc_server`), run as the user runs
