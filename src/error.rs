@@ -7,6 +7,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::algorithm::Algorithm;
+pub use crate::algorithm::UnknownAlgorithm;
 
 /// A key that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq)]

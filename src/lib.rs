@@ -130,7 +130,7 @@ pub mod revocation;
 #[cfg_attr(docsrs, doc(cfg(feature = "tonic")))]
 pub mod tonic;
 
-pub use algorithm::{Algorithm, UnknownAlgorithm};
+pub use algorithm::Algorithm;
 pub use builder::{
     Authorization, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, DEFAULT_TOKEN_CACHE,
     DEFAULT_TOKEN_TYPES, JwtAuthBuilder, NoAuthorization,
@@ -138,7 +138,7 @@ pub use builder::{
 pub use claims::{Audience, Claims, NoCustomClaims, RegisteredClaims, VouchedBy};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use crypto::CryptoBackend;
-pub use error::{ConfigError, IssueError, KeyError, RenewError};
+pub use error::{ConfigError, IssueError, KeyError, RenewError, UnknownAlgorithm};
 pub use future::ResponseFuture;
 pub use issuer::{IssuedToken, Issuer};
 pub use keys::{JwkSet, Key, PublicJwk};

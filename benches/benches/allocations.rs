@@ -25,7 +25,11 @@ fn per_request<F: FnMut()>(mut f: F) -> f64 {
     (dhat::HeapStats::get().total_blocks - before) as f64 / ROUNDS as f64
 }
 
-fn run(rt: &tokio::runtime::Runtime, router: &axum::Router, make: impl Fn() -> Request<Body>) -> f64 {
+fn run(
+    rt: &tokio::runtime::Runtime,
+    router: &axum::Router,
+    make: impl Fn() -> Request<Body>,
+) -> f64 {
     per_request(|| {
         let mut router = router.clone();
         let request = make();
@@ -70,7 +74,10 @@ fn main() {
             let mut router = router.clone();
             let request = request07(&fresh);
             rt.block_on(async move {
-                let service = ServiceExt::<axum07::http::Request<axum07::body::Body>>::ready(&mut router).await.unwrap();
+                let service =
+                    ServiceExt::<axum07::http::Request<axum07::body::Body>>::ready(&mut router)
+                        .await
+                        .unwrap();
                 service.call(request).await.unwrap()
             });
         })

@@ -34,8 +34,12 @@ async fn call(router: &mut axum::Router, request: Request<Body>) -> StatusCode {
     service.call(request).await.unwrap().status()
 }
 
-async fn call07(router: &mut axum07::Router, request: axum07::http::Request<axum07::body::Body>) -> u16 {
-    let service = ServiceExt::<axum07::http::Request<axum07::body::Body>>::ready(router).await.unwrap();
+async fn call07(
+    router: &mut axum07::Router,
+    request: axum07::http::Request<axum07::body::Body>,
+) -> u16 {
+    let service =
+        ServiceExt::<axum07::http::Request<axum07::body::Body>>::ready(router).await.unwrap();
     service.call(request).await.unwrap().status().as_u16()
 }
 
@@ -88,7 +92,7 @@ fn routers(c: &mut Criterion) {
         for (cache, label) in [(0, "new token, no cache"), (4096, "repeat token, cached")] {
             let (router, token) = our_asymmetric(alg, file, clock.clone(), cache);
             group.bench_function(format!("ours {name} accept ({label})"), |b| {
-            b.to_async(&rt).iter(|| {
+                b.to_async(&rt).iter(|| {
                     let mut router = router.clone();
                     let request = request(Some(&token));
                     async move { assert_eq!(call(&mut router, request).await, 200) }
@@ -154,14 +158,25 @@ fn floors(c: &mut Criterion) {
             .audience("api")
             .build()
             .unwrap();
-        let token = layer.issuer().issue("user-0000001234", &json!({ "username": "alice" })).unwrap().token;
+        let token =
+            layer.issuer().issue("user-0000001234", &json!({ "username": "alice" })).unwrap().token;
         let (input, signature) = token.rsplit_once('.').unwrap();
         let signature = URL_SAFE_NO_PAD.decode(signature).unwrap();
-        let jwk = layer.issuer().jwks().keys[0].clone();
+        let jwk: jsonwebtoken11::jwk::Jwk =
+            serde_json::from_str(&layer.issuer().jwks().keys()[0].to_json()).unwrap();
         let public = public_key_bytes(&jwk);
-        let (aws_alg, ring_alg): (&'static dyn aws_lc_rs::signature::VerificationAlgorithm, &'static dyn ring::signature::VerificationAlgorithm) = match alg {
-            Algorithm::RS256 => (&aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256, &ring::signature::RSA_PKCS1_2048_8192_SHA256),
-            Algorithm::ES256 => (&aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED, &ring::signature::ECDSA_P256_SHA256_FIXED),
+        let (aws_alg, ring_alg): (
+            &'static dyn aws_lc_rs::signature::VerificationAlgorithm,
+            &'static dyn ring::signature::VerificationAlgorithm,
+        ) = match alg {
+            Algorithm::RS256 => (
+                &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
+                &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+            ),
+            Algorithm::ES256 => (
+                &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED,
+                &ring::signature::ECDSA_P256_SHA256_FIXED,
+            ),
             _ => (&aws_lc_rs::signature::ED25519, &ring::signature::ED25519),
         };
         let parsed = aws_lc_rs::signature::ParsedPublicKey::new(aws_alg, &public).unwrap();
@@ -188,7 +203,7 @@ fn floors(c: &mut Criterion) {
 
 /// The public key in the form aws-lc-rs and ring take: RSA as PKCS#1 DER, EC as an uncompressed
 /// point, Ed25519 as the raw 32 bytes.
-fn public_key_bytes(jwk: &tower_sliding_jwt::Jwk) -> Vec<u8> {
+fn public_key_bytes(jwk: &jsonwebtoken11::jwk::Jwk) -> Vec<u8> {
     use jsonwebtoken11::jwk::AlgorithmParameters;
     match &jwk.algorithm {
         AlgorithmParameters::RSA(p) => {
@@ -228,9 +243,11 @@ fn rsa_pkcs1_der(n: &[u8], e: &[u8]) -> Vec<u8> {
 }
 
 fn decoders(c: &mut Criterion) {
-    use jsonwebtoken11 as jwt11;
     use jsonwebtoken9 as jwt9;
-    let _ = jwt11::crypto::CryptoProvider::install_default(&jwt11::crypto::rust_crypto::DEFAULT_PROVIDER);
+    use jsonwebtoken11 as jwt11;
+    let _ = jwt11::crypto::CryptoProvider::install_default(
+        &jwt11::crypto::rust_crypto::DEFAULT_PROVIDER,
+    );
     let now = now();
     let token = hs256_token(&claims(now, 290));
     let mut group = c.benchmark_group("decode");
@@ -261,10 +278,22 @@ fn signing(c: &mut Criterion) {
         (Algorithm::ES384, "ec384_private.pem", "ES384"),
         (Algorithm::EdDSA, "ed25519_private.pem", "EdDSA"),
     ] {
-        let key = if file.is_empty() { Key::hs256(SECRET).unwrap() } else { Key::from_private_pem(alg, pem(file)).unwrap() };
-        let issuer = JwtAuthLayer::builder().signing_key(key).issuer("https://auth.example.com").build().unwrap().issuer();
-        let custom = json!({ "username": "alice", "roles": ["reader", "writer"], "tenant": "acme-inc" });
-        group.bench_function(name, |b| b.iter(|| issuer.issue("user-0000001234", black_box(&custom)).unwrap()));
+        let key = if file.is_empty() {
+            Key::hs256(SECRET).unwrap()
+        } else {
+            Key::from_private_pem(alg, pem(file)).unwrap()
+        };
+        let issuer = JwtAuthLayer::builder()
+            .signing_key(key)
+            .issuer("https://auth.example.com")
+            .build()
+            .unwrap()
+            .issuer();
+        let custom =
+            json!({ "username": "alice", "roles": ["reader", "writer"], "tenant": "acme-inc" });
+        group.bench_function(name, |b| {
+            b.iter(|| issuer.issue("user-0000001234", black_box(&custom)).unwrap())
+        });
     }
     group.finish();
 }

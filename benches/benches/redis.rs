@@ -13,8 +13,8 @@ use common::*;
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::Request;
 use tower::{Service, ServiceExt};
-use tower_sliding_jwt::{JwtAuthLayer, ManualClock};
 use tower_sliding_jwt::revocation::RedisRevocations;
+use tower_sliding_jwt::{JwtAuthLayer, ManualClock};
 
 fn redis_router(clock: ManualClock, url: &str) -> axum::Router {
     let layer = JwtAuthLayer::builder()
@@ -25,13 +25,25 @@ fn redis_router(clock: ManualClock, url: &str) -> axum::Router {
         .revocation(RedisRevocations::connect(url).unwrap())
         .build()
         .unwrap();
-    axum::Router::new().route("/", axum::routing::get(|| async { "ok" })).layer(layer).with_state(())
+    axum::Router::new()
+        .route("/", axum::routing::get(|| async { "ok" }))
+        .layer(layer)
+        .with_state(())
 }
 
 fn bench(c: &mut Criterion) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let Ok(mut server) = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
         .stdout(Stdio::null())
         .spawn()
     else {
@@ -46,9 +58,13 @@ fn bench(c: &mut Criterion) {
     let clock = ManualClock::new(now);
     let token = hs256_token(&claims(now, 290));
     let plain = our_router(clock.clone());
-    let with_redis = rt.block_on(async { redis_router(clock, &format!("redis://127.0.0.1:{port}/")) });
+    let with_redis =
+        rt.block_on(async { redis_router(clock, &format!("redis://127.0.0.1:{port}/")) });
     let mut group = c.benchmark_group("revocation");
-    for (name, router) in [("ours HS256 (cached), no revocation store", &plain), ("ours HS256 (cached) + Redis check", &with_redis)] {
+    for (name, router) in [
+        ("ours HS256 (cached), no revocation store", &plain),
+        ("ours HS256 (cached) + Redis check", &with_redis),
+    ] {
         group.bench_function(name, |b| {
             b.to_async(&rt).iter(|| {
                 let mut router = router.clone();

@@ -12,7 +12,12 @@ use tower_sliding_jwt::{Algorithm, ManualClock};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let case = args.iter().skip(1).find(|a| !a.starts_with('-')).cloned().unwrap_or_else(|| "accept".into());
+    let case = args
+        .iter()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .cloned()
+        .unwrap_or_else(|| "accept".into());
     let rounds: u64 = args.iter().filter_map(|a| a.parse().ok()).next().unwrap_or(100_000);
     let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
     let now = now();
