@@ -7,14 +7,12 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures_util::FutureExt as _;
-use hmac::{Hmac, Mac};
 use http::{HeaderName, HeaderValue, Request, Response, Uri};
 use tower::util::BoxCloneSyncService;
 use tower::{Service, ServiceBuilder, ServiceExt as _, service_fn};
 use tower_sliding_jwt::revocation::InMemoryRevocations;
+use tower_sliding_jwt::testing::TokenFactory;
 use tower_sliding_jwt::{Issuer, JwtAuthLayer, Key, ManualClock, RenewalPolicy, TokenSource};
 
 /// The fixed "now" of every run, so the fuzzer can learn dates near it.
@@ -24,6 +22,8 @@ pub const SECRET: &[u8] = b"fuzzing-harness-secret-32-bytes!!";
 pub struct Harness {
     service: BoxCloneSyncService<Request<()>, Response<()>, Infallible>,
     pub issuer: Issuer,
+    /// Signs any bytes with the layer's key, to get the fuzzer past the signature.
+    tokens: TokenFactory,
 }
 
 /// Set by the inner service on its responses: proof it ran (tests run in parallel, so a shared
@@ -51,13 +51,14 @@ impl Harness {
             .build()
             .expect("configuration");
         let issuer = layer.issuer();
+        let tokens = TokenFactory::for_layer(&layer);
         let inner = service_fn(|_request: Request<()>| async {
             let mut response = Response::new(());
             response.headers_mut().insert(INNER, HeaderValue::from_static("ran"));
             Ok::<_, Infallible>(response)
         });
         let service = BoxCloneSyncService::new(ServiceBuilder::new().layer(layer).service(inner));
-        Harness { service, issuer }
+        Harness { service, issuer, tokens }
     }
 
     /// Send one request through the layer and check the invariants of its response.
@@ -145,10 +146,7 @@ pub fn request_bytes(harness: &Harness, data: &[u8]) {
 pub fn signed_parts(harness: &Harness, data: &[u8]) -> (u16, bool) {
     let split = data.iter().position(|b| *b == 0).unwrap_or(data.len());
     let (header, payload) = (&data[..split], data.get(split + 1..).unwrap_or_default());
-    let input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(payload));
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(SECRET).expect("key");
-    mac.update(input.as_bytes());
-    let token = format!("{input}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()));
+    let token = harness.tokens.raw_bytes(header, payload).expect("signed");
     // The same claims type as the layer: a `Value` could refuse numbers the layer skips.
     let verified = harness.issuer.verify::<tower_sliding_jwt::NoCustomClaims>(&token).is_ok();
     let response = harness.send(bearer(&token));

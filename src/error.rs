@@ -179,6 +179,9 @@ pub enum IssueError {
     Randomness,
     /// The token would be longer than the maximum token size the layer accepts.
     TooLarge,
+    /// The token was signed but the layer would refuse it, for this reason (the testing kit's
+    /// claims of a type its payload does not fit, say).
+    NotAccepted(TokenError),
 }
 
 impl fmt::Display for IssueError {
@@ -195,6 +198,9 @@ impl fmt::Display for IssueError {
             IssueError::Randomness => f.write_str("the system random number generator failed"),
             IssueError::TooLarge => {
                 f.write_str("the token would exceed the maximum token size the layer accepts")
+            }
+            IssueError::NotAccepted(reason) => {
+                write!(f, "the layer would refuse the token: {reason}")
             }
         }
     }

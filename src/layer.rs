@@ -54,6 +54,12 @@ impl<C, R> JwtAuthLayer<C, R> {
         self.config.cache.as_ref().map_or(0, TokenCache::len)
     }
 
+    /// The configuration shared with the issuer (and the testing kit).
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
+    pub(crate) fn core(&self) -> Arc<crate::config::Core> {
+        Arc::clone(&self.config.core)
+    }
+
     /// The [`Issuer`] sharing this layer's keys, lifetimes and clock: for login and explicit
     /// renewal routes.
     pub fn issuer(&self) -> Issuer {

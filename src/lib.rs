@@ -89,6 +89,8 @@
 //!   feature `tonic`.
 //! - **Remote keys**: `jwks` (feature `jwks`) fetches an identity provider's keys.
 //! - **Time**: a [`Clock`] shared by validation, renewal and issuing; [`ManualClock`] for tests.
+//! - **Testing your handlers**: `testing` (feature `testing`) signs tokens of every kind with a
+//!   layer's own keys and builds claims by hand.
 //!
 //! `SECURITY.md` in the repository lists the threats the crate defends against and the test that
 //! pins each defence.
@@ -126,6 +128,9 @@ pub mod error;
 pub mod jwks;
 pub mod renewal;
 pub mod revocation;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
 #[cfg(feature = "tonic")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tonic")))]
 pub mod tonic;

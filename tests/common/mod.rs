@@ -6,8 +6,9 @@ use std::net::SocketAddr;
 use axum::Router;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
 use serde_json::Value;
+use tower_sliding_jwt::testing::TokenFactory;
+use tower_sliding_jwt::{Algorithm, Key};
 
 /// Serve `router` on an ephemeral loopback port; returns `http://127.0.0.1:PORT`.
 pub async fn serve(router: Router) -> String {
@@ -23,45 +24,35 @@ pub fn b64(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// The testing kit signing with an HMAC key of `secret` (SHA-256, 384 or 512 by `bits`).
+fn kit(bits: u16, secret: &[u8]) -> TokenFactory {
+    let alg = match bits {
+        256 => Algorithm::HS256,
+        384 => Algorithm::HS384,
+        _ => Algorithm::HS512,
+    };
+    TokenFactory::new(Key::hmac(alg, secret).expect("a long enough secret")).expect("a key")
+}
+
 /// A token with exactly this header and payload JSON, HMAC-signed with `secret` (SHA-256,
 /// 384 or 512 by `bits`), whatever the header claims.
 pub fn hmac_token(bits: u16, secret: &[u8], header: &str, payload: &str) -> String {
-    let input = format!("{}.{}", b64(header.as_bytes()), b64(payload.as_bytes()));
-    let signature = match bits {
-        256 => Hmac::<sha2::Sha256>::new_from_slice(secret)
-            .unwrap()
-            .chain_update(&input)
-            .finalize()
-            .into_bytes()
-            .to_vec(),
-        384 => Hmac::<sha2::Sha384>::new_from_slice(secret)
-            .unwrap()
-            .chain_update(&input)
-            .finalize()
-            .into_bytes()
-            .to_vec(),
-        _ => Hmac::<sha2::Sha512>::new_from_slice(secret)
-            .unwrap()
-            .chain_update(&input)
-            .finalize()
-            .into_bytes()
-            .to_vec(),
-    };
-    format!("{input}.{}", b64(&signature))
-}
-
-/// The base64url HS256 signature of a signing input.
-pub fn hs256_signature(secret: &[u8], input: &str) -> String {
-    b64(&Hmac::<sha2::Sha256>::new_from_slice(secret)
-        .unwrap()
-        .chain_update(input)
-        .finalize()
-        .into_bytes())
+    kit(bits, secret).raw(header, payload).expect("signed")
 }
 
 /// HS256 token.
 pub fn hs256(secret: &[u8], header: &str, payload: &str) -> String {
     hmac_token(256, secret, header, payload)
+}
+
+/// Whether `token` carries the HS256 signature `secret` makes over its header and payload.
+pub fn signed_with(secret: &[u8], token: &str) -> bool {
+    let mut segments = token.split('.');
+    let (Some(header), Some(payload)) = (segments.next(), segments.next()) else {
+        return false;
+    };
+    let decode = |s: &str| URL_SAFE_NO_PAD.decode(s).expect("base64url");
+    kit(256, secret).raw_bytes(&decode(header), &decode(payload)).expect("signed") == token
 }
 
 /// The payload of a token, unverified (for inspecting what the server sent).
@@ -83,9 +74,7 @@ pub fn unix_now() -> i64 {
 
 /// A token over raw header and payload bytes (which need not be UTF-8 or JSON), HS256-signed.
 pub fn hs256_raw(secret: &[u8], header: &[u8], payload: &[u8]) -> String {
-    let input = format!("{}.{}", b64(header), b64(payload));
-    let signature = hs256_signature(secret, &input);
-    format!("{input}.{signature}")
+    kit(256, secret).raw_bytes(header, payload).expect("signed")
 }
 
 /// A response read off a raw socket.

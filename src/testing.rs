@@ -1,0 +1,362 @@
+//! A kit for testing the handlers behind the layer (feature `testing`): tokens of every kind a
+//! test needs, signed with the layer's own keys and dated by its clock, claims built by hand for
+//! a handler called directly, and requests carrying a token the way the layer reads it.
+//!
+//! ```
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use axum::{Router, body::Body, routing::get};
+//! use http::{Request, StatusCode};
+//! use tower::ServiceExt;
+//! use tower_sliding_jwt::testing::TokenFactory;
+//! use tower_sliding_jwt::{Claims, JwtAuthLayer, ManualClock};
+//!
+//! async fn me(claims: Claims) -> String {
+//!     claims.subject().unwrap_or_default().to_owned()
+//! }
+//!
+//! let clock = ManualClock::new(1_800_000_000);
+//! let auth = JwtAuthLayer::builder()
+//!     .hs256(b"an example secret of at least 32 bytes")
+//!     .issuer("my-app")
+//!     .clock(clock.clone())
+//!     .build()?;
+//! let tokens = TokenFactory::for_layer(&auth);
+//! let app = Router::new().route("/me", get(me)).layer(auth);
+//! let call = |token: String| {
+//!     let request = tokens.request(Request::get("/me"), &token).body(Body::empty()).unwrap();
+//!     app.clone().oneshot(request)
+//! };
+//!
+//! // This route renews a token in its window, and refuses an expired one.
+//! let response = call(tokens.in_renewal_window("alice", &())?).await?;
+//! assert_eq!(response.status(), StatusCode::OK);
+//! assert!(response.headers().contains_key("x-refreshed-token"));
+//! let response = call(tokens.expired("alice", &())?).await?;
+//! assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http::header::{AUTHORIZATION, COOKIE};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::claims::{Claims, RegisteredClaims};
+use crate::clock::{Clock as _, secs};
+use crate::config::Core;
+use crate::crypto::random_id;
+use crate::error::{ConfigError, IssueError};
+use crate::jws;
+use crate::keys::Key;
+use crate::layer::JwtAuthLayer;
+use crate::raw_token::RawToken;
+use crate::renewal::RenewalMode;
+use crate::source::TokenSource;
+
+/// Signs test tokens with a layer's configuration: its signing key, issuer, audience, lifetimes
+/// and clock, so "valid" means valid for that layer at its current time.
+///
+/// Every method but [`raw`](TokenFactory::raw) builds the claims a login would (`sub`, `iat`,
+/// `exp`, `auth_time`, `jti`, `sid`, `iss` and `aud` when configured, and the custom claims),
+/// then moves one of them to make the token what its name says.
+#[derive(Clone)]
+pub struct TokenFactory {
+    core: Arc<Core>,
+}
+
+impl TokenFactory {
+    /// Tokens for the layer `layer` (cheap: it shares the layer's configuration).
+    pub fn for_layer<C, R>(layer: &JwtAuthLayer<C, R>) -> TokenFactory {
+        TokenFactory { core: layer.core() }
+    }
+
+    /// Tokens signed with `key`, with the defaults of a layer built from it alone (no issuer, no
+    /// audience, 5-minute tokens, the system clock). For a test of a token that another service
+    /// signed, or a key of the wrong kind.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::Key;
+    /// use tower_sliding_jwt::testing::TokenFactory;
+    ///
+    /// let partner = TokenFactory::new(Key::hs256([9u8; 32])?)?;
+    /// let token = partner.valid("someone", &())?;
+    /// assert_eq!(token.split('.').count(), 3);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn new(key: Key) -> Result<TokenFactory, ConfigError> {
+        let layer = JwtAuthLayer::builder()
+            .signing_key(key)
+            .renewal(crate::renewal::RenewalPolicy::new().mode(RenewalMode::Disabled))
+            .build()?;
+        Ok(TokenFactory::for_layer(&layer))
+    }
+
+    /// A token the layer accepts, fresh: it does not renew yet.
+    pub fn valid<T: Serialize + ?Sized>(
+        &self,
+        subject: &str,
+        custom: &T,
+    ) -> Result<String, IssueError> {
+        self.sign(self.claims_map(subject, custom, |_| {})?)
+    }
+
+    /// A valid token inside the renewal window: the response to a request carrying it renews.
+    pub fn in_renewal_window<T: Serialize + ?Sized>(
+        &self,
+        subject: &str,
+        custom: &T,
+    ) -> Result<String, IssueError> {
+        let ttl = self.core.ttl();
+        let now = self.core.now();
+        // Well inside the window, whatever the trigger: a quarter of the lifetime is left.
+        let left = (ttl / 4).max(1);
+        self.dated(subject, custom, now - (ttl - left), now + left)
+    }
+
+    /// A token that expired beyond the leeway.
+    pub fn expired<T: Serialize + ?Sized>(
+        &self,
+        subject: &str,
+        custom: &T,
+    ) -> Result<String, IssueError> {
+        let exp = self.core.now() - self.core.rules.leeway - 1;
+        self.dated(subject, custom, exp - self.core.ttl(), exp)
+    }
+
+    /// A token whose `nbf` is a minute past the leeway in the future.
+    pub fn not_yet_valid<T: Serialize + ?Sized>(
+        &self,
+        subject: &str,
+        custom: &T,
+    ) -> Result<String, IssueError> {
+        let nbf = self.core.now() + self.core.rules.leeway + 60;
+        self.sign(self.claims_map(subject, custom, |map| {
+            map.insert("nbf".into(), nbf.into());
+        })?)
+    }
+
+    /// A token of a session older than the maximum session: its `exp` lies beyond
+    /// `auth_time + max_session`, which the layer never issues.
+    pub fn past_session_cap<T: Serialize + ?Sized>(
+        &self,
+        subject: &str,
+        custom: &T,
+    ) -> Result<String, IssueError> {
+        let login = self.core.now() - secs(self.core.renewal.max_session) - 60;
+        self.sign(self.claims_map(subject, custom, |map| {
+            map.insert("auth_time".into(), login.into());
+        })?)
+    }
+
+    /// A token naming another issuer (refused when the layer has an issuer).
+    pub fn wrong_issuer<T: Serialize + ?Sized>(
+        &self,
+        subject: &str,
+        custom: &T,
+    ) -> Result<String, IssueError> {
+        self.sign(self.claims_map(subject, custom, |map| {
+            map.insert("iss".into(), "https://wrong-issuer.invalid".into());
+        })?)
+    }
+
+    /// A token for another audience (refused when the layer requires an audience).
+    pub fn wrong_audience<T: Serialize + ?Sized>(
+        &self,
+        subject: &str,
+        custom: &T,
+    ) -> Result<String, IssueError> {
+        self.sign(self.claims_map(subject, custom, |map| {
+            map.insert("aud".into(), "https://wrong-audience.invalid".into());
+        })?)
+    }
+
+    /// A valid-looking token, with the layer's header, signed by a key the layer does not have.
+    pub fn foreign_key<T: Serialize + ?Sized>(
+        &self,
+        subject: &str,
+        custom: &T,
+    ) -> Result<String, IssueError> {
+        let token = self.valid(subject, custom)?;
+        let (input, _) = token.rsplit_once('.').ok_or(IssueError::Signing)?;
+        let mut secret = [0u8; 64];
+        getrandom::fill(&mut secret).map_err(|_| IssueError::Randomness)?;
+        let stranger = Key::hs256(secret).map_err(|_| IssueError::Signing)?;
+        let signature = stranger.sign(input.as_bytes()).ok_or(IssueError::Signing)?;
+        Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature)))
+    }
+
+    /// A valid token whose signature was altered in transit.
+    pub fn tampered<T: Serialize + ?Sized>(
+        &self,
+        subject: &str,
+        custom: &T,
+    ) -> Result<String, IssueError> {
+        let mut token = self.valid(subject, custom)?;
+        // The second character of the signature: the first may only carry some of its bits.
+        let at = token.rfind('.').ok_or(IssueError::Signing)? + 2;
+        let flipped = if token.as_bytes().get(at) == Some(&b'A') { "B" } else { "A" };
+        token.replace_range(at..=at, flipped);
+        Ok(token)
+    }
+
+    /// Exactly this header and payload JSON text, whatever they say, signed with the signing key
+    /// (an `alg` that is not the key's, a missing `exp`, a `typ` of another kind of token...).
+    ///
+    /// ```
+    /// use tower_sliding_jwt::Key;
+    /// use tower_sliding_jwt::testing::TokenFactory;
+    ///
+    /// let tokens = TokenFactory::new(Key::hs256([3u8; 32])?)?;
+    /// let confused = tokens.raw(r#"{"alg":"HS256","typ":"logout+jwt"}"#, r#"{"sub":"1"}"#)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn raw(&self, header: &str, payload: &str) -> Result<String, IssueError> {
+        self.raw_bytes(header.as_bytes(), payload.as_bytes())
+    }
+
+    /// Like [`raw`](TokenFactory::raw), for bytes that need not be UTF-8 or JSON.
+    pub fn raw_bytes(&self, header: &[u8], payload: &[u8]) -> Result<String, IssueError> {
+        let key = self.core.keys.signing().ok_or(IssueError::NoSigningKey)?;
+        jws::encode(&URL_SAFE_NO_PAD.encode(header), payload, key, usize::MAX)
+    }
+
+    /// `request` carrying `token` where the layer looks first: `Authorization: Bearer`, the named
+    /// header, the cookie, or the query parameter.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::testing::TokenFactory;
+    /// use tower_sliding_jwt::{JwtAuthLayer, TokenSource};
+    ///
+    /// let layer = JwtAuthLayer::builder()
+    ///     .hs256(b"an example secret of at least 32 bytes")
+    ///     .token_sources([TokenSource::cookie("session")])
+    ///     .build()?;
+    /// let tokens = TokenFactory::for_layer(&layer);
+    /// let request = tokens.request(http::Request::get("/"), "a.b.c").body(())?;
+    /// assert_eq!(request.headers()["cookie"], "session=a.b.c");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn request(&self, request: http::request::Builder, token: &str) -> http::request::Builder {
+        match self.core.sources.first() {
+            Some(TokenSource::Header(name)) => request.header(name, token),
+            Some(TokenSource::Cookie(name)) => request.header(COOKIE, format!("{name}={token}")),
+            Some(TokenSource::Query(name)) => {
+                let uri = request.uri_ref().map(ToString::to_string).unwrap_or_else(|| "/".into());
+                let separator = if uri.contains('?') { '&' } else { '?' };
+                let encoded: String = form_urlencoded::byte_serialize(token.as_bytes()).collect();
+                request.uri(format!("{uri}{separator}{name}={encoded}"))
+            }
+            _ => request.header(AUTHORIZATION, format!("Bearer {token}")),
+        }
+    }
+
+    /// The claims of a [`valid`](TokenFactory::valid) token, for a handler called directly.
+    pub fn claims<C: serde::de::DeserializeOwned + 'static, T: Serialize + ?Sized>(
+        &self,
+        subject: &str,
+        custom: &T,
+    ) -> Result<Claims<C>, IssueError> {
+        let token = self.valid(subject, custom)?;
+        let verified =
+            self.core.verify::<C>(&token, self.core.now()).map_err(IssueError::NotAccepted)?;
+        let vouched = verified.role.trusted_issuer();
+        Ok(Claims::new(verified.registered, verified.custom, RawToken::copied(&token), vouched))
+    }
+
+    /// Issued `iat`, expiring `exp`, with the session started at `iat`.
+    fn dated<T: Serialize + ?Sized>(
+        &self,
+        subject: &str,
+        custom: &T,
+        iat: i64,
+        exp: i64,
+    ) -> Result<String, IssueError> {
+        self.sign(self.claims_map(subject, custom, |map| {
+            map.insert("iat".into(), iat.into());
+            map.insert("auth_time".into(), iat.into());
+            map.insert("exp".into(), exp.into());
+        })?)
+    }
+
+    /// The claims a login would carry now, then `edit`.
+    fn claims_map<T: Serialize + ?Sized>(
+        &self,
+        subject: &str,
+        custom: &T,
+        edit: impl FnOnce(&mut Map<String, Value>),
+    ) -> Result<Map<String, Value>, IssueError> {
+        let core = &self.core;
+        let mut map = match serde_json::to_value(custom) {
+            Ok(Value::Object(map)) => map,
+            Ok(Value::Null) => Map::new(),
+            _ => return Err(IssueError::ClaimsNotAnObject),
+        };
+        let now = core.now();
+        map.insert("sub".into(), subject.into());
+        map.insert("iat".into(), now.into());
+        map.insert("exp".into(), now.saturating_add(core.ttl()).into());
+        map.insert("auth_time".into(), now.into());
+        map.insert("jti".into(), random_id()?.into());
+        map.insert("sid".into(), random_id()?.into());
+        if let Some(iss) = &core.issuer {
+            map.insert("iss".into(), iss.clone().into());
+        }
+        if let Some(aud) = &core.audience {
+            map.insert("aud".into(), aud.clone().into());
+        }
+        edit(&mut map);
+        Ok(map)
+    }
+
+    fn sign(&self, claims: Map<String, Value>) -> Result<String, IssueError> {
+        let payload = serde_json::to_vec(&claims).map_err(|_| IssueError::ClaimsNotAnObject)?;
+        let (header, key) = match (&self.core.signing_header, self.core.keys.signing()) {
+            (Some(header), Some(key)) => (header, key),
+            _ => return Err(IssueError::NoSigningKey),
+        };
+        // No size limit: a test may want a token the layer refuses as too large.
+        jws::encode(header, &payload, key, usize::MAX)
+    }
+}
+
+impl std::fmt::Debug for TokenFactory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenFactory").field("issuer", &self.core.issuer).finish_non_exhaustive()
+    }
+}
+
+/// Claims built by hand, for a handler called directly (no layer, no token): `sub`, `iat` and
+/// `auth_time` now, `exp` five minutes later, and `custom`.
+///
+/// ```
+/// use serde::Deserialize;
+/// use tower_sliding_jwt::Claims;
+/// use tower_sliding_jwt::testing::claims;
+///
+/// #[derive(Deserialize)]
+/// struct User {
+///     admin: bool,
+/// }
+///
+/// fn can_delete(claims: &Claims<User>) -> bool {
+///     claims.custom().admin
+/// }
+///
+/// assert!(can_delete(&claims("42", User { admin: true })));
+/// assert_eq!(claims("42", User { admin: false }).subject(), Some("42"));
+/// ```
+pub fn claims<C>(subject: &str, custom: C) -> Claims<C> {
+    let now = crate::clock::SystemClock.now();
+    let registered = RegisteredClaims {
+        sub: Some(subject.into()),
+        iat: Some(now),
+        auth_time: Some(now),
+        exp: now.saturating_add(300),
+        ..RegisteredClaims::default()
+    };
+    Claims::new(registered, custom, RawToken::copied(""), None)
+}

@@ -1,0 +1,111 @@
+//! The testing kit against a real layer, in process: each kind of token gets exactly the answer
+//! its name promises, and requests carry the token the way the layer reads it.
+
+mod common;
+
+use axum::Router;
+use axum::routing::get;
+use common::{call, challenge, renewed};
+use http::{HeaderName, StatusCode};
+use serde::Deserialize;
+use serde_json::json;
+use tower_sliding_jwt::testing::{TokenFactory, claims};
+use tower_sliding_jwt::{Claims, JwtAuthLayer, Key, ManualClock, TokenSource};
+
+const SECRET: &[u8] = b"testing-kit-secret-of-at-least-32-bytes";
+
+#[derive(Clone, Deserialize)]
+struct User {
+    role: String,
+}
+
+async fn whoami(claims: Claims<User>) -> String {
+    format!("{} {}", claims.subject().unwrap_or_default(), claims.custom().role)
+}
+
+fn app(sources: impl IntoIterator<Item = TokenSource>) -> (Router, TokenFactory) {
+    let layer = JwtAuthLayer::builder()
+        .claims::<User>()
+        .hs256(SECRET)
+        .issuer("https://api.example")
+        .audience("api")
+        .token_sources(sources)
+        .clock(ManualClock::new(1_800_000_000))
+        .build()
+        .unwrap();
+    let tokens = TokenFactory::for_layer(&layer);
+    (Router::new().route("/me", get(whoami)).layer(layer), tokens)
+}
+
+#[tokio::test]
+async fn every_kind_of_token_gets_the_answer_its_name_promises() {
+    let (app, tokens) = app([TokenSource::Bearer]);
+    let user = json!({ "role": "editor" });
+    let send = |token: String| {
+        let request = tokens.request(http::Request::get("/me"), &token);
+        let app = app.clone();
+        async move { call(&app, request).await }
+    };
+
+    let fresh = send(tokens.valid("7", &user).unwrap()).await;
+    assert_eq!(fresh.status(), StatusCode::OK);
+    assert_eq!(fresh.body, "7 editor");
+    assert!(renewed(&fresh).is_none());
+
+    let window = send(tokens.in_renewal_window("7", &user).unwrap()).await;
+    assert_eq!(window.status(), StatusCode::OK);
+    assert!(renewed(&window).is_some());
+
+    for (kind, token, reason) in [
+        ("expired", tokens.expired("7", &user), "expired"),
+        ("not yet valid", tokens.not_yet_valid("7", &user), "not valid yet"),
+        ("past the session cap", tokens.past_session_cap("7", &user), "outlives its session"),
+        ("wrong issuer", tokens.wrong_issuer("7", &user), "issuer is not accepted"),
+        ("wrong audience", tokens.wrong_audience("7", &user), "audience is not accepted"),
+        ("foreign key", tokens.foreign_key("7", &user), "signature is invalid"),
+        ("tampered", tokens.tampered("7", &user), "signature is invalid"),
+    ] {
+        let response = send(token.unwrap()).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{kind}");
+        assert!(challenge(&response).contains(reason), "{kind}: {}", challenge(&response));
+    }
+
+    // Any header and payload: here a logout token signed with the right key.
+    let now = 1_800_000_000;
+    let payload = json!({ "sub": "7", "iss": "https://api.example", "aud": "api", "exp": now + 60,
+        "role": "editor" });
+    let logout = tokens.raw(r#"{"alg":"HS256","typ":"logout+jwt"}"#, &payload.to_string()).unwrap();
+    assert!(challenge(&send(logout).await).contains("type is not accepted"));
+    let untyped = tokens.raw(r#"{"alg":"HS256"}"#, &payload.to_string()).unwrap();
+    assert_eq!(send(untyped).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn requests_carry_the_token_where_the_layer_reads_first() {
+    let sources = [
+        vec![TokenSource::Bearer],
+        vec![TokenSource::header(HeaderName::from_static("x-api-token"))],
+        vec![TokenSource::cookie("__Host-session")],
+        vec![TokenSource::query("access_token"), TokenSource::Bearer],
+    ];
+    for sources in sources {
+        let (app, tokens) = app(sources.clone());
+        let token = tokens.valid("7", &json!({ "role": "viewer" })).unwrap();
+        let request = tokens.request(http::Request::get("/me?page=2"), &token);
+        let response = call(&app, request).await;
+        assert_eq!(response.status(), StatusCode::OK, "{sources:?}");
+        assert_eq!(response.body, "7 viewer");
+    }
+}
+
+#[tokio::test]
+async fn a_handler_can_be_called_with_claims_made_by_hand() {
+    // The handler alone: no layer, no token.
+    let answer = whoami(claims("42", User { role: "admin".into() })).await;
+    assert_eq!(answer, "42 admin");
+    // Or the claims of a real token, as the layer would hand them over.
+    let tokens = TokenFactory::new(Key::hs256(SECRET).unwrap()).unwrap();
+    let claims: Claims<User> = tokens.claims("7", &json!({ "role": "viewer" })).unwrap();
+    assert_eq!(whoami(claims).await, "7 viewer");
+    assert!(tokens.claims::<User, _>("7", &json!({ "no_role": true })).is_err());
+}
