@@ -11,6 +11,15 @@ use crate::claims::Claims;
 
 /// The claims are not in the request: the route is not behind the layer, or the layer is in
 /// optional mode and the request carried no token. Answers `401` with `WWW-Authenticate: Bearer`.
+///
+/// ```
+/// use axum::response::IntoResponse;
+/// use tower_sliding_jwt::MissingClaims;
+///
+/// let response = MissingClaims.into_response();
+/// assert_eq!(response.status(), 401);
+/// assert_eq!(response.headers()["www-authenticate"], "Bearer");
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MissingClaims;
 

@@ -95,6 +95,12 @@ struct Settings {
 
 /// No authorization check: the default of [`JwtAuthBuilder`] until
 /// [`authorize`](JwtAuthBuilder::authorize) sets one.
+///
+/// ```
+/// use tower_sliding_jwt::{JwtAuthBuilder, JwtAuthLayer, NoAuthorization};
+///
+/// let builder: JwtAuthBuilder<_, _, NoAuthorization> = JwtAuthLayer::builder();
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoAuthorization;
 

@@ -351,6 +351,15 @@ impl<'de> Deserialize<'de> for Audience {
 }
 
 /// No application claims: the default `C` of [`Claims`]. Reads nothing, accepts any payload.
+///
+/// ```
+/// use tower_sliding_jwt::{Claims, NoCustomClaims};
+///
+/// // `Claims` alone means `Claims<NoCustomClaims>`: the registered claims only.
+/// fn subject(claims: &Claims<NoCustomClaims>) -> Option<&str> {
+///     claims.subject()
+/// }
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct NoCustomClaims {}
 

@@ -295,6 +295,17 @@ impl<S> Layer<S> for ClientTokenLayer {
 }
 
 /// The service made by [`ClientTokenLayer`].
+///
+/// ```
+/// use tower::Layer;
+/// use tower_sliding_jwt::client::{ClientToken, ClientTokenLayer, TokenStore};
+///
+/// let store = TokenStore::new("https://api.example.com")?;
+/// let client: ClientToken<_> = ClientTokenLayer::new(store).layer(tower::service_fn(
+///     |_: http::Request<()>| async { Ok::<_, std::convert::Infallible>(http::Response::new(())) },
+/// ));
+/// # Ok::<(), tower_sliding_jwt::client::InvalidOrigin>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct ClientToken<S> {
     inner: S,

@@ -9,6 +9,23 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 ///
 /// Validation, the renewal decision and [`Issuer`](crate::Issuer) all read the same clock, so a
 /// test can move time forward without sleeping: see [`ManualClock`].
+///
+/// ```
+/// use tower_sliding_jwt::{Clock, JwtAuthLayer};
+///
+/// /// A clock a fleet agrees on, read from somewhere else (here: fixed).
+/// struct FleetClock;
+///
+/// impl Clock for FleetClock {
+///     fn now(&self) -> i64 {
+///         1_800_000_000
+///     }
+/// }
+///
+/// let layer = JwtAuthLayer::builder().hs256([7u8; 32]).clock(FleetClock).build()?;
+/// assert_eq!(layer.issuer().now(), 1_800_000_000);
+/// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+/// ```
 pub trait Clock: Send + Sync + 'static {
     /// Seconds since the Unix epoch.
     fn now(&self) -> i64;

@@ -10,6 +10,14 @@ use crate::algorithm::Algorithm;
 pub use crate::algorithm::UnknownAlgorithm;
 
 /// A key that cannot be used.
+///
+/// ```
+/// use tower_sliding_jwt::{Key, KeyError};
+///
+/// let error = Key::hs256(b"too short").unwrap_err();
+/// assert!(matches!(error, KeyError::SecretTooShort { minimum: 32, .. }));
+/// assert!(!error.to_string().contains("too short"), "never the key material");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum KeyError {
@@ -62,6 +70,14 @@ impl fmt::Display for KeyError {
 impl Error for KeyError {}
 
 /// A configuration that [`JwtAuthBuilder::build`](crate::JwtAuthBuilder::build) refuses.
+///
+/// ```
+/// use tower_sliding_jwt::{ConfigError, JwtAuthLayer};
+///
+/// let error = JwtAuthLayer::builder().build().unwrap_err();
+/// assert_eq!(error, ConfigError::NoKeys);
+/// assert_eq!(error.to_string(), "no key is configured");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ConfigError {
@@ -164,6 +180,15 @@ impl From<KeyError> for ConfigError {
 }
 
 /// Why [`Issuer::issue`](crate::Issuer::issue) could not sign a token.
+///
+/// ```
+/// use tower_sliding_jwt::{IssueError, JwtAuthLayer};
+///
+/// let issuer = JwtAuthLayer::builder().hs256([7u8; 32]).build()?.issuer();
+/// let refused = issuer.issue("42", &serde_json::json!({ "exp": 4_000_000_000_i64 }));
+/// assert_eq!(refused.unwrap_err(), IssueError::ReservedClaim("exp"));
+/// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum IssueError {
@@ -209,6 +234,18 @@ impl fmt::Display for IssueError {
 impl Error for IssueError {}
 
 /// Why [`Issuer::renew`](crate::Issuer::renew) did not renew a token.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use tower_sliding_jwt::{JwtAuthLayer, RenewError};
+///
+/// let issuer = JwtAuthLayer::builder().hs256([7u8; 32]).build()?.issuer();
+/// let token = issuer.issue("42", &())?.token;
+/// // Renewed in the same second it was issued: there is nothing to extend.
+/// assert_eq!(issuer.renew(&token).await.unwrap_err(), RenewError::NotExtended);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RenewError {
@@ -242,6 +279,15 @@ impl fmt::Display for RenewError {
 impl Error for RenewError {}
 
 /// Why a present token source is unusable (HTTP 400, `invalid_request`).
+///
+/// ```
+/// use tower_sliding_jwt::Rejection;
+/// use tower_sliding_jwt::error::InvalidRequest;
+///
+/// let twice = Rejection::InvalidRequest(InvalidRequest::Repeated);
+/// assert_eq!(twice.status(), 400);
+/// assert_eq!(twice.to_string(), "the token is sent more than once");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum InvalidRequest {
@@ -257,6 +303,17 @@ pub enum InvalidRequest {
 
 /// Why a token failed verification (HTTP 401, `invalid_token`). These are reason classes: the
 /// messages never contain any part of the token.
+///
+/// ```
+/// use tower_sliding_jwt::error::TokenError;
+/// use tower_sliding_jwt::{JwtAuthLayer, NoCustomClaims};
+///
+/// let issuer = JwtAuthLayer::builder().hs256([7u8; 32]).build()?.issuer();
+/// let forged = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIiwiZXhwIjo0MDAwMDAwMDAwfQ.c2lnbmF0dXJl";
+/// let error = issuer.verify::<NoCustomClaims>(forged).unwrap_err();
+/// assert_eq!(error, TokenError::InvalidSignature);
+/// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TokenError {
@@ -413,6 +470,18 @@ impl Error for RevocationError {
 }
 
 /// Why a JWK Set could not be fetched (feature `jwks`).
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use tower_sliding_jwt::error::JwksError;
+/// use tower_sliding_jwt::jwks::RemoteJwks;
+///
+/// let plain_http = RemoteJwks::builder("https://idp.example", "http://idp.example/jwks.json");
+/// assert!(matches!(plain_http.fetch().await, Err(JwksError::Insecure)));
+/// # });
+/// ```
+#[cfg(feature = "jwks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum JwksError {
@@ -433,6 +502,7 @@ pub enum JwksError {
     Keys(KeyError),
 }
 
+#[cfg(feature = "jwks")]
 impl fmt::Display for JwksError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -453,6 +523,7 @@ impl fmt::Display for JwksError {
     }
 }
 
+#[cfg(feature = "jwks")]
 impl Error for JwksError {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         match self {

@@ -21,6 +21,21 @@ pin_project! {
     /// Either the inner service's future (plus, when the token renews, the renewal to write into
     /// its response), a rejection ready to return, or, with an asynchronous revocation store, the
     /// pending revocation answer before the inner service is called.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use http::{Request, Response};
+    /// use tower::{Layer, Service, ServiceExt, service_fn};
+    /// use tower_sliding_jwt::JwtAuthLayer;
+    ///
+    /// let layer = JwtAuthLayer::builder().hs256([7u8; 32]).build()?;
+    /// let inner = service_fn(|_: Request<()>| async { Ok::<_, std::convert::Infallible>(Response::new(())) });
+    /// let mut service = layer.layer(inner);
+    /// let future = service.ready().await?.call(Request::new(())); // a ResponseFuture
+    /// assert_eq!(future.await?.status(), 401);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub struct ResponseFuture<S, ReqBody, C, R>
     where
         S: Service<Request<ReqBody>>,

@@ -58,6 +58,18 @@ pub struct Issuer {
 ///
 /// It serializes to the JSON of a login response: `{"token": "…", "token_type": "Bearer",
 /// "expires_in": 300}`. Its `Debug` output hides the token.
+///
+/// ```
+/// use tower_sliding_jwt::JwtAuthLayer;
+///
+/// let issuer = JwtAuthLayer::builder().hs256([7u8; 32]).build()?.issuer();
+/// let login = issuer.issue("42", &())?;
+/// let body = serde_json::to_value(&login)?;
+/// assert_eq!(body["token_type"], "Bearer");
+/// assert_eq!(body["expires_in"], 300);
+/// assert!(!format!("{login:?}").contains(&login.token), "Debug hides the token");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct IssuedToken {
     /// The compact JWS.

@@ -90,6 +90,19 @@ struct Inner {
 }
 
 /// Configures a [`RemoteJwks`].
+///
+/// ```no_run
+/// # async fn run() -> Result<(), tower_sliding_jwt::jwks::JwksError> {
+/// use std::time::Duration;
+/// use tower_sliding_jwt::jwks::RemoteJwks;
+///
+/// let jwks = RemoteJwks::builder("https://idp.example", "https://idp.example/jwks.json")
+///     .refresh_every(Duration::from_secs(600))
+///     .max_staleness(Duration::from_secs(12 * 3600))
+///     .fetch()
+///     .await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct RemoteJwksBuilder {
     issuer: String,

@@ -22,6 +22,17 @@ use crate::error::{InvalidRequest, TokenError};
 /// | [`Unavailable`](Rejection::Unavailable) | 503 | `grpc-status: 14` |
 ///
 /// `error_description` (HTTP) and `grpc-message` name the reason class, never the token.
+///
+/// ```
+/// use tower_sliding_jwt::Rejection;
+/// use tower_sliding_jwt::error::TokenError;
+///
+/// let expired = Rejection::InvalidToken(TokenError::Expired);
+/// assert_eq!(expired.status(), 401);
+/// assert_eq!(expired.error_code(), Some("invalid_token"));
+/// assert_eq!(expired.grpc_code(), 16);
+/// assert_eq!(expired.to_string(), "the token has expired");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Rejection {
@@ -194,6 +205,22 @@ impl Rejection {
 }
 
 /// What a [`RejectionHandler`] knows about the refused request.
+///
+/// ```
+/// use http::Response;
+/// use tower_sliding_jwt::{JwtAuthLayer, Rejection, RejectionContext};
+///
+/// // Log where refusals happen, and answer as usual.
+/// let logged = |rejection: &Rejection, context: &RejectionContext<'_>| -> Response<String> {
+///     eprintln!("{} {} refused: {rejection}", context.request().method, context.request().uri);
+///     rejection.default_response(context)
+/// };
+/// let layer = JwtAuthLayer::builder()
+///     .hs256(b"an example secret of at least 32 bytes")
+///     .rejection_handler(logged)
+///     .build()?;
+/// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+/// ```
 #[derive(Debug)]
 pub struct RejectionContext<'a> {
     pub(crate) parts: &'a Parts,
@@ -267,6 +294,16 @@ pub trait RejectionHandler<B>: Clone + Send + Sync + 'static {
 }
 
 /// The default [`RejectionHandler`]: [`Rejection::default_response`].
+///
+/// ```
+/// use tower_sliding_jwt::{DefaultRejection, JwtAuthLayer};
+///
+/// // The handler every layer starts with; naming it spells out the layer's type.
+/// let layer: JwtAuthLayer<_, DefaultRejection> = JwtAuthLayer::builder()
+///     .hs256(b"an example secret of at least 32 bytes")
+///     .build()?;
+/// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DefaultRejection;
 

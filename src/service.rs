@@ -22,6 +22,21 @@ use crate::revocation::{RevocationFuture, RevocationStatus};
 /// the token). Only an asynchronous revocation check (one that returns a pending
 /// [`RevocationFuture`]) waits before calling it; that path moves the readied inner service
 /// into the future and leaves a clone behind, the usual Tower pattern, hence `S: Clone`.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use http::{Request, Response};
+/// use tower::{Layer, ServiceExt, service_fn};
+/// use tower_sliding_jwt::JwtAuthLayer;
+///
+/// let layer = JwtAuthLayer::builder().hs256([7u8; 32]).build()?;
+/// let inner = service_fn(|_: Request<()>| async { Ok::<_, std::convert::Infallible>(Response::new(())) });
+/// let service = layer.layer(inner); // a JwtAuth
+/// let response = service.oneshot(Request::new(())).await?;
+/// assert_eq!(response.status(), 401, "no token");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
 pub struct JwtAuth<S, C = NoCustomClaims, R = DefaultRejection> {
     inner: S,
     config: Arc<LayerConfig<C>>,

@@ -63,6 +63,19 @@ use crate::source::TokenSource;
 /// Every method but [`raw`](TokenFactory::raw) builds the claims a login would (`sub`, `iat`,
 /// `exp`, `auth_time`, `jti`, `sid`, `iss` and `aud` when configured, and the custom claims),
 /// then moves one of them to make the token what its name says.
+///
+/// ```
+/// use tower_sliding_jwt::testing::TokenFactory;
+/// use tower_sliding_jwt::{JwtAuthLayer, NoCustomClaims};
+///
+/// let layer = JwtAuthLayer::builder().hs256([7u8; 32]).issuer("my-app").build()?;
+/// let tokens = TokenFactory::for_layer(&layer);
+/// let issuer = layer.issuer();
+/// assert!(issuer.verify::<NoCustomClaims>(&tokens.valid("7", &())?).is_ok());
+/// assert!(issuer.verify::<NoCustomClaims>(&tokens.expired("7", &())?).is_err());
+/// assert!(issuer.verify::<NoCustomClaims>(&tokens.tampered("7", &())?).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone)]
 pub struct TokenFactory {
     core: Arc<Core>,

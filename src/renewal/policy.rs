@@ -67,6 +67,17 @@ pub(crate) enum Trigger {
 }
 
 /// What the layer does with a token that should renew.
+///
+/// ```
+/// use tower_sliding_jwt::{JwtAuthLayer, RenewalMode, RenewalPolicy};
+///
+/// // Announce the coming expiry (`x-token-expires-in`); the client calls a refresh endpoint.
+/// let layer = JwtAuthLayer::builder()
+///     .hs256([7u8; 32])
+///     .renewal(RenewalPolicy::new().mode(RenewalMode::Advise))
+///     .build()?;
+/// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum RenewalMode {
@@ -82,6 +93,13 @@ pub enum RenewalMode {
 }
 
 /// The `SameSite` attribute of renewal and login cookies.
+///
+/// ```
+/// use tower_sliding_jwt::renewal::{CookieSettings, SameSite};
+///
+/// let strict = CookieSettings::new().same_site(SameSite::Strict);
+/// assert_eq!(SameSite::default(), SameSite::Lax);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum SameSite {

@@ -46,6 +46,12 @@ impl<T: RevocationCheck + ?Sized> RevocationCheck for Arc<T> {
 }
 
 /// The answer of a [`RevocationCheck`].
+///
+/// ```
+/// use tower_sliding_jwt::revocation::{RevocationFuture, RevocationStatus};
+///
+/// let answer = RevocationFuture::ready(Ok(RevocationStatus::Active));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RevocationStatus {
     /// The token may be used.
@@ -55,6 +61,18 @@ pub enum RevocationStatus {
 }
 
 /// What the layer answers when the revocation store cannot be asked. It fails closed either way.
+///
+/// ```
+/// use tower_sliding_jwt::JwtAuthLayer;
+/// use tower_sliding_jwt::revocation::{InMemoryRevocations, RevocationFailure};
+///
+/// let layer = JwtAuthLayer::builder()
+///     .hs256([7u8; 32])
+///     .revocation(InMemoryRevocations::new())
+///     .on_revocation_failure(RevocationFailure::Unauthorized)
+///     .build()?;
+/// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum RevocationFailure {
     /// `503 Service Unavailable` with `Retry-After: 1` (gRPC `UNAVAILABLE`): the client may retry
@@ -68,6 +86,24 @@ pub enum RevocationFailure {
 type Answer = Result<RevocationStatus, RevocationError>;
 
 /// The future answer of a [`RevocationCheck`]: ready at once, or pending on I/O.
+///
+/// ```
+/// use tower_sliding_jwt::RegisteredClaims;
+/// use tower_sliding_jwt::revocation::{RevocationCheck, RevocationFuture, RevocationStatus};
+///
+/// /// Asks a remote service (here, a stand-in that always says "active").
+/// struct Remote;
+///
+/// impl RevocationCheck for Remote {
+///     fn check(&self, claims: &RegisteredClaims) -> RevocationFuture {
+///         let jti = claims.token_id().unwrap_or_default().to_owned();
+///         RevocationFuture::pending(async move {
+///             let _asked_about = jti;
+///             Ok(RevocationStatus::Active)
+///         })
+///     }
+/// }
+/// ```
 #[must_use = "a revocation answer does nothing unless awaited"]
 pub struct RevocationFuture {
     inner: Inner,
