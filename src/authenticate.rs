@@ -31,8 +31,8 @@ pub(crate) type Authorize<C> =
 /// Everything a request needs, behind the one `Arc` all services of a layer share.
 pub(crate) struct LayerConfig<C> {
     pub(crate) core: Arc<Core>,
-    /// Verified tokens seen recently (absent when disabled).
-    pub(crate) cache: Option<TokenCache<C>>,
+    /// Verified tokens seen recently (absent when disabled), shared by the layer's variants.
+    pub(crate) cache: Option<Arc<TokenCache<C>>>,
     pub(crate) optional: bool,
     pub(crate) answer_preflight: bool,
     pub(crate) realm: String,

@@ -561,7 +561,7 @@ impl Settings {
         );
         let config = LayerConfig {
             core: Arc::new(core),
-            cache: TokenCache::new(self.cache_capacity),
+            cache: TokenCache::new(self.cache_capacity).map(Arc::new),
             optional: self.optional,
             answer_preflight: self.answer_preflight,
             realm: self.realm,

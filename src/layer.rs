@@ -6,7 +6,6 @@ use std::sync::Arc;
 use tower_layer::Layer;
 
 use crate::authenticate::LayerConfig;
-use crate::cache::TokenCache;
 use crate::claims::NoCustomClaims;
 use crate::issuer::Issuer;
 use crate::reject::DefaultRejection;
@@ -51,7 +50,88 @@ impl<C, R> JwtAuthLayer<C, R> {
     ///
     /// [`JwtAuthBuilder::verified_token_cache`]: crate::JwtAuthBuilder::verified_token_cache
     pub fn cached_tokens(&self) -> usize {
-        self.config.cache.as_ref().map_or(0, TokenCache::len)
+        self.config.cache.as_ref().map_or(0, |cache| cache.len())
+    }
+
+    /// A variant of this layer for other routes, in optional mode or not: a request without
+    /// any token passes through without claims (a bad token is still refused). It shares this
+    /// layer's keys, verified-token cache and configuration.
+    ///
+    /// ```
+    /// use axum::{Router, routing::get};
+    /// use tower_sliding_jwt::{Claims, JwtAuthLayer};
+    ///
+    /// async fn home(claims: Option<Claims>) -> &'static str {
+    ///     if claims.is_some() { "welcome back" } else { "hello" }
+    /// }
+    /// async fn account(_: Claims) -> &'static str {
+    ///     "your account"
+    /// }
+    ///
+    /// let auth = JwtAuthLayer::builder().hs256([7u8; 32]).build()?;
+    /// let app: Router = Router::new()
+    ///     .route("/account", get(account))
+    ///     .route_layer(auth.clone())
+    ///     .merge(Router::new().route("/", get(home)).route_layer(auth.optional(true)));
+    /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+    /// ```
+    pub fn optional(&self, optional: bool) -> JwtAuthLayer<C, R>
+    where
+        R: Clone,
+    {
+        self.variant(|config| config.optional = optional)
+    }
+
+    /// A variant of this layer with another authorization check (see
+    /// [`JwtAuthBuilder::authorize`](crate::JwtAuthBuilder::authorize)), sharing this layer's
+    /// keys, cache and configuration: an admin-only part of a router, say.
+    ///
+    /// ```
+    /// use axum::{Router, routing::get};
+    /// use serde::Deserialize;
+    /// use tower_sliding_jwt::{Forbidden, JwtAuthLayer};
+    ///
+    /// #[derive(Deserialize)]
+    /// struct User {
+    ///     role: String,
+    /// }
+    ///
+    /// let auth = JwtAuthLayer::builder().claims::<User>().hs256([7u8; 32]).build()?;
+    /// let admins = auth.authorize(|claims, _request| match claims.custom().role.as_str() {
+    ///     "admin" => Ok(()),
+    ///     _ => Err(Forbidden::new("admins only")),
+    /// });
+    /// let app: Router = Router::new()
+    ///     .route("/reports", get(|| async { "reports" }))
+    ///     .route_layer(auth)
+    ///     .merge(Router::new().route("/admin", get(|| async { "admin" })).route_layer(admins));
+    /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+    /// ```
+    pub fn authorize<F>(&self, check: F) -> JwtAuthLayer<C, R>
+    where
+        R: Clone,
+        F: Fn(&crate::Claims<C>, &http::request::Parts) -> Result<(), crate::Forbidden>
+            + Send
+            + Sync
+            + 'static,
+    {
+        self.variant(|config| config.authorize = Some(Arc::new(check)))
+    }
+
+    fn variant(&self, change: impl FnOnce(&mut LayerConfig<C>)) -> JwtAuthLayer<C, R>
+    where
+        R: Clone,
+    {
+        let mut config = LayerConfig {
+            core: Arc::clone(&self.config.core),
+            cache: self.config.cache.clone(),
+            optional: self.config.optional,
+            answer_preflight: self.config.answer_preflight,
+            realm: self.config.realm.clone(),
+            authorize: self.config.authorize.clone(),
+        };
+        change(&mut config);
+        JwtAuthLayer { config: Arc::new(config), rejection: self.rejection.clone() }
     }
 
     /// The configuration shared with the issuer (and the testing kit).

@@ -84,6 +84,9 @@
 //!   inject or advise); [`NoRenewal`] opts a response out. More in [`renewal`].
 //! - **Login and explicit renewal**: [`Issuer`].
 //! - **Refusals**: [`Rejection`], shaped by a [`RejectionHandler`]; every error is in [`error`].
+//! - **Per-route rules**: variants of one layer ([`JwtAuthLayer::optional`],
+//!   [`JwtAuthLayer::authorize`]) share its keys and cache; [`require`] checks the claims of a
+//!   route, asynchronously if need be (an OAuth scope, say).
 //! - **Revocation**: [`revocation`] (the hook, an in-memory store, Redis with feature `redis`).
 //! - **Clients**: [`client`] sends the token and keeps the renewed one; [`tonic`] helpers with
 //!   feature `tonic`.
@@ -127,6 +130,7 @@ pub mod error;
 #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
 pub mod jwks;
 pub mod renewal;
+pub mod require;
 pub mod revocation;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]

@@ -61,25 +61,49 @@ pub enum Rejection {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Forbidden {
     description: Cow<'static, str>,
+    scope: Option<Cow<'static, str>>,
 }
 
 impl Forbidden {
     /// A refusal with a description for `error_description` / `grpc-message`. Characters that
     /// cannot appear in a quoted header parameter are replaced with `?`.
     pub fn new(description: impl Into<Cow<'static, str>>) -> Forbidden {
-        let description = description.into();
-        let clean = |c: char| c == ' ' || (c.is_ascii_graphic() && c != '"' && c != '\\');
-        let description = if description.chars().all(clean) {
-            description
-        } else {
-            Cow::Owned(description.chars().map(|c| if clean(c) { c } else { '?' }).collect())
-        };
-        Forbidden { description }
+        Forbidden { description: quotable(description.into()), scope: None }
+    }
+
+    /// The scope the request needs, for the challenge's `scope` attribute (RFC 6750 section 3).
+    ///
+    /// ```
+    /// use tower_sliding_jwt::{Forbidden, Rejection};
+    ///
+    /// let refusal = Forbidden::new("the reports:write scope is required").with_scope("reports:write");
+    /// let challenge = Rejection::Forbidden(refusal).www_authenticate("api");
+    /// assert!(challenge.to_str()?.ends_with(r#", scope="reports:write""#));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_scope(mut self, scope: impl Into<Cow<'static, str>>) -> Forbidden {
+        self.scope = Some(quotable(scope.into()));
+        self
     }
 
     /// The description.
     pub fn description(&self) -> &str {
         &self.description
+    }
+
+    /// The scope the request needs, if the refusal names one.
+    pub fn scope(&self) -> Option<&str> {
+        self.scope.as_deref()
+    }
+}
+
+/// `text` with every character that cannot appear in a quoted header parameter replaced by `?`.
+fn quotable(text: Cow<'static, str>) -> Cow<'static, str> {
+    let clean = |c: char| c == ' ' || (c.is_ascii_graphic() && c != '"' && c != '\\');
+    if text.chars().all(clean) {
+        text
+    } else {
+        Cow::Owned(text.chars().map(|c| if clean(c) { c } else { '?' }).collect())
     }
 }
 
@@ -167,12 +191,17 @@ impl Rejection {
     /// assert_eq!(Rejection::Missing.www_authenticate("api"), r#"Bearer realm="api""#);
     /// ```
     pub fn www_authenticate(&self, realm: &str) -> HeaderValue {
-        let value = match self.error_code() {
+        let mut value = match self.error_code() {
             None => format!("Bearer realm=\"{realm}\""),
             Some(code) => {
                 format!("Bearer realm=\"{realm}\", error=\"{code}\", error_description=\"{self}\"")
             }
         };
+        if let Rejection::Forbidden(refusal) = self
+            && let Some(scope) = refusal.scope()
+        {
+            value.push_str(&format!(", scope=\"{scope}\""));
+        }
         HeaderValue::try_from(value).unwrap_or_else(|_| HeaderValue::from_static("Bearer"))
     }
 

@@ -1,0 +1,137 @@
+//! Per-route rules from one layer, in process: variants that share the layer's keys and cache,
+//! and claim requirements (asynchronous ones too) on parts of a router.
+
+mod common;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use common::{call, challenge};
+use http::StatusCode;
+use serde::Deserialize;
+use serde_json::json;
+use tower_sliding_jwt::require::{RequireClaimsLayer, require_scope};
+use tower_sliding_jwt::testing::TokenFactory;
+use tower_sliding_jwt::{Claims, Forbidden, JwtAuthLayer, NoCustomClaims, Rejection};
+
+#[derive(Deserialize)]
+struct User {
+    role: String,
+}
+
+/// A router with a public, an optional, a user and an admin part, all from one layer.
+fn app() -> (Router, TokenFactory, JwtAuthLayer<User>) {
+    let auth = JwtAuthLayer::builder().claims::<User>().hs256([7u8; 32]).build().unwrap();
+    let tokens = TokenFactory::for_layer(&auth);
+    let admins = auth.authorize(|claims, _| match claims.custom().role.as_str() {
+        "admin" => Ok(()),
+        _ => Err(Forbidden::new("admins only")),
+    });
+    let greeting = |claims: Option<Claims<User>>| async move {
+        claims.map_or("hello".to_owned(), |c| format!("hello {}", c.custom().role))
+    };
+    let router = Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .merge(Router::new().route("/", get(greeting)).route_layer(auth.optional(true)))
+        .merge(
+            Router::new()
+                .route("/me", get(|_: Claims<User>| async { "me" }))
+                .route_layer(auth.clone()),
+        )
+        .merge(Router::new().route("/admin", get(|| async { "admin" })).route_layer(admins));
+    (router, tokens, auth)
+}
+
+#[tokio::test]
+async fn public_optional_user_and_admin_parts_from_one_layer() {
+    let (app, tokens, auth) = app();
+    let get = |path: &'static str, token: Option<String>| {
+        let request = http::Request::get(path);
+        let request = match &token {
+            Some(token) => tokens.request(request, token),
+            None => request,
+        };
+        let app = app.clone();
+        async move { call(&app, request).await }
+    };
+    let user = Some(tokens.valid("1", &json!({ "role": "user" })).unwrap());
+    let admin = Some(tokens.valid("2", &json!({ "role": "admin" })).unwrap());
+
+    assert_eq!(get("/health", None).await.status(), StatusCode::OK);
+    assert_eq!(get("/", None).await.body, "hello");
+    assert_eq!(get("/", user.clone()).await.body, "hello user");
+    let forged = Some(tokens.tampered("1", &json!({ "role": "user" })).unwrap());
+    assert_eq!(get("/", forged).await.status(), StatusCode::UNAUTHORIZED, "optional, not lax");
+    assert_eq!(get("/me", None).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(get("/me", user.clone()).await.status(), StatusCode::OK);
+    let refused = get("/admin", user.clone()).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(challenge(&refused).contains("admins only"));
+    assert_eq!(get("/admin", admin.clone()).await.status(), StatusCode::OK);
+
+    // The variants share the layer's verified-token cache.
+    assert!(auth.cached_tokens() >= 2, "{}", auth.cached_tokens());
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_asynchronous_requirement_answers_with_any_rejection() {
+    let auth = JwtAuthLayer::builder().claims::<User>().hs256([7u8; 32]).build().unwrap();
+    let tokens = TokenFactory::for_layer(&auth);
+    // A policy service that takes a while to answer, and may be down.
+    let policy = RequireClaimsLayer::new(|claims: Claims<User>, request: &http::request::Parts| {
+        let down = request.headers.contains_key("x-policy-down");
+        async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            match (down, claims.custom().role.as_str()) {
+                (true, _) => Err(Rejection::Unavailable),
+                (false, "auditor") => Ok(()),
+                (false, _) => Err(Rejection::Forbidden(Forbidden::new("auditors only"))),
+            }
+        }
+    });
+    let app = Router::new()
+        .route("/audit", get(|| async { "audit log" }))
+        .route_layer(policy)
+        .layer(auth);
+    let auditor = tokens.valid("3", &json!({ "role": "auditor" })).unwrap();
+    let user = tokens.valid("1", &json!({ "role": "user" })).unwrap();
+    let ok = call(&app, tokens.request(http::Request::get("/audit"), &auditor)).await;
+    assert_eq!((ok.status(), ok.body.as_ref()), (StatusCode::OK, b"audit log".as_ref()));
+    let refused = call(&app, tokens.request(http::Request::get("/audit"), &user)).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(refused.headers()["cache-control"], "no-store");
+    let down = tokens.request(http::Request::get("/audit").header("x-policy-down", "1"), &auditor);
+    assert_eq!(call(&app, down).await.status(), StatusCode::SERVICE_UNAVAILABLE);
+}
+
+#[tokio::test]
+async fn require_scope_reads_scope_or_scp_and_names_the_scope() {
+    let auth = JwtAuthLayer::builder().hs256([7u8; 32]).build().unwrap();
+    let tokens = TokenFactory::for_layer(&auth);
+    let app = Router::new()
+        .route("/reports", get(|| async { "reports" }))
+        .route_layer(RequireClaimsLayer::<NoCustomClaims, _>::new(require_scope("reports:read")))
+        .layer(auth);
+    let status = |custom: serde_json::Value| {
+        let token = tokens.valid("7", &custom).unwrap();
+        let app = app.clone();
+        let request = tokens.request(http::Request::get("/reports"), &token);
+        async move { call(&app, request).await }
+    };
+    assert_eq!(status(json!({ "scope": "profile reports:read" })).await.status(), StatusCode::OK);
+    assert_eq!(status(json!({ "scp": ["reports:read"] })).await.status(), StatusCode::OK);
+    let refused = status(json!({ "scope": "reports:readwrite profile" })).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let challenge = challenge(&refused);
+    assert!(challenge.contains(r#"error="insufficient_scope""#), "{challenge}");
+    assert!(challenge.contains(r#"scope="reports:read""#), "{challenge}");
+    // Without the auth layer in front, there are no claims: 401, never the route.
+    let bare = Router::new()
+        .route("/reports", get(|| async { "reports" }))
+        .route_layer(RequireClaimsLayer::<NoCustomClaims, _>::new(require_scope("x")));
+    assert_eq!(
+        call(&bare, http::Request::get("/reports")).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
