@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 
 use crate::cache::TokenCache;
 use crate::claims::{Claims, RegisteredClaims};
+use crate::clock::secs;
 use crate::config::Core;
 use crate::error::{IssueError, TokenError};
 use crate::keys::KeyRole;
@@ -188,15 +189,18 @@ fn is_cors_preflight(parts: &Parts) -> bool {
         && !crate::reject::has_grpc_content_type(parts)
 }
 
-/// A renewal decided in the request phase, written into the response if it qualifies. The
-/// successor is only signed then, so a failing handler costs no signature.
+/// A renewal (and the session's time left, when announced) decided in the request phase and
+/// written into the response if it qualifies. The successor is only signed then, so a failing
+/// handler costs no signature.
 pub(crate) struct PlannedRenewal {
     core: Arc<Core>,
     /// Index of the token's source in `core.sources`.
     source: usize,
     /// `exp` of the presented token.
     old_exp: i64,
-    kind: Kind,
+    kind: Option<Kind>,
+    /// Seconds left in the session, when the policy announces them.
+    session_left: Option<i64>,
 }
 
 enum Kind {
@@ -217,6 +221,35 @@ impl PlannedRenewal {
         now: i64,
     ) -> Option<PlannedRenewal> {
         let policy = &core.renewal;
+        // The time left in the session, for our own tokens, when the policy announces it.
+        let session_left = match (&policy.session_header, role.is_ours(), claims.session_start()) {
+            (Some(_), true, Some(start)) => {
+                Some(start.saturating_add(secs(policy.max_session)).saturating_sub(now).max(0))
+            }
+            _ => None,
+        };
+        let kind = PlannedRenewal::kind(core, claims, role, token, now);
+        if kind.is_none() && session_left.is_none() {
+            return None;
+        }
+        Some(PlannedRenewal {
+            core: Arc::clone(core),
+            source,
+            old_exp: claims.exp,
+            kind,
+            session_left,
+        })
+    }
+
+    /// What renewal, if any, the token gets.
+    fn kind(
+        core: &Core,
+        claims: &RegisteredClaims,
+        role: &KeyRole,
+        token: &str,
+        now: i64,
+    ) -> Option<Kind> {
+        let policy = &core.renewal;
         if policy.mode == RenewalMode::Disabled || !policy.triggers(claims, now) {
             return None;
         }
@@ -235,15 +268,14 @@ impl PlannedRenewal {
                 return None;
             }
         };
-        let kind = match policy.mode {
+        Some(match policy.mode {
             RenewalMode::Advise => Kind::Advise,
             _ => Kind::Inject {
                 payload: crate::jws::payload_of(token)?,
                 renewable,
                 sub: claims.sub.clone(),
             },
-        };
-        Some(PlannedRenewal { core: Arc::clone(core), source, old_exp: claims.exp, kind })
+        })
     }
 
     /// Write the renewal into a qualifying response.
@@ -257,10 +289,16 @@ impl PlannedRenewal {
         }
         let source = &core.sources[self.source];
         let headers = response.headers_mut();
+        if let (Some(name), Some(left)) = (&policy.session_header, self.session_left) {
+            headers.insert(name.clone(), http::HeaderValue::from(left));
+        }
         let now = core.now();
         let (payload, renewable, sub) = match self.kind {
-            Kind::Advise => return write_advice(headers, policy, self.old_exp.saturating_sub(now)),
-            Kind::Inject { payload, renewable, sub } => (payload, renewable, sub),
+            None => return,
+            Some(Kind::Advise) => {
+                return write_advice(headers, policy, self.old_exp.saturating_sub(now));
+            }
+            Some(Kind::Inject { payload, renewable, sub }) => (payload, renewable, sub),
         };
         if handler_delivered(headers, policy, source) {
             return;

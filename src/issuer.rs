@@ -57,7 +57,8 @@ pub struct Issuer {
 /// A freshly signed token.
 ///
 /// It serializes to the JSON of a login response: `{"token": "…", "token_type": "Bearer",
-/// "expires_in": 300}`. Its `Debug` output hides the token.
+/// "expires_in": 300, "session_expires_at": 1800086400}`, the last being when the session ends
+/// for good (its cap, in seconds since the epoch). Its `Debug` output hides the token.
 ///
 /// ```
 /// use tower_sliding_jwt::JwtAuthLayer;
@@ -67,6 +68,7 @@ pub struct Issuer {
 /// let body = serde_json::to_value(&login)?;
 /// assert_eq!(body["token_type"], "Bearer");
 /// assert_eq!(body["expires_in"], 300);
+/// assert_eq!(body["session_expires_at"], login.session_expires_at);
 /// assert!(!format!("{login:?}").contains(&login.token), "Debug hides the token");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -274,9 +276,15 @@ impl Serialize for IssuedToken {
             token: &'a str,
             token_type: &'static str,
             expires_in: u64,
+            session_expires_at: i64,
         }
-        Wire { token: &self.token, token_type: "Bearer", expires_in: self.expires_in }
-            .serialize(serializer)
+        let wire = Wire {
+            token: &self.token,
+            token_type: "Bearer",
+            expires_in: self.expires_in,
+            session_expires_at: self.session_expires_at,
+        };
+        wire.serialize(serializer)
     }
 }
 

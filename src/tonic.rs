@@ -10,6 +10,8 @@ use tonic::metadata::{AsciiMetadataValue, MetadataMap};
 use tonic::service::Interceptor;
 use tonic::{Request, Status};
 
+use crate::claims::Claims;
+
 use crate::client::TokenStore;
 use crate::renewal::REFRESHED_TOKEN_HEADER;
 
@@ -52,6 +54,35 @@ impl Interceptor for BearerInterceptor {
         }
         Ok(request)
     }
+}
+
+/// The verified claims of a request, for a service method behind the layer, or the `Status` to
+/// answer without them (`UNAUTHENTICATED`: the service is not behind the layer, or the layer is
+/// in optional mode and the call carried no token).
+///
+/// ```
+/// use tonic::{Request, Response, Status};
+/// use tower_sliding_jwt::testing::claims as made_claims;
+/// use tower_sliding_jwt::{Claims, NoCustomClaims};
+///
+/// async fn whoami(request: Request<()>) -> Result<Response<String>, Status> {
+///     let claims: &Claims = tower_sliding_jwt::tonic::claims(&request)?;
+///     Ok(Response::new(claims.subject().unwrap_or_default().to_owned()))
+/// }
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let mut request = Request::new(());
+/// request.extensions_mut().insert(made_claims("svc-7", NoCustomClaims {}));
+/// assert_eq!(whoami(request).await?.into_inner(), "svc-7");
+/// assert_eq!(whoami(Request::new(())).await.unwrap_err().code(), tonic::Code::Unauthenticated);
+/// # Ok::<(), Status>(())
+/// # }).unwrap();
+/// ```
+pub fn claims<C: Send + Sync + 'static, T>(request: &Request<T>) -> Result<&Claims<C>, Status> {
+    request
+        .extensions()
+        .get::<Claims<C>>()
+        .ok_or_else(|| Status::unauthenticated("the call carries no verified token"))
 }
 
 /// The renewed token in a response's metadata (`x-refreshed-token`), if any.

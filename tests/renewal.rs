@@ -612,3 +612,30 @@ async fn a_sessionless_token_renews_into_a_revocable_session() {
     revocations.revoke_session(sid, now + 86_400);
     assert_eq!(app.get("/whoami", Some(&third)).await.status(), StatusCode::UNAUTHORIZED);
 }
+
+/// With a session header, every successful response to one of our tokens says how long the
+/// session has left; a partner's token (no cap of ours) and failures say nothing.
+#[tokio::test]
+async fn the_session_header_tells_the_time_left() {
+    use tower_sliding_jwt::renewal::SESSION_EXPIRES_IN_HEADER;
+
+    let app = App::start(|b| {
+        b.renewal(
+            RenewalPolicy::new()
+                .max_session(Duration::from_secs(3_600))
+                .session_header(SESSION_EXPIRES_IN_HEADER),
+        )
+    })
+    .await;
+    let token = app.login();
+    let left = |reply: &Reply| -> Option<i64> {
+        reply.headers().get("x-session-expires-in").map(|v| v.to_str().unwrap().parse().unwrap())
+    };
+    assert_eq!(left(&app.get("/whoami", Some(&token)).await), Some(3_600));
+    app.advance(200);
+    let renewing = app.get("/whoami", Some(&token)).await;
+    assert!(renewed(&renewing).is_some());
+    assert_eq!(left(&renewing), Some(3_400), "the cap does not move with renewals");
+    assert_eq!(left(&app.get("/status/500", Some(&token)).await), None);
+    assert_eq!(left(&app.get("/whoami", None).await), None);
+}

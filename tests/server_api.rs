@@ -92,6 +92,8 @@ async fn login_issues_the_tutorial_token() {
     assert_eq!(body["expires_in"], 300);
     let token = body["token"].as_str().unwrap();
     let claims = claims_of(token);
+    let cap = claims["auth_time"].as_i64().unwrap() + 86_400;
+    assert_eq!(body["session_expires_at"], cap, "when the session ends for good");
     let now = unix_now();
     assert_eq!(claims["sub"], "1");
     assert_eq!(claims["user_id"], 1);

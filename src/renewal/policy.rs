@@ -15,6 +15,9 @@ use crate::error::ConfigError;
 pub const REFRESHED_TOKEN_HEADER: HeaderName = HeaderName::from_static("x-refreshed-token");
 /// The default name of the response header that announces the coming expiry in advise mode.
 pub const EXPIRES_IN_HEADER: HeaderName = HeaderName::from_static("x-token-expires-in");
+/// A name for the header that announces the seconds left in the session (see
+/// [`RenewalPolicy::session_header`]).
+pub const SESSION_EXPIRES_IN_HEADER: HeaderName = HeaderName::from_static("x-session-expires-in");
 
 type Predicate = Arc<dyn Fn(StatusCode, &HeaderMap) -> bool + Send + Sync>;
 
@@ -53,6 +56,7 @@ pub struct RenewalPolicy {
     pub(crate) mode: RenewalMode,
     pub(crate) header: HeaderName,
     pub(crate) advice_header: HeaderName,
+    pub(crate) session_header: Option<HeaderName>,
     pub(crate) cookie: CookieSettings,
     pub(crate) predicate: Option<Predicate>,
 }
@@ -258,6 +262,7 @@ impl RenewalPolicy {
             mode: RenewalMode::Inject,
             header: REFRESHED_TOKEN_HEADER,
             advice_header: EXPIRES_IN_HEADER,
+            session_header: None,
             cookie: CookieSettings::new(),
             predicate: None,
         }
@@ -304,6 +309,21 @@ impl RenewalPolicy {
     /// The response header of advise mode. Default `x-token-expires-in`.
     pub fn advice_header(mut self, name: HeaderName) -> RenewalPolicy {
         self.advice_header = name;
+        self
+    }
+
+    /// Announce on every successful response to one of our tokens how many seconds its session
+    /// has left (until `auth_time + max_session`), in this header, so a client can warn its user
+    /// before the session ends. Off by default; [`SESSION_EXPIRES_IN_HEADER`] is a fitting name.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::RenewalPolicy;
+    /// use tower_sliding_jwt::renewal::SESSION_EXPIRES_IN_HEADER;
+    ///
+    /// let policy = RenewalPolicy::new().session_header(SESSION_EXPIRES_IN_HEADER);
+    /// ```
+    pub fn session_header(mut self, name: HeaderName) -> RenewalPolicy {
+        self.session_header = Some(name);
         self
     }
 
@@ -398,6 +418,7 @@ impl fmt::Debug for RenewalPolicy {
             .field("mode", &self.mode)
             .field("header", &self.header)
             .field("advice_header", &self.advice_header)
+            .field("session_header", &self.session_header)
             .field("cookie", &self.cookie)
             .field("predicate", &self.predicate.as_ref().map(|_| "custom"))
             .finish()
