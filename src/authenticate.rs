@@ -224,7 +224,8 @@ impl PlannedRenewal {
         // The time left in the session, for our own tokens, when the policy announces it.
         let session_left = match (&policy.session_header, role.is_ours(), claims.session_start()) {
             (Some(_), true, Some(start)) => {
-                Some(start.saturating_add(secs(policy.max_session)).saturating_sub(now).max(0))
+                let max = claims.session_max.unwrap_or(secs(policy.max_session));
+                Some(start.saturating_add(max).saturating_sub(now).max(0))
             }
             _ => None,
         };
@@ -305,7 +306,7 @@ impl PlannedRenewal {
         }
         let sub = sub.as_deref();
         // Asked again now: the token may have expired while the handler ran.
-        let new_exp = match successor_exp(self.old_exp, renewable.cap, core.ttl(), now) {
+        let new_exp = match successor_exp(self.old_exp, renewable.cap, renewable.ttl, now) {
             Ok(new_exp) => new_exp,
             Err(reason) => {
                 tracing::debug!(target: "tower_sliding_jwt", sub, %reason, "not renewed");

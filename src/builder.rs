@@ -537,6 +537,7 @@ impl Settings {
             token_types: self.token_types,
             accepts_jwt_type: false,
             max_session: secs(self.renewal.max_session),
+            longest_session: self.renewal.longest_session(),
         };
         rules.accepts_jwt_type = rules.accepts_type("JWT");
         let core = Core {
@@ -648,6 +649,11 @@ mod tests {
         assert_eq!(
             err(b().hs256(SECRET).renewal(policy.max_session(Duration::from_secs(30)))),
             ConfigError::MaxSessionShorterThanTtl
+        );
+        let shorter = RenewalPolicy::new().allow_longer_sessions(Duration::from_secs(3_600));
+        assert_eq!(
+            err(b().hs256(SECRET).renewal(shorter)),
+            ConfigError::LongestSessionShorterThanMaxSession
         );
         assert_eq!(err(b().hs256(SECRET).token_sources([])), ConfigError::NoSources);
         assert_eq!(

@@ -219,6 +219,12 @@ pub struct RegisteredClaims {
     pub(crate) auth_time: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) sid: Option<CompactString>,
+    /// A token lifetime chosen for this login (seconds), kept by its renewals.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) session_ttl: Option<i64>,
+    /// A maximum session chosen for this login (seconds), kept by its renewals.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) session_max: Option<i64>,
 }
 
 impl RegisteredClaims {
@@ -271,6 +277,17 @@ impl RegisteredClaims {
     /// session limit counts from here.
     pub fn session_start(&self) -> Option<i64> {
         self.auth_time.or(self.iat)
+    }
+
+    /// `session_ttl`: the token lifetime this login chose (seconds), if it chose one (see
+    /// [`SessionLifetimes`](crate::renewal::SessionLifetimes)).
+    pub fn session_ttl(&self) -> Option<i64> {
+        self.session_ttl
+    }
+
+    /// `session_max`: the maximum session this login chose (seconds), if it chose one.
+    pub fn session_max(&self) -> Option<i64> {
+        self.session_max
     }
 }
 
@@ -384,6 +401,10 @@ struct WireClaims {
     auth_time: Option<i64>,
     #[serde(default)]
     sid: Option<CompactString>,
+    #[serde(default, deserialize_with = "numeric_date")]
+    session_ttl: Option<i64>,
+    #[serde(default, deserialize_with = "numeric_date")]
+    session_max: Option<i64>,
 }
 
 /// A present `NumericDate`: a JSON number within the range of an `i64`. Fractions are allowed
@@ -433,6 +454,8 @@ pub(crate) fn parse_registered(payload: &[u8]) -> Result<RegisteredClaims, Token
         jti: wire.jti,
         auth_time: wire.auth_time,
         sid: wire.sid,
+        session_ttl: wire.session_ttl,
+        session_max: wire.session_max,
     })
 }
 

@@ -100,6 +100,8 @@ pub enum ConfigError {
     InvalidFraction,
     /// The absolute session limit is shorter than one token lifetime.
     MaxSessionShorterThanTtl,
+    /// The longest session a login may choose is shorter than the maximum session.
+    LongestSessionShorterThanMaxSession,
     /// The token lifetime is zero.
     ZeroTtl,
     /// No token source was configured.
@@ -143,6 +145,9 @@ impl fmt::Display for ConfigError {
             }
             ConfigError::MaxSessionShorterThanTtl => {
                 f.write_str("the maximum session is shorter than the token lifetime")
+            }
+            ConfigError::LongestSessionShorterThanMaxSession => {
+                f.write_str("the longest session a login may choose is shorter than max_session")
             }
             ConfigError::ZeroTtl => f.write_str("the token lifetime must be at least one second"),
             ConfigError::NoSources => f.write_str("no token source is configured"),
@@ -204,6 +209,9 @@ pub enum IssueError {
     Randomness,
     /// The token would be longer than the maximum token size the layer accepts.
     TooLarge,
+    /// The chosen lifetimes are outside what the policy allows (a token lifetime of zero or
+    /// longer than the session, a session longer than the longest allowed).
+    LifetimesNotAllowed,
     /// The token was signed but the layer would refuse it, for this reason (the testing kit's
     /// claims of a type its payload does not fit, say).
     NotAccepted(TokenError),
@@ -223,6 +231,9 @@ impl fmt::Display for IssueError {
             IssueError::Randomness => f.write_str("the system random number generator failed"),
             IssueError::TooLarge => {
                 f.write_str("the token would exceed the maximum token size the layer accepts")
+            }
+            IssueError::LifetimesNotAllowed => {
+                f.write_str("the chosen lifetimes are outside what the renewal policy allows")
             }
             IssueError::NotAccepted(reason) => {
                 write!(f, "the layer would refuse the token: {reason}")

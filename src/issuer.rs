@@ -16,12 +16,14 @@ use crate::error::{IssueError, RenewError, TokenError};
 use crate::jws::payload_of;
 use crate::keys::JwkSet;
 use crate::raw_token::RawToken;
+use crate::renewal::SessionLifetimes;
 use crate::renewal::rule::{renewable, successor_exp};
 use crate::renewal::successor::successor_payload;
 use crate::revocation::{Refusal, verdict};
 
 /// The claims the issuer owns; custom claims may not set them.
-const RESERVED_CLAIMS: [&str; 8] = ["iss", "sub", "exp", "nbf", "iat", "jti", "auth_time", "sid"];
+const RESERVED_CLAIMS: [&str; 10] =
+    ["iss", "sub", "exp", "nbf", "iat", "jti", "auth_time", "sid", "session_ttl", "session_max"];
 
 /// Signs login tokens and explicit renewals with the same keys, lifetimes and claim names as the
 /// layer it came from ([`JwtAuthLayer::issuer`](crate::JwtAuthLayer::issuer)). Cheap to clone.
@@ -102,6 +104,39 @@ impl Issuer {
         subject: impl Into<String>,
         custom: &T,
     ) -> Result<IssuedToken, IssueError> {
+        self.issue_with(subject, custom, SessionLifetimes::new())
+    }
+
+    /// Like [`issue`](Issuer::issue), with lifetimes this login chooses ("remember me"): a
+    /// token lifetime and a maximum session of its own, within what the policy allows
+    /// ([`RenewalPolicy::allow_longer_sessions`](crate::RenewalPolicy::allow_longer_sessions)).
+    /// They travel in the token as `session_ttl` and `session_max` (seconds), and every renewal,
+    /// sliding or explicit, keeps them.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_sliding_jwt::renewal::SessionLifetimes;
+    /// use tower_sliding_jwt::{IssueError, JwtAuthLayer, RenewalPolicy};
+    ///
+    /// let day = Duration::from_secs(24 * 3600);
+    /// let issuer = JwtAuthLayer::builder()
+    ///     .hs256(b"an example secret of at least 32 bytes")
+    ///     .renewal(RenewalPolicy::new().max_session(day).allow_longer_sessions(30 * day))
+    ///     .build()?
+    ///     .issuer();
+    /// let remember_me = SessionLifetimes::new().max_session(30 * day);
+    /// let login = issuer.issue_with("42", &(), remember_me)?;
+    /// assert_eq!(login.session_expires_at - issuer.now(), 30 * 24 * 3600);
+    /// let too_long = SessionLifetimes::new().max_session(31 * day);
+    /// assert_eq!(issuer.issue_with("42", &(), too_long).unwrap_err(), IssueError::LifetimesNotAllowed);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn issue_with<T: Serialize + ?Sized>(
+        &self,
+        subject: impl Into<String>,
+        custom: &T,
+        lifetimes: SessionLifetimes,
+    ) -> Result<IssuedToken, IssueError> {
         let mut claims = match serde_json::to_value(custom) {
             Ok(Value::Object(map)) => map,
             Ok(Value::Null) => Map::new(),
@@ -111,14 +146,26 @@ impl Issuer {
             return Err(IssueError::ReservedClaim(reserved));
         }
         let core = &self.core;
+        let policy = &core.renewal;
+        let max_session = lifetimes.max_session.map_or(secs(policy.max_session), secs);
+        let ttl = lifetimes.ttl.map_or(core.ttl(), secs).min(max_session);
+        if max_session > policy.longest_session() || lifetimes.ttl.is_some_and(|t| secs(t) == 0) {
+            return Err(IssueError::LifetimesNotAllowed);
+        }
         let now = core.now();
-        let exp = now.saturating_add(core.ttl());
+        let exp = now.saturating_add(ttl);
         claims.insert("sub".into(), Value::String(subject.into()));
         claims.insert("iat".into(), now.into());
         claims.insert("exp".into(), exp.into());
         claims.insert("auth_time".into(), now.into());
         claims.insert("jti".into(), random_id()?.into());
         claims.insert("sid".into(), random_id()?.into());
+        if lifetimes.ttl.is_some() {
+            claims.insert("session_ttl".into(), ttl.into());
+        }
+        if lifetimes.max_session.is_some() {
+            claims.insert("session_max".into(), max_session.into());
+        }
         if let Some(iss) = &core.issuer {
             claims.insert("iss".into(), iss.clone().into());
         }
@@ -132,7 +179,7 @@ impl Issuer {
             token,
             expires_in: u64::try_from(exp - now).unwrap_or(0),
             expires_at: exp,
-            session_expires_at: now.saturating_add(secs(core.renewal.max_session)),
+            session_expires_at: now.saturating_add(max_session),
         })
     }
 
@@ -189,7 +236,7 @@ impl Issuer {
         let payload = payload_of(token).ok_or(RenewError::Invalid(TokenError::Malformed))?;
         // Asked again after the revocation answer, which may have taken a while.
         let now = core.now();
-        let exp = successor_exp(claims.exp, plan.cap, core.ttl(), now)?;
+        let exp = successor_exp(claims.exp, plan.cap, plan.ttl, now)?;
         let json =
             successor_payload(&payload, plan.session_start, exp, now).map_err(RenewError::Issue)?;
         Ok(IssuedToken {
@@ -251,7 +298,8 @@ impl Issuer {
     /// `iat`) plus the maximum session. The time until which a logout must be remembered.
     pub fn session_expires_at(&self, claims: &RegisteredClaims) -> Option<i64> {
         let start = claims.session_start()?;
-        Some(start.saturating_add(secs(self.core.renewal.max_session)))
+        let max = claims.session_max().unwrap_or(secs(self.core.renewal.max_session));
+        Some(start.saturating_add(max))
     }
 
     /// The current time on the configuration's clock.

@@ -243,6 +243,7 @@ mod tests {
             token_types: vec!["JWT".into(), "at+jwt".into()],
             accepts_jwt_type: true,
             max_session: 86_400,
+            longest_session: 86_400,
         }
     }
 

@@ -26,6 +26,8 @@ pub(crate) struct Rules {
     pub(crate) accepts_jwt_type: bool,
     /// The longest session, in seconds: our tokens never outlive `auth_time + max_session`.
     pub(crate) max_session: i64,
+    /// The longest session a login may choose for itself, in seconds.
+    pub(crate) longest_session: i64,
 }
 
 impl Rules {
@@ -72,9 +74,19 @@ pub(crate) fn validate(
         if start > now.saturating_add(rules.leeway) {
             return Err(TokenError::SessionStartInFuture);
         }
-        let cap = start.saturating_add(rules.max_session).saturating_add(rules.leeway);
-        if role.is_ours() && claims.exp > cap {
-            return Err(TokenError::BeyondSessionLimit);
+        if role.is_ours() {
+            // A login may choose its own lifetimes, within what the policy allows.
+            let max = claims.session_max.unwrap_or(rules.max_session);
+            if max <= 0 || max > rules.longest_session {
+                return Err(TokenError::BeyondSessionLimit);
+            }
+            if claims.session_ttl.is_some_and(|ttl| ttl <= 0 || ttl > max) {
+                return Err(TokenError::MalformedClaims);
+            }
+            let cap = start.saturating_add(max).saturating_add(rules.leeway);
+            if claims.exp > cap {
+                return Err(TokenError::BeyondSessionLimit);
+            }
         }
     }
     if !rules.audiences.is_empty() {
@@ -105,6 +117,7 @@ mod tests {
             token_types: vec!["JWT".into(), "at+jwt".into()],
             accepts_jwt_type: true,
             max_session: 60,
+            longest_session: 60,
         };
         assert!(rules.accepts_type("application/AT+JWT"));
         assert!(!rules.accepts_type("application/"));
@@ -121,5 +134,24 @@ mod tests {
             Err(TokenError::BeyondSessionLimit)
         );
         assert_eq!(validate(&claims, &KeyRole::Trusted("idp".into()), &rules, 150), Ok(()));
+        // A login's own lifetimes: within the longest session allowed, a ttl within the session.
+        let chosen = |ttl: Option<i64>, max: Option<i64>| RegisteredClaims {
+            iss: Some("idp".into()),
+            exp: 140,
+            auth_time: Some(100),
+            session_ttl: ttl,
+            session_max: max,
+            ..Default::default()
+        };
+        let longer = Rules { longest_session: 600, ..rules.clone() };
+        assert_eq!(validate(&chosen(Some(30), Some(600)), &KeyRole::Signing, &longer, 120), Ok(()));
+        assert_eq!(
+            validate(&chosen(None, Some(601)), &KeyRole::Signing, &longer, 120),
+            Err(TokenError::BeyondSessionLimit)
+        );
+        assert_eq!(
+            validate(&chosen(Some(700), Some(600)), &KeyRole::Signing, &longer, 120),
+            Err(TokenError::MalformedClaims)
+        );
     }
 }

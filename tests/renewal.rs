@@ -639,3 +639,52 @@ async fn the_session_header_tells_the_time_left() {
     assert_eq!(left(&app.get("/status/500", Some(&token)).await), None);
     assert_eq!(left(&app.get("/whoami", None).await), None);
 }
+
+/// "Remember me": a login's own maximum session travels in the token, every renewal keeps it,
+/// and a token claiming more than the policy allows is refused.
+#[tokio::test]
+async fn a_login_can_choose_a_longer_session_and_renewals_keep_it() {
+    use tower_sliding_jwt::renewal::SessionLifetimes;
+    use tower_sliding_jwt::testing::TokenFactory;
+
+    let hour = Duration::from_secs(3_600);
+    let app = App::start(move |b| {
+        b.renewal(RenewalPolicy::new().max_session(hour).allow_longer_sessions(24 * hour))
+    })
+    .await;
+    let remembered = app
+        .issuer
+        .issue_with("7", &json!({ "role": "user" }), SessionLifetimes::new().max_session(8 * hour))
+        .unwrap();
+    let ordinary = app.login();
+    assert_eq!(remembered.session_expires_at - app.issuer.now(), 8 * 3_600);
+    // Keep both sessions busy for two hours: only the remembered one outlives the default hour.
+    let (mut long, mut short) = (remembered.token, Some(ordinary));
+    for _ in 0..36 {
+        app.advance(200);
+        let response = app.get("/whoami", Some(&long)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        if let Some(next) = renewed(&response) {
+            assert_eq!(claims_of(&next)["session_max"], 8 * 3_600);
+            long = next;
+        }
+        if let Some(token) = short.take() {
+            let response = app.get("/whoami", Some(&token)).await;
+            if response.status() == StatusCode::OK {
+                short = Some(renewed(&response).unwrap_or(token));
+            }
+        }
+    }
+    assert!(short.is_none(), "the ordinary session ended after its hour");
+    assert_eq!(app.get("/whoami", Some(&long)).await.status(), StatusCode::OK);
+    // A token of ours claiming a session longer than the policy allows.
+    let layer = JwtAuthLayer::builder()
+        .hs256(SECRET)
+        .renewal(RenewalPolicy::new().max_session(hour).allow_longer_sessions(24 * hour))
+        .build()
+        .unwrap();
+    let tokens = TokenFactory::for_layer(&layer);
+    let greedy = tokens.valid("7", &json!({ "session_max": 48 * 3_600 })).unwrap();
+    let verdict = layer.issuer().verify::<Value>(&greedy).unwrap_err();
+    assert_eq!(verdict.to_string(), "the token outlives its session limit");
+}

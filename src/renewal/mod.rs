@@ -26,5 +26,5 @@ pub(crate) mod successor;
 pub(crate) use policy::sensitive_value;
 pub use policy::{
     CookieSettings, EXPIRES_IN_HEADER, NoRenewal, REFRESHED_TOKEN_HEADER, RenewalMode,
-    RenewalPolicy, SESSION_EXPIRES_IN_HEADER, SameSite,
+    RenewalPolicy, SESSION_EXPIRES_IN_HEADER, SameSite, SessionLifetimes,
 };

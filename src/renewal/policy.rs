@@ -53,6 +53,8 @@ pub struct RenewalPolicy {
     pub(crate) trigger: Trigger,
     pub(crate) ttl: Duration,
     pub(crate) max_session: Duration,
+    /// The longest session a login may choose (at least `max_session`).
+    pub(crate) longest_session: Option<Duration>,
     pub(crate) mode: RenewalMode,
     pub(crate) header: HeaderName,
     pub(crate) advice_header: HeaderName,
@@ -238,6 +240,42 @@ pub(crate) fn sensitive_value(text: String) -> Option<HeaderValue> {
     Some(value)
 }
 
+/// Lifetimes one login chooses instead of the policy's ("remember me"): see
+/// [`Issuer::issue_with`](crate::Issuer::issue_with). Both stay within what the policy allows:
+/// a token lifetime no longer than the session, and a session no longer than
+/// [`allow_longer_sessions`](RenewalPolicy::allow_longer_sessions).
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_sliding_jwt::renewal::SessionLifetimes;
+///
+/// let remember_me = SessionLifetimes::new().max_session(Duration::from_secs(30 * 24 * 3600));
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SessionLifetimes {
+    pub(crate) ttl: Option<Duration>,
+    pub(crate) max_session: Option<Duration>,
+}
+
+impl SessionLifetimes {
+    /// The policy's lifetimes, until changed.
+    pub fn new() -> SessionLifetimes {
+        SessionLifetimes::default()
+    }
+
+    /// The lifetime of this session's tokens.
+    pub fn ttl(mut self, ttl: Duration) -> SessionLifetimes {
+        self.ttl = Some(ttl);
+        self
+    }
+
+    /// The absolute limit of this session, counted from login.
+    pub fn max_session(mut self, max_session: Duration) -> SessionLifetimes {
+        self.max_session = Some(max_session);
+        self
+    }
+}
+
 /// Put this in a response's extensions to keep the layer from renewing on that response (a
 /// logout handler, an endpoint that issues tokens itself).
 ///
@@ -259,6 +297,7 @@ impl RenewalPolicy {
             trigger: Trigger::Fraction(0.5),
             ttl: Duration::from_secs(300),
             max_session: Duration::from_secs(24 * 3600),
+            longest_session: None,
             mode: RenewalMode::Inject,
             header: REFRESHED_TOKEN_HEADER,
             advice_header: EXPIRES_IN_HEADER,
@@ -292,6 +331,29 @@ impl RenewalPolicy {
     pub fn max_session(mut self, max_session: Duration) -> RenewalPolicy {
         self.max_session = max_session;
         self
+    }
+
+    /// Let a login choose a longer session than `max_session` ("remember me"), up to this
+    /// limit, with [`Issuer::issue_with`](crate::Issuer::issue_with). The choice travels in the
+    /// token (`session_max`, `session_ttl`), every renewal keeps it, and a token of ours that
+    /// claims more than this limit is refused. Default: no longer sessions.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_sliding_jwt::RenewalPolicy;
+    ///
+    /// let policy = RenewalPolicy::new()
+    ///     .max_session(Duration::from_secs(8 * 3600))
+    ///     .allow_longer_sessions(Duration::from_secs(30 * 24 * 3600));
+    /// ```
+    pub fn allow_longer_sessions(mut self, up_to: Duration) -> RenewalPolicy {
+        self.longest_session = Some(up_to);
+        self
+    }
+
+    /// The longest session a login may choose, in seconds.
+    pub(crate) fn longest_session(&self) -> i64 {
+        secs(self.longest_session.unwrap_or(self.max_session).max(self.max_session))
     }
 
     /// Inject, advise, or disabled. Default inject.
@@ -371,6 +433,9 @@ impl RenewalPolicy {
         if secs(self.max_session) < ttl {
             return Err(ConfigError::MaxSessionShorterThanTtl);
         }
+        if self.longest_session.is_some_and(|longest| longest < self.max_session) {
+            return Err(ConfigError::LongestSessionShorterThanMaxSession);
+        }
         Ok(())
     }
 
@@ -415,6 +480,7 @@ impl fmt::Debug for RenewalPolicy {
             .field("trigger", &self.trigger)
             .field("ttl", &self.ttl)
             .field("max_session", &self.max_session)
+            .field("longest_session", &self.longest_session)
             .field("mode", &self.mode)
             .field("header", &self.header)
             .field("advice_header", &self.advice_header)

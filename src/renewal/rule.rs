@@ -18,6 +18,8 @@ pub(crate) struct Renewable {
     pub(crate) session_start: i64,
     /// `exp` of the renewed token if signed at the `now` it was decided at.
     pub(crate) new_exp: i64,
+    /// The lifetime of the session's tokens, in seconds: the login's choice or the policy's.
+    pub(crate) ttl: i64,
 }
 
 /// May this verified token renew at `now`, and until when would its successor live?
@@ -44,9 +46,11 @@ pub(crate) fn renewable(
     }
     let session_start =
         claims.session_start().ok_or(RenewError::Invalid(TokenError::MissingClaim("auth_time")))?;
-    let cap = session_start.saturating_add(secs(max_session));
-    let new_exp = successor_exp(claims.exp, cap, secs(ttl), now)?;
-    Ok(Renewable { cap, session_start, new_exp })
+    // A login's own lifetimes (checked against the policy when the token was verified) win.
+    let ttl = claims.session_ttl.unwrap_or(secs(ttl));
+    let cap = session_start.saturating_add(claims.session_max.unwrap_or(secs(max_session)));
+    let new_exp = successor_exp(claims.exp, cap, ttl, now)?;
+    Ok(Renewable { cap, session_start, new_exp, ttl })
 }
 
 /// The `exp` of a successor signed at `now`: `min(now + ttl, cap)`, or why there is none. It is
@@ -86,7 +90,13 @@ mod tests {
         let max = Duration::from_secs(1_000);
         let c = claims(1_000, 1_300);
         let ok = renewable(&c, &KeyRole::Signing, Some("us"), ttl, max, 1_200).unwrap();
-        assert_eq!(ok, Renewable { cap: 2_000, session_start: 1_000, new_exp: 1_500 });
+        assert_eq!(ok, Renewable { cap: 2_000, session_start: 1_000, new_exp: 1_500, ttl: 300 });
+        // A login's own lifetimes: 100 s tokens, a 5 000 s session.
+        let mut chosen = claims(1_000, 1_100);
+        chosen.session_ttl = Some(100);
+        chosen.session_max = Some(5_000);
+        let plan = renewable(&chosen, &KeyRole::Signing, Some("us"), ttl, max, 1_060).unwrap();
+        assert_eq!((plan.cap, plan.new_exp, plan.ttl), (6_000, 1_160, 100));
         // Capped by the session limit.
         let late = claims(1_000, 1_900);
         let capped = renewable(&late, &KeyRole::Previous, Some("us"), ttl, max, 1_850).unwrap();
