@@ -90,7 +90,7 @@ struct Settings {
     revocation_failure: RevocationFailure,
     cache_capacity: usize,
     #[cfg(feature = "jwks")]
-    remote: Option<crate::jwks::RemoteJwks>,
+    remote: Vec<crate::jwks::RemoteJwks>,
 }
 
 /// No authorization check: the default of [`JwtAuthBuilder`] until
@@ -127,7 +127,7 @@ impl JwtAuthLayer {
                 revocation_failure: RevocationFailure::default(),
                 cache_capacity: DEFAULT_TOKEN_CACHE,
                 #[cfg(feature = "jwks")]
-                remote: None,
+                remote: Vec::new(),
             },
             authorize: NoAuthorization,
             rejection: DefaultRejection,
@@ -240,14 +240,15 @@ impl<C, R, A> JwtAuthBuilder<C, R, A> {
         self
     }
 
-    /// Verify with the keys of a remote JWK Set too (feature `jwks`): an identity provider's
+    /// Verify with the keys of a remote JWK Set too (feature `jwks`), one call per identity
+    /// provider: an identity provider's
     /// keys, refreshed in the background, bound to the issuer the set was built for (see
     /// [`RemoteJwks::builder`](crate::jwks::RemoteJwks::builder)). Like trusted keys, they never sign,
     /// their tokens never renew, and an [`audience`](JwtAuthBuilder::audience) is required.
     #[cfg(feature = "jwks")]
     #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
     pub fn remote_jwks(mut self, jwks: crate::jwks::RemoteJwks) -> Self {
-        self.settings.remote = Some(jwks);
+        self.settings.remote.push(jwks);
         self
     }
 
@@ -472,7 +473,7 @@ impl Settings {
     ) -> Result<JwtAuthLayer<C, R>, ConfigError> {
         let keys = self.keys.into_iter().collect::<Result<Vec<_>, _>>()?;
         #[cfg(feature = "jwks")]
-        let has_remote = self.remote.is_some();
+        let has_remote = !self.remote.is_empty();
         #[cfg(not(feature = "jwks"))]
         let has_remote = false;
         if keys.is_empty() && !has_remote {

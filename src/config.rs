@@ -29,9 +29,9 @@ pub(crate) struct Core {
     pub(crate) revocation_failure: RevocationFailure,
     /// The base64url JOSE header of every token we sign (`alg`, `kid`, `typ`), built once.
     pub(crate) signing_header: Option<String>,
-    /// Keys fetched from a remote JWK Set.
+    /// Keys fetched from remote JWK Sets, one per identity provider.
     #[cfg(feature = "jwks")]
-    pub(crate) remote: Option<crate::jwks::RemoteJwks>,
+    pub(crate) remote: Vec<crate::jwks::RemoteJwks>,
 }
 
 impl Core {
@@ -39,57 +39,65 @@ impl Core {
         self.clock.now()
     }
 
-    /// The remote keys now: `Ok(None)` without remote keys, `Err` when they are too stale to use.
-    fn remote_keys(&self) -> Result<Option<Arc<KeySet>>, TokenError> {
-        #[cfg(feature = "jwks")]
-        if let Some(remote) = &self.remote {
-            return remote.snapshot().map(Some).ok_or(TokenError::KeysUnavailable);
-        }
-        Ok(None)
-    }
-
-    /// Changes whenever the remote keys change or go stale (0 without remote keys), so cached
-    /// verifications made with other keys no longer count.
+    /// Changes whenever any remote key set changes or goes stale (0 without remote keys), so
+    /// cached verifications made with other keys no longer count.
     pub(crate) fn key_generation(&self) -> u64 {
         #[cfg(feature = "jwks")]
-        if let Some(remote) = &self.remote {
-            return match remote.snapshot() {
-                Some(_) => remote.generation(),
-                None => u64::MAX,
-            };
+        {
+            let mut generation = 0u64;
+            for remote in &self.remote {
+                if remote.snapshot().is_none() {
+                    return u64::MAX;
+                }
+                generation = generation.wrapping_mul(1_000_003).wrapping_add(remote.generation());
+            }
+            generation
         }
+        #[cfg(not(feature = "jwks"))]
         0
     }
 
-    /// A token named a `kid` nobody knows: maybe the remote set has rotated.
-    pub(crate) fn unknown_kid(&self) {
-        #[cfg(feature = "jwks")]
-        if let Some(remote) = &self.remote {
-            remote.unknown_kid();
-        }
-    }
-
-    /// Verify with the local keys, then the remote ones.
+    /// Verify with our keys, then with each identity provider's.
     pub(crate) fn verify<C: serde::de::DeserializeOwned + 'static>(
         &self,
         token: &str,
         now: i64,
     ) -> Result<Verified<C>, TokenError> {
-        let remote = self.remote_keys();
-        let usable = remote.as_ref().ok().and_then(Option::as_deref);
-        let result = jws::verify_token::<C>(&self.keys, usable, &self.rules, token, now);
-        match (result, remote) {
-            // No local key was selected, and the remote ones are too old to trust: fail closed.
-            (Err(TokenError::UnknownKeyId | TokenError::AlgorithmMismatch), Err(stale)) => {
-                self.unknown_kid();
-                Err(stale)
-            }
-            (Err(TokenError::UnknownKeyId), _) => {
-                self.unknown_kid();
-                Err(TokenError::UnknownKeyId)
-            }
-            (result, _) => result,
+        let result = jws::verify_token::<C>(&self.keys, None, &self.rules, token, now);
+        #[cfg(feature = "jwks")]
+        if !self.remote.is_empty()
+            && matches!(result, Err(TokenError::UnknownKeyId | TokenError::AlgorithmMismatch))
+        {
+            return self.verify_remote(token, now, result);
         }
+        result
+    }
+
+    /// No key of ours was selected: the first remote set that selects one decides. A set too
+    /// old to trust is skipped, and if it might have held the key, verification fails closed.
+    #[cfg(feature = "jwks")]
+    fn verify_remote<C: serde::de::DeserializeOwned + 'static>(
+        &self,
+        token: &str,
+        now: i64,
+        mut result: Result<Verified<C>, TokenError>,
+    ) -> Result<Verified<C>, TokenError> {
+        let mut stale = false;
+        for remote in &self.remote {
+            let Some(keys) = remote.snapshot() else {
+                stale = true;
+                continue;
+            };
+            result = jws::verify_token::<C>(&self.keys, Some(&keys), &self.rules, token, now);
+            if !matches!(result, Err(TokenError::UnknownKeyId | TokenError::AlgorithmMismatch)) {
+                return result;
+            }
+        }
+        // A key nobody knows: a provider may have rotated its keys.
+        for remote in &self.remote {
+            remote.unknown_kid();
+        }
+        if stale { Err(TokenError::KeysUnavailable) } else { result }
     }
 
     pub(crate) fn ttl(&self) -> i64 {

@@ -511,6 +511,9 @@ pub enum JwksError {
     TooLarge,
     /// The document is not a usable JWK Set.
     Keys(KeyError),
+    /// OpenID Connect discovery failed: the configuration document is not one, or names
+    /// another issuer.
+    Discovery(&'static str),
 }
 
 #[cfg(feature = "jwks")]
@@ -530,6 +533,7 @@ impl fmt::Display for JwksError {
             JwksError::Status(status) => write!(f, "the JWK Set server answered {status}"),
             JwksError::TooLarge => f.write_str("the JWK Set document is over 1 MiB"),
             JwksError::Keys(e) => write!(f, "the JWK Set is unusable: {e}"),
+            JwksError::Discovery(reason) => write!(f, "OpenID Connect discovery failed: {reason}"),
         }
     }
 }

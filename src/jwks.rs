@@ -106,7 +106,8 @@ struct Inner {
 #[derive(Debug, Clone)]
 pub struct RemoteJwksBuilder {
     issuer: String,
-    url: String,
+    /// The JWK Set's URL; `None` to discover it from the issuer.
+    url: Option<String>,
     refresh_every: Duration,
     min_refetch_interval: Duration,
     max_staleness: Duration,
@@ -131,13 +132,29 @@ impl RemoteJwks {
     pub fn builder(issuer: impl Into<String>, url: impl Into<String>) -> RemoteJwksBuilder {
         RemoteJwksBuilder {
             issuer: issuer.into(),
-            url: url.into(),
+            url: Some(url.into()),
             refresh_every: Duration::from_secs(300),
             min_refetch_interval: Duration::from_secs(30),
             max_staleness: Duration::from_secs(24 * 3600),
             timeout: Duration::from_secs(5),
             allow_http: false,
         }
+    }
+
+    /// Start configuring the JWK Set of the OpenID Connect provider `issuer`, found by discovery
+    /// (OpenID Connect Discovery 1.0): [`fetch`](RemoteJwksBuilder::fetch) first reads
+    /// `{issuer}/.well-known/openid-configuration`, checks that the document names exactly this
+    /// issuer, and takes its `jwks_uri`.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), tower_sliding_jwt::jwks::JwksError> {
+    /// use tower_sliding_jwt::jwks::RemoteJwks;
+    ///
+    /// let google = RemoteJwks::discover("https://accounts.google.com").fetch().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn discover(issuer: impl Into<String>) -> RemoteJwksBuilder {
+        RemoteJwksBuilder { url: None, ..RemoteJwks::builder(issuer, "") }
     }
 
     /// The issuer these keys speak for.
@@ -232,22 +249,16 @@ impl RemoteJwksBuilder {
         if self.max_staleness < self.refresh_every {
             return Err(JwksError::InvalidInterval("max_staleness"));
         }
-        let url: Uri = self.url.parse().map_err(|_| JwksError::InvalidUrl)?;
-        match url.scheme_str() {
-            Some("https") => {}
-            Some("http") if self.allow_http => {}
-            Some("http") => return Err(JwksError::Insecure),
-            _ => return Err(JwksError::InvalidUrl),
-        }
-        if url.host().is_none() {
-            return Err(JwksError::InvalidUrl);
-        }
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_webpki_roots()
             .https_or_http()
             .enable_http1()
             .build();
         let client = Client::builder(TokioExecutor::new()).build(connector);
+        let url = match self.url {
+            Some(url) => checked_url(&url, self.allow_http)?,
+            None => discover(&client, &self.issuer, self.allow_http, self.timeout).await?,
+        };
         let issuer: Arc<str> = Arc::from(self.issuer);
         let keys = download(&client, &url, &issuer, self.timeout).await?;
         let inner = Arc::new(Inner {
@@ -267,6 +278,44 @@ impl RemoteJwksBuilder {
         tokio::spawn(refresh_periodically(Arc::downgrade(&inner), self.refresh_every));
         Ok(RemoteJwks { inner })
     }
+}
+
+/// `text` as a URL this builder may fetch: absolute, and `https` unless plain HTTP is allowed.
+fn checked_url(text: &str, allow_http: bool) -> Result<Uri, JwksError> {
+    let url: Uri = text.parse().map_err(|_| JwksError::InvalidUrl)?;
+    match url.scheme_str() {
+        Some("https") => {}
+        Some("http") if allow_http => {}
+        Some("http") => return Err(JwksError::Insecure),
+        _ => return Err(JwksError::InvalidUrl),
+    }
+    if url.host().is_none() {
+        return Err(JwksError::InvalidUrl);
+    }
+    Ok(url)
+}
+
+/// The `jwks_uri` of `issuer`'s discovery document, which must name exactly `issuer` (so a
+/// document served elsewhere cannot speak for it).
+async fn discover(
+    client: &HttpClient,
+    issuer: &str,
+    allow_http: bool,
+    timeout: Duration,
+) -> Result<Uri, JwksError> {
+    #[derive(serde::Deserialize)]
+    struct Configuration {
+        issuer: String,
+        jwks_uri: String,
+    }
+    let location = format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'));
+    let body = get(client, &checked_url(&location, allow_http)?, timeout).await?;
+    let configuration: Configuration = serde_json::from_slice(&body)
+        .map_err(|_| JwksError::Discovery("not an OpenID provider configuration"))?;
+    if configuration.issuer != issuer {
+        return Err(JwksError::Discovery("the configuration names another issuer"));
+    }
+    checked_url(&configuration.jwks_uri, allow_http)
 }
 
 fn millis(duration: Duration) -> u64 {
@@ -308,21 +357,25 @@ async fn download(
     issuer: &Arc<str>,
     timeout: Duration,
 ) -> Result<KeySet, JwksError> {
+    let body = get(client, url, timeout).await?;
+    let keys = usable_keys(&body, url)?;
+    let role = |key| (key, KeyRole::Trusted(Arc::clone(issuer)));
+    Ok(KeySet::new(keys.into_iter().map(role).collect()))
+}
+
+/// The body of a successful GET, at most 1 MiB, within `timeout`.
+async fn get(client: &HttpClient, url: &Uri, timeout: Duration) -> Result<Bytes, JwksError> {
     let fetch = async {
         let response =
             client.get(url.clone()).await.map_err(|e| JwksError::Transport(Box::new(e)))?;
         if !response.status().is_success() {
             return Err(JwksError::Status(response.status().as_u16()));
         }
-        let body = Limited::new(response.into_body(), MAX_DOCUMENT_BYTES)
+        Ok(Limited::new(response.into_body(), MAX_DOCUMENT_BYTES)
             .collect()
             .await
             .map_err(|_| JwksError::TooLarge)?
-            .to_bytes();
-        let keys = usable_keys(&body, url)?;
-        Ok(KeySet::new(
-            keys.into_iter().map(|key| (key, KeyRole::Trusted(Arc::clone(issuer)))).collect(),
-        ))
+            .to_bytes())
     };
     tokio::time::timeout(timeout, fetch)
         .await

@@ -20,9 +20,14 @@ const IDP: &str = "https://idp.example";
 
 /// An identity provider signing with one key.
 fn idp(alg: Algorithm, file: &str, kid: &str) -> Issuer {
+    idp_named(IDP, alg, file, kid)
+}
+
+/// An identity provider of this issuer name, signing with one key.
+fn idp_named(issuer: &str, alg: Algorithm, file: &str, kid: &str) -> Issuer {
     JwtAuthLayer::builder()
         .signing_key(Key::from_private_pem(alg, pem(file)).unwrap().with_kid(kid))
-        .issuer("https://idp.example")
+        .issuer(issuer)
         .audience("api")
         .build()
         .unwrap()
@@ -434,4 +439,84 @@ async fn refreshes_are_single_flight() {
     assert_eq!(most.load(Ordering::SeqCst), 1, "two downloads at once");
     assert_eq!(requests.load(Ordering::SeqCst), 2, "the refetch joined the running download");
     release.notify_waiters();
+}
+
+/// Two identity providers, each with its own key set, each speaking for its own issuer only.
+#[tokio::test]
+async fn several_identity_providers_each_for_its_own_issuer() {
+    use tower_sliding_jwt::VouchedBy;
+
+    let first = idp_named("https://first.example", Algorithm::ES256, "ec256_private.pem", "f-1");
+    let second =
+        idp_named("https://second.example", Algorithm::EdDSA, "ed25519_private.pem", "s-1");
+    let (first_keys, second_keys) = (jwks_server(&[&first]).await, jwks_server(&[&second]).await);
+    let remote = |issuer: &'static str, url: String| async move {
+        RemoteJwks::builder(issuer, url).allow_http(true).fetch().await.unwrap()
+    };
+    let layer = JwtAuthLayer::builder()
+        .remote_jwks(remote("https://first.example", first_keys.url.clone()).await)
+        .remote_jwks(remote("https://second.example", second_keys.url.clone()).await)
+        .audience("api")
+        .renewal(RenewalPolicy::new().mode(RenewalMode::Disabled))
+        .build()
+        .unwrap();
+    let verifier = layer.issuer();
+    for (provider, issuer) in
+        [(&first, "https://first.example"), (&second, "https://second.example")]
+    {
+        let claims =
+            verifier.verify::<Value>(&provider.issue("u", &json!({})).unwrap().token).unwrap();
+        assert_eq!(claims.vouched_by(), VouchedBy::TrustedIssuer(issuer));
+    }
+    // The first provider's key cannot speak for the second provider.
+    let impostor = JwtAuthLayer::builder()
+        .signing_key(
+            Key::from_private_pem(Algorithm::ES256, pem("ec256_private.pem"))
+                .unwrap()
+                .with_kid("f-1"),
+        )
+        .issuer("https://second.example")
+        .audience("api")
+        .build()
+        .unwrap()
+        .issuer();
+    let forged = impostor.issue("u", &json!({})).unwrap().token;
+    let refused = verifier.verify::<Value>(&forged).unwrap_err();
+    assert_eq!(refused.to_string(), "the token issuer is not accepted");
+}
+
+/// OpenID Connect discovery: the JWK Set is found from the issuer, whose configuration must
+/// name exactly that issuer.
+#[tokio::test]
+async fn discovery_finds_the_key_set_and_checks_the_issuer() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let provider = idp_named(&base, Algorithm::ES256, "ec256_private.pem", "d-1");
+    let document = serde_json::to_string(&set(&[&provider])).unwrap();
+    let configuration = json!({ "issuer": base, "jwks_uri": format!("{base}/keys") }).to_string();
+    let liar =
+        json!({ "issuer": "https://someone-else.example", "jwks_uri": format!("{base}/keys") })
+            .to_string();
+    let app = Router::new()
+        .route("/.well-known/openid-configuration", get(move || async move { configuration }))
+        .route("/liar/.well-known/openid-configuration", get(move || async move { liar }))
+        .route("/keys", get(move || async move { document }));
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let jwks = RemoteJwks::discover(&base).allow_http(true).fetch().await.unwrap();
+    assert_eq!(jwks.issuer(), base);
+    assert_eq!(jwks.key_count(), 1);
+    let layer = JwtAuthLayer::builder()
+        .remote_jwks(jwks)
+        .audience("api")
+        .renewal(RenewalPolicy::new().mode(RenewalMode::Disabled))
+        .build()
+        .unwrap();
+    let token = provider.issue("u", &json!({})).unwrap().token;
+    assert!(layer.issuer().verify::<Value>(&token).is_ok());
+
+    let lying = RemoteJwks::discover(format!("{base}/liar")).allow_http(true).fetch().await;
+    assert!(matches!(lying, Err(JwksError::Discovery(_))), "{lying:?}");
+    let insecure = RemoteJwks::discover(&base).fetch().await;
+    assert!(matches!(insecure, Err(JwksError::Insecure)), "{insecure:?}");
 }
