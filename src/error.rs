@@ -514,6 +514,11 @@ pub enum JwksError {
     /// OpenID Connect discovery failed: the configuration document is not one, or names
     /// another issuer.
     Discovery(&'static str),
+    /// No HTTP client: the built-in one needs the `jwks-client` feature, or the application
+    /// brings its own (`RemoteJwksBuilder::http_client`).
+    NoHttpClient,
+    /// The extra root certificates are not readable PEM certificates.
+    Certificates,
 }
 
 #[cfg(feature = "jwks")]
@@ -534,6 +539,12 @@ impl fmt::Display for JwksError {
             JwksError::TooLarge => f.write_str("the JWK Set document is over 1 MiB"),
             JwksError::Keys(e) => write!(f, "the JWK Set is unusable: {e}"),
             JwksError::Discovery(reason) => write!(f, "OpenID Connect discovery failed: {reason}"),
+            JwksError::Certificates => {
+                f.write_str("the extra root certificates are not readable PEM certificates")
+            }
+            JwksError::NoHttpClient => f.write_str(
+                "no HTTP client for the JWK Set: enable the jwks-client feature or set http_client",
+            ),
         }
     }
 }

@@ -1,5 +1,7 @@
-//! Keys from a remote JWK Set: an identity provider's keys, fetched and kept fresh in the
-//! background, speaking for that provider's issuer (feature `jwks`).
+//! Keys from remote JWK Sets: identity providers' keys, fetched and kept fresh in the
+//! background, each set speaking for its provider's issuer (feature `jwks`). Documents are
+//! downloaded with the application's own HTTP client, or the built-in one (feature
+//! `jwks-client`).
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -8,19 +10,20 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use bytes::Bytes;
-use http::Uri;
-use http_body_util::{BodyExt, Empty, Limited};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use std::future::Future;
+use std::pin::Pin;
+
+use http::{Request, Response, Uri};
 
 use crate::error::KeyError;
 
 pub use crate::error::JwksError;
 use crate::keys::{Key, KeyRole, KeySet};
 
-type HttpClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Bytes>>;
+/// How a document is downloaded: a GET of the URL, answering the body of a 2xx response.
+type HttpClient = Arc<
+    dyn Fn(Uri) -> Pin<Box<dyn Future<Output = Result<Vec<u8>, JwksError>> + Send>> + Send + Sync,
+>;
 
 /// A JWK Set fetched from a URL (an identity provider's `jwks_uri`), kept fresh in the
 /// background, speaking for one issuer. Its keys verify tokens like
@@ -103,7 +106,7 @@ struct Inner {
 ///     .await?;
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RemoteJwksBuilder {
     issuer: String,
     /// The JWK Set's URL; `None` to discover it from the issuer.
@@ -113,6 +116,11 @@ pub struct RemoteJwksBuilder {
     max_staleness: Duration,
     timeout: Duration,
     allow_http: bool,
+    /// The application's own HTTP client, if it brings one.
+    client: Option<HttpClient>,
+    /// Certificate authorities (PEM) the built-in client trusts besides the webpki roots.
+    #[cfg(feature = "jwks-client")]
+    extra_roots: Vec<Vec<u8>>,
 }
 
 const MAX_DOCUMENT_BYTES: usize = 1 << 20;
@@ -138,6 +146,9 @@ impl RemoteJwks {
             max_staleness: Duration::from_secs(24 * 3600),
             timeout: Duration::from_secs(5),
             allow_http: false,
+            client: None,
+            #[cfg(feature = "jwks-client")]
+            extra_roots: Vec::new(),
         }
     }
 
@@ -234,6 +245,82 @@ impl RemoteJwksBuilder {
         self
     }
 
+    /// Download documents with the application's own HTTP client: one that trusts the
+    /// company's certificate authority, goes through a proxy, or adds headers. It gets a `GET`
+    /// request for the document's URL and answers the response with its whole body; only a 2xx
+    /// response counts, and a body over 1 MiB is refused. Without it, [`fetch`](Self::fetch)
+    /// uses the built-in client (feature `jwks-client`: hyper with rustls and the webpki roots).
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use tower_sliding_jwt::jwks::RemoteJwks;
+    ///
+    /// // reqwest honours HTTPS_PROXY and can trust extra roots.
+    /// let http = reqwest::Client::builder().build()?;
+    /// let jwks = RemoteJwks::discover("https://login.example.com")
+    ///     .http_client(move |request: http::Request<()>| {
+    ///         let http = http.clone();
+    ///         async move {
+    ///             let response = http.get(request.uri().to_string()).send().await?;
+    ///             let status = response.status();
+    ///             let body = response.bytes().await?.to_vec();
+    ///             let mut answer = http::Response::new(body);
+    ///             *answer.status_mut() = status;
+    ///             Ok::<_, reqwest::Error>(answer)
+    ///         }
+    ///     })
+    ///     .fetch()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn http_client<F, Fut, E>(mut self, client: F) -> Self
+    where
+        F: Fn(Request<()>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Response<Vec<u8>>, E>> + Send + 'static,
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        let client = Arc::new(client);
+        self.client = Some(Arc::new(move |uri: Uri| {
+            let client = Arc::clone(&client);
+            Box::pin(async move {
+                let request = Request::get(uri).body(()).map_err(|_| JwksError::InvalidUrl)?;
+                let response =
+                    client(request).await.map_err(|e| JwksError::Transport(Box::new(e)))?;
+                if !response.status().is_success() {
+                    return Err(JwksError::Status(response.status().as_u16()));
+                }
+                let body = response.into_body();
+                if body.len() > MAX_DOCUMENT_BYTES {
+                    return Err(JwksError::TooLarge);
+                }
+                Ok(body)
+            })
+        }));
+        self
+    }
+
+    /// Trust these certificate authorities (PEM, one or more certificates) besides the webpki
+    /// roots, in the built-in client (feature `jwks-client`): a company's own authority, say.
+    /// An unreadable PEM makes [`fetch`](Self::fetch) fail with [`JwksError::Certificates`].
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use tower_sliding_jwt::jwks::RemoteJwks;
+    ///
+    /// let company_ca = std::fs::read("/etc/ssl/company-ca.pem")?;
+    /// let jwks = RemoteJwks::discover("https://sso.company.internal")
+    ///     .root_certificates_pem(company_ca)
+    ///     .fetch()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "jwks-client")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "jwks-client")))]
+    pub fn root_certificates_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.extra_roots.push(pem.into());
+        self
+    }
+
     /// Fetch the set once and start the background refresh. Must run inside a Tokio runtime.
     pub async fn fetch(self) -> Result<RemoteJwks, JwksError> {
         for (name, value) in [
@@ -249,12 +336,14 @@ impl RemoteJwksBuilder {
         if self.max_staleness < self.refresh_every {
             return Err(JwksError::InvalidInterval("max_staleness"));
         }
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_webpki_roots()
-            .https_or_http()
-            .enable_http1()
-            .build();
-        let client = Client::builder(TokioExecutor::new()).build(connector);
+        #[cfg(feature = "jwks-client")]
+        let extra_roots = self.extra_roots;
+        #[cfg(not(feature = "jwks-client"))]
+        let extra_roots: Vec<Vec<u8>> = Vec::new();
+        let client = match self.client {
+            Some(client) => client,
+            None => built_in_client(&extra_roots)?,
+        };
         let url = match self.url {
             Some(url) => checked_url(&url, self.allow_http)?,
             None => discover(&client, &self.issuer, self.allow_http, self.timeout).await?,
@@ -364,22 +453,67 @@ async fn download(
 }
 
 /// The body of a successful GET, at most 1 MiB, within `timeout`.
-async fn get(client: &HttpClient, url: &Uri, timeout: Duration) -> Result<Bytes, JwksError> {
-    let fetch = async {
-        let response =
-            client.get(url.clone()).await.map_err(|e| JwksError::Transport(Box::new(e)))?;
-        if !response.status().is_success() {
-            return Err(JwksError::Status(response.status().as_u16()));
-        }
-        Ok(Limited::new(response.into_body(), MAX_DOCUMENT_BYTES)
-            .collect()
-            .await
-            .map_err(|_| JwksError::TooLarge)?
-            .to_bytes())
-    };
-    tokio::time::timeout(timeout, fetch)
+async fn get(client: &HttpClient, url: &Uri, timeout: Duration) -> Result<Vec<u8>, JwksError> {
+    tokio::time::timeout(timeout, client(url.clone()))
         .await
         .map_err(|elapsed| JwksError::Transport(Box::new(elapsed)))?
+}
+
+/// The built-in client: hyper, with rustls, the webpki roots and `extra_roots` (PEM)
+/// (feature `jwks-client`).
+#[cfg(feature = "jwks-client")]
+fn built_in_client(extra_roots: &[Vec<u8>]) -> Result<HttpClient, JwksError> {
+    use http_body_util::{BodyExt, Empty, Limited};
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject as _;
+
+    let mut roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    for pem in extra_roots {
+        let mut found = false;
+        for certificate in CertificateDer::pem_slice_iter(pem) {
+            let certificate = certificate.map_err(|_| JwksError::Certificates)?;
+            roots.add(certificate).map_err(|_| JwksError::Certificates)?;
+            found = true;
+        }
+        if !found {
+            return Err(JwksError::Certificates);
+        }
+    }
+    // Named, not taken from a process-wide default that another crate could have set.
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|_| JwksError::Certificates)?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .build();
+    let client = Client::builder(TokioExecutor::new()).build::<_, Empty<bytes::Bytes>>(connector);
+    Ok(Arc::new(move |uri: Uri| {
+        let client = client.clone();
+        Box::pin(async move {
+            let response = client.get(uri).await.map_err(|e| JwksError::Transport(Box::new(e)))?;
+            if !response.status().is_success() {
+                return Err(JwksError::Status(response.status().as_u16()));
+            }
+            let body = Limited::new(response.into_body(), MAX_DOCUMENT_BYTES)
+                .collect()
+                .await
+                .map_err(|_| JwksError::TooLarge)?;
+            Ok(body.to_bytes().to_vec())
+        })
+    }))
+}
+
+/// Without the built-in client, the application must bring one.
+#[cfg(not(feature = "jwks-client"))]
+fn built_in_client(_: &[Vec<u8>]) -> Result<HttpClient, JwksError> {
+    Err(JwksError::NoHttpClient)
 }
 
 /// The signature keys of a fetched document that the crate can use. Each other key is skipped
@@ -424,6 +558,18 @@ impl fmt::Debug for RemoteJwks {
             .field("url", &self.inner.url)
             .field("keys", &self.key_count())
             .field("generation", &self.generation())
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for RemoteJwksBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RemoteJwksBuilder")
+            .field("issuer", &self.issuer)
+            .field("url", &self.url)
+            .field("refresh_every", &self.refresh_every)
+            .field("max_staleness", &self.max_staleness)
+            .field("own_http_client", &self.client.is_some())
             .finish_non_exhaustive()
     }
 }

@@ -520,3 +520,83 @@ async fn discovery_finds_the_key_set_and_checks_the_issuer() {
     let insecure = RemoteJwks::discover(&base).fetch().await;
     assert!(matches!(insecure, Err(JwksError::Insecure)), "{insecure:?}");
 }
+
+/// A JWK Set served over real HTTPS, with a certificate the test makes for `localhost`, and the
+/// port it listens on.
+async fn https_jwks_server(document: String) -> (String, String) {
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    use tokio_rustls::rustls;
+
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let certificate_pem = certified.cert.pem();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(certified.signing_key.serialize_der().into());
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![certified.cert.der().clone()], key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("https://localhost:{}/jwks", listener.local_addr().unwrap().port());
+    let app = Router::new().route("/jwks", get(move || async move { document }));
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            let (acceptor, app) = (acceptor.clone(), app.clone());
+            tokio::spawn(async move {
+                // A handshake the client refuses (an unknown authority) just ends here.
+                let Ok(tls) = acceptor.accept(stream).await else { return };
+                let service = hyper_util::service::TowerToHyperService::new(app);
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(tls), service)
+                    .await;
+            });
+        }
+    });
+    (url, certificate_pem)
+}
+
+/// The built-in client over real HTTPS: it trusts an authority the application adds, and only
+/// then.
+#[tokio::test]
+async fn the_built_in_client_trusts_the_roots_it_is_given() {
+    let a = idp(Algorithm::ES256, "ec256_private.pem", "key-a");
+    let (url, authority) = https_jwks_server(serde_json::to_string(&set(&[&a])).unwrap()).await;
+    let unknown = RemoteJwks::builder(IDP, &url).fetch().await;
+    assert!(matches!(unknown, Err(JwksError::Transport(_))), "{unknown:?}");
+    let jwks =
+        RemoteJwks::builder(IDP, &url).root_certificates_pem(authority).fetch().await.unwrap();
+    assert_eq!(jwks.key_count(), 1);
+    let garbage = RemoteJwks::builder(IDP, &url).root_certificates_pem("not a certificate").fetch();
+    assert!(matches!(garbage.await, Err(JwksError::Certificates)));
+}
+
+/// The application's own HTTP client (one that goes through a proxy, or trusts other roots).
+#[tokio::test]
+async fn an_application_can_bring_its_own_http_client() {
+    let a = idp(Algorithm::ES256, "ec256_private.pem", "key-a");
+    let server = jwks_server(&[&a]).await;
+    let asked = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&asked);
+    let http = Client::new();
+    let jwks = RemoteJwks::builder(IDP, &server.url)
+        .allow_http(true)
+        .http_client(move |request: http::Request<()>| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let http = http.clone();
+            async move {
+                let response = http.get(request.uri().to_string()).send().await?;
+                let mut answer = http::Response::new(Vec::new());
+                *answer.status_mut() = response.status();
+                *answer.body_mut() = response.bytes().await?.to_vec();
+                Ok::<_, reqwest::Error>(answer)
+            }
+        })
+        .fetch()
+        .await
+        .unwrap();
+    assert_eq!(jwks.key_count(), 1);
+    assert_eq!(asked.load(Ordering::SeqCst), 1);
+}
