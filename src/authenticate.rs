@@ -40,6 +40,20 @@ pub(crate) struct LayerConfig<C> {
     pub(crate) authorize: Option<Authorize<C>>,
 }
 
+/// Builds the layer's refusal for a request, its response type erased (a `Response<B>` in a
+/// box): so a handler's extractor can refuse in the layer's own shape.
+#[cfg(feature = "axum")]
+pub(crate) type Responder =
+    Arc<dyn Fn(&Rejection, &Parts) -> Box<dyn std::any::Any + Send> + Send + Sync>;
+
+/// Left in a request the layer let through without a token (optional mode): the handler's
+/// extractor then knows the layer was there, and how it refuses.
+#[cfg(feature = "axum")]
+#[derive(Clone)]
+pub(crate) struct Anonymous {
+    pub(crate) refuse: Responder,
+}
+
 /// What the request phase decided.
 // A short-lived stack value: boxing the large variant would cost an allocation per request.
 #[allow(clippy::large_enum_variant)]

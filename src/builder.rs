@@ -471,6 +471,7 @@ impl Settings {
         authorize: Option<Authorize<C>>,
         rejection: R,
     ) -> Result<JwtAuthLayer<C, R>, ConfigError> {
+        crate::claims::register_layer_claims::<C>();
         let keys = self.keys.into_iter().collect::<Result<Vec<_>, _>>()?;
         #[cfg(feature = "jwks")]
         let has_remote = !self.remote.is_empty();

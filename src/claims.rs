@@ -367,6 +367,25 @@ impl<'de> Deserialize<'de> for Audience {
     }
 }
 
+/// The claims types of the layers this process built, to name them when a handler asks for
+/// another (a misconfiguration).
+static LAYER_CLAIMS_TYPES: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+
+/// Note that a layer reads claims of type `C`.
+pub(crate) fn register_layer_claims<C>() {
+    let name = std::any::type_name::<C>();
+    let mut types = LAYER_CLAIMS_TYPES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !types.contains(&name) {
+        types.push(name);
+    }
+}
+
+/// The claims types of the layers built so far.
+#[cfg_attr(not(feature = "axum"), allow(dead_code))]
+pub(crate) fn layer_claims_types() -> Vec<&'static str> {
+    LAYER_CLAIMS_TYPES.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+}
+
 /// No application claims: the default `C` of [`Claims`]. Reads nothing, accepts any payload.
 ///
 /// ```

@@ -9,6 +9,8 @@ use http::{Request, Response};
 use serde::de::DeserializeOwned;
 use tower_service::Service;
 
+#[cfg(feature = "axum")]
+use crate::authenticate::{Anonymous, Responder};
 use crate::authenticate::{LayerConfig, Step, admit, authenticate, preflight_response, respond};
 use crate::claims::NoCustomClaims;
 use crate::future::{ResponseFuture, Waiting};
@@ -18,8 +20,8 @@ use crate::revocation::{RevocationFuture, RevocationStatus};
 /// The service made by [`JwtAuthLayer`](crate::JwtAuthLayer).
 ///
 /// Verification and the renewal decision run synchronously in `call`; the inner service is
-/// called with the request unchanged except for its extensions ([`Claims<C>`](crate::Claims), which carries
-/// the token). Only an asynchronous revocation check (one that returns a pending
+/// called with the request unchanged except for its extensions ([`Claims<C>`](crate::Claims),
+/// which carries the token). Only an asynchronous revocation check (one that returns a pending
 /// [`RevocationFuture`]) waits before calling it; that path moves the readied inner service
 /// into the future and leaves a clone behind, the usual Tower pattern, hence `S: Clone`.
 ///
@@ -69,7 +71,7 @@ where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
     C: DeserializeOwned + Send + Sync + 'static,
     R: RejectionHandler<ResBody>,
-    ResBody: Default,
+    ResBody: Default + Send + 'static,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
@@ -83,6 +85,8 @@ where
         let (parts, body) = request.into_parts();
         match authenticate(&self.config, &parts) {
             Step::Pass => {
+                #[cfg(feature = "axum")]
+                let parts = self.mark_anonymous(parts);
                 ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)), None)
             }
             Step::Preflight => ResponseFuture::rejected(preflight_response()),
@@ -123,6 +127,29 @@ where
                 }
             }
         }
+    }
+}
+
+impl<S, C, R> JwtAuth<S, C, R> {
+    /// Mark a request let through without a token, with the layer's way of refusing, for the
+    /// axum extractor of a handler that needs claims after all.
+    #[cfg(feature = "axum")]
+    fn mark_anonymous<B>(&self, mut parts: http::request::Parts) -> http::request::Parts
+    where
+        R: RejectionHandler<B>,
+        B: Send + 'static,
+    {
+        use crate::reject::{Rejection, RejectionContext};
+
+        let handler = self.rejection.clone();
+        let realm = self.config.realm.clone();
+        let refuse: Responder =
+            Arc::new(move |rejection: &Rejection, parts: &http::request::Parts| {
+                let context = RejectionContext { parts, realm: &realm };
+                Box::new(handler.respond(rejection, &context))
+            });
+        parts.extensions.insert(Anonymous { refuse });
+        parts
     }
 }
 

@@ -146,3 +146,53 @@ async fn a_forged_preflight_reaches_no_handler() {
     }
     assert_eq!(calls.load(Ordering::SeqCst), 0, "a handler ran without a token");
 }
+
+/// A misconfiguration is loud: a handler asking for claims the request cannot carry answers
+/// 500 (not a silent 401); an anonymous request in optional mode gets the layer's own refusal.
+#[tokio::test]
+async fn misconfigured_extractors_are_loud_and_anonymous_ones_get_the_layers_shape() {
+    use axum::response::Response;
+    use serde::Deserialize;
+    use tower_sliding_jwt::{Rejection, RejectionContext};
+
+    #[derive(Deserialize)]
+    struct User {}
+    #[derive(Deserialize)]
+    struct Other {}
+
+    let json = |rejection: &Rejection, context: &RejectionContext<'_>| -> Response {
+        let mut response: Response = rejection.default_response(context);
+        *response.body_mut() = format!(r#"{{"error":"{rejection}"}}"#).into();
+        response
+    };
+    let auth = JwtAuthLayer::builder()
+        .claims::<User>()
+        .hs256(SECRET)
+        .optional(true)
+        .rejection_handler(json)
+        .build()
+        .unwrap();
+    let token = auth.issuer().issue("7", &()).unwrap().token;
+    let app = Router::new()
+        .route("/user", get(|_: Claims<User>| async { "user" }))
+        .route("/other", get(|_: Claims<Other>| async { "never" }))
+        .route("/maybe-other", get(|_: Option<Claims<Other>>| async { "never" }))
+        .layer(auth);
+    let bearer = format!("Bearer {token}");
+    let with_token = |path: &'static str| http::Request::get(path).header(AUTHORIZATION, &bearer);
+    assert_eq!(call(&app, with_token("/user")).await.status(), StatusCode::OK);
+    // The layer reads `User`; these handlers ask for `Other`.
+    assert_eq!(call(&app, with_token("/other")).await.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let maybe = call(&app, with_token("/maybe-other")).await;
+    assert_eq!(maybe.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    // No token, optional mode, a handler that needs claims: the layer's 401, as JSON.
+    let anonymous = call(&app, http::Request::get("/user")).await;
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(anonymous.body, r#"{"error":"no token was presented"}"#);
+    // A route not behind any layer at all.
+    let bare = Router::new().route("/", get(|_: Claims| async { "never" }));
+    assert_eq!(
+        call(&bare, http::Request::get("/")).await.status(),
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+}
