@@ -219,3 +219,77 @@ async fn a_failed_call_gets_no_renewal() {
     let response = client.check(check(Some(&token))).await.unwrap();
     assert!(renewed_token(response.metadata()).is_some());
 }
+
+/// A minimal gRPC service of the application's own (what generated code would be): every call
+/// answers OK with no message.
+#[derive(Clone)]
+struct Echo;
+
+impl tonic::server::NamedService for Echo {
+    const NAME: &'static str = "demo.Echo";
+}
+
+impl tower::Service<http::Request<tonic::body::Body>> for Echo {
+    type Response = http::Response<tonic::body::Body>;
+    type Error = std::convert::Infallible;
+    type Future = std::future::Ready<Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _: http::Request<tonic::body::Body>) -> Self::Future {
+        let mut response = http::Response::new(tonic::body::Body::default());
+        response.headers_mut().insert("content-type", "application/grpc".parse().unwrap());
+        response.headers_mut().insert("grpc-status", "0".parse().unwrap());
+        std::future::ready(Ok(response))
+    }
+}
+
+/// The README's advice, on a real server: the health service answers probes without a token,
+/// while the application's own service, wrapped with `named_layer`, needs one.
+#[tokio::test]
+async fn named_layer_keeps_health_open_and_the_application_closed() {
+    use http_body_util::{BodyExt, Full};
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+    use tonic::service::LayerExt as _;
+    use tower_sliding_jwt::JwtAuthLayer;
+
+    let auth = JwtAuthLayer::builder().hs256(SECRET).issuer("demo").build().unwrap();
+    let token = auth.issuer().issue("svc", &json!({})).unwrap().token;
+    let (_reporter, health) = tonic_health::server::health_reporter();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let server = tonic::transport::Server::builder()
+        .add_service(health)
+        .add_service(auth.named_layer(Echo))
+        .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener));
+    tokio::spawn(server);
+
+    let channel = Channel::from_shared(url.clone()).unwrap().connect().await.unwrap();
+    let probe = HealthClient::new(channel).check(check(None)).await.unwrap();
+    assert!(serving(probe.get_ref()), "health answers without a token");
+
+    let client = Client::builder(TokioExecutor::new()).http2_only(true).build_http();
+    let echo = |token: Option<&str>| {
+        let mut request = http::Request::post(format!("{url}/demo.Echo/Call"))
+            .header("content-type", "application/grpc")
+            .header("te", "trailers");
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        client.request(request.body(Full::new(bytes::Bytes::from_static(&[0; 5]))).unwrap())
+    };
+    let grpc_status = |response: http::Response<hyper::body::Incoming>| async move {
+        let (parts, body) = response.into_parts();
+        let trailers = body.collect().await.unwrap().trailers().cloned();
+        let status = parts.headers.get("grpc-status").cloned();
+        status.or_else(|| trailers.and_then(|t| t.get("grpc-status").cloned())).unwrap()
+    };
+    assert_eq!(grpc_status(echo(None).await.unwrap()).await, "16", "no token: refused");
+    assert_eq!(grpc_status(echo(Some(&token)).await.unwrap()).await, "0", "a token: served");
+}
