@@ -13,6 +13,7 @@ use crate::cache::TokenCache;
 use crate::claims::{Claims, RegisteredClaims};
 use crate::clock::secs;
 use crate::config::Core;
+use crate::csrf::CsrfPolicy;
 use crate::error::{IssueError, TokenError};
 use crate::keys::KeyRole;
 use crate::raw_token::RawToken;
@@ -22,7 +23,7 @@ use crate::renewal::rule::{Renewable, renewable, successor_exp};
 use crate::renewal::successor::successor_payload;
 use crate::renewal::{NoRenewal, RenewalMode};
 use crate::revocation::{Refusal, RevocationError, RevocationFuture, RevocationStatus, verdict};
-use crate::source::{Found, extract};
+use crate::source::{Found, TokenSource, extract};
 use crate::validation::validate;
 
 /// An authorization check on verified claims and the request.
@@ -38,6 +39,7 @@ pub(crate) struct LayerConfig<C> {
     pub(crate) answer_preflight: bool,
     pub(crate) realm: String,
     pub(crate) authorize: Option<Authorize<C>>,
+    pub(crate) csrf: CsrfPolicy,
 }
 
 /// Builds the layer's refusal for a request, its response type erased (a `Response<B>` in a
@@ -93,6 +95,13 @@ pub(crate) fn authenticate<C: DeserializeOwned + Send + Sync + 'static>(
             return Step::Reject(rejection);
         }
     };
+    // A cookie arrives with requests other sites make the browser send: unsafe ones must come
+    // from our own pages. Checked before the token, which then never needs verifying.
+    let from_cookie = matches!(core.sources[found.index], TokenSource::Cookie(_));
+    if from_cookie && !config.csrf.allows(parts) {
+        tracing::debug!(target: "tower_sliding_jwt", "cross-site cookie request refused");
+        return Step::Reject(Rejection::CrossSite);
+    }
     let now = core.now();
     let (claims, role) = match verify_cached(config, &found, now) {
         Ok(verified) => verified,

@@ -14,6 +14,7 @@ use crate::cache::TokenCache;
 use crate::claims::{Claims, NoCustomClaims};
 use crate::clock::{Clock, SystemClock, secs};
 use crate::config::Core;
+use crate::csrf::CsrfPolicy;
 use crate::error::{ConfigError, KeyError};
 use crate::keys::{Key, KeyRole, KeySet, jose_header};
 use crate::layer::JwtAuthLayer;
@@ -89,6 +90,7 @@ struct Settings {
     revocation: Option<Arc<dyn RevocationCheck>>,
     revocation_failure: RevocationFailure,
     cache_capacity: usize,
+    csrf: CsrfPolicy,
     #[cfg(feature = "jwks")]
     remote: Vec<crate::jwks::RemoteJwks>,
 }
@@ -126,6 +128,7 @@ impl JwtAuthLayer {
                 revocation: None,
                 revocation_failure: RevocationFailure::default(),
                 cache_capacity: DEFAULT_TOKEN_CACHE,
+                csrf: CsrfPolicy::new(),
                 #[cfg(feature = "jwks")]
                 remote: Vec::new(),
             },
@@ -354,6 +357,13 @@ impl<C, R, A> JwtAuthBuilder<C, R, A> {
         self
     }
 
+    /// The cross-site request check for requests authenticated by a cookie (see
+    /// [`CsrfPolicy`]). Default: on, same-origin only. Bearer tokens are never affected.
+    pub fn csrf(mut self, policy: CsrfPolicy) -> Self {
+        self.settings.csrf = policy;
+        self
+    }
+
     /// The realm of `WWW-Authenticate` challenges. Default `api`.
     pub fn realm(mut self, realm: impl Into<String>) -> Self {
         self.settings.realm = realm.into();
@@ -569,6 +579,7 @@ impl Settings {
             answer_preflight: self.answer_preflight,
             realm: self.realm,
             authorize,
+            csrf: self.csrf,
         };
         Ok(JwtAuthLayer::from_parts(Arc::new(config), rejection))
     }

@@ -294,6 +294,32 @@ impl Issuer {
         self.core.renewal.cookie.set_cookie(name, &issued.token, max_age)
     }
 
+    /// The `Set-Cookie` value that deletes the token cookie (on logout): the first cookie
+    /// source's name, an empty value, `Max-Age=0`, and the same `Path`, `Domain`, `Secure`,
+    /// `HttpOnly` and `SameSite` as the cookies the layer sets, so the browser matches it with
+    /// the cookie it holds. `None` without a cookie source.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::renewal::CookieSettings;
+    /// use tower_sliding_jwt::{JwtAuthLayer, RenewalPolicy, TokenSource};
+    ///
+    /// let issuer = JwtAuthLayer::builder()
+    ///     .hs256(b"an example secret of at least 32 bytes")
+    ///     .token_sources([TokenSource::cookie("session")])
+    ///     .renewal(RenewalPolicy::new().cookie(CookieSettings::new().path("/app")))
+    ///     .build()?
+    ///     .issuer();
+    /// let clear = issuer.clear_cookie().expect("a cookie source");
+    /// let clear = clear.to_str()?;
+    /// assert!(clear.starts_with("session=;"), "{clear}");
+    /// assert!(clear.contains("Path=/app") && clear.contains("Max-Age=0"), "{clear}");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn clear_cookie(&self) -> Option<HeaderValue> {
+        let name = self.core.cookie_name()?;
+        self.core.renewal.cookie.set_cookie(name, "", 0)
+    }
+
     /// When the session of a token with these claims ends for good: its start (`auth_time`, or
     /// `iat`) plus the maximum session. The time until which a logout must be remembered.
     pub fn session_expires_at(&self, claims: &RegisteredClaims) -> Option<i64> {

@@ -129,6 +129,7 @@ impl<C, R> JwtAuthLayer<C, R> {
             answer_preflight: self.config.answer_preflight,
             realm: self.config.realm.clone(),
             authorize: self.config.authorize.clone(),
+            csrf: self.config.csrf.clone(),
         };
         change(&mut config);
         JwtAuthLayer { config: Arc::new(config), rejection: self.rejection.clone() }

@@ -111,6 +111,7 @@ mod claims;
 mod clock;
 mod config;
 mod crypto;
+mod csrf;
 mod future;
 mod issuer;
 mod jws;
@@ -147,6 +148,7 @@ pub use builder::{
 pub use claims::{Audience, Claims, NoCustomClaims, RegisteredClaims, VouchedBy};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use crypto::CryptoBackend;
+pub use csrf::CsrfPolicy;
 pub use error::{ConfigError, IssueError, KeyError, RenewError, UnknownAlgorithm};
 pub use future::ResponseFuture;
 pub use issuer::{IssuedToken, Issuer};

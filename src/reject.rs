@@ -20,6 +20,7 @@ use crate::error::{InvalidRequest, TokenError};
 /// | [`InvalidToken`](Rejection::InvalidToken) | 401, `error="invalid_token"` | `grpc-status: 16` |
 /// | [`Forbidden`](Rejection::Forbidden) | 403, `error="insufficient_scope"` | `grpc-status: 7` |
 /// | [`Unavailable`](Rejection::Unavailable) | 503 | `grpc-status: 14` |
+/// | [`CrossSite`](Rejection::CrossSite) | 403, no challenge | `grpc-status: 7` |
 ///
 /// `error_description` (HTTP) and `grpc-message` name the reason class, never the token.
 ///
@@ -47,6 +48,9 @@ pub enum Rejection {
     /// The revocation store could not be asked and the layer is configured to fail closed with
     /// 503 (see [`RevocationFailure`](crate::revocation::RevocationFailure)).
     Unavailable,
+    /// A request authenticated by a cookie, with an unsafe method, from another site (see
+    /// [`CsrfPolicy`](crate::CsrfPolicy)).
+    CrossSite,
 }
 
 /// A refusal by the authorization check: HTTP 403 `insufficient_scope`, gRPC
@@ -121,6 +125,10 @@ impl fmt::Display for Rejection {
             Rejection::InvalidToken(reason) => reason.fmt(f),
             Rejection::Forbidden(refusal) => f.write_str(refusal.description()),
             Rejection::Unavailable => f.write_str("the token cannot be checked right now"),
+            Rejection::CrossSite => f.write_str(
+                "cross-site request refused: a request authenticated by a cookie must come from \
+                 the application's own pages",
+            ),
         }
     }
 }
@@ -155,13 +163,14 @@ impl Rejection {
             Rejection::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             Rejection::Forbidden(_) => StatusCode::FORBIDDEN,
             Rejection::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Rejection::CrossSite => StatusCode::FORBIDDEN,
         }
     }
 
     /// The RFC 6750 error code, if the rejection has one.
     pub fn error_code(&self) -> Option<&'static str> {
         match self {
-            Rejection::Missing | Rejection::Unavailable => None,
+            Rejection::Missing | Rejection::Unavailable | Rejection::CrossSite => None,
             Rejection::InvalidRequest(_) => Some("invalid_request"),
             Rejection::InvalidToken(_) => Some("invalid_token"),
             Rejection::Forbidden(_) => Some("insufficient_scope"),
@@ -173,6 +182,7 @@ impl Rejection {
         match self {
             Rejection::Forbidden(_) => GRPC_PERMISSION_DENIED,
             Rejection::Unavailable => GRPC_UNAVAILABLE,
+            Rejection::CrossSite => GRPC_PERMISSION_DENIED,
             _ => GRPC_UNAUTHENTICATED,
         }
     }
@@ -223,10 +233,15 @@ impl Rejection {
                 headers.insert("grpc-message", value);
             }
         } else {
-            if *self != Rejection::Unavailable {
-                headers.insert(WWW_AUTHENTICATE, self.www_authenticate(context.realm()));
-            } else {
-                headers.insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
+            match self {
+                Rejection::Unavailable => {
+                    headers.insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
+                }
+                // Not an authentication problem: no challenge to answer.
+                Rejection::CrossSite => {}
+                _ => {
+                    headers.insert(WWW_AUTHENTICATE, self.www_authenticate(context.realm()));
+                }
             }
         }
         response

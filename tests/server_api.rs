@@ -505,3 +505,46 @@ async fn a_forged_preflight_gets_no_data() {
         assert!(response.bytes().await.unwrap().is_empty(), "{path}: the handler answered");
     }
 }
+
+/// Cookie mode against CSRF, on the demo: a logout authenticated by the cookie and sent from
+/// another site is refused; from the demo's own origin (or by a client that is not a browser)
+/// it goes through and clears the cookie with the attributes the server set it with. A bearer
+/// token is not sent by a browser on its own and is never checked.
+#[tokio::test]
+async fn cookie_requests_from_other_sites_are_refused_and_logout_clears_the_cookie() {
+    let server = start();
+    let logout = |token: &str, cookie: bool, origin: Option<&str>| {
+        let mut request = server.http.post(server.url("/logout"));
+        request = match cookie {
+            true => request.header(COOKIE, format!("token={token}")),
+            false => request.bearer_auth(token),
+        };
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        request.send()
+    };
+    let forged = logout(&logged_in("alice", 0), true, Some("https://evil.example")).await.unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert!(forged.headers().get("www-authenticate").is_none(), "not an authentication problem");
+    let body: Value = forged.json().await.unwrap();
+    assert!(body["error_description"].as_str().unwrap().contains("cross-site"), "{body}");
+    let fetch_metadata = server
+        .http
+        .post(server.url("/logout"))
+        .header(COOKIE, format!("token={}", logged_in("alice", 0)))
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fetch_metadata.status(), StatusCode::FORBIDDEN);
+
+    let own = logout(&logged_in("alice", 0), true, Some(&server.base)).await.unwrap();
+    assert_eq!(own.status(), StatusCode::OK);
+    let clear = own.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(clear.starts_with("token=;") && clear.contains("Max-Age=0"), "{clear}");
+    assert!(clear.contains("Path=/") && clear.contains("HttpOnly"), "{clear}");
+
+    let bearer = logout(&logged_in("alice", 0), false, Some("https://evil.example")).await.unwrap();
+    assert_eq!(bearer.status(), StatusCode::OK, "bearer requests are not CSRF-checked");
+}

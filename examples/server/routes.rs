@@ -136,9 +136,11 @@ async fn logout(State(state): State<AppState>, claims: Claims<DemoClaims>) -> Re
     if state.revocations.revoke_session(sid, until).await.is_err() {
         return error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "try again shortly");
     }
-    let clear = HeaderValue::from_static("token=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax");
     let mut response = Json(json!({ "logged_out": true })).into_response();
-    response.headers_mut().append(SET_COOKIE, clear);
+    // The deletion matches the cookie the layer sets, whatever its attributes.
+    if let Some(clear) = state.issuer.clear_cookie() {
+        response.headers_mut().append(SET_COOKIE, clear);
+    }
     (Extension(NoRenewal), response).into_response()
 }
 
