@@ -688,3 +688,41 @@ async fn a_login_can_choose_a_longer_session_and_renewals_keep_it() {
     let verdict = layer.issuer().verify::<Value>(&greedy).unwrap_err();
     assert_eq!(verdict.to_string(), "the token outlives its session limit");
 }
+
+/// What the README says about CORS, pinned: with tower-http's `CorsLayer` outside the auth
+/// layer, only the CORS layer's own `expose_headers` exposes the renewal header; when the
+/// response already carries `Access-Control-Allow-Origin` as the auth layer writes it (CORS
+/// inside), the auth layer exposes it itself.
+#[tokio::test]
+async fn cors_exposure_depends_on_the_order_of_the_layers() {
+    use tower_http::cors::{Any, CorsLayer};
+    use tower_sliding_jwt::renewal::REFRESHED_TOKEN_HEADER;
+
+    let clock = ManualClock::new(unix_now());
+    let auth = JwtAuthLayer::builder().hs256(SECRET).clock(clock.clone()).build().unwrap();
+    let token = auth.issuer().issue("7", &()).unwrap().token;
+    clock.advance(Duration::from_secs(200));
+    let request = || {
+        http::Request::get("/")
+            .header("origin", "https://app.example")
+            .header(AUTHORIZATION, format!("Bearer {token}"))
+    };
+    let exposed = |reply: &Reply| {
+        reply
+            .headers()
+            .get_all("access-control-expose-headers")
+            .iter()
+            .any(|v| v.to_str().unwrap().to_ascii_lowercase().contains("x-refreshed-token"))
+    };
+    let route = || Router::new().route("/", get(|| async { "ok" }));
+    let outside = route().layer(auth.clone()).layer(CorsLayer::new().allow_origin(Any));
+    let reply = call(&outside, request()).await;
+    assert!(renewed(&reply).is_some());
+    assert!(!exposed(&reply), "the outer CORS layer writes after the auth layer");
+    let listed = CorsLayer::new().allow_origin(Any).expose_headers([REFRESHED_TOKEN_HEADER]);
+    let outside_listed = route().layer(auth.clone()).layer(listed);
+    assert!(exposed(&call(&outside_listed, request()).await));
+    let inside = route().layer(CorsLayer::new().allow_origin(Any)).layer(auth);
+    let reply = call(&inside, request()).await;
+    assert!(renewed(&reply).is_some() && exposed(&reply), "the auth layer sees the CORS headers");
+}
