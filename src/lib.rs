@@ -10,7 +10,8 @@
 //!
 //! 1. A CORS preflight is answered at once (`204`); it never reaches the service.
 //! 2. The token is read from the configured [`TokenSource`]s (`Authorization: Bearer` by
-//!    default). None: `401`, or, in optional mode, the request goes on without claims.
+//!    default). None: `401`, or, in optional mode, the request goes on without claims. A cookie
+//!    token on an unsafe request must come from the application's own origin ([`CsrfPolicy`]).
 //! 3. It is verified: strict compact JWS, the key selected by `kid` and pinned to one
 //!    [`Algorithm`], the signature, then the claims (dates with leeway, the issuer the key speaks
 //!    for, audience, type, session start). A token seen before is found in a bounded cache, and
@@ -90,7 +91,8 @@
 //! - **Revocation**: [`revocation`] (the hook, an in-memory store, Redis with feature `redis`).
 //! - **Clients**: [`client`] sends the token and keeps the renewed one; [`tonic`] helpers with
 //!   feature `tonic`.
-//! - **Remote keys**: `jwks` (feature `jwks`) fetches an identity provider's keys.
+//! - **Remote keys**: `jwks` (feature `jwks`) fetches identity providers' keys, each set bound
+//!   to its issuer, found by OpenID Connect discovery if need be.
 //! - **Time**: a [`Clock`] shared by validation, renewal and issuing; [`ManualClock`] for tests.
 //! - **Testing your handlers**: `testing` (feature `testing`) signs tokens of every kind with a
 //!   layer's own keys and builds claims by hand.
@@ -101,7 +103,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-// The way of a request: layer → service → authenticate (source, jws, validation, cache,
+// The way of a request: layer → service → authenticate (source, csrf, jws, validation, cache,
 // renewal, revocation) → future.
 mod algorithm;
 mod authenticate;
