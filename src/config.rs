@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::clock::{Clock, secs};
+use crate::crypto::random_id;
 use crate::error::{IssueError, TokenError};
 use crate::jws::{self, Verified};
 use crate::keys::KeySet;
@@ -112,6 +113,33 @@ impl Core {
         })
     }
 
+    /// The claims of a login at `now` living until `exp`: the application's `custom` ones, then
+    /// `sub`, `iat`, `exp`, `auth_time`, a fresh `jti` and `sid`, our `iss`, and our `aud`
+    /// unless `custom` names one.
+    pub(crate) fn login_claims(
+        &self,
+        subject: &str,
+        mut claims: Map<String, Value>,
+        now: i64,
+        exp: i64,
+    ) -> Result<Map<String, Value>, IssueError> {
+        claims.insert("sub".into(), subject.into());
+        claims.insert("iat".into(), now.into());
+        claims.insert("exp".into(), exp.into());
+        claims.insert("auth_time".into(), now.into());
+        claims.insert("jti".into(), random_id()?.into());
+        claims.insert("sid".into(), random_id()?.into());
+        if let Some(iss) = &self.issuer {
+            claims.insert("iss".into(), iss.clone().into());
+        }
+        if let Some(aud) = &self.audience
+            && !claims.contains_key("aud")
+        {
+            claims.insert("aud".into(), aud.clone().into());
+        }
+        Ok(claims)
+    }
+
     /// Sign a claim set with the current signing key.
     pub(crate) fn sign(&self, claims: &Map<String, Value>) -> Result<String, IssueError> {
         let payload = serde_json::to_vec(claims).map_err(|_| IssueError::ClaimsNotAnObject)?;
@@ -121,11 +149,29 @@ impl Core {
     /// Sign a JSON payload with the current signing key. Never a token the layer itself would
     /// refuse as too large (a renewal adds claims, so a token near the limit could grow past it).
     pub(crate) fn sign_json(&self, payload: &[u8]) -> Result<String, IssueError> {
+        self.sign_json_up_to(payload, self.rules.max_token_bytes)
+    }
+
+    /// Sign a JSON payload with the current signing key, into a token of at most `max_bytes`.
+    pub(crate) fn sign_json_up_to(
+        &self,
+        payload: &[u8],
+        max_bytes: usize,
+    ) -> Result<String, IssueError> {
         match (&self.signing_header, self.keys.signing()) {
-            (Some(header), Some(key)) => {
-                jws::encode(header, payload, key, self.rules.max_token_bytes)
-            }
+            (Some(header), Some(key)) => jws::encode(header, payload, key, max_bytes),
             _ => Err(IssueError::NoSigningKey),
         }
+    }
+}
+
+/// The application's custom claims as a JSON object (`()` and `None` give an empty one).
+pub(crate) fn custom_object<T: serde::Serialize + ?Sized>(
+    custom: &T,
+) -> Result<Map<String, Value>, IssueError> {
+    match serde_json::to_value(custom) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(Value::Null) => Ok(Map::new()),
+        _ => Err(IssueError::ClaimsNotAnObject),
     }
 }

@@ -6,12 +6,10 @@ use std::sync::Arc;
 use http::HeaderValue;
 use serde::de::DeserializeOwned;
 use serde::{Serialize, Serializer};
-use serde_json::{Map, Value};
 
 use crate::claims::{Claims, NoCustomClaims, RegisteredClaims};
 use crate::clock::secs;
-use crate::config::Core;
-use crate::crypto::random_id;
+use crate::config::{Core, custom_object};
 use crate::error::{IssueError, RenewError, TokenError};
 use crate::jws::payload_of;
 use crate::keys::JwkSet;
@@ -137,12 +135,8 @@ impl Issuer {
         custom: &T,
         lifetimes: SessionLifetimes,
     ) -> Result<IssuedToken, IssueError> {
-        let mut claims = match serde_json::to_value(custom) {
-            Ok(Value::Object(map)) => map,
-            Ok(Value::Null) => Map::new(),
-            _ => return Err(IssueError::ClaimsNotAnObject),
-        };
-        if let Some(reserved) = RESERVED_CLAIMS.iter().find(|name| claims.contains_key(**name)) {
+        let custom = custom_object(custom)?;
+        if let Some(reserved) = RESERVED_CLAIMS.iter().find(|name| custom.contains_key(**name)) {
             return Err(IssueError::ReservedClaim(reserved));
         }
         let core = &self.core;
@@ -154,25 +148,13 @@ impl Issuer {
         }
         let now = core.now();
         let exp = now.saturating_add(ttl);
-        claims.insert("sub".into(), Value::String(subject.into()));
-        claims.insert("iat".into(), now.into());
-        claims.insert("exp".into(), exp.into());
-        claims.insert("auth_time".into(), now.into());
-        claims.insert("jti".into(), random_id()?.into());
-        claims.insert("sid".into(), random_id()?.into());
+        let subject: String = subject.into();
+        let mut claims = core.login_claims(&subject, custom, now, exp)?;
         if lifetimes.ttl.is_some() {
             claims.insert("session_ttl".into(), ttl.into());
         }
         if lifetimes.max_session.is_some() {
             claims.insert("session_max".into(), max_session.into());
-        }
-        if let Some(iss) = &core.issuer {
-            claims.insert("iss".into(), iss.clone().into());
-        }
-        if let Some(aud) = &core.audience
-            && !claims.contains_key("aud")
-        {
-            claims.insert("aud".into(), aud.clone().into());
         }
         let token = core.sign(&claims)?;
         Ok(IssuedToken {

@@ -47,8 +47,7 @@ use serde_json::{Map, Value};
 
 use crate::claims::{Claims, RegisteredClaims};
 use crate::clock::{Clock as _, secs};
-use crate::config::Core;
-use crate::crypto::random_id;
+use crate::config::{Core, custom_object};
 use crate::error::{ConfigError, IssueError};
 use crate::jws;
 use crate::keys::Key;
@@ -303,36 +302,17 @@ impl TokenFactory {
         edit: impl FnOnce(&mut Map<String, Value>),
     ) -> Result<Map<String, Value>, IssueError> {
         let core = &self.core;
-        let mut map = match serde_json::to_value(custom) {
-            Ok(Value::Object(map)) => map,
-            Ok(Value::Null) => Map::new(),
-            _ => return Err(IssueError::ClaimsNotAnObject),
-        };
         let now = core.now();
-        map.insert("sub".into(), subject.into());
-        map.insert("iat".into(), now.into());
-        map.insert("exp".into(), now.saturating_add(core.ttl()).into());
-        map.insert("auth_time".into(), now.into());
-        map.insert("jti".into(), random_id()?.into());
-        map.insert("sid".into(), random_id()?.into());
-        if let Some(iss) = &core.issuer {
-            map.insert("iss".into(), iss.clone().into());
-        }
-        if let Some(aud) = &core.audience {
-            map.insert("aud".into(), aud.clone().into());
-        }
+        let exp = now.saturating_add(core.ttl());
+        let mut map = core.login_claims(subject, custom_object(custom)?, now, exp)?;
         edit(&mut map);
         Ok(map)
     }
 
     fn sign(&self, claims: Map<String, Value>) -> Result<String, IssueError> {
         let payload = serde_json::to_vec(&claims).map_err(|_| IssueError::ClaimsNotAnObject)?;
-        let (header, key) = match (&self.core.signing_header, self.core.keys.signing()) {
-            (Some(header), Some(key)) => (header, key),
-            _ => return Err(IssueError::NoSigningKey),
-        };
         // No size limit: a test may want a token the layer refuses as too large.
-        jws::encode(header, &payload, key, usize::MAX)
+        self.core.sign_json_up_to(&payload, usize::MAX)
     }
 }
 
