@@ -38,8 +38,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready as ready_poll};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::request::Parts;
 use http::{Request, Response};
 use pin_project_lite::pin_project;
@@ -47,6 +45,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::claims::Claims;
+use crate::jws::payload_of;
 use crate::reject::{
     DefaultRejection, Forbidden, Rejection, RejectionContext, RejectionHandler, forbid_storing,
 };
@@ -426,7 +425,7 @@ fn granted_scopes(token: &str) -> Vec<String> {
         #[serde(default)]
         scp: Option<serde_json::Value>,
     }
-    let payload = token.split('.').nth(1).and_then(|p| URL_SAFE_NO_PAD.decode(p).ok());
+    let payload = payload_of(token);
     let Some(Scopes { scope, scp }) = payload.and_then(|p| serde_json::from_slice(&p).ok()) else {
         return Vec::new();
     };
@@ -446,6 +445,9 @@ fn granted_scopes(token: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
     use super::*;
 
     fn token(payload: &str) -> String {
