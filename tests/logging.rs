@@ -29,12 +29,7 @@ impl RevocationCheck for Failing {
 #[test]
 fn events_name_outcomes_and_subjects_but_never_tokens() {
     let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
+    let subscriber = capture.subscriber();
     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
     let clock = ManualClock::new(1_800_000_000);
     let revocations = InMemoryRevocations::new();
@@ -117,12 +112,7 @@ fn a_trace_layer_printing_headers_never_shows_a_token() {
     use tower_sliding_jwt::client::{ClientTokenLayer, TokenStore};
 
     let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
+    let subscriber = capture.subscriber();
     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
     let clock = ManualClock::new(1_800_000_000);
     let auth = JwtAuthLayer::builder()

@@ -121,6 +121,16 @@ pub async fn raw_request(addr: &str, request: &[u8]) -> RawResponse {
 pub struct Capture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
 
 impl Capture {
+    /// A subscriber writing every event up to DEBUG, without colours, into this capture.
+    pub fn subscriber(&self) -> impl tracing::Subscriber + Send + Sync + 'static {
+        let writer = self.clone();
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish()
+    }
+
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
     }
