@@ -494,16 +494,7 @@ impl fmt::Debug for RenewalPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn claims(iat: i64, exp: i64) -> RegisteredClaims {
-        RegisteredClaims {
-            iss: Some("us".into()),
-            iat: Some(iat),
-            exp,
-            auth_time: Some(iat),
-            ..Default::default()
-        }
-    }
+    use crate::renewal::rule::tests::claims;
 
     #[test]
     fn validation_refuses_inconsistent_numbers() {

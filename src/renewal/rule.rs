@@ -71,10 +71,11 @@ pub(crate) fn successor_exp(old_exp: i64, cap: i64, ttl: i64, now: i64) -> Resul
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn claims(iat: i64, exp: i64) -> RegisteredClaims {
+    /// Claims from our issuer, logged in at `iat`, expiring at `exp`.
+    pub(crate) fn claims(iat: i64, exp: i64) -> RegisteredClaims {
         RegisteredClaims {
             iss: Some("us".into()),
             iat: Some(iat),
