@@ -548,3 +548,71 @@ async fn cookie_requests_from_other_sites_are_refused_and_logout_clears_the_cook
     let bearer = logout(&logged_in("alice", 0), false, Some("https://evil.example")).await.unwrap();
     assert_eq!(bearer.status(), StatusCode::OK, "bearer requests are not CSRF-checked");
 }
+
+/// The demo page at `/`: one self-contained HTML document (it works offline), public, with the
+/// login form, the mode switch, the clocks, the timeline and the logout button.
+#[tokio::test]
+async fn the_demo_page_is_served_whole_at_the_root() {
+    let server = start();
+    let response = server.http.get(server.url("/")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    let page = response.text().await.unwrap();
+    for part in [
+        r#"<form id="login""#,
+        r#"value="header""#,
+        r#"value="cookie""#,
+        r#"id="token-left""#,
+        r#"id="session-left""#,
+        r#"<svg id="timeline""#,
+        r#"id="log""#,
+        r#"id="logout""#,
+        "x-refreshed-token",
+    ] {
+        assert!(page.contains(part), "the page lacks {part}");
+    }
+    for external in ["src=\"http", "href=\"http", "@import", "//cdn"] {
+        assert!(!page.contains(external), "the page loads something from elsewhere: {external}");
+    }
+}
+
+/// The page's cookie mode: the login answers with the cookie only, never the token in the body,
+/// and `/session` tells the page the lifetimes it cannot read from the token.
+#[tokio::test]
+async fn a_cookie_only_login_keeps_the_token_out_of_the_body() {
+    let server = start();
+    let login = server
+        .http
+        .post(server.url("/auth"))
+        .json(&json!({ "user": "alice", "password": "wonderland", "cookie_only": true }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::OK);
+    let cookie = login.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    let token = cookie::Cookie::parse(cookie.clone()).unwrap().value().to_owned();
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    let body: Value = login.json().await.unwrap();
+    assert!(body.get("token").is_none(), "{body}");
+    assert!(!body.to_string().contains(&token), "{body}");
+    assert_eq!(body["expires_in"], 300);
+
+    let session = server
+        .http
+        .get(server.url("/session"))
+        .header(COOKIE, format!("token={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(session.status(), StatusCode::OK);
+    let session: Value = session.json().await.unwrap();
+    let claims = claims_of(&token);
+    assert_eq!(session["username"], "alice");
+    assert_eq!(session["exp"], claims["exp"]);
+    assert_eq!(session["iat"], claims["iat"]);
+    assert_eq!(session["session_expires_at"], body["session_expires_at"]);
+
+    let anonymous = server.http.get(server.url("/session")).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+}

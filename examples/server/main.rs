@@ -5,6 +5,9 @@
 //! cargo run --example server -- --demo   # scripted walk-through, then exit
 //! ```
 //!
+//! `GET /` serves a page that runs a session in the browser, in header or cookie mode; with
+//! `TOKEN_TTL_SECS=20 REFRESH_WITHIN_SECS=15 MAX_SESSION_SECS=60` it slides and ends in a minute.
+//!
 //! Environment: `BIND`, `JWT_SECRET` (at least 32 bytes; random if unset), `JWT_ISSUER`
 //! (`demo`), `TOKEN_TTL_SECS` (300), `REFRESH_WITHIN_SECS` (150), `MAX_SESSION_SECS` (86400),
 //! `REFRESH_MODE` (`inject` or `advise`), `REDIS_URL` (share logouts), `JWT_ALG` with

@@ -1,9 +1,10 @@
-//! The demo's routes: the tutorial's login, the protected pages, explicit renewal and logout.
+//! The demo's routes: the tutorial's login, the protected pages, explicit renewal and logout,
+//! and a page at `/` that runs a session in the browser.
 
 use axum::extract::State;
 use axum::http::header::{CONTENT_TYPE, SET_COOKIE};
 use axum::http::{HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use serde::{Deserialize, Serialize};
@@ -31,7 +32,10 @@ pub struct AppState {
 
 /// The routes anyone may call.
 pub fn public(publish_keys: bool) -> Router<AppState> {
-    let router = Router::new().route("/auth", post(login)).route("/health", get(health));
+    let router = Router::new()
+        .route("/", get(page))
+        .route("/auth", post(login))
+        .route("/health", get(health));
     if publish_keys { router.route("/.well-known/jwks.json", get(jwks)) } else { router }
 }
 
@@ -39,6 +43,7 @@ pub fn public(publish_keys: bool) -> Router<AppState> {
 pub fn protected() -> Router<AppState> {
     Router::new()
         .route("/mine", get(mine))
+        .route("/session", get(session))
         .route("/admin", get(admin))
         .route("/update/token", get(update_token))
         .route("/logout", post(logout))
@@ -64,9 +69,21 @@ fn error(status: StatusCode, code: &str, description: &str) -> Response {
 
 /// A token response: the JSON body, and the same token as an HttpOnly cookie.
 fn token_response(issuer: &Issuer, issued: IssuedToken) -> Response {
-    let cookie = issuer.set_cookie(&issued);
-    let mut response = Json(issued).into_response();
-    if let Some(cookie) = cookie {
+    with_cookie(issuer, &issued, Json(&issued).into_response())
+}
+
+/// A login for a page in cookie mode: the token in the cookie only, the lifetimes in the body.
+fn cookie_response(issuer: &Issuer, issued: IssuedToken) -> Response {
+    let body = json!({
+        "token_type": "Bearer",
+        "expires_in": issued.expires_in,
+        "session_expires_at": issued.session_expires_at,
+    });
+    with_cookie(issuer, &issued, Json(body).into_response())
+}
+
+fn with_cookie(issuer: &Issuer, issued: &IssuedToken, mut response: Response) -> Response {
+    if let Some(cookie) = issuer.set_cookie(issued) {
         response.headers_mut().append(SET_COOKIE, cookie);
     }
     response
@@ -76,6 +93,10 @@ fn token_response(issuer: &Issuer, issued: IssuedToken) -> Response {
 struct LoginRequest {
     user: String,
     password: String,
+    /// The token only as the HttpOnly cookie, not in the body: a page in cookie mode never
+    /// holds it, so a script injected into the page cannot read it either.
+    #[serde(default)]
+    cookie_only: bool,
 }
 
 /// `POST /auth`: the tutorial's login view.
@@ -86,6 +107,7 @@ async fn login(State(state): State<AppState>, Json(request): Json<LoginRequest>)
     };
     let claims = DemoClaims { user_id: user.id, username: user.name.to_owned() };
     match state.issuer.issue(user.id.to_string(), &claims) {
+        Ok(issued) if request.cookie_only => cookie_response(&state.issuer, issued),
         Ok(issued) => token_response(&state.issuer, issued),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", &e.to_string()),
     }
@@ -94,6 +116,24 @@ async fn login(State(state): State<AppState>, Json(request): Json<LoginRequest>)
 /// `GET /mine`: who the token says you are.
 async fn mine(claims: Claims<DemoClaims>) -> Json<serde_json::Value> {
     Json(json!({ "user_id": claims.custom().user_id, "username": claims.custom().username }))
+}
+
+/// `GET /session`: the presented token's lifetimes, for the page (which, in cookie mode, cannot
+/// read the token itself).
+async fn session(State(state): State<AppState>, claims: Claims<DemoClaims>) -> Response {
+    let registered = claims.registered();
+    Json(json!({
+        "username": claims.custom().username,
+        "iat": registered.issued_at(),
+        "exp": registered.expires_at(),
+        "session_expires_at": state.issuer.session_expires_at(registered),
+    }))
+    .into_response()
+}
+
+/// `GET /`: the demo page; HTML, CSS and script in one file, nothing fetched from elsewhere.
+async fn page() -> impl IntoResponse {
+    Html(include_str!("page.html"))
 }
 
 /// `GET /admin`: authenticated for everyone, allowed for `admin` only (decided here).
