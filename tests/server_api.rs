@@ -616,3 +616,24 @@ async fn a_cookie_only_login_keeps_the_token_out_of_the_body() {
     let anonymous = server.http.get(server.url("/session")).send().await.unwrap();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
 }
+
+/// `DEMO_CLOCK=manual`: the server's clock moves only when told, and only a server started so
+/// has the route that moves it.
+#[tokio::test]
+async fn only_a_manual_clock_server_lets_a_client_move_its_time() {
+    let advance = |server: &Server| {
+        server.http.post(server.url("/clock/advance")).json(&json!({ "secs": 3600 })).send()
+    };
+    let normal = start();
+    assert_eq!(advance(&normal).await.unwrap().status(), StatusCode::NOT_FOUND);
+
+    let server = start_with(&[("DEMO_CLOCK", "manual")]);
+    let token = logged_in("alice", 0);
+    let now_of = |session: Value| session["now"].as_i64().unwrap();
+    let session = || server.http.get(server.url("/session")).bearer_auth(&token).send();
+    let before = now_of(session().await.unwrap().json().await.unwrap());
+    let moved: Value = advance(&server).await.unwrap().json().await.unwrap();
+    assert_eq!(now_of(moved), before + 3600);
+    // An hour on, the 5-minute token is long expired by the server's clock.
+    assert_eq!(session().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+}

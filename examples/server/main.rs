@@ -13,6 +13,10 @@
 //! `REFRESH_MODE` (`inject` or `advise`), `REDIS_URL` (share logouts), `JWT_ALG` with
 //! `JWT_PRIVATE_KEY_FILE` (sign with RSA, ECDSA or EdDSA and publish the public key). Demo
 //! users: `admin`/`admin`, `alice`/`wonderland`.
+//!
+//! `DEMO_CLOCK=manual` stops the server's clock at start-up; it then moves only by
+//! `POST /clock/advance` with `{"secs": N}`. The browser tests use it to walk a whole session in
+//! moments; never set it on a server anyone else can reach.
 
 mod demo;
 mod passwords;
@@ -28,7 +32,9 @@ use std::process::ExitCode;
 use axum::Router;
 use tower_http::cors::{Any, CorsLayer};
 use tower_sliding_jwt::renewal::{CookieSettings, EXPIRES_IN_HEADER, REFRESHED_TOKEN_HEADER};
-use tower_sliding_jwt::{Algorithm, Issuer, JwtAuthLayer, Key, RenewalPolicy, TokenSource};
+use tower_sliding_jwt::{
+    Algorithm, Issuer, JwtAuthLayer, Key, ManualClock, RenewalPolicy, TokenSource,
+};
 
 use passwords::PasswordChecker;
 use revocations::Revocations;
@@ -43,6 +49,8 @@ struct Extras {
     algorithm: Algorithm,
     /// `JWT_PRIVATE_KEY_FILE`: the PEM private key for an RSA, ECDSA or EdDSA `JWT_ALG`.
     private_key_pem: Option<Vec<u8>>,
+    /// `DEMO_CLOCK=manual`: a clock that only `POST /clock/advance` moves (for tests).
+    clock: Option<ManualClock>,
 }
 
 impl Extras {
@@ -62,7 +70,14 @@ impl Extras {
             ),
             None => return Err(format!("JWT_ALG {algorithm} needs JWT_PRIVATE_KEY_FILE")),
         };
-        Ok(Extras { redis_url: get("REDIS_URL"), algorithm, private_key_pem })
+        let clock = match get("DEMO_CLOCK").as_deref().map(str::trim) {
+            None | Some("system") => None,
+            Some("manual") => Some(ManualClock::starting_now()),
+            Some(other) => {
+                return Err(format!("DEMO_CLOCK must be system or manual, not {other:?}"));
+            }
+        };
+        Ok(Extras { redis_url: get("REDIS_URL"), algorithm, private_key_pem, clock })
     }
 }
 
@@ -87,6 +102,10 @@ fn server(settings: &Settings, extras: &Extras) -> Result<(Router, Issuer), Stri
     };
     let revocations =
         Revocations::new(extras.redis_url.as_deref()).map_err(|e| format!("REDIS_URL: {e}"))?;
+    let builder = match &extras.clock {
+        Some(clock) => builder.clock(clock.clone()),
+        None => builder,
+    };
     let auth = builder
         .issuer(settings.issuer.clone())
         .token_sources([
@@ -108,10 +127,11 @@ fn server(settings: &Settings, extras: &Extras) -> Result<(Router, Issuer), Stri
         .expose_headers([REFRESHED_TOKEN_HEADER, EXPIRES_IN_HEADER]);
     let state =
         AppState { issuer: issuer.clone(), passwords: PasswordChecker::new(2), revocations };
-    let router = routes::public(extras.private_key_pem.is_some())
-        .merge(routes::protected().route_layer(auth))
-        .with_state(state)
-        .layer(cors);
+    let mut public = routes::public(extras.private_key_pem.is_some());
+    if let Some(clock) = &extras.clock {
+        public = public.merge(routes::clock(clock.clone()));
+    }
+    let router = public.merge(routes::protected().route_layer(auth)).with_state(state).layer(cors);
     Ok((router, issuer))
 }
 

@@ -10,7 +10,8 @@ use axum::{Extension, Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tower_sliding_jwt::{
-    Claims, IssuedToken, Issuer, JwkSet, NoRenewal, Rejection, RejectionContext, RenewError,
+    Claims, Clock, IssuedToken, Issuer, JwkSet, ManualClock, NoRenewal, Rejection,
+    RejectionContext, RenewError,
 };
 
 use crate::passwords::PasswordChecker;
@@ -37,6 +38,20 @@ pub fn public(publish_keys: bool) -> Router<AppState> {
         .route("/auth", post(login))
         .route("/health", get(health));
     if publish_keys { router.route("/.well-known/jwks.json", get(jwks)) } else { router }
+}
+
+/// `POST /clock/advance` with `{"secs": N}`: move the server's stopped clock (`DEMO_CLOCK=manual`)
+/// and answer with the new time.
+pub fn clock(clock: ManualClock) -> Router<AppState> {
+    #[derive(Deserialize)]
+    struct Advance {
+        secs: u64,
+    }
+    let advance = move |Json(Advance { secs }): Json<Advance>| async move {
+        clock.advance(std::time::Duration::from_secs(secs));
+        Json(json!({ "now": clock.now() }))
+    };
+    Router::new().route("/clock/advance", post(advance))
 }
 
 /// The routes that need a token (put the auth layer on them with `route_layer`).
@@ -119,7 +134,8 @@ async fn mine(claims: Claims<DemoClaims>) -> Json<serde_json::Value> {
 }
 
 /// `GET /session`: the presented token's lifetimes, for the page (which, in cookie mode, cannot
-/// read the token itself).
+/// read the token itself), and the server's time, so the page counts down by the server's clock
+/// rather than the browser's.
 async fn session(State(state): State<AppState>, claims: Claims<DemoClaims>) -> Response {
     let registered = claims.registered();
     Json(json!({
@@ -127,6 +143,7 @@ async fn session(State(state): State<AppState>, claims: Claims<DemoClaims>) -> R
         "iat": registered.issued_at(),
         "exp": registered.expires_at(),
         "session_expires_at": state.issuer.session_expires_at(registered),
+        "now": state.issuer.now(),
     }))
     .into_response()
 }
