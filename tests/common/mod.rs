@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: real servers on 127.0.0.1:0 and hand-made tokens.
 #![allow(dead_code)]
 
+pub mod browser;
+
 use std::net::SocketAddr;
 
 use axum::Router;

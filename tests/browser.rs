@@ -1,0 +1,292 @@
+//! Sessions in a real headless Chromium: the demo page (examples/server) driven as a person would,
+//! cookie-mode CSRF and logout, and cross-origin CORS in both layer orders.
+//!
+//! WebDriver (fantoccini + Debian's chromedriver) rather than CDP: the protocol is a W3C standard
+//! whose commands do not change with each Chromium release, chromedriver comes from the same
+//! Debian source as the browser, and fantoccini needs no TLS or browser-specific crates.
+//!
+//! The demo runs with `DEMO_CLOCK=manual`: the test moves the server's clock and clicks "Call the
+//! API now", so a whole one-minute session takes a second or two of real time.
+
+mod common;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::header::AUTHORIZATION;
+use axum::response::Html;
+use axum::routing::get;
+use common::browser::{self, click, element, js, text};
+use common::{Example, serve, unix_now};
+use fantoccini::{Client, Locator};
+use serde_json::{Value, json};
+use tower_http::cors::CorsLayer;
+use tower_sliding_jwt::renewal::REFRESHED_TOKEN_HEADER;
+use tower_sliding_jwt::{JwtAuthLayer, ManualClock};
+
+/// The lifetimes the page is made to show: 20 s tokens, renewed in their last 15 s, 60 s sessions.
+const DEMO: [(&str, &str); 4] = [
+    ("TOKEN_TTL_SECS", "20"),
+    ("REFRESH_WITHIN_SECS", "15"),
+    ("MAX_SESSION_SECS", "60"),
+    ("DEMO_CLOCK", "manual"),
+];
+
+/// The server's default leeway past `exp`.
+const LEEWAY: u64 = 5;
+
+/// Move the demo server's clock forward.
+async fn advance(base: &str, secs: u64) {
+    let response = reqwest::Client::new()
+        .post(format!("{base}/clock/advance"))
+        .json(&json!({ "secs": secs }))
+        .send()
+        .await
+        .expect("the demo server");
+    assert!(response.status().is_success(), "the server's clock is not manual");
+}
+
+/// Wait until every call the page has in flight has finished.
+async fn settle(client: &Client) {
+    js(client, "return settled().then(() => true)").await;
+}
+
+/// Log in through the form, as alice, in `mode` ("header" or "cookie").
+async fn log_in(client: &Client, base: &str, mode: &str) {
+    client.goto(base).await.expect("the demo page");
+    let radio = format!("input[name=mode][value={mode}]");
+    client.find(Locator::Css(&radio)).await.unwrap().click().await.unwrap();
+    click(client, "login-button").await;
+    settle(client).await;
+    assert_eq!(text(client, "status").await, "", "the login went through");
+    assert_eq!(text(client, "who").await, "alice");
+    assert_eq!(text(client, "mode").await, mode);
+}
+
+/// What the page's log says, newest first.
+async fn log_lines(client: &Client) -> Vec<String> {
+    let lines =
+        js(client, "return [...document.querySelectorAll('#log li')].map(li => li.textContent)");
+    serde_json::from_value(lines.await).unwrap()
+}
+
+/// Log in, then call every 6 s of server time until the page says the session ended; checks
+/// every step, and `each_step` too. Returns the renewals the page logged and the seconds the
+/// session lasted.
+async fn slide_to_the_end(client: &Client, base: &str, mode: &str) -> (usize, u64) {
+    log_in(client, base, mode).await;
+    js(client, "tick()").await;
+    let left = text(client, "token-left").await;
+    assert!(left == "20 s" || left == "19 s", "the countdown runs on the server's clock: {left}");
+    let mut elapsed = 0;
+    loop {
+        advance(base, 6).await;
+        elapsed += 6;
+        click(client, "call").await;
+        settle(client).await;
+        if mode == "cookie" {
+            let visible = js(client, "return document.cookie").await;
+            assert_eq!(visible, json!(""), "cookie mode: the page never sees the token");
+        }
+        let status = text(client, "status").await;
+        if !status.is_empty() {
+            assert_eq!(status, "session ended: log in again");
+            break;
+        }
+        if elapsed == 24 {
+            // Past the first token's `exp` (20 s): the session goes on.
+            assert!(element(client, "session").await.is_displayed().await.unwrap());
+        }
+        assert!(elapsed < 120, "the session outlived its cap");
+    }
+    let renewals = log_lines(client).await.iter().filter(|l| l.contains("renewed:")).count();
+    (renewals, elapsed)
+}
+
+/// Tokens renewed at 6, 12, … 42 s (the last one capped at 60 s); the session ends at the first
+/// call past the cap and its leeway.
+fn assert_slid_and_ended(renewals: usize, elapsed: u64) {
+    assert_eq!(renewals, 7, "one renewal per call in the window, until the cap");
+    assert!(elapsed > 60 + LEEWAY && elapsed <= 60 + LEEWAY + 6, "ended at the cap: {elapsed} s");
+}
+
+#[tokio::test]
+async fn header_mode_slides_past_the_first_expiry_and_ends_at_the_cap() {
+    let server = Example::start("server", &DEMO);
+    browser::run("header_mode", move |client| async move {
+        let (renewals, elapsed) = slide_to_the_end(&client, &server.base, "header").await;
+        assert_slid_and_ended(renewals, elapsed);
+        let lines = log_lines(&client).await;
+        assert!(lines.iter().any(|l| l.contains("renewed: x-refreshed-token")), "{lines:?}");
+        let bars = js(&client, "return document.querySelectorAll('#timeline rect').length").await;
+        assert_eq!(bars, json!(8), "one bar per token: the login's and seven renewals");
+        // Header mode sends `credentials: "omit"`: the login's cookie was never stored.
+        assert!(client.get_all_cookies().await.unwrap().is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn cookie_mode_slides_and_ends_without_the_page_ever_seeing_the_token() {
+    let server = Example::start("server", &DEMO);
+    browser::run("cookie_mode", move |client| async move {
+        let (renewals, elapsed) = slide_to_the_end(&client, &server.base, "cookie").await;
+        assert_slid_and_ended(renewals, elapsed);
+        let lines = log_lines(&client).await;
+        assert!(lines.iter().any(|l| l.contains("renewed: new cookie")), "{lines:?}");
+    })
+    .await;
+}
+
+/// A fetch from the page with `token` as a bearer token; its status.
+async fn status_with_bearer(client: &Client, token: &str) -> Value {
+    let script = "return fetch('/session', { headers: { authorization: 'Bearer ' + arguments[0] }, \
+                  credentials: 'omit' }).then(r => r.status)";
+    client.execute(script, vec![json!(token)]).await.unwrap()
+}
+
+#[tokio::test]
+async fn logout_refuses_the_next_call_even_with_a_renewed_token() {
+    let server = Example::start("server", &DEMO);
+    browser::run("logout_header", move |client| async move {
+        log_in(&client, &server.base, "header").await;
+        let first = js(&client, "return state.token").await;
+        advance(&server.base, 6).await;
+        click(&client, "call").await;
+        settle(&client).await;
+        let renewed = js(&client, "return state.token").await;
+        assert_ne!(first, renewed, "the call in the window brought a renewal");
+        let renewed = renewed.as_str().unwrap().to_owned();
+        assert_eq!(status_with_bearer(&client, &renewed).await, json!(200));
+
+        click(&client, "logout").await;
+        settle(&client).await;
+        assert_eq!(text(&client, "status").await, "logged out");
+        assert_eq!(status_with_bearer(&client, first.as_str().unwrap()).await, json!(401));
+        assert_eq!(status_with_bearer(&client, &renewed).await, json!(401));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn cookie_mode_logout_clears_the_cookie_and_ends_the_session() {
+    let server = Example::start("server", &DEMO);
+    browser::run("logout_cookie", move |client| async move {
+        log_in(&client, &server.base, "cookie").await;
+        advance(&server.base, 6).await;
+        click(&client, "call").await;
+        settle(&client).await;
+        // The browser holds the renewed token as an HttpOnly cookie (WebDriver sees it; the
+        // page cannot).
+        let cookie = client.get_named_cookie("token").await.expect("the token cookie");
+        assert_eq!(cookie.http_only(), Some(true));
+        let renewed = cookie.value().to_owned();
+
+        click(&client, "logout").await;
+        settle(&client).await;
+        assert_eq!(text(&client, "status").await, "logged out");
+        assert!(client.get_named_cookie("token").await.is_err(), "the cookie is deleted");
+        let status = "return fetch('/session', { credentials: 'same-origin' }).then(r => r.status)";
+        assert_eq!(js(&client, status).await, json!(401));
+        // The renewed token itself, replayed from anywhere, is refused too.
+        assert_eq!(status_with_bearer(&client, &renewed).await, json!(401));
+    })
+    .await;
+}
+
+/// A page of another origin on the same site (127.0.0.1, another port), as a sibling subdomain
+/// would be: `SameSite=Lax` lets its form posts carry the cookie.
+async fn other_origin(body: String) -> String {
+    serve(Router::new().route("/", get(move || async move { Html(body) }))).await
+}
+
+#[tokio::test]
+async fn a_form_post_from_another_origin_is_refused_though_it_carries_the_cookie() {
+    let server = Example::start("server", &DEMO);
+    browser::run("csrf", move |client| async move {
+        log_in(&client, &server.base, "cookie").await;
+        let form = format!(
+            "<!doctype html><title>prize</title><form method=post action='{}/logout'>\
+             <button id=go>Claim your prize</button></form>",
+            server.base
+        );
+        let evil = other_origin(form).await;
+        client.goto(&evil).await.unwrap();
+        click(&client, "go").await;
+        let refused = Locator::XPath("//*[contains(., 'cross-site request refused')]");
+        client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(refused)
+            .await
+            .expect("the API's CSRF refusal (a 401 would mean the cookie was not sent at all)");
+
+        // The session survived the forged logout; the page's own logout still works.
+        client.goto(&server.base).await.unwrap();
+        let session =
+            "return fetch('/session', { credentials: 'same-origin' }).then(r => r.status)";
+        assert_eq!(js(&client, session).await, json!(200));
+        let logout = "return fetch('/logout', { method: 'POST', credentials: 'same-origin' })\
+                      .then(r => r.status)";
+        assert_eq!(js(&client, logout).await, json!(200));
+        assert_eq!(js(&client, session).await, json!(401));
+    })
+    .await;
+}
+
+const SECRET: &str = "browser-test-secret-of-at-least-32-bytes";
+
+/// An API at another origin than the page, with tower-http's `CorsLayer` outside or inside the
+/// auth layer, and a token that is in its renewal window.
+async fn cross_origin_api(page: &str, cors: CorsLayer, cors_outside: bool) -> (String, String) {
+    let clock = ManualClock::new(unix_now());
+    let auth = JwtAuthLayer::builder().hs256(SECRET).clock(clock.clone()).build().unwrap();
+    let token = auth.issuer().issue("7", &()).unwrap().token;
+    clock.advance(Duration::from_secs(200));
+    let cors = cors.allow_origin(page.parse::<http::HeaderValue>().unwrap());
+    let routes = Router::new().route("/me", get(|| async { "me" }));
+    let router =
+        if cors_outside { routes.layer(auth).layer(cors) } else { routes.layer(cors).layer(auth) };
+    (serve(router).await, token)
+}
+
+/// What the page at the other origin sees of `GET {api}/me` with this bearer token.
+async fn fetch_from_page(client: &Client, api: &str, token: &str) -> Value {
+    let script = "return fetch(arguments[0] + '/me', { headers: { authorization: 'Bearer ' + arguments[1] } })\
+                  .then(r => ({ status: r.status, renewed: r.headers.get('x-refreshed-token') }))\
+                  .catch(e => ({ error: String(e) }))";
+    client.execute(script, vec![json!(api), json!(token)]).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_page_of_another_origin_reads_the_renewal_only_as_the_readme_says() {
+    browser::run("cors", move |client| async move {
+        let page = other_origin("<!doctype html><title>app</title>".to_owned()).await;
+        client.goto(&page).await.unwrap();
+        let exposing = || {
+            CorsLayer::new().allow_headers([AUTHORIZATION]).expose_headers([REFRESHED_TOKEN_HEADER])
+        };
+
+        // The README's order: CORS outside, the renewal header listed in `expose_headers`.
+        let (api, token) = cross_origin_api(&page, exposing(), true).await;
+        let seen = fetch_from_page(&client, &api, &token).await;
+        assert_eq!(seen["status"], 200, "{seen}");
+        assert!(seen["renewed"].is_string(), "the page reads the renewal: {seen}");
+        // Refusals carry CORS headers too, so the page learns it must log in again.
+        assert_eq!(fetch_from_page(&client, &api, "not-a-token").await["status"], 401);
+
+        // CORS outside without the header listed: the renewal arrives, but the page cannot read it.
+        let unlisted = CorsLayer::new().allow_headers([AUTHORIZATION]);
+        let (api, token) = cross_origin_api(&page, unlisted, true).await;
+        let seen = fetch_from_page(&client, &api, &token).await;
+        assert_eq!(seen["status"], 200, "{seen}");
+        assert_eq!(seen["renewed"], Value::Null, "not exposed: {seen}");
+
+        // CORS inside: the auth layer answers the preflight before CORS can, so the browser
+        // refuses to send the call at all.
+        let (api, token) = cross_origin_api(&page, exposing(), false).await;
+        let seen = fetch_from_page(&client, &api, &token).await;
+        assert!(seen["error"].as_str().is_some_and(|e| e.contains("Failed to fetch")), "{seen}");
+    })
+    .await;
+}
