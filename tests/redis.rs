@@ -1,93 +1,21 @@
 //! Logout across a fleet: the Redis revocation store against a real `redis-server` on 127.0.0.1,
-//! started by each test on a free port (so it can be stopped and restarted mid-test).
+//! started by each test on a free port (so it can be stopped and restarted mid-test), over TLS,
+//! and on a three-master Redis Cluster.
 //!
 //! Without `redis-server` installed these tests are skipped with a message, unless
 //! `REQUIRE_REDIS` is set, as `.ci/run` does; then a missing server is a failure.
 
 mod common;
 
-use std::net::TcpListener as StdListener;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::redis::{RedisCluster, RedisServer};
 use common::{Example, challenge, claims_of, example_issuer, unix_now};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
-use tower_sliding_jwt::revocation::RedisRevocations;
+use tower_sliding_jwt::revocation::{RedisRevocations, RevocationStatus};
 
 const SECRET: &str = "redis-tests-secret-of-at-least-32-bytes";
-
-struct RedisServer {
-    child: Option<Child>,
-    port: u16,
-}
-
-impl RedisServer {
-    fn start() -> Option<RedisServer> {
-        if Command::new("redis-server").arg("--version").output().is_err() {
-            assert!(
-                std::env::var_os("REQUIRE_REDIS").is_none(),
-                "REQUIRE_REDIS is set but redis-server is not installed"
-            );
-            eprintln!(
-                "skipping: redis-server is not installed (set REQUIRE_REDIS=1 to make this an error)"
-            );
-            return None;
-        }
-        let port = StdListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut server = RedisServer { child: None, port };
-        server.restart();
-        Some(server)
-    }
-
-    fn restart(&mut self) {
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &self.port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start redis-server");
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-
-    /// Seconds until `key` expires.
-    async fn ttl(&self, key: &str) -> i64 {
-        let client = redis::Client::open(self.url()).unwrap();
-        let mut connection = client.get_multiplexed_async_connection().await.unwrap();
-        redis::cmd("TTL").arg(key).query_async(&mut connection).await.unwrap()
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
 
 /// One instance of the demo server (its own process) on the shared Redis, and a store of the
 /// test's own on the same Redis.
@@ -250,4 +178,100 @@ async fn a_store_created_while_redis_is_down_connects_later() {
         assert!(Instant::now() < deadline, "no recovery");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// The claims of a token with a `jti`, a `sid` and a `sub`, as the layer hands them to the store.
+fn registered(token: &str) -> tower_sliding_jwt::RegisteredClaims {
+    let (issuer, _) = example_issuer(SECRET, unix_now());
+    issuer.verify::<Value>(token).unwrap().registered().clone()
+}
+
+#[tokio::test]
+async fn a_cluster_store_asks_each_key_of_the_node_that_holds_it() {
+    let Some(cluster) = RedisCluster::start() else { return };
+    let token = logged_in(0);
+    let claims = registered(&token);
+    let keys = ["jti", "sid", "sub"].map(|kind| {
+        let id = claims_of(&token)[kind].as_str().unwrap().to_owned();
+        format!("tsj:revoked:{kind}:{id}")
+    });
+    let slots: std::collections::HashSet<u16> = keys.iter().map(|k| cluster.keyslot(k)).collect();
+    assert!(slots.len() > 1, "the token's keys share a slot; the test would prove nothing");
+
+    // One node asked as a single server: the three-key question spans slots.
+    let single = RedisRevocations::connect(&cluster.urls()[0]).unwrap();
+    assert!(single.status(&claims).await.is_err(), "CROSSSLOT (or MOVED) from a single node");
+
+    let store = RedisRevocations::cluster(cluster.urls()).build().unwrap();
+    assert_eq!(store.status(&claims).await.unwrap(), RevocationStatus::Active);
+    let sid = claims.session_id().unwrap();
+    store.revoke_session(sid, unix_now() + 60).await.unwrap();
+    assert_eq!(store.status(&claims).await.unwrap(), RevocationStatus::Revoked);
+    // Another session of the same user is untouched; then a cut for the user ends it too.
+    let other = registered(&logged_in(0));
+    assert_eq!(store.status(&other).await.unwrap(), RevocationStatus::Active);
+    store.revoke_subject("2", unix_now(), unix_now() + 60).await.unwrap();
+    assert_eq!(store.status(&other).await.unwrap(), RevocationStatus::Revoked);
+}
+
+#[tokio::test]
+async fn a_cluster_store_built_while_the_cluster_is_down_fails_closed_then_connects() {
+    let Some(mut cluster) = RedisCluster::start() else { return };
+    let urls = cluster.urls();
+    for node in &mut cluster.nodes {
+        node.stop();
+    }
+    let store =
+        RedisRevocations::cluster(urls).timeout(Duration::from_millis(300)).build().unwrap();
+    let claims = registered(&logged_in(0));
+    assert!(store.status(&claims).await.is_err(), "fail closed");
+    for node in &mut cluster.nodes {
+        node.restart();
+    }
+    // The nodes reload their slot map from their config files; wait for the cluster to agree.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while store.status(&claims).await.is_err() {
+        assert!(Instant::now() < deadline, "no recovery");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn rediss_with_the_servers_certificate_trusted() {
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let certificate = certified.cert.pem();
+    let Some(redis) = RedisServer::start_tls(&certificate, &certified.signing_key.serialize_pem())
+    else {
+        return;
+    };
+    let claims = registered(&logged_in(0));
+
+    let store = RedisRevocations::builder(&redis.url())
+        .root_certificates_pem(certificate.clone())
+        .build()
+        .unwrap();
+    assert_eq!(store.status(&claims).await.unwrap(), RevocationStatus::Active);
+    store.revoke_session(claims.session_id().unwrap(), unix_now() + 60).await.unwrap();
+    assert_eq!(store.status(&claims).await.unwrap(), RevocationStatus::Revoked);
+
+    // Without the certificate trusted, the handshake fails and the store fails closed.
+    let untrusted = RedisRevocations::connect(&redis.url()).unwrap();
+    let refused = untrusted.status(&claims).await.unwrap_err();
+    assert!(!format!("{refused:?}").contains(claims.session_id().unwrap()), "{refused:?}");
+    // And plain text to the TLS port gets nowhere either.
+    let plain = redis.url().replace("rediss://localhost", "redis://127.0.0.1");
+    assert!(RedisRevocations::connect(&plain).unwrap().status(&claims).await.is_err());
+}
+
+#[tokio::test]
+async fn a_store_on_the_applications_own_connection() {
+    let Some(redis) = RedisServer::start() else { return };
+    let client = redis::Client::open(redis.url()).unwrap();
+    let connection = client.get_multiplexed_async_connection().await.unwrap();
+    let store = RedisRevocations::from_connection(connection).with_prefix("app:");
+    let claims = registered(&logged_in(0));
+    store.revoke_session(claims.session_id().unwrap(), unix_now() + 60).await.unwrap();
+    assert_eq!(store.status(&claims).await.unwrap(), RevocationStatus::Revoked);
+    let sid = claims.session_id().unwrap();
+    assert!(redis.ttl(&format!("app:sid:{sid}")).await > 0, "under the chosen prefix");
 }

@@ -25,6 +25,6 @@ pub use check::{RevocationCheck, RevocationFailure, RevocationFuture, Revocation
 pub use memory::InMemoryRevocations;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-pub use redis::RedisRevocations;
+pub use redis::{RedisRevocations, RedisRevocationsBuilder};
 
 pub use crate::error::RevocationError;

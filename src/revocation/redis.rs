@@ -1,9 +1,12 @@
 //! Revocation that holds across a fleet: a Redis-backed store (feature `redis`).
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use redis::RedisResult;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use super::check::{RevocationCheck, RevocationFuture, RevocationStatus};
@@ -25,6 +28,10 @@ use crate::error::RevocationError;
 /// request through; the connection manager reconnects in the background, and requests succeed
 /// again as soon as Redis is back. Nothing is cached locally, so a logout on one instance is
 /// refused by every other one from the very next request.
+///
+/// `rediss://` needs the `redis-tls` feature; a Redis Cluster, the `redis-cluster` feature and
+/// [`cluster`](RedisRevocations::cluster), which asks each key of the node that holds it (a
+/// token's keys fall in different hash slots, so one node cannot answer the `MGET` alone).
 ///
 /// ```no_run
 /// use tower_sliding_jwt::{Claims, Issuer, JwtAuthLayer};
@@ -50,36 +57,98 @@ use crate::error::RevocationError;
 /// ```
 #[derive(Clone)]
 pub struct RedisRevocations {
-    connection: ConnectionManager,
+    connection: Arc<dyn Connection>,
     prefix: Arc<str>,
     timeout: Duration,
 }
 
 impl RedisRevocations {
-    /// A store at `url` (`redis://host:port/db`), with the default key prefix `tsj:revoked:`
-    /// and a 250 ms timeout. It connects lazily, so it can be created while Redis is down; it
-    /// must be created inside a Tokio runtime.
+    /// A store at `url` (`redis://host:port/db`, or `rediss://` with the `redis-tls` feature),
+    /// with the default key prefix `tsj:revoked:` and a 250 ms timeout. It connects lazily, so it
+    /// can be created while Redis is down; it must be created inside a Tokio runtime. See
+    /// [`builder`](RedisRevocations::builder) for the other settings.
     pub fn connect(url: &str) -> Result<RedisRevocations, RevocationError> {
-        RedisRevocations::connect_with_timeout(url, Duration::from_millis(250))
+        RedisRevocations::builder(url).build()
     }
 
-    /// [`connect`](RedisRevocations::connect) with another timeout for each check and
-    /// revocation (connection attempts included).
-    pub fn connect_with_timeout(
-        url: &str,
-        timeout: Duration,
-    ) -> Result<RedisRevocations, RevocationError> {
-        let client = redis::Client::open(url).map_err(|e| error("invalid Redis URL", &e))?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(timeout))
-            .set_response_timeout(Some(timeout))
-            .set_max_delay(Duration::from_secs(2));
-        let connection = ConnectionManager::new_lazy_with_config(client, config)
-            .map_err(|e| error("cannot create the Redis connection manager", &e))?;
-        Ok(RedisRevocations { connection, prefix: Arc::from("tsj:revoked:"), timeout })
+    /// A store at `url` with settings: timeout, key prefix, trusted certificates, cluster.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use tower_sliding_jwt::revocation::RedisRevocations;
+    ///
+    /// # fn run() -> Result<(), tower_sliding_jwt::revocation::RevocationError> {
+    /// let revocations = RedisRevocations::builder("redis://10.0.0.5:6379/")
+    ///     .timeout(Duration::from_millis(100))
+    ///     .prefix("billing:revoked:")
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn builder(url: &str) -> RedisRevocationsBuilder {
+        RedisRevocationsBuilder {
+            nodes: vec![url.to_owned()],
+            cluster: false,
+            prefix: "tsj:revoked:".to_owned(),
+            timeout: Duration::from_millis(250),
+            root_certificates: None,
+        }
+    }
+
+    /// A store on the Redis Cluster these nodes belong to (feature `redis-cluster`): the rest of
+    /// the cluster is discovered from them, and each key is asked of the node that holds it.
+    ///
+    /// ```no_run
+    /// use tower_sliding_jwt::revocation::RedisRevocations;
+    ///
+    /// # fn run() -> Result<(), tower_sliding_jwt::revocation::RevocationError> {
+    /// let revocations = RedisRevocations::cluster([
+    ///     "redis://10.0.0.5:7000/",
+    ///     "redis://10.0.0.6:7000/",
+    /// ])
+    /// .build()?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "redis-cluster")]
+    pub fn cluster<S: Into<String>>(nodes: impl IntoIterator<Item = S>) -> RedisRevocationsBuilder {
+        let mut builder = RedisRevocations::builder("");
+        builder.nodes = nodes.into_iter().map(Into::into).collect();
+        builder.cluster = true;
+        builder
+    }
+
+    /// A store on a connection the application already has: redis-rs 1.x's
+    /// `ConnectionManager`, `MultiplexedConnection` or cluster connection, configured as it
+    /// likes. Each check clones it. Default prefix and timeout.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use tower_sliding_jwt::revocation::RedisRevocations;
+    ///
+    /// let client = redis::Client::open("redis://127.0.0.1/")?;
+    /// let manager = redis::aio::ConnectionManager::new(client).await?;
+    /// let revocations = RedisRevocations::from_connection(manager);
+    /// # Ok(()) }
+    /// ```
+    pub fn from_connection<C>(connection: C) -> RedisRevocations
+    where
+        C: redis::aio::ConnectionLike + Clone + Send + Sync + 'static,
+    {
+        RedisRevocations {
+            connection: Arc::new(Shared(connection)),
+            prefix: Arc::from("tsj:revoked:"),
+            timeout: Duration::from_millis(250),
+        }
     }
 
     /// Another key prefix (to share one Redis between services).
+    ///
+    /// ```no_run
+    /// # fn run() -> Result<(), tower_sliding_jwt::revocation::RevocationError> {
+    /// use tower_sliding_jwt::revocation::RedisRevocations;
+    ///
+    /// let revocations = RedisRevocations::connect("redis://127.0.0.1/")?.with_prefix("app:");
+    /// # Ok(()) }
+    /// ```
     pub fn with_prefix(mut self, prefix: impl Into<String>) -> RedisRevocations {
         self.prefix = Arc::from(prefix.into());
         self
@@ -124,20 +193,198 @@ impl RedisRevocations {
         if until <= unix_now() {
             return Ok(());
         }
-        let mut connection = self.connection.clone();
-        let command = async move {
-            redis::cmd("SET")
-                .arg(&key)
-                .arg(value)
-                .arg("EXAT")
-                .arg(until)
-                .query_async::<()>(&mut connection)
-                .await
-        };
-        match tokio::time::timeout(self.timeout, command).await {
-            Ok(Ok(())) => Ok(()),
+        let mut command = redis::cmd("SET");
+        command.arg(&key).arg(value).arg("EXAT").arg(until);
+        match tokio::time::timeout(self.timeout, self.connection.clone().send(command)).await {
+            Ok(Ok(_)) => Ok(()),
             Ok(Err(e)) => Err(error("Redis refused the revocation", &e)),
             Err(_) => Err(RevocationError::new("Redis did not answer in time")),
+        }
+    }
+}
+
+/// Settings of a [`RedisRevocations`] store; [`build`](RedisRevocationsBuilder::build) makes it.
+///
+/// ```no_run
+/// # fn run() -> Result<(), tower_sliding_jwt::revocation::RevocationError> {
+/// use tower_sliding_jwt::revocation::RedisRevocations;
+///
+/// let revocations = RedisRevocations::builder("redis://127.0.0.1/").prefix("app:").build()?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RedisRevocationsBuilder {
+    nodes: Vec<String>,
+    cluster: bool,
+    prefix: String,
+    timeout: Duration,
+    root_certificates: Option<Vec<u8>>,
+}
+
+impl RedisRevocationsBuilder {
+    /// The limit for each check and revocation, connecting included (250 ms by default). Past
+    /// it the layer fails closed.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_sliding_jwt::revocation::RedisRevocations;
+    ///
+    /// let builder = RedisRevocations::builder("redis://127.0.0.1/").timeout(Duration::from_millis(50));
+    /// ```
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The prefix of every key (`tsj:revoked:` by default), to share one Redis between
+    /// services.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::revocation::RedisRevocations;
+    ///
+    /// let builder = RedisRevocations::builder("redis://127.0.0.1/").prefix("billing:");
+    /// ```
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// Trust these PEM certificates for `rediss://` instead of the system's (feature
+    /// `redis-tls`): a private certificate authority, or a server's own certificate.
+    ///
+    /// ```no_run
+    /// # fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use tower_sliding_jwt::revocation::RedisRevocations;
+    ///
+    /// let ca = std::fs::read("/etc/redis/ca.pem")?;
+    /// let revocations = RedisRevocations::builder("rediss://redis.internal:6380/")
+    ///     .root_certificates_pem(ca)
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "redis-tls")]
+    pub fn root_certificates_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.root_certificates = Some(pem.into());
+        self
+    }
+
+    /// The store. It connects lazily, so Redis may be down; it must be built inside a Tokio
+    /// runtime. Fails on a URL it cannot read (or `rediss://` without the `redis-tls` feature).
+    ///
+    /// ```no_run
+    /// # fn run() -> Result<(), tower_sliding_jwt::revocation::RevocationError> {
+    /// use tower_sliding_jwt::revocation::RedisRevocations;
+    ///
+    /// let revocations = RedisRevocations::builder("redis://127.0.0.1/").build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn build(self) -> Result<RedisRevocations, RevocationError> {
+        let connection = if self.cluster { self.cluster_connection()? } else { self.single()? };
+        Ok(RedisRevocations { connection, prefix: Arc::from(self.prefix), timeout: self.timeout })
+    }
+
+    fn single(&self) -> Result<Arc<dyn Connection>, RevocationError> {
+        let url = self.nodes.first().map_or("", String::as_str);
+        let client = match &self.root_certificates {
+            None => redis::Client::open(url),
+            #[cfg(feature = "redis-tls")]
+            Some(pem) => redis::Client::build_with_tls(url, certificates(pem)),
+            #[cfg(not(feature = "redis-tls"))]
+            Some(_) => unreachable!("root certificates are set only with the redis-tls feature"),
+        }
+        .map_err(|e| error("invalid Redis URL", &e))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(self.timeout))
+            .set_response_timeout(Some(self.timeout))
+            .set_max_delay(Duration::from_secs(2));
+        let manager = ConnectionManager::new_lazy_with_config(client, config)
+            .map_err(|e| error("cannot create the Redis connection manager", &e))?;
+        Ok(Arc::new(Shared(manager)))
+    }
+
+    #[cfg(feature = "redis-cluster")]
+    fn cluster_connection(&self) -> Result<Arc<dyn Connection>, RevocationError> {
+        let builder = redis::cluster::ClusterClient::builder(self.nodes.iter().map(String::as_str))
+            .connection_timeout(self.timeout)
+            .response_timeout(self.timeout);
+        #[cfg(feature = "redis-tls")]
+        let builder = match &self.root_certificates {
+            Some(pem) => builder.certs(certificates(pem)),
+            None => builder,
+        };
+        let client = builder.build().map_err(|e| error("invalid Redis Cluster nodes", &e))?;
+        Ok(Arc::new(cluster::Lazy { client, connection: tokio::sync::OnceCell::new() }))
+    }
+
+    #[cfg(not(feature = "redis-cluster"))]
+    fn cluster_connection(&self) -> Result<Arc<dyn Connection>, RevocationError> {
+        unreachable!("a cluster builder exists only with the redis-cluster feature")
+    }
+}
+
+#[cfg(feature = "redis-tls")]
+fn certificates(pem: &[u8]) -> redis::TlsCertificates {
+    redis::TlsCertificates { client_tls: None, root_cert: Some(pem.to_vec()) }
+}
+
+impl fmt::Debug for RedisRevocationsBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Node URLs may carry a password: show how many, not which.
+        f.debug_struct("RedisRevocationsBuilder")
+            .field("nodes", &self.nodes.len())
+            .field("cluster", &self.cluster)
+            .field("prefix", &self.prefix)
+            .field("timeout", &self.timeout)
+            .field("root_certificates", &self.root_certificates.is_some())
+            .finish()
+    }
+}
+
+type Answer = Pin<Box<dyn Future<Output = RedisResult<redis::Value>> + Send>>;
+
+/// How the store reaches Redis: it sends one command and awaits its answer.
+trait Connection: Send + Sync {
+    fn send(self: Arc<Self>, command: redis::Cmd) -> Answer;
+}
+
+/// A connection redis-rs multiplexes; each command works on a clone of it.
+struct Shared<C>(C);
+
+impl<C> Connection for Shared<C>
+where
+    C: redis::aio::ConnectionLike + Clone + Send + Sync + 'static,
+{
+    fn send(self: Arc<Self>, command: redis::Cmd) -> Answer {
+        let mut connection = self.0.clone();
+        Box::pin(async move { command.query_async(&mut connection).await })
+    }
+}
+
+#[cfg(feature = "redis-cluster")]
+mod cluster {
+    use std::sync::Arc;
+
+    use redis::cluster::ClusterClient;
+    use redis::cluster_async::ClusterConnection;
+
+    use super::{Answer, Connection};
+
+    /// A cluster connection made on first use, so the store can be built while the cluster is
+    /// down, as the single-server one can.
+    pub(super) struct Lazy {
+        pub(super) client: ClusterClient,
+        pub(super) connection: tokio::sync::OnceCell<ClusterConnection>,
+    }
+
+    impl Connection for Lazy {
+        fn send(self: Arc<Self>, command: redis::Cmd) -> Answer {
+            Box::pin(async move {
+                let connection =
+                    self.connection.get_or_try_init(|| self.client.get_async_connection()).await?;
+                // redis-rs splits a multi-key `MGET` by slot and asks each node for its keys.
+                command.query_async(&mut connection.clone()).await
+            })
         }
     }
 }
@@ -151,19 +398,19 @@ impl RevocationCheck for RedisRevocations {
         if keys.is_empty() {
             return RevocationFuture::ready(Ok(RevocationStatus::Active));
         }
-        let command = redis::cmd("MGET").arg(keys).clone();
+        let mut command = redis::cmd("MGET");
+        command.arg(keys);
         let session_start = claims.session_start();
         let subject_at = [&jti, &sid].iter().filter(|key| key.is_some()).count();
         let has_subject = sub.is_some();
-        let mut connection = self.connection.clone();
+        let answer = self.connection.clone().send(command);
         let timeout = self.timeout;
         RevocationFuture::pending(async move {
-            let answer = tokio::time::timeout(
-                timeout,
-                command.query_async::<Vec<Option<i64>>>(&mut connection),
-            );
-            let values = match answer.await {
-                Ok(Ok(values)) => values,
+            let values = match tokio::time::timeout(timeout, answer).await {
+                Ok(Ok(value)) => {
+                    <Vec<Option<i64>> as redis::FromRedisValue>::from_redis_value(value)
+                        .map_err(|e| error("Redis answered something else", &e.into()))?
+                }
                 Ok(Err(e)) => return Err(error("Redis could not be asked", &e)),
                 Err(_) => return Err(RevocationError::new("Redis did not answer in time")),
             };
