@@ -10,17 +10,14 @@
 //! # Ok::<(), tower_sliding_jwt::client::InvalidOrigin>(())
 //! ```
 
+use http::header::AUTHORIZATION;
+use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, Uri};
+use pin_project_lite::pin_project;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::task::{Context, Poll, ready};
-
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use http::header::AUTHORIZATION;
-use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, Uri};
-use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -87,7 +84,7 @@ struct Unverified {
 impl Unverified {
     fn read(token: &str) -> Option<Unverified> {
         let payload = token.split('.').nth(1)?;
-        let bytes = URL_SAFE_NO_PAD.decode(payload).ok()?;
+        let bytes = crate::base64url::decode(payload)?;
         serde_json::from_slice(&bytes).ok()
     }
 
@@ -374,7 +371,7 @@ mod tests {
     use super::*;
 
     fn token(claims: &str) -> String {
-        format!("e30.{}.c2ln", URL_SAFE_NO_PAD.encode(claims))
+        format!("e30.{}.c2ln", crate::base64url::encode(claims.as_bytes()))
     }
 
     /// A token of the session `sid` issued at `iat`, living 100 s.

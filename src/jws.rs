@@ -5,14 +5,12 @@
 //! the crypto backend (with a key prepared at configuration time). The payload is not parsed
 //! before its signature verifies.
 
-use std::borrow::Cow;
-
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use serde::de::{DeserializeOwned, Deserializer, IgnoredAny};
+use std::borrow::Cow;
 
 use crate::algorithm::Algorithm;
+use crate::base64url;
 use crate::claims::{self, RegisteredClaims};
 use crate::error::{IssueError, TokenError};
 use crate::keys::{Key, KeyRole, KeySet, Selection};
@@ -79,19 +77,17 @@ fn with_decoded<T>(
     f: impl FnOnce(&[u8]) -> Result<T, TokenError>,
 ) -> Result<T, TokenError> {
     let mut stack = [0u8; STACK_SEGMENT];
-    if base64::decoded_len_estimate(segment.len()) <= STACK_SEGMENT {
-        let len = URL_SAFE_NO_PAD.decode_slice(segment, &mut stack).map_err(|_| error)?;
-        f(&stack[..len])
+    if segment.len() / 4 * 3 + 3 <= STACK_SEGMENT {
+        f(base64url::decode_into(segment, &mut stack).ok_or(error)?)
     } else {
-        let bytes = URL_SAFE_NO_PAD.decode(segment).map_err(|_| error)?;
-        f(&bytes)
+        f(&base64url::decode(segment).ok_or(error)?)
     }
 }
 
 /// Decode the payload segment of a token already verified (for renewal).
 pub(crate) fn payload_of(token: &str) -> Option<Vec<u8>> {
     let segments = split(token).ok()?;
-    URL_SAFE_NO_PAD.decode(segments.payload).ok()
+    base64url::decode(segments.payload)
 }
 
 /// Verify `token` at time `now`: signature with the selected key, then the claims.
@@ -141,12 +137,11 @@ pub(crate) fn verify_token<C: DeserializeOwned + 'static>(
 
     // Signatures up to RSA-8192 fit on the stack.
     let mut signature = [0u8; 1040];
-    let len = URL_SAFE_NO_PAD
-        .decode_slice(segments.signature, &mut signature)
-        .map_err(|_| TokenError::Malformed)?;
+    let signature =
+        base64url::decode_into(segments.signature, &mut signature).ok_or(TokenError::Malformed)?;
     let role = candidates
         .into_iter()
-        .find(|(key, _)| key.verify(segments.signing_input.as_bytes(), &signature[..len]))
+        .find(|(key, _)| key.verify(segments.signing_input.as_bytes(), signature))
         .map(|(_, role)| role.clone())
         .ok_or(TokenError::InvalidSignature)?;
 
@@ -203,10 +198,10 @@ pub(crate) fn encode(
     let mut token = String::with_capacity(header.len() + payload.len() * 4 / 3 + 120);
     token.push_str(header);
     token.push('.');
-    URL_SAFE_NO_PAD.encode_string(payload, &mut token);
+    base64url::encode_onto(payload, &mut token);
     let signature = key.sign(token.as_bytes()).ok_or(IssueError::Signing)?;
     token.push('.');
-    URL_SAFE_NO_PAD.encode_string(&signature, &mut token);
+    base64url::encode_onto(&signature, &mut token);
     if token.len() > max_bytes {
         return Err(IssueError::TooLarge);
     }
@@ -223,7 +218,7 @@ mod tests {
     const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
 
     fn b64(bytes: &[u8]) -> String {
-        URL_SAFE_NO_PAD.encode(bytes)
+        base64url::encode(bytes)
     }
 
     /// A token with this header and payload JSON, signed with `key`.

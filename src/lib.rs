@@ -107,6 +107,7 @@
 // renewal, revocation) → future.
 mod algorithm;
 mod authenticate;
+mod base64url;
 mod builder;
 mod cache;
 mod claims;

@@ -445,13 +445,11 @@ fn granted_scopes(token: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use base64::Engine as _;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
     use super::*;
 
     fn token(payload: &str) -> String {
-        format!("e30.{}.c2ln", URL_SAFE_NO_PAD.encode(payload))
+        format!("e30.{}.c2ln", crate::base64url::encode(payload.as_bytes()))
     }
 
     #[test]

@@ -37,13 +37,10 @@
 //! # }).unwrap();
 //! ```
 
-use std::sync::Arc;
-
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::header::{AUTHORIZATION, COOKIE};
 use serde::Serialize;
 use serde_json::{Map, Value};
+use std::sync::Arc;
 
 use crate::claims::{Claims, RegisteredClaims};
 use crate::clock::{Clock as _, secs};
@@ -198,7 +195,7 @@ impl TokenFactory {
         getrandom::fill(&mut secret).map_err(|_| IssueError::Randomness)?;
         let stranger = Key::hs256(secret).map_err(|_| IssueError::Signing)?;
         let signature = stranger.sign(input.as_bytes()).ok_or(IssueError::Signing)?;
-        Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature)))
+        Ok(format!("{input}.{}", crate::base64url::encode(&signature)))
     }
 
     /// A valid token whose signature was altered in transit.
@@ -233,7 +230,7 @@ impl TokenFactory {
     /// Like [`raw`](TokenFactory::raw), for bytes that need not be UTF-8 or JSON.
     pub fn raw_bytes(&self, header: &[u8], payload: &[u8]) -> Result<String, IssueError> {
         let key = self.core.keys.signing().ok_or(IssueError::NoSigningKey)?;
-        jws::encode(&URL_SAFE_NO_PAD.encode(header), payload, key, usize::MAX)
+        jws::encode(&crate::base64url::encode(header), payload, key, usize::MAX)
     }
 
     /// `request` carrying `token` where the layer looks first: `Authorization: Bearer`, the named

@@ -1,8 +1,5 @@
 //! JSON Web Keys (RFC 7517): reading them, the public parameters of our keys, RFC 7638
 //! thumbprints, and the JWK Set a service publishes.
-
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::{
     AlgorithmParameters, CommonParameters, EllipticCurve, EllipticCurveKeyParameters,
     EllipticCurveKeyType, Jwk, KeyAlgorithm, OctetKeyPairParameters, OctetKeyPairType,
@@ -161,7 +158,7 @@ impl JwkSet {
 }
 
 pub(crate) fn b64(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
+    crate::base64url::encode(bytes)
 }
 
 pub(crate) fn rsa_params(n: &[u8], e: &[u8]) -> AlgorithmParameters {

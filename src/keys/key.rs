@@ -1,12 +1,9 @@
 //! [`Key`]: one key, pinned to one algorithm, from a secret, a PEM or a JWK.
 
-use std::fmt;
-use std::sync::Arc;
-
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk};
 use jsonwebtoken::{AlgorithmFamily, DecodingKey, EncodingKey};
+use std::fmt;
+use std::sync::Arc;
 
 use super::jwk::{self, PublicJwk, ec_params, ed_params, public_params, rsa_params, thumbprint};
 use crate::algorithm::Algorithm;
@@ -256,9 +253,8 @@ impl Key {
             || KeyError::WrongKeyType { algorithm, expected: expected_material(algorithm) };
         let mut key = match (&jwk.algorithm, family(algorithm)) {
             (AlgorithmParameters::OctetKey(p), AlgorithmFamily::Hmac) => {
-                let secret = URL_SAFE_NO_PAD
-                    .decode(p.value.trim_end_matches('='))
-                    .map_err(|_| KeyError::InvalidJwk("\"k\" is not base64url"))?;
+                let secret = crate::base64url::decode(p.value.trim_end_matches('='))
+                    .ok_or(KeyError::InvalidJwk("\"k\" is not base64url"))?;
                 Key::hmac(algorithm, secret)?
             }
             (AlgorithmParameters::RSA(_), AlgorithmFamily::Rsa)
@@ -341,7 +337,7 @@ impl Key {
         let wrong_type =
             || KeyError::WrongKeyType { algorithm: alg, expected: expected_material(alg) };
         if let AlgorithmParameters::RSA(p) = &public {
-            let n = URL_SAFE_NO_PAD.decode(&p.n).unwrap_or_default();
+            let n = crate::base64url::decode(&p.n).unwrap_or_default();
             let leading_zeros = n.iter().take_while(|b| **b == 0).count();
             let bits = (n.len() - leading_zeros) * 8;
             if bits < MIN_RSA_BITS {

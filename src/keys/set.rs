@@ -3,9 +3,6 @@
 
 use std::sync::Arc;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-
 use super::key::Key;
 use crate::algorithm::Algorithm;
 
@@ -124,7 +121,7 @@ pub(crate) fn jose_header(alg: Algorithm, kid: Option<&str>) -> String {
         typ: &'static str,
     }
     let json = serde_json::to_vec(&Header { alg, kid, typ: "JWT" }).unwrap_or_default();
-    URL_SAFE_NO_PAD.encode(json)
+    crate::base64url::encode(&json)
 }
 
 #[cfg(test)]
