@@ -90,13 +90,13 @@ async fn client(id: usize, bases: Arc<Vec<String>>, deadline: Instant, record: A
                 record.renewals_used_elsewhere += 1;
             }
             let renewed = response.headers().get("x-refreshed-token");
-            if let Some(renewed) = renewed.and_then(|v| v.to_str().ok()) {
-                if exp_of(renewed) > exp_of(&token) {
-                    token = renewed.to_owned();
-                    held.push(token.clone());
-                    record.renewals += 1;
-                    from = Some(at);
-                }
+            if let Some(renewed) = renewed.and_then(|v| v.to_str().ok())
+                && exp_of(renewed) > exp_of(&token)
+            {
+                token = renewed.to_owned();
+                held.push(token.clone());
+                record.renewals += 1;
+                from = Some(at);
             }
         }
         let logout = &bases[step % INSTANCES];
