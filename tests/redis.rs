@@ -275,3 +275,101 @@ async fn a_store_on_the_applications_own_connection() {
     let sid = claims.session_id().unwrap();
     assert!(redis.ttl(&format!("app:sid:{sid}")).await > 0, "under the chosen prefix");
 }
+
+/// How many `MGET`s the server has run.
+async fn mgets(redis: &RedisServer) -> u64 {
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    let info: String =
+        redis::cmd("INFO").arg("commandstats").query_async(&mut connection).await.unwrap();
+    info.lines()
+        .find_map(|line| line.strip_prefix("cmdstat_mget:calls="))
+        .and_then(|rest| rest.split(',').next())
+        .map_or(0, |calls| calls.parse().unwrap())
+}
+
+/// Check `claims` on `store` until it answers `Revoked`; how long that took.
+async fn until_revoked(
+    store: &RedisRevocations,
+    claims: &tower_sliding_jwt::RegisteredClaims,
+    limit: Duration,
+) -> Duration {
+    let started = Instant::now();
+    loop {
+        if store.status(claims).await.ok() == Some(RevocationStatus::Revoked) {
+            return started.elapsed();
+        }
+        assert!(started.elapsed() < limit, "still not revoked after {limit:?}");
+        // Let the connection's reader take in the invalidation push.
+        tokio::task::yield_now().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_answers_skip_the_round_trip_and_a_logout_elsewhere_reaches_them_in_a_push() {
+    let Some(redis) = RedisServer::start() else { return };
+    let claims = registered(&logged_in(0));
+    let exact = RedisRevocations::connect(&redis.url()).unwrap();
+    // Answers may be kept for 30 s: anything faster than that is Redis's invalidation push.
+    let local = RedisRevocations::builder(&redis.url())
+        .local_answers(Duration::from_secs(30))
+        .build()
+        .unwrap();
+
+    assert_eq!(local.status(&claims).await.unwrap(), RevocationStatus::Active);
+    let before = mgets(&redis).await;
+    for _ in 0..100 {
+        assert_eq!(local.status(&claims).await.unwrap(), RevocationStatus::Active);
+    }
+    assert_eq!(mgets(&redis).await, before, "answered from local memory");
+
+    // A logout on another instance: the window until this one refuses.
+    exact.revoke_session(claims.session_id().unwrap(), unix_now() + 60).await.unwrap();
+    let window = until_revoked(&local, &claims, Duration::from_secs(5)).await;
+    println!("logout elsewhere to refused here: {window:?}");
+    assert!(window < Duration::from_secs(1), "{window:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_answers_are_dropped_with_a_lost_connection() {
+    let Some(mut redis) = RedisServer::start() else { return };
+    let claims = registered(&logged_in(0));
+    let local = RedisRevocations::builder(&redis.url())
+        .local_answers(Duration::from_secs(30))
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    assert_eq!(local.status(&claims).await.unwrap(), RevocationStatus::Active);
+
+    // The connection is cut, and the session revoked while this instance cannot hear of it.
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut side = client.get_multiplexed_async_connection().await.unwrap();
+    let _: i64 = redis::cmd("CLIENT")
+        .arg(&["KILL", "TYPE", "normal", "SKIPME", "yes"])
+        .query_async(&mut side)
+        .await
+        .unwrap();
+    let key = format!("tsj:revoked:sid:{}", claims.session_id().unwrap());
+    let _: () =
+        redis::cmd("SET").arg(&key).arg(1).arg("EX").arg(60).query_async(&mut side).await.unwrap();
+    // The answers from before the cut are not used again: it asks Redis, well before 30 s.
+    let window = until_revoked(&local, &claims, Duration::from_secs(5)).await;
+    println!("lost connection to fresh answer: {window:?}");
+
+    // Redis gone: fail closed, never a remembered answer.
+    redis.stop();
+    let started = Instant::now();
+    while local.status(&claims).await.is_ok() {
+        assert!(started.elapsed() < Duration::from_secs(5), "still answering without Redis");
+        tokio::task::yield_now().await;
+    }
+}
+
+#[test]
+fn local_answers_are_for_a_single_server() {
+    let refused = RedisRevocations::cluster(["redis://127.0.0.1:7000/"])
+        .local_answers(Duration::from_secs(1))
+        .build()
+        .unwrap_err();
+    assert!(refused.to_string().contains("single Redis server"), "{refused}");
+}

@@ -1,5 +1,6 @@
-//! What the Redis revocation check adds to a request: the layer with and without
-//! `RedisRevocations`, against a `redis-server` this benchmark starts on a free loopback port.
+//! What the revocation check adds to a request: the layer with no store, the in-memory store,
+//! `RedisRevocations` asking Redis on every request, and `RedisRevocations` with local answers
+//! kept current by Redis, against a `redis-server` this benchmark starts on a free loopback port.
 //!
 //! `cargo bench --bench redis` (skipped with a message when redis-server is not installed).
 
@@ -13,16 +14,16 @@ use common::*;
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::Request;
 use tower::{Service, ServiceExt};
-use tower_sliding_jwt::revocation::RedisRevocations;
+use tower_sliding_jwt::revocation::{InMemoryRevocations, RedisRevocations, RevocationCheck};
 use tower_sliding_jwt::{JwtAuthLayer, ManualClock};
 
-fn redis_router(clock: ManualClock, url: &str) -> axum::Router {
+fn router_with(clock: ManualClock, store: impl RevocationCheck) -> axum::Router {
     let layer = JwtAuthLayer::builder()
         .hs256(SECRET)
         .issuer("https://auth.example.com")
         .audience("api")
         .clock(clock)
-        .revocation(RedisRevocations::connect(url).unwrap())
+        .revocation(store)
         .build()
         .unwrap();
     axum::Router::new()
@@ -58,12 +59,20 @@ fn bench(c: &mut Criterion) {
     let clock = ManualClock::new(now);
     let token = hs256_token(&claims(now, 290));
     let plain = our_router(clock.clone());
-    let with_redis =
-        rt.block_on(async { redis_router(clock, &format!("redis://127.0.0.1:{port}/")) });
+    let url = format!("redis://127.0.0.1:{port}/");
+    let memory = router_with(clock.clone(), InMemoryRevocations::new());
+    let (exact, local) = rt.block_on(async {
+        let exact = RedisRevocations::connect(&url).unwrap();
+        let local =
+            RedisRevocations::builder(&url).local_answers(Duration::from_secs(60)).build().unwrap();
+        (router_with(clock.clone(), exact), router_with(clock, local))
+    });
     let mut group = c.benchmark_group("revocation");
     for (name, router) in [
         ("ours HS256 (cached), no revocation store", &plain),
-        ("ours HS256 (cached) + Redis check", &with_redis),
+        ("ours HS256 (cached) + in-memory store", &memory),
+        ("ours HS256 (cached) + Redis check", &exact),
+        ("ours HS256 (cached) + Redis local answers", &local),
     ] {
         group.bench_function(name, |b| {
             b.to_async(&rt).iter(|| {

@@ -27,7 +27,7 @@ pub fn pem(name: &str) -> Vec<u8> {
 /// `iat`; `left` seconds remain at `now`.
 pub fn claims(now: i64, left: i64) -> String {
     let iat = now + left - 300;
-    let json = json!({
+    json!({
         "sub": "user-0000001234",
         "iss": "https://auth.example.com",
         "aud": "api",
@@ -40,8 +40,7 @@ pub fn claims(now: i64, left: i64) -> String {
         "roles": ["reader", "writer"],
         "tenant": "acme-inc"
     })
-    .to_string();
-    json
+    .to_string()
 }
 
 fn b64(bytes: &[u8]) -> String {
