@@ -6,7 +6,7 @@
 //! hit or miss.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::sync::{PoisonError, RwLock};
 
 use crate::claims::Claims;
@@ -25,7 +25,7 @@ pub(crate) struct TokenCache<C> {
 
 struct Shard<C> {
     /// Hash of the token's signature → the entries with that hash (almost always one).
-    buckets: HashMap<u64, Vec<Entry<C>>>,
+    buckets: HashMap<u64, Vec<Entry<C>>, BuildHasherDefault<Prehashed>>,
     len: usize,
 }
 
@@ -39,6 +39,27 @@ struct Entry<C> {
     role: KeyRole,
 }
 
+/// The buckets' keys are keyed hashes already: hashing them again would only cost time.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u64` keys are hashed here; fold anything else in rather than lose it.
+        for byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*byte);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
 impl<C> TokenCache<C> {
     /// A cache of at most `capacity` tokens; `None` for a capacity of zero.
     pub(crate) fn new(capacity: usize) -> Option<TokenCache<C>> {
@@ -46,21 +67,23 @@ impl<C> TokenCache<C> {
             return None;
         }
         let per_shard = capacity.div_ceil(SHARDS);
-        let shards =
-            (0..SHARDS).map(|_| RwLock::new(Shard { buckets: HashMap::new(), len: 0 })).collect();
+        let shards = (0..SHARDS)
+            .map(|_| RwLock::new(Shard { buckets: HashMap::default(), len: 0 }))
+            .collect();
         Some(TokenCache { shards, hasher: RandomState::new(), per_shard })
     }
 
-    /// The hash of a token: its signature alone (the high-entropy part). Equality is always
-    /// checked on the whole token, so a signature borrowed from another token never matches.
+    /// The hash of a token: its last 32 bytes, the signature's (the high-entropy part; 192
+    /// bits of it even for the shortest, HS256). Equality is always checked on the whole token,
+    /// so a signature borrowed from another token never matches.
     fn hash(&self, token: &str) -> u64 {
-        let signature = token.rsplit_once('.').map_or(token, |(_, signature)| signature);
-        let tail = &signature.as_bytes()[signature.len().saturating_sub(64)..];
-        self.hasher.hash_one(tail)
+        self.hasher.hash_one(&token.as_bytes()[token.len().saturating_sub(32)..])
     }
 
+    /// Bits of the hash that the buckets' map does not use: it indexes by the low bits and
+    /// filters by the top seven.
     fn shard(&self, hash: u64) -> &RwLock<Shard<C>> {
-        &self.shards[(hash >> 59) as usize % SHARDS]
+        &self.shards[(hash >> 40) as usize % SHARDS]
     }
 
     /// The cached verification of exactly this token.
@@ -184,7 +207,7 @@ mod tests {
             claims: verified(exp),
             role: KeyRole::Signing,
         };
-        let mut shard = Shard { buckets: HashMap::new(), len: 0 };
+        let mut shard = Shard { buckets: HashMap::default(), len: 0 };
         for (hash, (token, exp)) in
             [("old-1", 10), ("live-1", 1_000), ("old-2", 94), ("live-2", 96)]
                 .into_iter()

@@ -60,6 +60,14 @@ fn routers(c: &mut Criterion) {
             async move { assert_eq!(call(&mut router, request).await, 200) }
         })
     });
+    let pass_through = pass_through_router();
+    group.bench_function("axum 0.8 + pass-through layer", |b| {
+        b.to_async(&rt).iter(|| {
+            let mut router = pass_through.clone();
+            let request = request(Some(&fresh));
+            async move { assert_eq!(call(&mut router, request).await, 200) }
+        })
+    });
     let ours = our_router(clock.clone());
     let uncached = our_router_with_cache(clock.clone(), 0);
     for (name, router, token, status) in [

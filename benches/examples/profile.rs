@@ -1,5 +1,5 @@
 //! One case in a plain loop, for profilers:
-//! `valgrind --tool=callgrind target/release/examples/profile [accept|uncached|renew|reject|rs256|bare] [N]`.
+//! `valgrind --tool=callgrind target/release/examples/profile [accept|uncached|renew|reject|rs256|bare|layer] [N]`.
 
 #[path = "../benches/common/mod.rs"]
 mod common;
@@ -28,6 +28,7 @@ fn main() {
         "rs256" => our_asymmetric(Algorithm::RS256, "rsa_private.pem", clock, 0),
         "uncached" => (our_router_with_cache(clock, 0), hs256_token(&claims(now, 290))),
         "bare" => (bare_router(), hs256_token(&claims(now, 290))),
+        "layer" => (pass_through_router(), hs256_token(&claims(now, 290))),
         _ => (our_router(clock), hs256_token(&claims(now, 290))),
     };
     let mut statuses = 0u64;

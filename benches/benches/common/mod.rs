@@ -102,6 +102,13 @@ pub fn bare_router() -> axum::Router {
     routes().with_state(())
 }
 
+/// The bare router behind a layer that passes every request through: what any layer costs in
+/// axum (its service is boxed and cloned per request), the floor for ours.
+pub fn pass_through_router() -> axum::Router {
+    let layer = tower::util::MapRequestLayer::new(|request: Request<Body>| request);
+    routes().layer(layer).with_state(())
+}
+
 fn routes() -> axum::Router {
     axum::Router::new().route("/", axum::routing::get(ok))
 }
