@@ -23,7 +23,7 @@ use crate::renewal::rule::{Renewable, renewable, successor_exp};
 use crate::renewal::successor::successor_payload;
 use crate::renewal::{NoRenewal, RenewalMode};
 use crate::revocation::{Refusal, RevocationError, RevocationFuture, RevocationStatus, verdict};
-use crate::source::{Found, TokenSource, extract};
+use crate::source::{Found, Token, TokenSource, extract};
 use crate::validation::validate;
 
 /// An authorization check on verified claims and the request.
@@ -128,13 +128,14 @@ fn verify_cached<C: DeserializeOwned + Send + Sync + 'static>(
     now: i64,
 ) -> Result<(Claims<C>, KeyRole), TokenError> {
     let core = &config.core;
-    let token = found.token.as_ref();
     // Entries verified under another remote key set (rotated since, or gone stale) do not count.
     let generation = core.key_generation();
-    if let Some((claims, role)) = config.cache.as_ref().and_then(|c| c.get(token, generation)) {
+    let cached = config.cache.as_ref().and_then(|c| c.get(found.token.as_bytes(), generation));
+    if let Some((claims, role)) = cached {
         validate(claims.registered(), &role, &core.rules, now)?;
         return Ok((claims, role));
     }
+    let token = found.token.as_str();
     let verified = core.verify::<C>(token, now)?;
     let raw = match found.header {
         Some(value) => RawToken::in_header(value, token),
@@ -239,7 +240,7 @@ impl PlannedRenewal {
         core: &Arc<Core>,
         claims: &RegisteredClaims,
         role: &KeyRole,
-        token: &str,
+        token: &Token<'_>,
         source: usize,
         now: i64,
     ) -> Option<PlannedRenewal> {
@@ -270,7 +271,7 @@ impl PlannedRenewal {
         core: &Core,
         claims: &RegisteredClaims,
         role: &KeyRole,
-        token: &str,
+        token: &Token<'_>,
         now: i64,
     ) -> Option<Kind> {
         let policy = &core.renewal;
@@ -295,7 +296,7 @@ impl PlannedRenewal {
         Some(match policy.mode {
             RenewalMode::Advise => Kind::Advise,
             _ => Kind::Inject {
-                payload: crate::jws::payload_of(token)?,
+                payload: crate::jws::payload_of(token.as_str())?,
                 renewable,
                 sub: claims.sub.clone(),
             },

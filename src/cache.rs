@@ -76,8 +76,8 @@ impl<C> TokenCache<C> {
     /// The hash of a token: its last 32 bytes, the signature's (the high-entropy part; 192
     /// bits of it even for the shortest, HS256). Equality is always checked on the whole token,
     /// so a signature borrowed from another token never matches.
-    fn hash(&self, token: &str) -> u64 {
-        self.hasher.hash_one(&token.as_bytes()[token.len().saturating_sub(32)..])
+    fn hash(&self, token: &[u8]) -> u64 {
+        self.hasher.hash_one(&token[token.len().saturating_sub(32)..])
     }
 
     /// Bits of the hash that the buckets' map does not use: it indexes by the low bits and
@@ -87,10 +87,10 @@ impl<C> TokenCache<C> {
     }
 
     /// The cached verification of exactly this token.
-    pub(crate) fn get(&self, token: &str, generation: u64) -> Option<(Claims<C>, KeyRole)> {
+    pub(crate) fn get(&self, token: &[u8], generation: u64) -> Option<(Claims<C>, KeyRole)> {
         let hash = self.hash(token);
         let shard = self.shard(hash).read().unwrap_or_else(PoisonError::into_inner);
-        let entry = shard.buckets.get(&hash)?.iter().find(|e| &*e.token == token)?;
+        let entry = shard.buckets.get(&hash)?.iter().find(|e| e.token.as_bytes() == token)?;
         if entry.generation != generation {
             return None;
         }
@@ -111,7 +111,7 @@ impl<C> TokenCache<C> {
         if token.len() > MAX_CACHED_TOKEN_BYTES {
             return;
         }
-        let hash = self.hash(token);
+        let hash = self.hash(token.as_bytes());
         let mut shard = self.shard(hash).write().unwrap_or_else(PoisonError::into_inner);
         if let Some(bucket) = shard.buckets.get_mut(&hash) {
             let before = bucket.len();
@@ -181,11 +181,11 @@ mod tests {
     fn hits_only_on_the_exact_token() {
         let cache = TokenCache::new(64).unwrap();
         cache.insert("aaa.bbb.sig", &verified(100), &KeyRole::Signing, 0, 0, 5);
-        assert_eq!(cache.get("aaa.bbb.sig", 0).unwrap().0.expires_at(), 100);
-        assert!(cache.get("aaa.bbb.sig", 1).is_none(), "another key generation");
+        assert_eq!(cache.get(b"aaa.bbb.sig", 0).unwrap().0.expires_at(), 100);
+        assert!(cache.get(b"aaa.bbb.sig", 1).is_none(), "another key generation");
         // Same signature, another payload: no hit.
-        assert!(cache.get("aaa.ccc.sig", 0).is_none());
-        assert!(cache.get("aaa.bbb.sih", 0).is_none());
+        assert!(cache.get(b"aaa.ccc.sig", 0).is_none());
+        assert!(cache.get(b"aaa.bbb.sih", 0).is_none());
         assert_eq!(cache.len(), 1);
     }
 
@@ -232,7 +232,7 @@ mod tests {
         let cache = TokenCache::new(16).unwrap();
         let long = format!("h.{}.s", "p".repeat(MAX_CACHED_TOKEN_BYTES));
         cache.insert(&long, &verified(100), &KeyRole::Signing, 0, 0, 5);
-        assert!(cache.get(&long, 0).is_none());
+        assert!(cache.get(long.as_bytes(), 0).is_none());
         assert!(TokenCache::<NoCustomClaims>::new(0).is_none());
     }
 }

@@ -81,10 +81,26 @@ impl TokenSource {
     }
 }
 
+/// A token checked to be one run of visible ASCII. A token seen before is found in the cache by
+/// its bytes; its text is only needed to verify a new one or to renew.
+#[derive(Debug)]
+pub(crate) struct Token<'a>(Cow<'a, [u8]>);
+
+impl Token<'_> {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        // Visible ASCII, checked when it was found, is always UTF-8.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
 /// A token found in a request, and where.
 #[derive(Debug)]
 pub(crate) struct Found<'a> {
-    pub(crate) token: Cow<'a, str>,
+    pub(crate) token: Token<'a>,
     /// The source's position in the configured list.
     pub(crate) index: usize,
     /// The header the token ends, for bearer and named-header sources.
@@ -124,7 +140,7 @@ pub(crate) fn extract<'a>(
 }
 
 /// Size first (constant time), then the bytes: one token of visible ASCII.
-fn check_token(raw: Cow<'_, [u8]>, max_len: usize) -> Result<Cow<'_, str>, Rejection> {
+fn check_token(raw: Cow<'_, [u8]>, max_len: usize) -> Result<Token<'_>, Rejection> {
     if raw.is_empty() {
         return Err(InvalidRequest::Empty.into());
     }
@@ -140,14 +156,7 @@ fn check_token(raw: Cow<'_, [u8]>, max_len: usize) -> Result<Cow<'_, str>, Rejec
             _ => InvalidRequest::InvalidBytes.into(),
         });
     }
-    // Visible ASCII is UTF-8; the conversion cannot fail, but is checked rather than assumed.
-    let invalid = || Rejection::from(InvalidRequest::InvalidBytes);
-    match raw {
-        Cow::Borrowed(bytes) => {
-            std::str::from_utf8(bytes).map(Cow::Borrowed).map_err(|_| invalid())
-        }
-        Cow::Owned(bytes) => String::from_utf8(bytes).map(Cow::Owned).map_err(|_| invalid()),
-    }
+    Ok(Token(raw))
 }
 
 /// The one value of a header, or an error if it is repeated.
@@ -242,7 +251,7 @@ mod tests {
 
     fn run(sources: &[TokenSource], p: &Parts) -> Result<Option<(String, TokenSource)>, Rejection> {
         extract(sources, p, 100)
-            .map(|found| found.map(|f| (f.token.into_owned(), sources[f.index].clone())))
+            .map(|found| found.map(|f| (f.token.as_str().to_owned(), sources[f.index].clone())))
     }
 
     fn bearer_only(value: &[u8]) -> Result<Option<(String, TokenSource)>, Rejection> {
