@@ -6,7 +6,7 @@
 //! hit or miss.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{PoisonError, RwLock};
 
 use crate::claims::Claims;
@@ -18,8 +18,6 @@ const SHARDS: usize = 16;
 
 pub(crate) struct TokenCache<C> {
     shards: Box<[RwLock<Shard<C>>]>,
-    /// Keyed per process, so clients cannot aim for collisions.
-    hasher: RandomState,
     per_shard: usize,
 }
 
@@ -39,7 +37,13 @@ struct Entry<C> {
     role: KeyRole,
 }
 
-/// The buckets' keys are keyed hashes already: hashing them again would only cost time.
+/// Bits of the hash that the buckets' map does not use: it indexes by the low bits and filters
+/// by the top seven.
+fn shard_of(hash: u64) -> usize {
+    (hash >> 40) as usize % SHARDS
+}
+
+/// The buckets' keys are hashes already: hashing them again would only cost time.
 #[derive(Default)]
 struct Prehashed(u64);
 
@@ -70,20 +74,27 @@ impl<C> TokenCache<C> {
         let shards = (0..SHARDS)
             .map(|_| RwLock::new(Shard { buckets: HashMap::default(), len: 0 }))
             .collect();
-        Some(TokenCache { shards, hasher: RandomState::new(), per_shard })
+        Some(TokenCache { shards, per_shard })
     }
 
-    /// The hash of a token: its last 32 bytes, the signature's (the high-entropy part; 192
-    /// bits of it even for the shortest, HS256). Equality is always checked on the whole token,
-    /// so a signature borrowed from another token never matches.
+    /// The hash of a token: its last 16 bytes, the signature's, mixed. No secret key is needed
+    /// against crafted collisions: only verified tokens are ever stored, and their signatures are
+    /// not the client's to choose, so a crafted token can only land in a bucket of the few
+    /// verified tokens whose signatures happen to end alike. Equality is always checked on the
+    /// whole token, so a signature borrowed from another token never matches.
     fn hash(&self, token: &[u8]) -> u64 {
-        self.hasher.hash_one(&token[token.len().saturating_sub(32)..])
+        let tail = &token[token.len().saturating_sub(16)..];
+        let mut bytes = [0u8; 16];
+        bytes[16 - tail.len()..].copy_from_slice(tail);
+        let (low, high) = (bytes.first_chunk::<8>(), bytes.last_chunk::<8>());
+        let low = u64::from_le_bytes(low.copied().unwrap_or_default());
+        let high = u64::from_le_bytes(high.copied().unwrap_or_default());
+        // Fibonacci hashing spreads the base64 characters' bits over the whole word.
+        (low ^ high.rotate_left(29)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
     }
 
-    /// Bits of the hash that the buckets' map does not use: it indexes by the low bits and
-    /// filters by the top seven.
     fn shard(&self, hash: u64) -> &RwLock<Shard<C>> {
-        &self.shards[(hash >> 40) as usize % SHARDS]
+        &self.shards[shard_of(hash)]
     }
 
     /// The cached verification of exactly this token.
@@ -175,6 +186,19 @@ mod tests {
     fn verified(exp: i64) -> Claims<NoCustomClaims> {
         let registered = RegisteredClaims { exp, sub: Some("s".into()), ..Default::default() };
         Claims::new(registered, NoCustomClaims {}, RawToken::copied("t"), None)
+    }
+
+    #[test]
+    fn signatures_spread_over_every_shard() {
+        let cache = TokenCache::<NoCustomClaims>::new(1600).unwrap();
+        let mut per_shard = [0usize; SHARDS];
+        for i in 0u32..16_000 {
+            // Distinct signature tails, as base64url text.
+            let signature = crate::base64url::encode(&i.wrapping_mul(2_654_435_761).to_le_bytes());
+            let token = format!("h.p.{signature}{signature}{signature}");
+            per_shard[shard_of(cache.hash(token.as_bytes()))] += 1;
+        }
+        assert!(per_shard.iter().all(|&n| (700..1300).contains(&n)), "{per_shard:?}");
     }
 
     #[test]
