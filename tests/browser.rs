@@ -70,9 +70,8 @@ async fn log_lines(client: &Client) -> Vec<String> {
     serde_json::from_value(lines.await).unwrap()
 }
 
-/// Log in, then call every 6 s of server time until the page says the session ended; checks
-/// every step, and `each_step` too. Returns the renewals the page logged and the seconds the
-/// session lasted.
+/// Log in, then call every 6 s of server time until the page says the session ended, checking
+/// each step. Returns the renewals the page logged and the seconds the session lasted.
 async fn slide_to_the_end(client: &Client, base: &str, mode: &str) -> (usize, u64) {
     log_in(client, base, mode).await;
     js(client, "tick()").await;
@@ -104,10 +103,12 @@ async fn slide_to_the_end(client: &Client, base: &str, mode: &str) -> (usize, u6
 }
 
 /// Tokens renewed at 6, 12, … 42 s (the last one capped at 60 s); the session ends at the first
-/// call past the cap and its leeway.
-fn assert_slid_and_ended(renewals: usize, elapsed: u64) {
+/// call past the cap and its leeway; the timeline drew every token.
+async fn assert_slid_and_ended(client: &Client, renewals: usize, elapsed: u64) {
     assert_eq!(renewals, 7, "one renewal per call in the window, until the cap");
     assert!(elapsed > 60 + LEEWAY && elapsed <= 60 + LEEWAY + 6, "ended at the cap: {elapsed} s");
+    let bars = js(client, "return document.querySelectorAll('#timeline rect').length").await;
+    assert_eq!(bars, json!(8), "one bar per token: the login's and seven renewals");
 }
 
 #[tokio::test]
@@ -115,11 +116,9 @@ async fn header_mode_slides_past_the_first_expiry_and_ends_at_the_cap() {
     let server = Example::start("server", &DEMO);
     browser::run("header_mode", move |client| async move {
         let (renewals, elapsed) = slide_to_the_end(&client, &server.base, "header").await;
-        assert_slid_and_ended(renewals, elapsed);
+        assert_slid_and_ended(&client, renewals, elapsed).await;
         let lines = log_lines(&client).await;
         assert!(lines.iter().any(|l| l.contains("renewed: x-refreshed-token")), "{lines:?}");
-        let bars = js(&client, "return document.querySelectorAll('#timeline rect').length").await;
-        assert_eq!(bars, json!(8), "one bar per token: the login's and seven renewals");
         // Header mode sends `credentials: "omit"`: the login's cookie was never stored.
         assert!(client.get_all_cookies().await.unwrap().is_empty());
     })
@@ -131,7 +130,7 @@ async fn cookie_mode_slides_and_ends_without_the_page_ever_seeing_the_token() {
     let server = Example::start("server", &DEMO);
     browser::run("cookie_mode", move |client| async move {
         let (renewals, elapsed) = slide_to_the_end(&client, &server.base, "cookie").await;
-        assert_slid_and_ended(renewals, elapsed);
+        assert_slid_and_ended(&client, renewals, elapsed).await;
         let lines = log_lines(&client).await;
         assert!(lines.iter().any(|l| l.contains("renewed: new cookie")), "{lines:?}");
     })
