@@ -10,14 +10,15 @@
 //! # Ok::<(), tower_sliding_jwt::client::InvalidOrigin>(())
 //! ```
 
-use http::header::AUTHORIZATION;
-use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, Uri};
-use pin_project_lite::pin_project;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::task::{Context, Poll, ready};
+
+use http::header::AUTHORIZATION;
+use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, Uri};
+use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 

@@ -12,10 +12,11 @@
 //! This crate never relies on jsonwebtoken's process-wide default provider (which panics when both
 //! of its backends are compiled in): it picks the provider itself, at compile time.
 
+use std::cell::RefCell;
+
 use jsonwebtoken::crypto::CryptoProvider;
 use jsonwebtoken::jwk::AlgorithmParameters;
 use jsonwebtoken::{DecodingKey, EncodingKey};
-use std::cell::RefCell;
 
 use crate::algorithm::Algorithm;
 use crate::error::IssueError;

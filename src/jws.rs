@@ -5,9 +5,10 @@
 //! the crypto backend (with a key prepared at configuration time). The payload is not parsed
 //! before its signature verifies.
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 use serde::de::{DeserializeOwned, Deserializer, IgnoredAny};
-use std::borrow::Cow;
 
 use crate::algorithm::Algorithm;
 use crate::base64url;

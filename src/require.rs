@@ -445,7 +445,6 @@ fn granted_scopes(token: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-
     use super::*;
 
     fn token(payload: &str) -> String {

@@ -83,8 +83,13 @@ impl TokenSource {
 
 /// A token checked to be one run of visible ASCII. A token seen before is found in the cache by
 /// its bytes; its text is only needed to verify a new one or to renew.
-#[derive(Debug)]
 pub(crate) struct Token<'a>(Cow<'a, [u8]>);
+
+impl std::fmt::Debug for Token<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Token([redacted, {} bytes])", self.0.len())
+    }
+}
 
 impl Token<'_> {
     pub(crate) fn as_bytes(&self) -> &[u8] {
@@ -98,13 +103,23 @@ impl Token<'_> {
 }
 
 /// A token found in a request, and where.
-#[derive(Debug)]
 pub(crate) struct Found<'a> {
     pub(crate) token: Token<'a>,
     /// The source's position in the configured list.
     pub(crate) index: usize,
     /// The header the token ends, for bearer and named-header sources.
     pub(crate) header: Option<&'a HeaderValue>,
+}
+
+impl std::fmt::Debug for Found<'_> {
+    // The header carries the token too: only whether there is one is shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Found")
+            .field("token", &self.token)
+            .field("index", &self.index)
+            .field("in_header", &self.header.is_some())
+            .finish()
+    }
 }
 
 /// Read the token from the first present source.
@@ -256,6 +271,15 @@ mod tests {
 
     fn bearer_only(value: &[u8]) -> Result<Option<(String, TokenSource)>, Rejection> {
         run(&[TokenSource::Bearer], &parts("/", &[("authorization", value)]))
+    }
+
+    #[test]
+    fn a_found_token_never_shows_in_debug_output() {
+        let p = parts("/", &[("authorization", b"Bearer secret.token.value")]);
+        let found = extract(&[TokenSource::Bearer], &p, 100).unwrap().unwrap();
+        let shown = format!("{found:?}");
+        assert!(!shown.contains("secret.token.value"), "{shown}");
+        assert!(shown.contains("redacted, 18 bytes"), "{shown}");
     }
 
     #[test]

@@ -37,10 +37,11 @@
 //! # }).unwrap();
 //! ```
 
+use std::sync::Arc;
+
 use http::header::{AUTHORIZATION, COOKIE};
 use serde::Serialize;
 use serde_json::{Map, Value};
-use std::sync::Arc;
 
 use crate::claims::{Claims, RegisteredClaims};
 use crate::clock::{Clock as _, secs};

@@ -1,5 +1,6 @@
 //! JSON Web Keys (RFC 7517): reading them, the public parameters of our keys, RFC 7638
 //! thumbprints, and the JWK Set a service publishes.
+
 use jsonwebtoken::jwk::{
     AlgorithmParameters, CommonParameters, EllipticCurve, EllipticCurveKeyParameters,
     EllipticCurveKeyType, Jwk, KeyAlgorithm, OctetKeyPairParameters, OctetKeyPairType,

@@ -1,9 +1,10 @@
 //! [`Key`]: one key, pinned to one algorithm, from a secret, a PEM or a JWK.
 
-use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk};
-use jsonwebtoken::{AlgorithmFamily, DecodingKey, EncodingKey};
 use std::fmt;
 use std::sync::Arc;
+
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk};
+use jsonwebtoken::{AlgorithmFamily, DecodingKey, EncodingKey};
 
 use super::jwk::{self, PublicJwk, ec_params, ed_params, public_params, rsa_params, thumbprint};
 use crate::algorithm::Algorithm;
