@@ -13,6 +13,9 @@ use super::check::{RevocationCheck, RevocationFuture, RevocationStatus};
 use crate::claims::RegisteredClaims;
 use crate::error::RevocationError;
 
+const DEFAULT_PREFIX: &str = "tsj:revoked:";
+const DEFAULT_TIMEOUT: Duration = Duration::from_millis(250);
+
 /// Revoked tokens, sessions and subjects in Redis, shared by every instance of a service.
 ///
 /// - [`revoke_session`](RedisRevocations::revoke_session) (logout) refuses a whole sliding chain:
@@ -90,8 +93,8 @@ impl RedisRevocations {
         RedisRevocationsBuilder {
             nodes: vec![url.to_owned()],
             cluster: false,
-            prefix: "tsj:revoked:".to_owned(),
-            timeout: Duration::from_millis(250),
+            prefix: DEFAULT_PREFIX.to_owned(),
+            timeout: DEFAULT_TIMEOUT,
             root_certificates: None,
             local_answers: None,
         }
@@ -138,8 +141,8 @@ impl RedisRevocations {
     {
         RedisRevocations {
             connection: Arc::new(Shared(connection)),
-            prefix: Arc::from("tsj:revoked:"),
-            timeout: Duration::from_millis(250),
+            prefix: Arc::from(DEFAULT_PREFIX),
+            timeout: DEFAULT_TIMEOUT,
         }
     }
 
