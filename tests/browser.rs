@@ -137,6 +137,11 @@ async fn cookie_mode_slides_and_ends_without_the_page_ever_seeing_the_token() {
     .await;
 }
 
+/// A fetch of `/session` from the page with its cookie; its status.
+async fn status_with_cookie(client: &Client) -> Value {
+    js(client, "return fetch('/session', { credentials: 'same-origin' }).then(r => r.status)").await
+}
+
 /// A fetch from the page with `token` as a bearer token; its status.
 async fn status_with_bearer(client: &Client, token: &str) -> Value {
     let script = "return fetch('/session', { headers: { authorization: 'Bearer ' + arguments[0] }, \
@@ -185,8 +190,7 @@ async fn cookie_mode_logout_clears_the_cookie_and_ends_the_session() {
         settle(&client).await;
         assert_eq!(text(&client, "status").await, "logged out");
         assert!(client.get_named_cookie("token").await.is_err(), "the cookie is deleted");
-        let status = "return fetch('/session', { credentials: 'same-origin' }).then(r => r.status)";
-        assert_eq!(js(&client, status).await, json!(401));
+        assert_eq!(status_with_cookie(&client).await, json!(401));
         // The renewed token itself, replayed from anywhere, is refused too.
         assert_eq!(status_with_bearer(&client, &renewed).await, json!(401));
     })
@@ -222,13 +226,11 @@ async fn a_form_post_from_another_origin_is_refused_though_it_carries_the_cookie
 
         // The session survived the forged logout; the page's own logout still works.
         client.goto(&server.base).await.unwrap();
-        let session =
-            "return fetch('/session', { credentials: 'same-origin' }).then(r => r.status)";
-        assert_eq!(js(&client, session).await, json!(200));
+        assert_eq!(status_with_cookie(&client).await, json!(200));
         let logout = "return fetch('/logout', { method: 'POST', credentials: 'same-origin' })\
                       .then(r => r.status)";
         assert_eq!(js(&client, logout).await, json!(200));
-        assert_eq!(js(&client, session).await, json!(401));
+        assert_eq!(status_with_cookie(&client).await, json!(401));
     })
     .await;
 }

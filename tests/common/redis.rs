@@ -53,49 +53,48 @@ pub struct RedisServer {
 impl RedisServer {
     /// A plain server on a free port.
     pub fn start() -> Option<RedisServer> {
-        RedisServer::with(&[])
+        RedisServer::launch("redis", |port, _| vec!["--port".to_owned(), port.to_string()])
     }
 
     /// A server that speaks only TLS, with this certificate and key (PEM).
     pub fn start_tls(certificate_pem: &str, key_pem: &str) -> Option<RedisServer> {
-        if !installed() {
-            return None;
-        }
-        let port = free_port();
-        let dir = scratch(port);
-        let (certificate, key) = (dir.join("server.pem"), dir.join("server.key"));
-        std::fs::write(&certificate, certificate_pem).unwrap();
-        std::fs::write(&key, key_pem).unwrap();
-        let args = [
-            "--port",
-            "0",
-            "--tls-port",
-            &port.to_string(),
-            "--tls-cert-file",
-            certificate.to_str().unwrap(),
-            "--tls-key-file",
-            key.to_str().unwrap(),
-            "--tls-ca-cert-file",
-            certificate.to_str().unwrap(),
-            "--tls-auth-clients",
-            "no",
-        ]
-        .map(str::to_owned);
-        let mut server =
-            RedisServer { child: None, port, args: args.to_vec(), dir, scheme: "rediss" };
-        server.restart();
-        Some(server)
+        RedisServer::launch("rediss", |port, dir| {
+            let (certificate, key) = (dir.join("server.pem"), dir.join("server.key"));
+            std::fs::write(&certificate, certificate_pem).unwrap();
+            std::fs::write(&key, key_pem).unwrap();
+            let (certificate, key) = (certificate.to_str().unwrap(), key.to_str().unwrap());
+            [
+                "--port",
+                "0",
+                "--tls-port",
+                &port.to_string(),
+                "--tls-cert-file",
+                certificate,
+                "--tls-key-file",
+                key,
+                "--tls-ca-cert-file",
+                certificate,
+                "--tls-auth-clients",
+                "no",
+            ]
+            .map(str::to_owned)
+            .to_vec()
+        })
     }
 
-    fn with(extra: &[&str]) -> Option<RedisServer> {
+    /// A server on a free port with the arguments `args` makes for that port and a scratch
+    /// directory.
+    fn launch(
+        scheme: &'static str,
+        args: impl FnOnce(u16, &std::path::Path) -> Vec<String>,
+    ) -> Option<RedisServer> {
         if !installed() {
             return None;
         }
         let port = free_port();
         let dir = scratch(port);
-        let mut args = vec!["--port".to_owned(), port.to_string()];
-        args.extend(extra.iter().map(|arg| (*arg).to_owned()));
-        let mut server = RedisServer { child: None, port, args, dir, scheme: "redis" };
+        let args = args(port, &dir);
+        let mut server = RedisServer { child: None, port, args, dir, scheme };
         server.restart();
         Some(server)
     }
@@ -159,8 +158,13 @@ impl RedisCluster {
     pub fn start() -> Option<RedisCluster> {
         let mut nodes = Vec::new();
         for _ in 0..3 {
-            let node =
-                RedisServer::with(&["--cluster-enabled", "yes", "--cluster-node-timeout", "2000"])?;
+            let node = RedisServer::launch("redis", |port, _| {
+                ["--port", &port.to_string(), "--cluster-enabled", "yes"]
+                    .into_iter()
+                    .chain(["--cluster-node-timeout", "2000"])
+                    .map(str::to_owned)
+                    .collect()
+            })?;
             nodes.push(node);
         }
         let addresses: Vec<String> =
