@@ -53,11 +53,30 @@ struct State {
 
 impl InMemoryRevocations {
     /// An empty list on the system clock.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::revocation::InMemoryRevocations;
+    ///
+    /// assert!(InMemoryRevocations::new().is_empty());
+    /// ```
     pub fn new() -> InMemoryRevocations {
         InMemoryRevocations::with_clock(SystemClock)
     }
 
     /// An empty list whose entries expire by `clock` (use the layer's clock in tests).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_sliding_jwt::ManualClock;
+    /// use tower_sliding_jwt::revocation::InMemoryRevocations;
+    ///
+    /// let clock = ManualClock::new(1_000);
+    /// let revocations = InMemoryRevocations::with_clock(clock.clone());
+    /// revocations.revoke_token("t1", 1_060);
+    /// clock.advance(Duration::from_secs(61));
+    /// revocations.purge_expired();
+    /// assert!(revocations.is_empty(), "the token it named has expired by itself");
+    /// ```
     pub fn with_clock(clock: impl Clock) -> InMemoryRevocations {
         InMemoryRevocations { state: Arc::default(), clock: Arc::new(clock) }
     }
@@ -68,6 +87,14 @@ impl InMemoryRevocations {
     /// valid. To end a login for good (logout, a stolen token), revoke its session with
     /// [`revoke_session`](InMemoryRevocations::revoke_session): every token of the chain
     /// carries the same `sid`, which a renewal adds if the first token had none.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::revocation::InMemoryRevocations;
+    ///
+    /// let revocations = InMemoryRevocations::new();
+    /// revocations.revoke_token("6f1c0e2a-token-id", i64::MAX);
+    /// assert_eq!(revocations.len(), 1);
+    /// ```
     pub fn revoke_token(&self, jti: impl Into<String>, expires_at: i64) {
         self.write(|state| {
             state.tokens.insert(jti.into(), expires_at);
@@ -76,6 +103,14 @@ impl InMemoryRevocations {
 
     /// Revoke a whole session, every renewed token included, by its `sid`, until `until` (the
     /// session's absolute limit: `auth_time` + maximum session).
+    ///
+    /// ```
+    /// use tower_sliding_jwt::revocation::InMemoryRevocations;
+    ///
+    /// let revocations = InMemoryRevocations::new();
+    /// revocations.revoke_session("session-42", i64::MAX);
+    /// assert!(!revocations.is_empty());
+    /// ```
     pub fn revoke_session(&self, sid: impl Into<String>, until: i64) {
         self.write(|state| {
             state.sessions.insert(sid.into(), until);
@@ -84,6 +119,19 @@ impl InMemoryRevocations {
 
     /// Revoke every session of `sub` that started at or before `started_before` (a password
     /// change, a locked account), until `until`.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::revocation::{InMemoryRevocations, RevocationStatus};
+    /// use tower_sliding_jwt::{JwtAuthLayer, NoCustomClaims};
+    ///
+    /// let revocations = InMemoryRevocations::new();
+    /// let issuer = JwtAuthLayer::builder().hs256([7u8; 32]).build()?.issuer();
+    /// let before = issuer.verify::<NoCustomClaims>(&issuer.issue("alice", &())?.token)?;
+    /// // A password change now: sessions begun up to now end.
+    /// revocations.revoke_subject("alice", issuer.now(), i64::MAX);
+    /// assert_eq!(revocations.status(before.registered()), RevocationStatus::Revoked);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn revoke_subject(&self, sub: impl Into<String>, started_before: i64, until: i64) {
         self.write(|state| {
             state.subjects.insert(sub.into(), (started_before, until));
@@ -91,6 +139,19 @@ impl InMemoryRevocations {
     }
 
     /// The status of a token with these claims.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::revocation::{InMemoryRevocations, RevocationStatus};
+    /// use tower_sliding_jwt::{JwtAuthLayer, NoCustomClaims};
+    ///
+    /// let revocations = InMemoryRevocations::new();
+    /// let issuer = JwtAuthLayer::builder().hs256([7u8; 32]).build()?.issuer();
+    /// let claims = issuer.verify::<NoCustomClaims>(&issuer.issue("42", &())?.token)?;
+    /// assert_eq!(revocations.status(claims.registered()), RevocationStatus::Active);
+    /// revocations.revoke_token(claims.token_id().unwrap(), claims.expires_at());
+    /// assert_eq!(revocations.status(claims.registered()), RevocationStatus::Revoked);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn status(&self, claims: &RegisteredClaims) -> RevocationStatus {
         let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
         let listed = |map: &HashMap<String, i64>, key: Option<&str>| {
@@ -109,17 +170,50 @@ impl InMemoryRevocations {
     }
 
     /// How many entries are held (expired ones included until the next purge).
+    ///
+    /// ```
+    /// use tower_sliding_jwt::revocation::InMemoryRevocations;
+    ///
+    /// let revocations = InMemoryRevocations::new();
+    /// revocations.revoke_session("s1", i64::MAX);
+    /// revocations.revoke_session("s2", i64::MAX);
+    /// assert_eq!(revocations.len(), 2);
+    /// ```
     pub fn len(&self) -> usize {
         let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
         state.tokens.len() + state.sessions.len() + state.subjects.len()
     }
 
     /// Whether no entry is held.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::revocation::InMemoryRevocations;
+    ///
+    /// let revocations = InMemoryRevocations::new();
+    /// assert!(revocations.is_empty());
+    /// revocations.revoke_session("s1", i64::MAX);
+    /// assert!(!revocations.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// Drop the entries that no longer matter.
+    /// Drop the entries that no longer matter. Adding entries purges too, so call this only to
+    /// free memory after a burst of revocations.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_sliding_jwt::ManualClock;
+    /// use tower_sliding_jwt::revocation::InMemoryRevocations;
+    ///
+    /// let clock = ManualClock::new(1_000);
+    /// let revocations = InMemoryRevocations::with_clock(clock.clone());
+    /// revocations.revoke_session("short", 1_010);
+    /// revocations.revoke_session("long", 9_000);
+    /// clock.advance(Duration::from_secs(10));
+    /// revocations.purge_expired();
+    /// assert_eq!(revocations.len(), 1);
+    /// ```
     pub fn purge_expired(&self) {
         let now = self.clock.now();
         let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);

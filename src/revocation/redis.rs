@@ -72,6 +72,14 @@ impl RedisRevocations {
     /// with the default key prefix `tsj:revoked:` and a 250 ms timeout. It connects lazily, so it
     /// can be created while Redis is down; it must be created inside a Tokio runtime. See
     /// [`builder`](RedisRevocations::builder) for the other settings.
+    ///
+    /// ```no_run
+    /// # fn run() -> Result<(), tower_sliding_jwt::revocation::RevocationError> {
+    /// use tower_sliding_jwt::revocation::RedisRevocations;
+    ///
+    /// let revocations = RedisRevocations::connect("redis://127.0.0.1/")?;
+    /// # Ok(()) }
+    /// ```
     pub fn connect(url: &str) -> Result<RedisRevocations, RevocationError> {
         RedisRevocations::builder(url).build()
     }
@@ -162,17 +170,43 @@ impl RedisRevocations {
 
     /// Revoke one token by its `jti`, until `expires_at` (the token's `exp`). Renewals already
     /// handed out have other `jti`s and stay valid: revoke the session (`sid`) to end a login.
+    ///
+    /// ```no_run
+    /// # async fn run(revocations: tower_sliding_jwt::revocation::RedisRevocations)
+    /// # -> Result<(), Box<dyn std::error::Error>> {
+    /// // A token that leaked: refuse it on every instance until it would have expired.
+    /// revocations.revoke_token("6f1c0e2a-token-id", 1_900_000_000).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn revoke_token(&self, jti: &str, expires_at: i64) -> Result<(), RevocationError> {
         self.set(self.key("jti", jti), 1, expires_at).await
     }
 
     /// Revoke a session and all its renewals by `sid`, until `until` (the session cap, see
     /// [`Issuer::session_expires_at`](crate::Issuer::session_expires_at)).
+    ///
+    /// ```no_run
+    /// # async fn run(revocations: tower_sliding_jwt::revocation::RedisRevocations)
+    /// # -> Result<(), Box<dyn std::error::Error>> {
+    /// // Logout: the session's tokens and its renewals, until its cap.
+    /// revocations.revoke_session("session-42", 1_900_000_000).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn revoke_session(&self, sid: &str, until: i64) -> Result<(), RevocationError> {
         self.set(self.key("sid", sid), 1, until).await
     }
 
     /// Revoke every session of `sub` that began at or before `started_before`, until `until`.
+    ///
+    /// ```no_run
+    /// # async fn run(revocations: tower_sliding_jwt::revocation::RedisRevocations)
+    /// # -> Result<(), Box<dyn std::error::Error>> {
+    /// // A password change at `now`: every session begun up to then ends; later ones do not.
+    /// let now = 1_800_000_000;
+    /// let longest_session = 7 * 24 * 3600;
+    /// revocations.revoke_subject("alice", now, now + longest_session).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn revoke_subject(
         &self,
         sub: &str,
@@ -182,7 +216,19 @@ impl RedisRevocations {
         self.set(self.key("sub", sub), started_before, until).await
     }
 
-    /// Whether the token with these claims is revoked: one round trip.
+    /// Whether the token with these claims is revoked: one round trip (or none, with
+    /// [`local_answers`](RedisRevocationsBuilder::local_answers)).
+    ///
+    /// ```no_run
+    /// # async fn run(revocations: tower_sliding_jwt::revocation::RedisRevocations,
+    /// #     claims: tower_sliding_jwt::Claims) -> Result<(), Box<dyn std::error::Error>> {
+    /// use tower_sliding_jwt::revocation::RevocationStatus;
+    ///
+    /// if revocations.status(claims.registered()).await? == RevocationStatus::Revoked {
+    ///     println!("this session was ended elsewhere");
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn status(
         &self,
         claims: &RegisteredClaims,
