@@ -108,6 +108,15 @@ pub struct NoAuthorization;
 
 impl JwtAuthLayer {
     /// Start configuring a layer.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::JwtAuthLayer;
+    ///
+    /// let layer = JwtAuthLayer::builder()
+    ///     .hs256(b"an example secret of at least 32 bytes")
+    ///     .build()?;
+    /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+    /// ```
     pub fn builder() -> JwtAuthBuilder {
         JwtAuthBuilder {
             settings: Settings {
@@ -166,6 +175,23 @@ impl<C, R, A> JwtAuthBuilder<C, R, A> {
     /// Build the responses of refused requests with `handler` (see [`RejectionHandler`]).
     ///
     /// [`RejectionHandler`]: crate::RejectionHandler
+    ///
+    /// ```
+    /// use http::{Response, StatusCode};
+    /// use tower_sliding_jwt::{JwtAuthLayer, Rejection, RejectionContext};
+    ///
+    /// // Every refusal as a bare 404, hiding which routes exist.
+    /// let hide = |_: &Rejection, _: &RejectionContext<'_>| {
+    ///     let mut response = Response::new(String::new());
+    ///     *response.status_mut() = StatusCode::NOT_FOUND;
+    ///     response
+    /// };
+    /// let layer = JwtAuthLayer::builder()
+    ///     .hs256(b"an example secret of at least 32 bytes")
+    ///     .rejection_handler(hide)
+    ///     .build()?;
+    /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+    /// ```
     pub fn rejection_handler<R2>(self, handler: R2) -> JwtAuthBuilder<C, R2, A> {
         JwtAuthBuilder {
             settings: self.settings,
@@ -177,17 +203,48 @@ impl<C, R, A> JwtAuthBuilder<C, R, A> {
 
     /// Sign and verify with an HS256 secret (at least 32 bytes). Shorthand for
     /// `signing_key(Key::hs256(secret))`, with the length error reported by `build`.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::{ConfigError, JwtAuthLayer, KeyError, NoCustomClaims};
+    ///
+    /// let secret = b"an example secret of at least 32 bytes";
+    /// let issuer = JwtAuthLayer::builder().hs256(secret).build()?.issuer();
+    /// let login = issuer.issue("42", &())?;
+    /// assert_eq!(issuer.verify::<NoCustomClaims>(&login.token)?.subject(), Some("42"));
+    ///
+    /// let short = JwtAuthLayer::builder().hs256(b"too short").build().unwrap_err();
+    /// assert!(matches!(short, ConfigError::Key(KeyError::SecretTooShort { .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn hs256(self, secret: impl AsRef<[u8]>) -> Self {
         self.hmac(Algorithm::HS256, secret)
     }
 
     /// Sign and verify with an HMAC secret for `algorithm` (HS256, HS384, HS512).
+    ///
+    /// ```
+    /// use tower_sliding_jwt::{Algorithm, JwtAuthLayer};
+    ///
+    /// // HS512 needs a secret of at least 64 bytes.
+    /// let layer = JwtAuthLayer::builder().hmac(Algorithm::HS512, [7u8; 64]).build()?;
+    /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+    /// ```
     pub fn hmac(mut self, algorithm: Algorithm, secret: impl AsRef<[u8]>) -> Self {
         self.settings.keys.push(Key::hmac(algorithm, secret).map(|key| (key, KeyRole::Signing)));
         self
     }
 
     /// The key that signs login and renewed tokens (and verifies). Exactly one.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::{Algorithm, JwtAuthLayer, Key};
+    ///
+    /// let pem = std::fs::read("tests/keys/ed25519_private.pem")?;
+    /// let key = Key::from_private_pem(Algorithm::EdDSA, pem)?.with_kid("2026-11");
+    /// let issuer = JwtAuthLayer::builder().signing_key(key).build()?.issuer();
+    /// assert_eq!(issuer.jwks().keys().len(), 1, "its public half is published");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn signing_key(mut self, key: Key) -> Self {
         self.settings.keys.push(Ok((key, KeyRole::Signing)));
         self
@@ -195,6 +252,20 @@ impl<C, R, A> JwtAuthBuilder<C, R, A> {
 
     /// A key this service signed with before a rotation. It still verifies, and its tokens renew
     /// onto the current signing key, so clients migrate as they come. It may be public-only.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::{JwtAuthLayer, Key, NoCustomClaims};
+    ///
+    /// let old = Key::hs256(b"last year's secret, at least 32 bytes long")?.with_kid("2025");
+    /// let new = Key::hs256(b"this year's secret, at least 32 bytes long")?.with_kid("2026");
+    /// let before = JwtAuthLayer::builder().signing_key(old.clone()).build()?.issuer();
+    /// let token = before.issue("42", &())?.token;
+    ///
+    /// let after = JwtAuthLayer::builder().signing_key(new).previous_key(old).build()?.issuer();
+    /// // Tokens signed before the rotation still work.
+    /// assert!(after.verify::<NoCustomClaims>(&token).is_ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn previous_key(mut self, key: Key) -> Self {
         self.settings.keys.push(Ok((key, KeyRole::Previous)));
         self
@@ -231,6 +302,20 @@ impl<C, R, A> JwtAuthBuilder<C, R, A> {
 
     /// Several keys of one third-party `issuer`, e.g. from [`Key::from_jwk_set_json`]. See
     /// [`trusted_key`](JwtAuthBuilder::trusted_key).
+    ///
+    /// ```
+    /// use tower_sliding_jwt::{JwtAuthLayer, Key};
+    ///
+    /// // An identity provider's published keys (here one Ed25519 key, as a JWK Set).
+    /// let set = r#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k1","alg":"EdDSA",
+    ///     "x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
+    /// let layer = JwtAuthLayer::builder()
+    ///     .hs256(b"an example secret of at least 32 bytes")
+    ///     .trusted_keys("https://login.partner.example", Key::from_jwk_set_json(set)?)
+    ///     .audience("https://api.example.com")
+    ///     .build()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn trusted_keys(
         mut self,
         issuer: impl Into<String>,
@@ -248,6 +333,20 @@ impl<C, R, A> JwtAuthBuilder<C, R, A> {
     /// keys, refreshed in the background, bound to the issuer the set was built for (see
     /// [`RemoteJwks::builder`](crate::jwks::RemoteJwks::builder)). Like trusted keys, they never sign,
     /// their tokens never renew, and an [`audience`](JwtAuthBuilder::audience) is required.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use tower_sliding_jwt::JwtAuthLayer;
+    /// use tower_sliding_jwt::jwks::RemoteJwks;
+    ///
+    /// let google = RemoteJwks::discover("https://accounts.google.com").fetch().await?;
+    /// let layer = JwtAuthLayer::builder()
+    ///     .hs256(b"an example secret of at least 32 bytes")
+    ///     .remote_jwks(google)
+    ///     .audience("1234.apps.googleusercontent.com")
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
     #[cfg(feature = "jwks")]
     #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
     pub fn remote_jwks(mut self, jwks: crate::jwks::RemoteJwks) -> Self {
@@ -257,6 +356,19 @@ impl<C, R, A> JwtAuthBuilder<C, R, A> {
 
     /// Our issuer name: set as `iss` in the tokens this service signs, and required in every
     /// token its own keys (signing and previous) verify. Only tokens with this `iss` renew.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::{JwtAuthLayer, NoCustomClaims};
+    ///
+    /// let issuer = JwtAuthLayer::builder()
+    ///     .hs256(b"an example secret of at least 32 bytes")
+    ///     .issuer("https://api.example.com")
+    ///     .build()?
+    ///     .issuer();
+    /// let claims = issuer.verify::<NoCustomClaims>(&issuer.issue("42", &())?.token)?;
+    /// assert_eq!(claims.registered().issuer(), Some("https://api.example.com"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
         self.settings.issuer = Some(issuer.into());
         self
@@ -264,6 +376,20 @@ impl<C, R, A> JwtAuthBuilder<C, R, A> {
 
     /// Require `aud` to contain this audience (or one of the audiences given by repeated calls).
     /// The first one is put in the tokens this service signs.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::{JwtAuthLayer, NoCustomClaims};
+    ///
+    /// let issuer = JwtAuthLayer::builder()
+    ///     .hs256(b"an example secret of at least 32 bytes")
+    ///     .audience("https://api.example.com")
+    ///     .audience("https://legacy.example.com")
+    ///     .build()?
+    ///     .issuer();
+    /// let claims = issuer.verify::<NoCustomClaims>(&issuer.issue("42", &())?.token)?;
+    /// assert!(claims.registered().audience().unwrap().contains("https://api.example.com"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn audience(mut self, audience: impl Into<String>) -> Self {
         self.settings.audiences.push(audience.into());
         self
@@ -273,6 +399,20 @@ impl<C, R, A> JwtAuthBuilder<C, R, A> {
     /// *any* service would be accepted here. Only for a provider that issues tokens to this
     /// service alone. Without it, trusting a key with no [`audience`](JwtAuthBuilder::audience)
     /// is a [`ConfigError::TrustedKeysWithoutAudience`].
+    ///
+    /// ```
+    /// use tower_sliding_jwt::{Algorithm, ConfigError, JwtAuthLayer, Key};
+    ///
+    /// let pem = std::fs::read("tests/keys/ed25519_public.pem")?;
+    /// let partner = Key::from_public_pem(Algorithm::EdDSA, pem)?;
+    /// let builder = JwtAuthLayer::builder()
+    ///     .hs256(b"an example secret of at least 32 bytes")
+    ///     .trusted_key("https://login.partner.example", partner);
+    /// assert_eq!(builder.clone().build().unwrap_err(), ConfigError::TrustedKeysWithoutAudience);
+    /// // The provider issues tokens for this service alone:
+    /// let layer = builder.dangerously_accept_any_audience_from_trusted_keys().build()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn dangerously_accept_any_audience_from_trusted_keys(mut self) -> Self {
         self.settings.any_audience_from_trusted_keys = true;
         self
@@ -301,36 +441,116 @@ impl<C, R, A> JwtAuthBuilder<C, R, A> {
 
     /// Tolerance for clock skew on `exp`, `nbf` and `iat`. Default 5 s. Never applied to renewal:
     /// a token accepted only thanks to leeway does not renew.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_sliding_jwt::JwtAuthLayer;
+    ///
+    /// let layer = JwtAuthLayer::builder()
+    ///     .hs256(b"an example secret of at least 32 bytes")
+    ///     .leeway(Duration::from_secs(30))
+    ///     .build()?;
+    /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+    /// ```
     pub fn leeway(mut self, leeway: Duration) -> Self {
         self.settings.leeway = leeway;
         self
     }
 
     /// Whether `sub` is required. Default `true`.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::JwtAuthLayer;
+    ///
+    /// // Machine-to-machine tokens without `sub`.
+    /// let layer = JwtAuthLayer::builder()
+    ///     .hs256(b"an example secret of at least 32 bytes")
+    ///     .require_subject(false)
+    ///     .build()?;
+    /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+    /// ```
     pub fn require_subject(mut self, required: bool) -> Self {
         self.settings.require_sub = required;
         self
     }
 
     /// Refuse tokens longer than this many bytes, before decoding them. Default 8 KiB.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::error::TokenError;
+    /// use tower_sliding_jwt::{JwtAuthLayer, NoCustomClaims};
+    ///
+    /// let issuer = JwtAuthLayer::builder()
+    ///     .hs256(b"an example secret of at least 32 bytes")
+    ///     .max_token_size(100)
+    ///     .build()?
+    ///     .issuer();
+    /// let long = "x".repeat(101);
+    /// assert!(matches!(issuer.verify::<NoCustomClaims>(&long), Err(TokenError::TooLarge)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn max_token_size(mut self, bytes: usize) -> Self {
         self.settings.max_token_bytes = bytes;
         self
     }
 
     /// Where tokens are read from, in order; replaces the default (`Authorization: Bearer`).
+    ///
+    /// ```
+    /// use tower_sliding_jwt::{JwtAuthLayer, TokenSource};
+    ///
+    /// // An API client's bearer token first, else the browser's cookie.
+    /// let layer = JwtAuthLayer::builder()
+    ///     .hs256(b"an example secret of at least 32 bytes")
+    ///     .token_sources([TokenSource::Bearer, TokenSource::cookie("token")])
+    ///     .build()?;
+    /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+    /// ```
     pub fn token_sources(mut self, sources: impl IntoIterator<Item = TokenSource>) -> Self {
         self.settings.sources = sources.into_iter().collect();
         self
     }
 
     /// Sliding renewal and session lifetimes (see [`RenewalPolicy`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_sliding_jwt::{JwtAuthLayer, RenewalPolicy};
+    ///
+    /// let layer = JwtAuthLayer::builder()
+    ///     .hs256(b"an example secret of at least 32 bytes")
+    ///     .renewal(
+    ///         RenewalPolicy::new()
+    ///             .ttl(Duration::from_secs(15 * 60))
+    ///             .renew_within(Duration::from_secs(5 * 60))
+    ///             .max_session(Duration::from_secs(8 * 3600)),
+    ///     )
+    ///     .build()?;
+    /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+    /// ```
     pub fn renewal(mut self, policy: RenewalPolicy) -> Self {
         self.settings.renewal = policy;
         self
     }
 
     /// The clock for validation, renewal and issuing. Default: the system clock.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_sliding_jwt::error::TokenError;
+    /// use tower_sliding_jwt::{JwtAuthLayer, ManualClock, NoCustomClaims};
+    ///
+    /// let clock = ManualClock::new(1_800_000_000);
+    /// let issuer = JwtAuthLayer::builder()
+    ///     .hs256(b"an example secret of at least 32 bytes")
+    ///     .clock(clock.clone())
+    ///     .build()?
+    ///     .issuer();
+    /// let token = issuer.issue("42", &())?.token;
+    /// clock.advance(Duration::from_secs(3600));
+    /// assert!(matches!(issuer.verify::<NoCustomClaims>(&token), Err(TokenError::Expired)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.settings.clock = Arc::new(clock);
         self
@@ -338,6 +558,26 @@ impl<C, R, A> JwtAuthBuilder<C, R, A> {
 
     /// Optional authentication: a request without any token passes through without claims (a
     /// request with a bad token is still refused). Default `false`.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::convert::Infallible;
+    ///
+    /// use http::{Request, Response};
+    /// use tower::{Layer, ServiceExt, service_fn};
+    /// use tower_sliding_jwt::JwtAuthLayer;
+    ///
+    /// let layer = JwtAuthLayer::builder()
+    ///     .hs256(b"an example secret of at least 32 bytes")
+    ///     .optional(true)
+    ///     .build()?;
+    /// let inner =
+    ///     service_fn(|_: Request<()>| async { Ok::<_, Infallible>(Response::new(())) });
+    /// let anonymous = layer.layer(inner).oneshot(Request::new(())).await?;
+    /// assert_eq!(anonymous.status(), 200);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn optional(mut self, optional: bool) -> Self {
         self.settings.optional = optional;
         self
@@ -352,6 +592,17 @@ impl<C, R, A> JwtAuthBuilder<C, R, A> {
     /// without a token. Put a CORS layer (tower-http's `CorsLayer`) *outside* this one; it
     /// answers preflights itself or decorates this answer. With `false`, a preflight is
     /// authenticated like any request (and refused, having no token).
+    ///
+    /// ```
+    /// use tower_sliding_jwt::JwtAuthLayer;
+    ///
+    /// // Preflights are then authenticated like any request, and refused for want of a token.
+    /// let layer = JwtAuthLayer::builder()
+    ///     .hs256(b"an example secret of at least 32 bytes")
+    ///     .answer_cors_preflights(false)
+    ///     .build()?;
+    /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+    /// ```
     pub fn answer_cors_preflights(mut self, answer: bool) -> Self {
         self.settings.answer_preflight = answer;
         self
@@ -359,24 +610,80 @@ impl<C, R, A> JwtAuthBuilder<C, R, A> {
 
     /// The cross-site request check for requests authenticated by a cookie (see
     /// [`CsrfPolicy`]). Default: on, same-origin only. Bearer tokens are never affected.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::{CsrfPolicy, JwtAuthLayer, TokenSource};
+    ///
+    /// let layer = JwtAuthLayer::builder()
+    ///     .hs256(b"an example secret of at least 32 bytes")
+    ///     .token_sources([TokenSource::cookie("token")])
+    ///     .csrf(CsrfPolicy::new().allow_origin("https://app.example.com"))
+    ///     .build()?;
+    /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+    /// ```
     pub fn csrf(mut self, policy: CsrfPolicy) -> Self {
         self.settings.csrf = policy;
         self
     }
 
     /// The realm of `WWW-Authenticate` challenges. Default `api`.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::convert::Infallible;
+    ///
+    /// use http::{Request, Response};
+    /// use tower::{Layer, ServiceExt, service_fn};
+    /// use tower_sliding_jwt::JwtAuthLayer;
+    ///
+    /// let layer = JwtAuthLayer::builder()
+    ///     .hs256(b"an example secret of at least 32 bytes")
+    ///     .realm("billing")
+    ///     .build()?;
+    /// let inner =
+    ///     service_fn(|_: Request<()>| async { Ok::<_, Infallible>(Response::new(())) });
+    /// let refused = layer.layer(inner).oneshot(Request::new(())).await?;
+    /// assert_eq!(refused.headers()["www-authenticate"], r#"Bearer realm="billing""#);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn realm(mut self, realm: impl Into<String>) -> Self {
         self.settings.realm = realm.into();
         self
     }
 
     /// Consult `check` for every verified token (see [`RevocationCheck`]).
+    ///
+    /// ```
+    /// use tower_sliding_jwt::JwtAuthLayer;
+    /// use tower_sliding_jwt::revocation::InMemoryRevocations;
+    ///
+    /// let revocations = InMemoryRevocations::new();
+    /// let layer = JwtAuthLayer::builder()
+    ///     .hs256(b"an example secret of at least 32 bytes")
+    ///     .revocation(revocations.clone())
+    ///     .build()?;
+    /// // Handlers keep `revocations` to end sessions (logout).
+    /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+    /// ```
     pub fn revocation(mut self, check: impl RevocationCheck) -> Self {
         self.settings.revocation = Some(Arc::new(check));
         self
     }
 
     /// What to answer when the revocation store cannot be asked. Default 503.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::JwtAuthLayer;
+    /// use tower_sliding_jwt::revocation::RevocationFailure;
+    ///
+    /// // Send clients back to log in rather than retry while the store is down.
+    /// let layer = JwtAuthLayer::builder()
+    ///     .hs256(b"an example secret of at least 32 bytes")
+    ///     .on_revocation_failure(RevocationFailure::Unauthorized)
+    ///     .build()?;
+    /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+    /// ```
     pub fn on_revocation_failure(mut self, failure: RevocationFailure) -> Self {
         self.settings.revocation_failure = failure;
         self
@@ -425,6 +732,29 @@ impl<C, R, A> JwtAuthBuilder<C, R, A> {
     /// Memory: at most `capacity` entries of the token (tokens over 2 KiB are never cached) plus
     /// its claims: about 2.4 KiB each in the worst case, so under 10 MiB by default, and around
     /// 1 MiB for typical 400-byte tokens.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::convert::Infallible;
+    ///
+    /// use http::{Request, Response, header::AUTHORIZATION};
+    /// use tower::{Layer, ServiceExt, service_fn};
+    /// use tower_sliding_jwt::JwtAuthLayer;
+    ///
+    /// let inner = service_fn(|_: Request<()>| async { Ok::<_, Infallible>(Response::new(())) });
+    /// for (capacity, remembered) in [(4096, 1), (0, 0)] {
+    ///     let layer = JwtAuthLayer::builder()
+    ///         .hs256(b"an example secret of at least 32 bytes")
+    ///         .verified_token_cache(capacity)
+    ///         .build()?;
+    ///     let token = layer.issuer().issue("42", &())?.token;
+    ///     let request = Request::builder().header(AUTHORIZATION, format!("Bearer {token}")).body(())?;
+    ///     assert_eq!(layer.layer(inner.clone()).oneshot(request).await?.status(), 200);
+    ///     assert_eq!(layer.cached_tokens(), remembered);
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn verified_token_cache(mut self, capacity: usize) -> Self {
         self.settings.cache_capacity = capacity;
         self
@@ -433,6 +763,22 @@ impl<C, R, A> JwtAuthBuilder<C, R, A> {
 
 impl<C, R, A: Authorization<C>> JwtAuthBuilder<C, R, A> {
     /// Check the configuration and build the layer.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_sliding_jwt::{ConfigError, JwtAuthLayer, RenewalPolicy};
+    ///
+    /// let error = JwtAuthLayer::builder()
+    ///     .hs256([7u8; 32])
+    ///     .renewal(
+    ///         RenewalPolicy::new()
+    ///             .ttl(Duration::from_secs(60))
+    ///             .max_session(Duration::from_secs(30)),
+    ///     )
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert_eq!(error, ConfigError::MaxSessionShorterThanTtl);
+    /// ```
     pub fn build(self) -> Result<JwtAuthLayer<C, R>, ConfigError> {
         self.settings.build(self.authorize.into_check(), self.rejection)
     }
