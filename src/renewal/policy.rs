@@ -139,9 +139,21 @@ impl SameSite {
 ///
 /// ```
 /// use tower_sliding_jwt::renewal::{CookieSettings, SameSite};
+/// use tower_sliding_jwt::{JwtAuthLayer, RenewalPolicy, TokenSource};
 ///
 /// // For a plain-HTTP development server, where browsers drop `Secure` cookies.
 /// let dev = CookieSettings::new().secure(false).same_site(SameSite::Strict);
+/// let issuer = JwtAuthLayer::builder()
+///     .hs256(b"an example secret of at least 32 bytes")
+///     .token_sources([TokenSource::cookie("token")])
+///     .renewal(RenewalPolicy::new().cookie(dev))
+///     .build()?
+///     .issuer();
+/// let set_cookie = issuer.set_cookie(&issuer.issue("42", &())?).expect("a cookie source");
+/// let set_cookie = set_cookie.to_str()?;
+/// assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"));
+/// assert!(!set_cookie.contains("Secure"), "{set_cookie}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CookieSettings {
@@ -154,6 +166,12 @@ pub struct CookieSettings {
 
 impl CookieSettings {
     /// The defaults.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::renewal::CookieSettings;
+    ///
+    /// assert_eq!(CookieSettings::new(), CookieSettings::default());
+    /// ```
     pub fn new() -> CookieSettings {
         CookieSettings {
             http_only: true,
@@ -165,30 +183,64 @@ impl CookieSettings {
     }
 
     /// `HttpOnly`: scripts cannot read the cookie. Default `true`.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::renewal::CookieSettings;
+    ///
+    /// // Only if the page's own script must read the token: an XSS could then steal it.
+    /// let readable = CookieSettings::new().http_only(false);
+    /// ```
     pub fn http_only(mut self, on: bool) -> CookieSettings {
         self.http_only = on;
         self
     }
 
     /// `Secure`: HTTPS only. Default `true`.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::renewal::CookieSettings;
+    ///
+    /// // A plain-HTTP development server on localhost.
+    /// let dev = CookieSettings::new().secure(false);
+    /// ```
     pub fn secure(mut self, on: bool) -> CookieSettings {
         self.secure = on;
         self
     }
 
     /// `SameSite`. Default `Lax`.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::renewal::{CookieSettings, SameSite};
+    ///
+    /// let strict = CookieSettings::new().same_site(SameSite::Strict);
+    /// ```
     pub fn same_site(mut self, same_site: SameSite) -> CookieSettings {
         self.same_site = same_site;
         self
     }
 
     /// `Path`. Default `/`.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::renewal::CookieSettings;
+    ///
+    /// // Sent only with requests under /api.
+    /// let api_only = CookieSettings::new().path("/api");
+    /// ```
     pub fn path(mut self, path: impl Into<String>) -> CookieSettings {
         self.path = path.into();
         self
     }
 
     /// `Domain`. Default none (host-only cookie).
+    ///
+    /// ```
+    /// use tower_sliding_jwt::renewal::CookieSettings;
+    ///
+    /// // Shared with every subdomain of example.com (and so exposed to each of them).
+    /// let shared = CookieSettings::new().domain("example.com");
+    /// ```
     pub fn domain(mut self, domain: impl Into<String>) -> CookieSettings {
         self.domain = Some(domain.into());
         self
@@ -259,17 +311,47 @@ pub struct SessionLifetimes {
 
 impl SessionLifetimes {
     /// The policy's lifetimes, until changed.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::renewal::SessionLifetimes;
+    ///
+    /// assert_eq!(SessionLifetimes::new(), SessionLifetimes::default());
+    /// ```
     pub fn new() -> SessionLifetimes {
         SessionLifetimes::default()
     }
 
     /// The lifetime of this session's tokens.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_sliding_jwt::JwtAuthLayer;
+    /// use tower_sliding_jwt::renewal::SessionLifetimes;
+    ///
+    /// let issuer = JwtAuthLayer::builder().hs256([7u8; 32]).build()?.issuer();
+    /// let short = SessionLifetimes::new().ttl(Duration::from_secs(60));
+    /// assert_eq!(issuer.issue_with("42", &(), short)?.expires_in, 60);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn ttl(mut self, ttl: Duration) -> SessionLifetimes {
         self.ttl = Some(ttl);
         self
     }
 
     /// The absolute limit of this session, counted from login.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_sliding_jwt::JwtAuthLayer;
+    /// use tower_sliding_jwt::renewal::SessionLifetimes;
+    ///
+    /// let issuer = JwtAuthLayer::builder().hs256([7u8; 32]).build()?.issuer();
+    /// // Shorter than the policy's 24 hours, say for a shared computer.
+    /// let brief = SessionLifetimes::new().max_session(Duration::from_secs(3600));
+    /// let login = issuer.issue_with("42", &(), brief)?;
+    /// assert_eq!(login.session_expires_at - issuer.now(), 3600);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn max_session(mut self, max_session: Duration) -> SessionLifetimes {
         self.max_session = Some(max_session);
         self
@@ -292,6 +374,20 @@ pub struct NoRenewal;
 
 impl RenewalPolicy {
     /// The defaults (see the table above).
+    ///
+    /// ```
+    /// use tower_sliding_jwt::{JwtAuthLayer, RenewalPolicy};
+    ///
+    /// let issuer = JwtAuthLayer::builder()
+    ///     .hs256([7u8; 32])
+    ///     .renewal(RenewalPolicy::new())
+    ///     .build()?
+    ///     .issuer();
+    /// let login = issuer.issue("42", &())?;
+    /// assert_eq!(login.expires_in, 300);
+    /// assert_eq!(login.session_expires_at - issuer.now(), 24 * 3600);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new() -> RenewalPolicy {
         RenewalPolicy {
             trigger: Trigger::Fraction(0.5),
@@ -308,6 +404,21 @@ impl RenewalPolicy {
     }
 
     /// Renew when at most `remaining` of the token's lifetime is left.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_sliding_jwt::{ConfigError, JwtAuthLayer, RenewalPolicy};
+    ///
+    /// // 15-minute tokens, renewed in their last 5 minutes.
+    /// let policy = RenewalPolicy::new()
+    ///     .ttl(Duration::from_secs(900))
+    ///     .renew_within(Duration::from_secs(300));
+    /// assert!(JwtAuthLayer::builder().hs256([7u8; 32]).renewal(policy.clone()).build().is_ok());
+    /// // A threshold past the lifetime would renew on every request.
+    /// let always = policy.renew_within(Duration::from_secs(901));
+    /// let error = JwtAuthLayer::builder().hs256([7u8; 32]).renewal(always).build().unwrap_err();
+    /// assert_eq!(error, ConfigError::ThresholdExceedsTtl);
+    /// ```
     pub fn renew_within(mut self, remaining: Duration) -> RenewalPolicy {
         self.trigger = Trigger::Within(secs(remaining));
         self
@@ -315,12 +426,36 @@ impl RenewalPolicy {
 
     /// Renew when at most this fraction of the token's lifetime (`exp - iat`) is left: `0.5` (the
     /// default) renews in the second half of its life. Must be within `(0, 1]`.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::{ConfigError, JwtAuthLayer, RenewalPolicy};
+    ///
+    /// // Renew in the last quarter of a token's life.
+    /// let late = RenewalPolicy::new().renew_within_fraction(0.25);
+    /// assert!(JwtAuthLayer::builder().hs256([7u8; 32]).renewal(late).build().is_ok());
+    /// let never = RenewalPolicy::new().renew_within_fraction(0.0);
+    /// let error = JwtAuthLayer::builder().hs256([7u8; 32]).renewal(never).build().unwrap_err();
+    /// assert_eq!(error, ConfigError::InvalidFraction);
+    /// ```
     pub fn renew_within_fraction(mut self, fraction: f64) -> RenewalPolicy {
         self.trigger = Trigger::Fraction(fraction);
         self
     }
 
     /// The lifetime of login and renewed tokens. Default 5 minutes.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_sliding_jwt::{JwtAuthLayer, RenewalPolicy};
+    ///
+    /// let issuer = JwtAuthLayer::builder()
+    ///     .hs256([7u8; 32])
+    ///     .renewal(RenewalPolicy::new().ttl(Duration::from_secs(15 * 60)))
+    ///     .build()?
+    ///     .issuer();
+    /// assert_eq!(issuer.issue("42", &())?.expires_in, 15 * 60);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn ttl(mut self, ttl: Duration) -> RenewalPolicy {
         self.ttl = ttl;
         self
@@ -328,6 +463,21 @@ impl RenewalPolicy {
 
     /// The absolute session limit, counted from `auth_time` (or `iat` for tokens without it).
     /// Default 24 hours.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_sliding_jwt::{JwtAuthLayer, RenewalPolicy};
+    ///
+    /// // A working day: the user logs in again the next morning, however active.
+    /// let issuer = JwtAuthLayer::builder()
+    ///     .hs256([7u8; 32])
+    ///     .renewal(RenewalPolicy::new().max_session(Duration::from_secs(10 * 3600)))
+    ///     .build()?
+    ///     .issuer();
+    /// let login = issuer.issue("42", &())?;
+    /// assert_eq!(login.session_expires_at - issuer.now(), 10 * 3600);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn max_session(mut self, max_session: Duration) -> RenewalPolicy {
         self.max_session = max_session;
         self
@@ -357,18 +507,41 @@ impl RenewalPolicy {
     }
 
     /// Inject, advise, or disabled. Default inject.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::{RenewalMode, RenewalPolicy};
+    ///
+    /// // The client calls a refresh endpoint when told its token is about to expire.
+    /// let advise = RenewalPolicy::new().mode(RenewalMode::Advise);
+    /// ```
     pub fn mode(mut self, mode: RenewalMode) -> RenewalPolicy {
         self.mode = mode;
         self
     }
 
     /// The response header that carries a renewed token. Default `x-refreshed-token`.
+    ///
+    /// ```
+    /// use http::HeaderName;
+    /// use tower_sliding_jwt::RenewalPolicy;
+    ///
+    /// let policy = RenewalPolicy::new().header(HeaderName::from_static("x-new-token"));
+    /// ```
     pub fn header(mut self, name: HeaderName) -> RenewalPolicy {
         self.header = name;
         self
     }
 
     /// The response header of advise mode. Default `x-token-expires-in`.
+    ///
+    /// ```
+    /// use http::HeaderName;
+    /// use tower_sliding_jwt::{RenewalMode, RenewalPolicy};
+    ///
+    /// let policy = RenewalPolicy::new()
+    ///     .mode(RenewalMode::Advise)
+    ///     .advice_header(HeaderName::from_static("x-renew-in"));
+    /// ```
     pub fn advice_header(mut self, name: HeaderName) -> RenewalPolicy {
         self.advice_header = name;
         self
@@ -390,6 +563,13 @@ impl RenewalPolicy {
     }
 
     /// The attributes of renewal (and login) cookies.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::RenewalPolicy;
+    /// use tower_sliding_jwt::renewal::{CookieSettings, SameSite};
+    ///
+    /// let policy = RenewalPolicy::new().cookie(CookieSettings::new().same_site(SameSite::Strict));
+    /// ```
     pub fn cookie(mut self, settings: CookieSettings) -> RenewalPolicy {
         self.cookie = settings;
         self
