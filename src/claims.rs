@@ -49,6 +49,18 @@ struct Inner<C> {
 
 /// Who vouched for a verified token: the key that verified it, and so the issuer it speaks for
 /// (see [`Claims::vouched_by`]).
+///
+/// ```
+/// use tower_sliding_jwt::{Claims, VouchedBy};
+///
+/// fn greeting(claims: &Claims) -> String {
+///     match claims.vouched_by() {
+///         VouchedBy::OwnKey => "welcome back".to_owned(),
+///         VouchedBy::TrustedIssuer(issuer) => format!("welcome, user of {issuer}"),
+///         _ => "welcome".to_owned(),
+///     }
+/// }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum VouchedBy<'a> {
@@ -69,11 +81,39 @@ impl<C> Claims<C> {
     }
 
     /// The registered (RFC 7519) and session claims.
+    ///
+    /// ```
+    /// # let issuer = tower_sliding_jwt::JwtAuthLayer::builder()
+    /// #     .hs256([7u8; 32])
+    /// #     .issuer("https://api.example.com")
+    /// #     .audience("https://api.example.com")
+    /// #     .build()?
+    /// #     .issuer();
+    /// # let login = issuer.issue("42", &())?;
+    /// # let claims = issuer.verify::<tower_sliding_jwt::NoCustomClaims>(&login.token)?;
+    /// assert_eq!(claims.registered().issuer(), Some("https://api.example.com"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn registered(&self) -> &RegisteredClaims {
         &self.inner.registered
     }
 
     /// The application's own claims.
+    ///
+    /// ```
+    /// use serde::Deserialize;
+    /// use tower_sliding_jwt::JwtAuthLayer;
+    ///
+    /// #[derive(Deserialize)]
+    /// struct User {
+    ///     username: String,
+    /// }
+    ///
+    /// let issuer = JwtAuthLayer::builder().hs256([7u8; 32]).build()?.issuer();
+    /// let token = issuer.issue("42", &serde_json::json!({ "username": "alice" }))?.token;
+    /// assert_eq!(issuer.verify::<User>(&token)?.custom().username, "alice");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn custom(&self) -> &C {
         &self.inner.custom
     }
@@ -81,6 +121,19 @@ impl<C> Claims<C> {
     /// The verified token exactly as the client presented it: for an explicit renewal endpoint
     /// ([`Issuer::renew`](crate::Issuer::renew)) or to forward it upstream. Its `Debug` output
     /// hides it.
+    ///
+    /// ```
+    /// # let issuer = tower_sliding_jwt::JwtAuthLayer::builder()
+    /// #     .hs256([7u8; 32])
+    /// #     .issuer("https://api.example.com")
+    /// #     .audience("https://api.example.com")
+    /// #     .build()?
+    /// #     .issuer();
+    /// # let login = issuer.issue("42", &())?;
+    /// # let claims = issuer.verify::<tower_sliding_jwt::NoCustomClaims>(&login.token)?;
+    /// assert_eq!(claims.token().as_str(), login.token);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn token(&self) -> &RawToken {
         &self.inner.token
     }
@@ -110,26 +163,93 @@ impl<C> Claims<C> {
     }
 
     /// `sub`: whom the token is about.
+    ///
+    /// ```
+    /// # let issuer = tower_sliding_jwt::JwtAuthLayer::builder()
+    /// #     .hs256([7u8; 32])
+    /// #     .issuer("https://api.example.com")
+    /// #     .audience("https://api.example.com")
+    /// #     .build()?
+    /// #     .issuer();
+    /// # let login = issuer.issue("42", &())?;
+    /// # let claims = issuer.verify::<tower_sliding_jwt::NoCustomClaims>(&login.token)?;
+    /// assert_eq!(claims.subject(), Some("42"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn subject(&self) -> Option<&str> {
         self.inner.registered.subject()
     }
 
     /// `exp`: when the token expires (seconds since the epoch).
+    ///
+    /// ```
+    /// # let issuer = tower_sliding_jwt::JwtAuthLayer::builder()
+    /// #     .hs256([7u8; 32])
+    /// #     .issuer("https://api.example.com")
+    /// #     .audience("https://api.example.com")
+    /// #     .build()?
+    /// #     .issuer();
+    /// # let login = issuer.issue("42", &())?;
+    /// # let claims = issuer.verify::<tower_sliding_jwt::NoCustomClaims>(&login.token)?;
+    /// assert_eq!(claims.expires_at(), login.expires_at);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn expires_at(&self) -> i64 {
         self.inner.registered.expires_at()
     }
 
     /// `jti`: the token's unique id.
+    ///
+    /// ```
+    /// # let issuer = tower_sliding_jwt::JwtAuthLayer::builder()
+    /// #     .hs256([7u8; 32])
+    /// #     .issuer("https://api.example.com")
+    /// #     .audience("https://api.example.com")
+    /// #     .build()?
+    /// #     .issuer();
+    /// # let login = issuer.issue("42", &())?;
+    /// # let claims = issuer.verify::<tower_sliding_jwt::NoCustomClaims>(&login.token)?;
+    /// // Random for each token: a renewal gets a new one.
+    /// assert!(claims.token_id().is_some_and(|jti| !jti.is_empty()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn token_id(&self) -> Option<&str> {
         self.inner.registered.token_id()
     }
 
     /// `sid`: the login session the token belongs to (shared by all its renewals).
+    ///
+    /// ```
+    /// # let issuer = tower_sliding_jwt::JwtAuthLayer::builder()
+    /// #     .hs256([7u8; 32])
+    /// #     .issuer("https://api.example.com")
+    /// #     .audience("https://api.example.com")
+    /// #     .build()?
+    /// #     .issuer();
+    /// # let login = issuer.issue("42", &())?;
+    /// # let claims = issuer.verify::<tower_sliding_jwt::NoCustomClaims>(&login.token)?;
+    /// // Random for each login, and kept by every renewal.
+    /// assert!(claims.session_id().is_some_and(|sid| !sid.is_empty()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn session_id(&self) -> Option<&str> {
         self.inner.registered.session_id()
     }
 
     /// When the session began: `auth_time`, or `iat` for tokens without it.
+    ///
+    /// ```
+    /// # let issuer = tower_sliding_jwt::JwtAuthLayer::builder()
+    /// #     .hs256([7u8; 32])
+    /// #     .issuer("https://api.example.com")
+    /// #     .audience("https://api.example.com")
+    /// #     .build()?
+    /// #     .issuer();
+    /// # let login = issuer.issue("42", &())?;
+    /// # let claims = issuer.verify::<tower_sliding_jwt::NoCustomClaims>(&login.token)?;
+    /// assert_eq!(claims.session_start(), Some(issuer.now()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn session_start(&self) -> Option<i64> {
         self.inner.registered.session_start()
     }
@@ -229,63 +349,236 @@ pub struct RegisteredClaims {
 
 impl RegisteredClaims {
     /// `iss`: who issued the token.
+    ///
+    /// ```
+    /// # let issuer = tower_sliding_jwt::JwtAuthLayer::builder()
+    /// #     .hs256([7u8; 32])
+    /// #     .issuer("https://api.example.com")
+    /// #     .audience("https://api.example.com")
+    /// #     .build()?
+    /// #     .issuer();
+    /// # let login = issuer.issue("42", &())?;
+    /// # let claims = issuer.verify::<tower_sliding_jwt::NoCustomClaims>(&login.token)?;
+    /// let registered = claims.registered();
+    /// assert_eq!(registered.issuer(), Some("https://api.example.com"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn issuer(&self) -> Option<&str> {
         self.iss.as_deref()
     }
 
     /// `sub`: whom the token is about.
+    ///
+    /// ```
+    /// # let issuer = tower_sliding_jwt::JwtAuthLayer::builder()
+    /// #     .hs256([7u8; 32])
+    /// #     .issuer("https://api.example.com")
+    /// #     .audience("https://api.example.com")
+    /// #     .build()?
+    /// #     .issuer();
+    /// # let login = issuer.issue("42", &())?;
+    /// # let claims = issuer.verify::<tower_sliding_jwt::NoCustomClaims>(&login.token)?;
+    /// let registered = claims.registered();
+    /// assert_eq!(registered.subject(), Some("42"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn subject(&self) -> Option<&str> {
         self.sub.as_deref()
     }
 
     /// `aud`: whom the token is for.
+    ///
+    /// ```
+    /// # let issuer = tower_sliding_jwt::JwtAuthLayer::builder()
+    /// #     .hs256([7u8; 32])
+    /// #     .issuer("https://api.example.com")
+    /// #     .audience("https://api.example.com")
+    /// #     .build()?
+    /// #     .issuer();
+    /// # let login = issuer.issue("42", &())?;
+    /// # let claims = issuer.verify::<tower_sliding_jwt::NoCustomClaims>(&login.token)?;
+    /// let registered = claims.registered();
+    /// assert!(registered.audience().is_some_and(|aud| aud.contains("https://api.example.com")));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn audience(&self) -> Option<&Audience> {
         self.aud.as_ref()
     }
 
     /// `exp`: when the token expires.
+    ///
+    /// ```
+    /// # let issuer = tower_sliding_jwt::JwtAuthLayer::builder()
+    /// #     .hs256([7u8; 32])
+    /// #     .issuer("https://api.example.com")
+    /// #     .audience("https://api.example.com")
+    /// #     .build()?
+    /// #     .issuer();
+    /// # let login = issuer.issue("42", &())?;
+    /// # let claims = issuer.verify::<tower_sliding_jwt::NoCustomClaims>(&login.token)?;
+    /// let registered = claims.registered();
+    /// assert_eq!(registered.expires_at(), issuer.now() + 300);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn expires_at(&self) -> i64 {
         self.exp
     }
 
     /// `nbf`: not valid before.
+    ///
+    /// ```
+    /// # let issuer = tower_sliding_jwt::JwtAuthLayer::builder()
+    /// #     .hs256([7u8; 32])
+    /// #     .issuer("https://api.example.com")
+    /// #     .audience("https://api.example.com")
+    /// #     .build()?
+    /// #     .issuer();
+    /// # let login = issuer.issue("42", &())?;
+    /// # let claims = issuer.verify::<tower_sliding_jwt::NoCustomClaims>(&login.token)?;
+    /// let registered = claims.registered();
+    /// assert_eq!(registered.not_before(), None, "this crate's tokens are valid at once");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn not_before(&self) -> Option<i64> {
         self.nbf
     }
 
     /// `iat`: when the token was issued.
+    ///
+    /// ```
+    /// # let issuer = tower_sliding_jwt::JwtAuthLayer::builder()
+    /// #     .hs256([7u8; 32])
+    /// #     .issuer("https://api.example.com")
+    /// #     .audience("https://api.example.com")
+    /// #     .build()?
+    /// #     .issuer();
+    /// # let login = issuer.issue("42", &())?;
+    /// # let claims = issuer.verify::<tower_sliding_jwt::NoCustomClaims>(&login.token)?;
+    /// let registered = claims.registered();
+    /// assert_eq!(registered.issued_at(), Some(issuer.now()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn issued_at(&self) -> Option<i64> {
         self.iat
     }
 
     /// `jti`: the token's unique id.
+    ///
+    /// ```
+    /// # let issuer = tower_sliding_jwt::JwtAuthLayer::builder()
+    /// #     .hs256([7u8; 32])
+    /// #     .issuer("https://api.example.com")
+    /// #     .audience("https://api.example.com")
+    /// #     .build()?
+    /// #     .issuer();
+    /// # let login = issuer.issue("42", &())?;
+    /// # let claims = issuer.verify::<tower_sliding_jwt::NoCustomClaims>(&login.token)?;
+    /// let registered = claims.registered();
+    /// assert_eq!(registered.token_id(), claims.token_id());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn token_id(&self) -> Option<&str> {
         self.jti.as_deref()
     }
 
     /// `auth_time`: when the user authenticated.
+    ///
+    /// ```
+    /// # let issuer = tower_sliding_jwt::JwtAuthLayer::builder()
+    /// #     .hs256([7u8; 32])
+    /// #     .issuer("https://api.example.com")
+    /// #     .audience("https://api.example.com")
+    /// #     .build()?
+    /// #     .issuer();
+    /// # let login = issuer.issue("42", &())?;
+    /// # let claims = issuer.verify::<tower_sliding_jwt::NoCustomClaims>(&login.token)?;
+    /// let registered = claims.registered();
+    /// // A login token: the session starts now; its renewals keep this time.
+    /// assert_eq!(registered.auth_time(), Some(issuer.now()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn auth_time(&self) -> Option<i64> {
         self.auth_time
     }
 
     /// `sid`: the session id, kept by every renewal.
+    ///
+    /// ```
+    /// # let issuer = tower_sliding_jwt::JwtAuthLayer::builder()
+    /// #     .hs256([7u8; 32])
+    /// #     .issuer("https://api.example.com")
+    /// #     .audience("https://api.example.com")
+    /// #     .build()?
+    /// #     .issuer();
+    /// # let login = issuer.issue("42", &())?;
+    /// # let claims = issuer.verify::<tower_sliding_jwt::NoCustomClaims>(&login.token)?;
+    /// let registered = claims.registered();
+    /// assert_eq!(registered.session_id(), claims.session_id());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn session_id(&self) -> Option<&str> {
         self.sid.as_deref()
     }
 
     /// When the session began: `auth_time`, or `iat` standing in for a token without it. The
     /// session limit counts from here.
+    ///
+    /// ```
+    /// # let issuer = tower_sliding_jwt::JwtAuthLayer::builder()
+    /// #     .hs256([7u8; 32])
+    /// #     .issuer("https://api.example.com")
+    /// #     .audience("https://api.example.com")
+    /// #     .build()?
+    /// #     .issuer();
+    /// # let login = issuer.issue("42", &())?;
+    /// # let claims = issuer.verify::<tower_sliding_jwt::NoCustomClaims>(&login.token)?;
+    /// let registered = claims.registered();
+    /// assert_eq!(registered.session_start(), registered.auth_time());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn session_start(&self) -> Option<i64> {
         self.auth_time.or(self.iat)
     }
 
     /// `session_ttl`: the token lifetime this login chose (seconds), if it chose one (see
     /// [`SessionLifetimes`](crate::renewal::SessionLifetimes)).
+    ///
+    /// ```
+    /// # let issuer = tower_sliding_jwt::JwtAuthLayer::builder()
+    /// #     .hs256([7u8; 32])
+    /// #     .issuer("https://api.example.com")
+    /// #     .audience("https://api.example.com")
+    /// #     .build()?
+    /// #     .issuer();
+    /// # let login = issuer.issue("42", &())?;
+    /// # let claims = issuer.verify::<tower_sliding_jwt::NoCustomClaims>(&login.token)?;
+    /// let registered = claims.registered();
+    /// assert_eq!(registered.session_ttl(), None, "a plain login keeps the policy's lifetime");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn session_ttl(&self) -> Option<i64> {
         self.session_ttl
     }
 
     /// `session_max`: the maximum session this login chose (seconds), if it chose one.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_sliding_jwt::renewal::SessionLifetimes;
+    /// use tower_sliding_jwt::{JwtAuthLayer, NoCustomClaims, RenewalPolicy};
+    ///
+    /// let day = Duration::from_secs(24 * 3600);
+    /// let issuer = JwtAuthLayer::builder()
+    ///     .hs256([7u8; 32])
+    ///     .renewal(RenewalPolicy::new().allow_longer_sessions(30 * day))
+    ///     .build()?
+    ///     .issuer();
+    /// let lifetimes = SessionLifetimes::new().max_session(30 * day);
+    /// let remember_me = issuer.issue_with("42", &(), lifetimes)?;
+    /// let claims = issuer.verify::<NoCustomClaims>(&remember_me.token)?;
+    /// assert_eq!(claims.registered().session_max(), Some(30 * 24 * 3600));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn session_max(&self) -> Option<i64> {
         self.session_max
     }
@@ -315,11 +608,28 @@ enum Repr {
 
 impl Audience {
     /// Whether `audience` is among them.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::Audience;
+    ///
+    /// let aud: Audience = serde_json::from_str(r#""api""#)?;
+    /// assert!(aud.contains("api"));
+    /// assert!(!aud.contains("API"), "compared exactly");
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
     pub fn contains(&self, audience: &str) -> bool {
         self.iter().any(|a| a == audience)
     }
 
     /// Every audience.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::Audience;
+    ///
+    /// let aud: Audience = serde_json::from_str(r#"["api", "admin"]"#)?;
+    /// assert_eq!(aud.iter().collect::<Vec<_>>(), ["api", "admin"]);
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
     pub fn iter(&self) -> impl Iterator<Item = &str> {
         let (one, many): (Option<&CompactString>, &[CompactString]) = match &self.0 {
             Repr::One(a) => (Some(a), &[]),
