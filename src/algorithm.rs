@@ -60,16 +60,37 @@ const TABLE: [(Algorithm, &str, jsonwebtoken::Algorithm); 12] = [
 
 impl Algorithm {
     /// The JOSE name, as `alg` spells it.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::Algorithm;
+    ///
+    /// assert_eq!(Algorithm::EdDSA.name(), "EdDSA");
+    /// ```
     pub fn name(self) -> &'static str {
         TABLE[self as usize].1
     }
 
     /// The algorithm named exactly `name` (case-sensitive, as RFC 7515 requires).
+    ///
+    /// ```
+    /// use tower_sliding_jwt::Algorithm;
+    ///
+    /// assert_eq!(Algorithm::from_name("RS256"), Some(Algorithm::RS256));
+    /// assert_eq!(Algorithm::from_name("rs256"), None);
+    /// assert_eq!(Algorithm::from_name("none"), None, "unsigned tokens have no algorithm here");
+    /// ```
     pub fn from_name(name: &str) -> Option<Algorithm> {
         TABLE.iter().find(|(_, n, _)| *n == name).map(|(alg, _, _)| *alg)
     }
 
     /// Whether it is an HMAC algorithm (a shared secret signs and verifies).
+    ///
+    /// ```
+    /// use tower_sliding_jwt::Algorithm;
+    ///
+    /// assert!(Algorithm::HS384.is_hmac());
+    /// assert!(!Algorithm::ES256.is_hmac());
+    /// ```
     pub fn is_hmac(self) -> bool {
         matches!(self, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512)
     }

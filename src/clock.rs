@@ -69,16 +69,38 @@ pub struct ManualClock(Arc<AtomicI64>);
 
 impl ManualClock {
     /// A clock standing at `now` (seconds since the Unix epoch).
+    ///
+    /// ```
+    /// use tower_sliding_jwt::{Clock, ManualClock};
+    ///
+    /// assert_eq!(ManualClock::new(1_800_000_000).now(), 1_800_000_000);
+    /// ```
     pub fn new(now: i64) -> Self {
         ManualClock(Arc::new(AtomicI64::new(now)))
     }
 
     /// A clock standing at the current system time.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::{Clock, ManualClock, SystemClock};
+    ///
+    /// let clock = ManualClock::starting_now();
+    /// assert!(SystemClock.now() - clock.now() <= 1);
+    /// ```
     pub fn starting_now() -> Self {
         ManualClock::new(SystemClock.now())
     }
 
     /// Move the clock forward.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_sliding_jwt::{Clock, ManualClock};
+    ///
+    /// let clock = ManualClock::new(1_000);
+    /// clock.advance(Duration::from_millis(61_500));
+    /// assert_eq!(clock.now(), 1_061, "whole seconds");
+    /// ```
     pub fn advance(&self, by: Duration) {
         let secs = i64::try_from(by.as_secs()).unwrap_or(i64::MAX);
         let _ = self
@@ -87,6 +109,14 @@ impl ManualClock {
     }
 
     /// Set the clock to `now` (seconds since the Unix epoch).
+    ///
+    /// ```
+    /// use tower_sliding_jwt::{Clock, ManualClock};
+    ///
+    /// let clock = ManualClock::new(1_000);
+    /// clock.set(500);
+    /// assert_eq!(clock.now(), 500, "a clock may be set back");
+    /// ```
     pub fn set(&self, now: i64) {
         self.0.store(now, Ordering::SeqCst);
     }

@@ -50,13 +50,42 @@ pub enum CryptoBackend {
 
 impl CryptoBackend {
     /// The backend this build uses.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::CryptoBackend;
+    ///
+    /// // aws-lc-rs wins when both features are on.
+    /// let expected = match cfg!(feature = "aws_lc_rs") {
+    ///     true => CryptoBackend::AwsLcRs,
+    ///     false => CryptoBackend::RustCrypto,
+    /// };
+    /// assert_eq!(CryptoBackend::ACTIVE, expected);
+    /// ```
     #[cfg(feature = "aws_lc_rs")]
     pub const ACTIVE: CryptoBackend = CryptoBackend::AwsLcRs;
     /// The backend this build uses.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::CryptoBackend;
+    ///
+    /// // aws-lc-rs wins when both features are on.
+    /// let expected = match cfg!(feature = "aws_lc_rs") {
+    ///     true => CryptoBackend::AwsLcRs,
+    ///     false => CryptoBackend::RustCrypto,
+    /// };
+    /// assert_eq!(CryptoBackend::ACTIVE, expected);
+    /// ```
     #[cfg(all(feature = "rust_crypto", not(feature = "aws_lc_rs")))]
     pub const ACTIVE: CryptoBackend = CryptoBackend::RustCrypto;
 
     /// The backend's name, as the crate feature spells it.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::CryptoBackend;
+    ///
+    /// assert_eq!(CryptoBackend::RustCrypto.name(), "rust_crypto");
+    /// assert_eq!(CryptoBackend::AwsLcRs.to_string(), "aws_lc_rs");
+    /// ```
     pub const fn name(self) -> &'static str {
         match self {
             CryptoBackend::RustCrypto => "rust_crypto",

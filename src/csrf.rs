@@ -43,6 +43,12 @@ pub struct CsrfPolicy {
 
 impl CsrfPolicy {
     /// The default: on; same-origin requests only.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::CsrfPolicy;
+    ///
+    /// assert_eq!(CsrfPolicy::new(), CsrfPolicy::default());
+    /// ```
     pub fn new() -> CsrfPolicy {
         CsrfPolicy { enabled: true, same_site: false, origins: Vec::new() }
     }
@@ -61,6 +67,35 @@ impl CsrfPolicy {
 
     /// Also let through requests from this origin (`https://app.example.com`: scheme, host and
     /// port, no path), for pages served from another origin than the API.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::convert::Infallible;
+    ///
+    /// use http::{Request, Response, header::{COOKIE, ORIGIN}};
+    /// use tower::{Layer, ServiceExt, service_fn};
+    /// use tower_sliding_jwt::{CsrfPolicy, JwtAuthLayer, TokenSource};
+    ///
+    /// let layer = JwtAuthLayer::builder()
+    ///     .hs256(b"an example secret of at least 32 bytes")
+    ///     .token_sources([TokenSource::cookie("token")])
+    ///     .csrf(CsrfPolicy::new().allow_origin("https://app.example.com"))
+    ///     .build()?;
+    /// let token = layer.issuer().issue("42", &())?.token;
+    /// let inner = service_fn(|_: Request<()>| async { Ok::<_, Infallible>(Response::new(())) });
+    /// let post_from = |origin: &str| {
+    ///     let request = Request::post("https://api.example.com/orders")
+    ///         .header(ORIGIN, origin)
+    ///         .header(COOKIE, format!("token={token}"))
+    ///         .body(())
+    ///         .unwrap();
+    ///     layer.layer(inner.clone()).oneshot(request)
+    /// };
+    /// assert_eq!(post_from("https://app.example.com").await?.status(), 200);
+    /// assert_eq!(post_from("https://evil.example").await?.status(), 403);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn allow_origin(mut self, origin: impl Into<String>) -> CsrfPolicy {
         self.origins.push(origin.into().trim_end_matches('/').to_ascii_lowercase());
         self
@@ -68,6 +103,13 @@ impl CsrfPolicy {
 
     /// Also let through `Sec-Fetch-Site: same-site` requests (from sibling subdomains). Only
     /// when every subdomain of the site is trusted.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::CsrfPolicy;
+    ///
+    /// // Pages on www.example.com and admin.example.com call api.example.com.
+    /// let siblings = CsrfPolicy::new().allow_same_site(true);
+    /// ```
     pub fn allow_same_site(mut self, allow: bool) -> CsrfPolicy {
         self.same_site = allow;
         self

@@ -431,6 +431,15 @@ impl Error for TokenError {}
 /// What the layer then does is set by [`RevocationFailure`](crate::revocation::RevocationFailure);
 /// it never lets the request through. The underlying error, if any, is its
 /// [`source`](Error::source).
+///
+/// ```
+/// use std::error::Error as _;
+/// use tower_sliding_jwt::revocation::RevocationError;
+///
+/// let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+/// let error = RevocationError::with_source("the store is unreachable", io);
+/// assert!(error.source().is_some());
+/// ```
 #[derive(Debug, Clone)]
 pub struct RevocationError {
     reason: String,

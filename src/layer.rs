@@ -49,6 +49,14 @@ impl<C, R> JwtAuthLayer<C, R> {
     /// [`JwtAuthBuilder::verified_token_cache`]).
     ///
     /// [`JwtAuthBuilder::verified_token_cache`]: crate::JwtAuthBuilder::verified_token_cache
+    ///
+    /// ```
+    /// use tower_sliding_jwt::JwtAuthLayer;
+    ///
+    /// let layer = JwtAuthLayer::builder().hs256([7u8; 32]).build()?;
+    /// assert_eq!(layer.cached_tokens(), 0, "nothing seen yet");
+    /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+    /// ```
     pub fn cached_tokens(&self) -> usize {
         self.config.cache.as_ref().map_or(0, |cache| cache.len())
     }
@@ -143,6 +151,15 @@ impl<C, R> JwtAuthLayer<C, R> {
 
     /// The [`Issuer`] sharing this layer's keys, lifetimes and clock: for login and explicit
     /// renewal routes.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::{JwtAuthLayer, NoCustomClaims};
+    ///
+    /// let layer = JwtAuthLayer::builder().hs256([7u8; 32]).build()?;
+    /// let login = layer.issuer().issue("42", &())?;
+    /// assert!(layer.issuer().verify::<NoCustomClaims>(&login.token).is_ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn issuer(&self) -> Issuer {
         Issuer::new(Arc::clone(&self.config.core))
     }

@@ -44,6 +44,17 @@ impl RawToken {
     }
 
     /// The compact JWS.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::{JwtAuthLayer, NoCustomClaims};
+    ///
+    /// let issuer = JwtAuthLayer::builder().hs256([7u8; 32]).build()?.issuer();
+    /// let login = issuer.issue("42", &())?;
+    /// let claims = issuer.verify::<NoCustomClaims>(&login.token)?;
+    /// assert_eq!(claims.token().as_str(), login.token);
+    /// assert!(!format!("{:?}", claims.token()).contains(&login.token), "Debug hides it");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn as_str(&self) -> &str {
         let bytes = self.value.as_bytes().get(self.start..).unwrap_or_default();
         // Checked visible ASCII when it was extracted.

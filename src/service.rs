@@ -51,16 +51,47 @@ impl<S, C, R> JwtAuth<S, C, R> {
     }
 
     /// The wrapped service.
+    ///
+    /// ```
+    /// use tower::Layer;
+    /// use tower_sliding_jwt::JwtAuthLayer;
+    ///
+    /// let layer = JwtAuthLayer::builder().hs256([7u8; 32]).build()?;
+    /// let service = layer.layer(vec!["the inner service"]);
+    /// assert_eq!(service.get_ref()[0], "the inner service");
+    /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+    /// ```
     pub fn get_ref(&self) -> &S {
         &self.inner
     }
 
     /// The wrapped service, mutably.
+    ///
+    /// ```
+    /// use tower::Layer;
+    /// use tower_sliding_jwt::JwtAuthLayer;
+    ///
+    /// let layer = JwtAuthLayer::builder().hs256([7u8; 32]).build()?;
+    /// let mut service = layer.layer(vec![1]);
+    /// service.get_mut().push(2);
+    /// assert_eq!(service.get_ref(), &[1, 2]);
+    /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+    /// ```
     pub fn get_mut(&mut self) -> &mut S {
         &mut self.inner
     }
 
     /// Unwrap the inner service.
+    ///
+    /// ```
+    /// use tower::Layer;
+    /// use tower_sliding_jwt::JwtAuthLayer;
+    ///
+    /// let layer = JwtAuthLayer::builder().hs256([7u8; 32]).build()?;
+    /// let service = layer.layer(String::from("inner"));
+    /// assert_eq!(service.into_inner(), "inner");
+    /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+    /// ```
     pub fn into_inner(self) -> S {
         self.inner
     }

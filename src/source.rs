@@ -42,16 +42,38 @@ pub enum TokenSource {
 
 impl TokenSource {
     /// A named header carrying the bare token.
+    ///
+    /// ```
+    /// use http::HeaderName;
+    /// use tower_sliding_jwt::TokenSource;
+    ///
+    /// let api_token = TokenSource::header(HeaderName::from_static("x-api-token"));
+    /// ```
     pub fn header(name: HeaderName) -> TokenSource {
         TokenSource::Header(name)
     }
 
     /// A cookie of this name.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::TokenSource;
+    ///
+    /// // `__Host-` binds the cookie to this host, over HTTPS; the default cookie settings
+    /// // satisfy it.
+    /// let session = TokenSource::cookie("__Host-session");
+    /// ```
     pub fn cookie(name: impl Into<String>) -> TokenSource {
         TokenSource::Cookie(name.into())
     }
 
     /// A query parameter of this name.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::TokenSource;
+    ///
+    /// // For a WebSocket upgrade from a browser, which cannot set headers.
+    /// let websocket = TokenSource::query("access_token");
+    /// ```
     pub fn query(name: impl Into<String>) -> TokenSource {
         TokenSource::Query(name.into())
     }
