@@ -102,16 +102,48 @@ impl PublicJwk {
     }
 
     /// The key id.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::{Algorithm, Key};
+    ///
+    /// let pem = std::fs::read("tests/keys/ed25519_private.pem")?;
+    /// let key = Key::from_private_pem(Algorithm::EdDSA, &pem)?.with_kid("ed-1");
+    /// let jwk = key.public_jwk().unwrap();
+    /// assert_eq!(jwk.kid(), Some("ed-1"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn kid(&self) -> Option<&str> {
         self.jwk.common.key_id.as_deref()
     }
 
     /// The algorithm the key is for.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::{Algorithm, Key};
+    ///
+    /// let pem = std::fs::read("tests/keys/ed25519_private.pem")?;
+    /// let key = Key::from_private_pem(Algorithm::EdDSA, &pem)?.with_kid("ed-1");
+    /// let jwk = key.public_jwk().unwrap();
+    /// assert_eq!(jwk.algorithm(), Algorithm::EdDSA);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn algorithm(&self) -> Algorithm {
         self.algorithm
     }
 
     /// The JWK as JSON text.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::{Algorithm, Key};
+    ///
+    /// let pem = std::fs::read("tests/keys/ed25519_private.pem")?;
+    /// let key = Key::from_private_pem(Algorithm::EdDSA, &pem)?.with_kid("ed-1");
+    /// let jwk = key.public_jwk().unwrap();
+    /// let json = jwk.to_json();
+    /// assert!(json.contains(r#""kty":"OKP""#) && json.contains(r#""crv":"Ed25519""#));
+    /// assert!(!json.contains(r#""d":"#), "never the private part");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn to_json(&self) -> String {
         serde_json::to_string(&self.jwk).unwrap_or_default()
     }
@@ -148,11 +180,33 @@ impl JwkSet {
     }
 
     /// The keys.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::JwtAuthLayer;
+    ///
+    /// // HMAC secrets are never published.
+    /// let set = JwtAuthLayer::builder().hs256([7u8; 32]).build()?.issuer().jwks();
+    /// assert!(set.keys().is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn keys(&self) -> &[PublicJwk] {
         &self.keys
     }
 
     /// The document as JSON text.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::{Algorithm, JwtAuthLayer, Key};
+    ///
+    /// let old = Key::from_public_pem(Algorithm::ES256, std::fs::read("tests/keys/ec256_public.pem")?)?;
+    /// let new = std::fs::read("tests/keys/ed25519_private.pem")?;
+    /// let new = Key::from_private_pem(Algorithm::EdDSA, new)?;
+    /// let layer = JwtAuthLayer::builder().signing_key(new).previous_key(old).build()?;
+    /// // Both keys, so tokens signed before the rotation still verify elsewhere.
+    /// let document: serde_json::Value = serde_json::from_str(&layer.issuer().jwks().to_json())?;
+    /// assert_eq!(document["keys"].as_array().map(Vec::len), Some(2));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
     }

@@ -58,6 +58,16 @@ impl Key {
     ///
     /// The secret must be at least as long as the hash output: 32 bytes for HS256, 48 for HS384,
     /// 64 for HS512 (RFC 7518 section 3.2).
+    ///
+    /// ```
+    /// use tower_sliding_jwt::{Algorithm, Key, KeyError};
+    ///
+    /// let key = Key::hmac(Algorithm::HS384, [7u8; 48])?;
+    /// assert_eq!(key.algorithm(), Algorithm::HS384);
+    /// let short = Key::hmac(Algorithm::HS384, [7u8; 32]).unwrap_err();
+    /// assert!(matches!(short, KeyError::SecretTooShort { minimum: 48, actual: 32, .. }));
+    /// # Ok::<(), KeyError>(())
+    /// ```
     pub fn hmac(algorithm: Algorithm, secret: impl AsRef<[u8]>) -> Result<Key, KeyError> {
         let secret = secret.as_ref();
         let minimum = match algorithm {
@@ -86,6 +96,15 @@ impl Key {
     }
 
     /// An HS256 key from a secret of at least 32 bytes.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::Key;
+    ///
+    /// let secret = std::env::var("JWT_SECRET").unwrap_or_else(|_| "x".repeat(32));
+    /// let key = Key::hs256(secret)?;
+    /// assert!(key.can_sign());
+    /// # Ok::<(), tower_sliding_jwt::KeyError>(())
+    /// ```
     pub fn hs256(secret: impl AsRef<[u8]>) -> Result<Key, KeyError> {
         Key::hmac(Algorithm::HS256, secret)
     }
@@ -289,22 +308,53 @@ impl Key {
     }
 
     /// Set the key id (`kid`) that selects this key and that tokens signed with it carry.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::Key;
+    ///
+    /// let key = Key::hs256([7u8; 32])?.with_kid("2026-11");
+    /// assert_eq!(key.kid(), Some("2026-11"));
+    /// # Ok::<(), tower_sliding_jwt::KeyError>(())
+    /// ```
     pub fn with_kid(mut self, kid: impl Into<String>) -> Key {
         self.kid = Some(kid.into());
         self
     }
 
     /// The algorithm this key is pinned to.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::{Algorithm, Key};
+    ///
+    /// assert_eq!(Key::hs256([7u8; 32])?.algorithm(), Algorithm::HS256);
+    /// # Ok::<(), tower_sliding_jwt::KeyError>(())
+    /// ```
     pub fn algorithm(&self) -> Algorithm {
         self.alg
     }
 
     /// The key id, if any.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::Key;
+    ///
+    /// assert_eq!(Key::hs256([7u8; 32])?.kid(), None, "an HMAC key has no kid until given one");
+    /// # Ok::<(), tower_sliding_jwt::KeyError>(())
+    /// ```
     pub fn kid(&self) -> Option<&str> {
         self.kid.as_deref()
     }
 
     /// Whether this key can sign (it holds a secret or a private key).
+    ///
+    /// ```
+    /// use tower_sliding_jwt::{Algorithm, Key};
+    ///
+    /// let pem = std::fs::read("tests/keys/ed25519_public.pem")?;
+    /// let public = Key::from_public_pem(Algorithm::EdDSA, pem)?;
+    /// assert!(!public.can_sign(), "a public key only verifies");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn can_sign(&self) -> bool {
         self.material.signer.is_some()
     }
