@@ -198,7 +198,8 @@ impl JwkSet {
     /// ```
     /// use tower_sliding_jwt::{Algorithm, JwtAuthLayer, Key};
     ///
-    /// let old = Key::from_public_pem(Algorithm::ES256, std::fs::read("tests/keys/ec256_public.pem")?)?;
+    /// let old = std::fs::read("tests/keys/ec256_public.pem")?;
+    /// let old = Key::from_public_pem(Algorithm::ES256, old)?;
     /// let new = std::fs::read("tests/keys/ed25519_private.pem")?;
     /// let new = Key::from_private_pem(Algorithm::EdDSA, new)?;
     /// let layer = JwtAuthLayer::builder().signing_key(new).previous_key(old).build()?;
