@@ -97,6 +97,25 @@ impl Issuer {
     /// `custom` must serialize to a JSON object (use `&()` or [`NoCustomClaims`] for none) and may
     /// not set the claims listed above. A token longer than the layer's maximum token size is
     /// refused with [`IssueError::TooLarge`]: the layer would not accept it back.
+    ///
+    /// ```
+    /// use serde::Serialize;
+    /// use tower_sliding_jwt::{IssueError, JwtAuthLayer};
+    ///
+    /// #[derive(Serialize)]
+    /// struct User<'a> {
+    ///     username: &'a str,
+    ///     roles: &'a [&'a str],
+    /// }
+    ///
+    /// let issuer = JwtAuthLayer::builder().hs256([7u8; 32]).build()?.issuer();
+    /// let login = issuer.issue("42", &User { username: "alice", roles: &["admin"] })?;
+    /// assert_eq!(login.expires_in, 300);
+    /// // The registered claims are the issuer's to set.
+    /// let forged = serde_json::json!({ "exp": i64::MAX });
+    /// assert_eq!(issuer.issue("42", &forged).unwrap_err(), IssueError::ReservedClaim("exp"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn issue<T: Serialize + ?Sized>(
         &self,
         subject: impl Into<String>,
@@ -231,6 +250,24 @@ impl Issuer {
 
     /// Verify a token outside the layer (a WebSocket handshake, a message queue) with the same
     /// keys and claim rules, and read its claims. The revocation hook is not consulted here.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::error::TokenError;
+    /// use tower_sliding_jwt::{JwtAuthLayer, NoCustomClaims};
+    ///
+    /// let issuer = JwtAuthLayer::builder().hs256([7u8; 32]).build()?.issuer();
+    /// let token = issuer.issue("42", &())?.token;
+    /// assert_eq!(issuer.verify::<NoCustomClaims>(&token)?.subject(), Some("42"));
+    ///
+    /// // Another token's claims under this token's signature.
+    /// let (header, rest) = token.split_once('.').unwrap();
+    /// let signature = rest.split_once('.').unwrap().1;
+    /// let admin = issuer.issue("admin", &())?.token;
+    /// let forged = format!("{header}.{}.{signature}", admin.split('.').nth(1).unwrap());
+    /// let refused = issuer.verify::<NoCustomClaims>(&forged);
+    /// assert!(matches!(refused, Err(TokenError::InvalidSignature)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn verify<C: DeserializeOwned + 'static>(
         &self,
         token: &str,
@@ -270,6 +307,23 @@ impl Issuer {
     /// The `Set-Cookie` value that delivers `issued` to a browser, when the layer reads tokens
     /// from a cookie: the first cookie source's name, the policy's cookie attributes, and a
     /// `Max-Age` of the token's lifetime. `None` without a cookie source.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::{JwtAuthLayer, TokenSource};
+    ///
+    /// let issuer = JwtAuthLayer::builder()
+    ///     .hs256([7u8; 32])
+    ///     .token_sources([TokenSource::cookie("__Host-session")])
+    ///     .build()?
+    ///     .issuer();
+    /// let login = issuer.issue("42", &())?;
+    /// let set_cookie = issuer.set_cookie(&login).expect("a cookie source");
+    /// assert!(set_cookie.is_sensitive(), "kept out of logs");
+    /// let set_cookie = set_cookie.to_str()?;
+    /// assert!(set_cookie.starts_with(&format!("__Host-session={}", login.token)));
+    /// assert!(set_cookie.contains("Max-Age=300") && set_cookie.contains("HttpOnly"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn set_cookie(&self, issued: &IssuedToken) -> Option<HeaderValue> {
         let name = self.core.cookie_name()?;
         let max_age = issued.expires_at.saturating_sub(self.core.now());
@@ -304,6 +358,18 @@ impl Issuer {
 
     /// When the session of a token with these claims ends for good: its start (`auth_time`, or
     /// `iat`) plus the maximum session. The time until which a logout must be remembered.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::{JwtAuthLayer, NoCustomClaims};
+    ///
+    /// let issuer = JwtAuthLayer::builder().hs256([7u8; 32]).build()?.issuer();
+    /// let login = issuer.issue("42", &())?;
+    /// let claims = issuer.verify::<NoCustomClaims>(&login.token)?;
+    /// // 24 hours after login by default: how long a logout must be remembered.
+    /// assert_eq!(issuer.session_expires_at(claims.registered()), Some(login.session_expires_at));
+    /// assert_eq!(login.session_expires_at - issuer.now(), 24 * 3600);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn session_expires_at(&self, claims: &RegisteredClaims) -> Option<i64> {
         let start = claims.session_start()?;
         let max = claims.session_max().unwrap_or(secs(self.core.renewal.max_session));
@@ -311,6 +377,18 @@ impl Issuer {
     }
 
     /// The current time on the configuration's clock.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::{JwtAuthLayer, ManualClock};
+    ///
+    /// let issuer = JwtAuthLayer::builder()
+    ///     .hs256([7u8; 32])
+    ///     .clock(ManualClock::new(1_800_000_000))
+    ///     .build()?
+    ///     .issuer();
+    /// assert_eq!(issuer.now(), 1_800_000_000);
+    /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+    /// ```
     pub fn now(&self) -> i64 {
         self.core.now()
     }
