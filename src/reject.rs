@@ -71,6 +71,13 @@ pub struct Forbidden {
 impl Forbidden {
     /// A refusal with a description for `error_description` / `grpc-message`. Characters that
     /// cannot appear in a quoted header parameter are replaced with `?`.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::Forbidden;
+    ///
+    /// // A quote would end the challenge's parameter early.
+    /// assert_eq!(Forbidden::new(r#"not "yours""#).description(), "not ?yours?");
+    /// ```
     pub fn new(description: impl Into<Cow<'static, str>>) -> Forbidden {
         Forbidden { description: quotable(description.into()), scope: None }
     }
@@ -91,11 +98,25 @@ impl Forbidden {
     }
 
     /// The description.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::Forbidden;
+    ///
+    /// assert_eq!(Forbidden::new("admins only").description(), "admins only");
+    /// ```
     pub fn description(&self) -> &str {
         &self.description
     }
 
     /// The scope the request needs, if the refusal names one.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::Forbidden;
+    ///
+    /// assert_eq!(Forbidden::new("read only").scope(), None);
+    /// let refusal = Forbidden::new("read only").with_scope("orders:write");
+    /// assert_eq!(refusal.scope(), Some("orders:write"));
+    /// ```
     pub fn scope(&self) -> Option<&str> {
         self.scope.as_deref()
     }
@@ -157,6 +178,16 @@ const GRPC_MESSAGE: &AsciiSet = &CONTROLS.add(b'%');
 
 impl Rejection {
     /// The HTTP status of the default response.
+    ///
+    /// ```
+    /// use http::StatusCode;
+    /// use tower_sliding_jwt::error::TokenError;
+    /// use tower_sliding_jwt::{Forbidden, Rejection};
+    ///
+    /// assert_eq!(Rejection::InvalidToken(TokenError::Expired).status(), StatusCode::UNAUTHORIZED);
+    /// assert_eq!(Rejection::Forbidden(Forbidden::new("no")).status(), StatusCode::FORBIDDEN);
+    /// assert_eq!(Rejection::Unavailable.status(), StatusCode::SERVICE_UNAVAILABLE);
+    /// ```
     pub fn status(&self) -> StatusCode {
         match self {
             Rejection::Missing | Rejection::InvalidToken(_) => StatusCode::UNAUTHORIZED,
@@ -168,6 +199,16 @@ impl Rejection {
     }
 
     /// The RFC 6750 error code, if the rejection has one.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::Rejection;
+    /// use tower_sliding_jwt::error::TokenError;
+    ///
+    /// let expired = Rejection::InvalidToken(TokenError::Expired);
+    /// assert_eq!(expired.error_code(), Some("invalid_token"));
+    /// // RFC 6750: a request without any token gets a bare challenge.
+    /// assert_eq!(Rejection::Missing.error_code(), None);
+    /// ```
     pub fn error_code(&self) -> Option<&'static str> {
         match self {
             Rejection::Missing | Rejection::Unavailable | Rejection::CrossSite => None,
@@ -178,6 +219,13 @@ impl Rejection {
     }
 
     /// The gRPC status code of the default gRPC response.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::{Forbidden, Rejection};
+    ///
+    /// assert_eq!(Rejection::Missing.grpc_code(), 16, "UNAUTHENTICATED");
+    /// assert_eq!(Rejection::Forbidden(Forbidden::new("no")).grpc_code(), 7, "PERMISSION_DENIED");
+    /// ```
     pub fn grpc_code(&self) -> u8 {
         match self {
             Rejection::Forbidden(_) => GRPC_PERMISSION_DENIED,
@@ -217,6 +265,32 @@ impl Rejection {
 
     /// The default response: an empty body with the status and headers of the table above, in
     /// the gRPC shape when the request was a gRPC call, and `Cache-Control: no-store`.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::convert::Infallible;
+    ///
+    /// use http::{Request, Response, StatusCode};
+    /// use tower::{Layer, ServiceExt, service_fn};
+    /// use tower_sliding_jwt::{JwtAuthLayer, Rejection, RejectionContext};
+    ///
+    /// // Keep the default status and headers, and explain in the body.
+    /// let explained = |rejection: &Rejection, context: &RejectionContext<'_>| {
+    ///     let mut response: Response<String> = rejection.default_response(context);
+    ///     *response.body_mut() = rejection.to_string();
+    ///     response
+    /// };
+    /// let layer = JwtAuthLayer::builder().hs256([7u8; 32]).rejection_handler(explained).build()?;
+    /// let inner = service_fn(|_: Request<()>| async {
+    ///     Ok::<_, Infallible>(Response::new(String::new()))
+    /// });
+    /// let response = layer.layer(inner).oneshot(Request::new(())).await?;
+    /// assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    /// assert_eq!(response.headers()["cache-control"], "no-store");
+    /// assert_eq!(response.body(), "no token was presented");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn default_response<B: Default>(&self, context: &RejectionContext<'_>) -> Response<B> {
         let mut response = Response::new(B::default());
         if !context.is_grpc() {
@@ -273,11 +347,65 @@ pub struct RejectionContext<'a> {
 
 impl RejectionContext<'_> {
     /// The refused request's method, URI, headers and extensions.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::convert::Infallible;
+    ///
+    /// use http::{Request, Response, StatusCode};
+    /// use tower::{Layer, ServiceExt, service_fn};
+    /// use tower_sliding_jwt::{JwtAuthLayer, Rejection, RejectionContext};
+    ///
+    /// // Hide the admin routes' existence from anyone without a valid token.
+    /// let hide_admin = |rejection: &Rejection, context: &RejectionContext<'_>| {
+    ///     let mut response: Response<()> = rejection.default_response(context);
+    ///     if context.request().uri.path().starts_with("/admin") {
+    ///         *response.status_mut() = StatusCode::NOT_FOUND;
+    ///     }
+    ///     response
+    /// };
+    /// let layer = JwtAuthLayer::builder().hs256([7u8; 32]).rejection_handler(hide_admin).build()?;
+    /// let inner = service_fn(|_: Request<()>| async { Ok::<_, Infallible>(Response::new(())) });
+    /// let call = |path: &str| {
+    ///     layer.layer(inner.clone()).oneshot(Request::get(path).body(()).unwrap())
+    /// };
+    /// assert_eq!(call("/admin/users").await?.status(), StatusCode::NOT_FOUND);
+    /// assert_eq!(call("/orders").await?.status(), StatusCode::UNAUTHORIZED);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn request(&self) -> &Parts {
         self.parts
     }
 
     /// The configured realm.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::convert::Infallible;
+    ///
+    /// use http::{Request, Response, StatusCode};
+    /// use tower::{Layer, ServiceExt, service_fn};
+    /// use tower_sliding_jwt::{JwtAuthLayer, Rejection, RejectionContext};
+    ///
+    /// let login_hint = |rejection: &Rejection, context: &RejectionContext<'_>| {
+    ///     let mut response: Response<String> = rejection.default_response(context);
+    ///     *response.body_mut() = format!("log in to {}", context.realm());
+    ///     response
+    /// };
+    /// let layer = JwtAuthLayer::builder()
+    ///     .hs256([7u8; 32])
+    ///     .realm("billing")
+    ///     .rejection_handler(login_hint)
+    ///     .build()?;
+    /// let inner = service_fn(|_: Request<()>| async {
+    ///     Ok::<_, Infallible>(Response::new(String::new()))
+    /// });
+    /// let response = layer.layer(inner).oneshot(Request::new(())).await?;
+    /// assert_eq!(response.body(), "log in to billing");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn realm(&self) -> &str {
         self.realm
     }
@@ -285,6 +413,40 @@ impl RejectionContext<'_> {
     /// Whether the request is a gRPC call: a `POST` with `content-type: application/grpc…`.
     /// Any other request (a `GET` carrying that content type too) is answered as HTTP, so its
     /// refusal is a 401 with a challenge and not a 200 that a cache might keep.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::convert::Infallible;
+    ///
+    /// use http::{Request, Response, StatusCode};
+    /// use tower::{Layer, ServiceExt, service_fn};
+    /// use tower_sliding_jwt::{JwtAuthLayer, Rejection, RejectionContext};
+    ///
+    /// let json_for_http = |rejection: &Rejection, context: &RejectionContext<'_>| {
+    ///     let mut response: Response<String> = rejection.default_response(context);
+    ///     if !context.is_grpc() {
+    ///         let body = serde_json::json!({ "error": rejection.to_string() });
+    ///         *response.body_mut() = body.to_string();
+    ///     }
+    ///     response
+    /// };
+    /// let layer =
+    ///     JwtAuthLayer::builder().hs256([7u8; 32]).rejection_handler(json_for_http).build()?;
+    /// let inner = service_fn(|_: Request<()>| async {
+    ///     Ok::<_, Infallible>(Response::new(String::new()))
+    /// });
+    /// let grpc = Request::post("/greeter.Greeter/SayHello")
+    ///     .header("content-type", "application/grpc")
+    ///     .body(())?;
+    /// let response = layer.layer(inner.clone()).oneshot(grpc).await?;
+    /// assert_eq!(response.status(), StatusCode::OK, "gRPC reports errors in grpc-status");
+    /// assert_eq!(response.headers()["grpc-status"], "16");
+    /// assert!(response.body().is_empty());
+    /// let response = layer.layer(inner).oneshot(Request::new(())).await?;
+    /// assert!(response.body().starts_with(r#"{"error":"#));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn is_grpc(&self) -> bool {
         self.parts.method == Method::POST && has_grpc_content_type(self.parts)
     }
