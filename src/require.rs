@@ -122,6 +122,13 @@ pub struct RequireClaimsLayer<C, F, R = DefaultRejection> {
 
 impl<C, F: ClaimsCheck<C>> RequireClaimsLayer<C, F> {
     /// Require `check` to pass; refusals in the default shape, realm `api`.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::require::{RequireClaimsLayer, require_scope};
+    /// use tower_sliding_jwt::Claims;
+    ///
+    /// let admins = RequireClaimsLayer::<Claims, _>::new(require_scope("admin"));
+    /// ```
     pub fn new(check: F) -> RequireClaimsLayer<C, F> {
         RequireClaimsLayer {
             check: Arc::new(check),
@@ -156,6 +163,25 @@ impl<C, F, R> RequireClaimsLayer<C, F, R> {
     }
 
     /// The realm of `WWW-Authenticate` challenges. Default `api`.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::convert::Infallible;
+    ///
+    /// use http::{Request, Response};
+    /// use tower::{Layer, ServiceExt, service_fn};
+    /// use tower_sliding_jwt::require::{RequireClaimsLayer, require_scope};
+    /// use tower_sliding_jwt::Claims;
+    ///
+    /// let layer = RequireClaimsLayer::<Claims, _>::new(require_scope("admin")).realm("backoffice");
+    /// let inner = service_fn(|_: Request<()>| async { Ok::<_, Infallible>(Response::new(())) });
+    /// // Without the JwtAuthLayer in front there are no claims: refused, in this realm.
+    /// let response = layer.layer(inner).oneshot(Request::new(())).await?;
+    /// assert_eq!(response.status(), 401);
+    /// assert_eq!(response.headers()["www-authenticate"], r#"Bearer realm="backoffice""#);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn realm(mut self, realm: impl AsRef<str>) -> Self {
         self.realm = Arc::from(realm.as_ref());
         self
@@ -296,6 +322,24 @@ struct Waiting<S, ReqBody, R> {
 pin_project! {
     /// The response future of [`RequireClaims`]: the check, then the inner service's answer
     /// (or the refusal).
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::convert::Infallible;
+    ///
+    /// use http::{Request, Response};
+    /// use tower::{Layer, Service, ServiceExt, service_fn};
+    /// use tower_sliding_jwt::Claims;
+    /// use tower_sliding_jwt::require::{RequireClaimsLayer, RequireFuture, require_scope};
+    ///
+    /// let layer = RequireClaimsLayer::<Claims, _>::new(require_scope("admin"));
+    /// let inner = service_fn(|_: Request<()>| async { Ok::<_, Infallible>(Response::new(())) });
+    /// let mut service = layer.layer(inner);
+    /// let future: RequireFuture<_, _, _, _> = service.ready().await?.call(Request::new(()));
+    /// assert_eq!(future.await?.status(), 401, "no claims, so refused");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub struct RequireFuture<S, ReqBody, Fut, R>
     where
         S: Service<Request<ReqBody>>,
@@ -395,6 +439,12 @@ pub struct RequireScope {
 
 impl RequireScope {
     /// The scope required.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::require::require_scope;
+    ///
+    /// assert_eq!(require_scope("reports:read").scope(), "reports:read");
+    /// ```
     pub fn scope(&self) -> &str {
         &self.scope
     }

@@ -116,11 +116,32 @@ enum Inner {
 
 impl RevocationFuture {
     /// An answer available now.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use tower_sliding_jwt::revocation::{RevocationFuture, RevocationStatus};
+    ///
+    /// let answer = RevocationFuture::ready(Ok(RevocationStatus::Revoked)).await;
+    /// assert_eq!(answer.ok(), Some(RevocationStatus::Revoked));
+    /// # });
+    /// ```
     pub fn ready(answer: Result<RevocationStatus, RevocationError>) -> RevocationFuture {
         RevocationFuture { inner: Inner::Ready(Some(answer)) }
     }
 
     /// An answer that needs I/O.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use tower_sliding_jwt::revocation::{RevocationError, RevocationFuture, RevocationStatus};
+    ///
+    /// let slow = RevocationFuture::pending(async {
+    ///     tokio::task::yield_now().await; // where a store's round trip would be
+    ///     Err::<RevocationStatus, _>(RevocationError::new("the store timed out"))
+    /// });
+    /// assert!(slow.await.is_err());
+    /// # });
+    /// ```
     pub fn pending<F>(future: F) -> RevocationFuture
     where
         F: Future<Output = Result<RevocationStatus, RevocationError>> + Send + 'static,
