@@ -173,7 +173,8 @@ impl<C, F, R> RequireClaimsLayer<C, F, R> {
     /// use tower_sliding_jwt::require::{RequireClaimsLayer, require_scope};
     /// use tower_sliding_jwt::Claims;
     ///
-    /// let layer = RequireClaimsLayer::<Claims, _>::new(require_scope("admin")).realm("backoffice");
+    /// let layer = RequireClaimsLayer::<Claims, _>::new(require_scope("admin"))
+    ///     .realm("backoffice");
     /// let inner = service_fn(|_: Request<()>| async { Ok::<_, Infallible>(Response::new(())) });
     /// // Without the JwtAuthLayer in front there are no claims: refused, in this realm.
     /// let response = layer.layer(inner).oneshot(Request::new(())).await?;
