@@ -169,6 +169,26 @@ impl RemoteJwks {
     }
 
     /// The issuer these keys speak for.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use tower_sliding_jwt::jwks::RemoteJwks;
+    ///
+    /// // A JWK Set served from memory, as an identity provider would over HTTPS.
+    /// let serve = |_: http::Request<()>| async {
+    ///     let set = r#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k1","alg":"EdDSA",
+    ///         "x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
+    ///     Ok::<_, std::io::Error>(http::Response::new(set.as_bytes().to_vec()))
+    /// };
+    /// let idp = "https://login.example.com";
+    /// let jwks = RemoteJwks::builder(idp, format!("{idp}/jwks"))
+    ///     .http_client(serve)
+    ///     .fetch()
+    ///     .await?;
+    /// assert_eq!(jwks.issuer(), "https://login.example.com");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn issuer(&self) -> &str {
         &self.inner.issuer
     }
@@ -190,6 +210,26 @@ impl RemoteJwks {
     }
 
     /// How many keys the set holds now.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use tower_sliding_jwt::jwks::RemoteJwks;
+    ///
+    /// // A JWK Set served from memory, as an identity provider would over HTTPS.
+    /// let serve = |_: http::Request<()>| async {
+    ///     let set = r#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k1","alg":"EdDSA",
+    ///         "x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
+    ///     Ok::<_, std::io::Error>(http::Response::new(set.as_bytes().to_vec()))
+    /// };
+    /// let idp = "https://login.example.com";
+    /// let jwks = RemoteJwks::builder(idp, format!("{idp}/jwks"))
+    ///     .http_client(serve)
+    ///     .fetch()
+    ///     .await?;
+    /// assert_eq!(jwks.key_count(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn key_count(&self) -> usize {
         self.inner.keys.read().unwrap_or_else(PoisonError::into_inner).iter().count()
     }
@@ -213,12 +253,30 @@ impl RemoteJwks {
 
 impl RemoteJwksBuilder {
     /// How often the set is fetched again in the background. Default 5 minutes.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_sliding_jwt::jwks::RemoteJwks;
+    ///
+    /// // A provider that rotates keys often.
+    /// let builder = RemoteJwks::discover("https://login.example.com")
+    ///     .refresh_every(Duration::from_secs(60));
+    /// ```
     pub fn refresh_every(mut self, every: Duration) -> Self {
         self.refresh_every = every;
         self
     }
 
     /// The least time between two refetches caused by unknown `kid`s. Default 30 s.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_sliding_jwt::jwks::RemoteJwks;
+    ///
+    /// // Tokens with made-up `kid`s may cause at most one download every 2 minutes.
+    /// let builder = RemoteJwks::discover("https://login.example.com")
+    ///     .min_refetch_interval(Duration::from_secs(120));
+    /// ```
     pub fn min_refetch_interval(mut self, interval: Duration) -> Self {
         self.min_refetch_interval = interval;
         self
@@ -227,12 +285,55 @@ impl RemoteJwksBuilder {
     /// How long the last good set stays in use while downloads fail. Default 24 hours. Past it,
     /// tokens that need these keys get 503 until a download succeeds: keys that may have been
     /// revoked long ago are not trusted forever.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::time::Duration;
+    /// use tower_sliding_jwt::jwks::{JwksError, RemoteJwks};
+    ///
+    /// let serve = |_: http::Request<()>| async {
+    ///     Ok::<_, std::io::Error>(http::Response::new(br#"{"keys":[]}"#.to_vec()))
+    /// };
+    /// let idp = "https://login.example.com";
+    /// let refused = RemoteJwks::builder(idp, format!("{idp}/jwks"))
+    ///     .http_client(serve)
+    ///     .refresh_every(Duration::from_secs(3600))
+    ///     .max_staleness(Duration::from_secs(600))
+    ///     .fetch()
+    ///     .await
+    ///     .unwrap_err();
+    /// // The set would go stale between two refreshes.
+    /// assert!(matches!(refused, JwksError::InvalidInterval("max_staleness")));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn max_staleness(mut self, staleness: Duration) -> Self {
         self.max_staleness = staleness;
         self
     }
 
     /// The timeout of one fetch. Default 5 s.
+    ///
+    /// ```
+    /// # let mut runtime = tokio::runtime::Builder::new_current_thread();
+    /// # runtime.enable_time().start_paused(true).build().unwrap().block_on(async {
+    /// use std::time::Duration;
+    /// use tower_sliding_jwt::jwks::{JwksError, RemoteJwks};
+    ///
+    /// // A provider that never answers.
+    /// type Answer = Result<http::Response<Vec<u8>>, std::io::Error>;
+    /// let silent = |_: http::Request<()>| std::future::pending::<Answer>();
+    /// let idp = "https://login.example.com";
+    /// let refused = RemoteJwks::builder(idp, format!("{idp}/jwks"))
+    ///     .http_client(silent)
+    ///     .timeout(Duration::from_secs(2))
+    ///     .fetch()
+    ///     .await
+    ///     .unwrap_err();
+    /// assert!(matches!(refused, JwksError::Transport(_)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -240,6 +341,25 @@ impl RemoteJwksBuilder {
 
     /// Accept a plain `http` URL. Keys fetched over plain HTTP can be replaced by anyone on the
     /// path: only for loopback and tests.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use tower_sliding_jwt::jwks::{JwksError, RemoteJwks};
+    ///
+    /// // A JWK Set served from memory, as a test's identity provider would on loopback.
+    /// let serve = |_: http::Request<()>| async {
+    ///     let set = r#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k1","alg":"EdDSA",
+    ///         "x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
+    ///     Ok::<_, std::io::Error>(http::Response::new(set.as_bytes().to_vec()))
+    /// };
+    /// let local = RemoteJwks::builder("http://127.0.0.1:8080", "http://127.0.0.1:8080/jwks");
+    /// let refused = local.clone().http_client(serve).fetch().await.unwrap_err();
+    /// assert!(matches!(refused, JwksError::Insecure));
+    /// let jwks = local.allow_http(true).http_client(serve).fetch().await?;
+    /// assert_eq!(jwks.key_count(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn allow_http(mut self, allow: bool) -> Self {
         self.allow_http = allow;
         self
@@ -322,6 +442,31 @@ impl RemoteJwksBuilder {
     }
 
     /// Fetch the set once and start the background refresh. Must run inside a Tokio runtime.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use tower_sliding_jwt::JwtAuthLayer;
+    /// use tower_sliding_jwt::jwks::RemoteJwks;
+    ///
+    /// // A JWK Set served from memory, as an identity provider would over HTTPS.
+    /// let serve = |_: http::Request<()>| async {
+    ///     let set = r#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k1","alg":"EdDSA",
+    ///         "x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
+    ///     Ok::<_, std::io::Error>(http::Response::new(set.as_bytes().to_vec()))
+    /// };
+    /// let idp = "https://login.example.com";
+    /// let jwks = RemoteJwks::builder(idp, format!("{idp}/jwks"))
+    ///     .http_client(serve)
+    ///     .fetch()
+    ///     .await?;
+    /// let layer = JwtAuthLayer::builder()
+    ///     .hs256([7u8; 32])
+    ///     .remote_jwks(jwks)
+    ///     .audience("https://api.example.com")
+    ///     .build()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn fetch(self) -> Result<RemoteJwks, JwksError> {
         for (name, value) in [
             ("refresh_every", self.refresh_every),
