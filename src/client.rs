@@ -157,6 +157,14 @@ impl Origin {
 impl TokenStore {
     /// An empty store for the API at `origin` (`https://host[:port]`); log in, then
     /// [`set`](TokenStore::set) the token.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::client::TokenStore;
+    ///
+    /// assert!(TokenStore::new("https://api.example.com:8443").is_ok());
+    /// assert!(TokenStore::new("https://api.example.com/v1").is_err(), "an origin has no path");
+    /// assert!(TokenStore::new("https://user@api.example.com").is_err());
+    /// ```
     pub fn new(origin: &str) -> Result<TokenStore, InvalidOrigin> {
         if origin.contains('@') {
             return Err(InvalidOrigin);
@@ -165,18 +173,64 @@ impl TokenStore {
     }
 
     /// The store, holding `token`.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::client::TokenStore;
+    ///
+    /// # fn token(iat: i64, exp: i64) -> String {
+    /// #     use base64::Engine as _;
+    /// #     let b64 = |s: String| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    /// #     let claims = serde_json::json!({"iss":"api","sub":"7","sid":"s","iat":iat,"exp":exp});
+    /// #     format!("{}.{}.sig", b64(r#"{"alg":"HS256"}"#.into()), b64(claims.to_string()))
+    /// # }
+    /// let store = TokenStore::new("https://api.example.com")?.with_token(token(0, 100));
+    /// assert_eq!(store.token().as_deref(), Some(token(0, 100).as_str()));
+    /// # Ok::<(), tower_sliding_jwt::client::InvalidOrigin>(())
+    /// ```
     pub fn with_token(self, token: impl Into<String>) -> TokenStore {
         self.set(token);
         self
     }
 
     /// The current token.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::client::TokenStore;
+    ///
+    /// # fn token(iat: i64, exp: i64) -> String {
+    /// #     use base64::Engine as _;
+    /// #     let b64 = |s: String| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    /// #     let claims = serde_json::json!({"iss":"api","sub":"7","sid":"s","iat":iat,"exp":exp});
+    /// #     format!("{}.{}.sig", b64(r#"{"alg":"HS256"}"#.into()), b64(claims.to_string()))
+    /// # }
+    /// let store = TokenStore::new("https://api.example.com")?;
+    /// assert_eq!(store.token(), None, "not logged in yet");
+    /// store.set(token(0, 100));
+    /// assert!(store.token().is_some());
+    /// # Ok::<(), tower_sliding_jwt::client::InvalidOrigin>(())
+    /// ```
     pub fn token(&self) -> Option<Arc<str>> {
         let current = self.current.read().unwrap_or_else(PoisonError::into_inner);
         current.as_ref().map(|stored| Arc::clone(&stored.token))
     }
 
     /// Replace the token unconditionally (after a login).
+    ///
+    /// ```
+    /// use tower_sliding_jwt::client::TokenStore;
+    ///
+    /// # fn token(iat: i64, exp: i64) -> String {
+    /// #     use base64::Engine as _;
+    /// #     let b64 = |s: String| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    /// #     let claims = serde_json::json!({"iss":"api","sub":"7","sid":"s","iat":iat,"exp":exp});
+    /// #     format!("{}.{}.sig", b64(r#"{"alg":"HS256"}"#.into()), b64(claims.to_string()))
+    /// # }
+    /// let store = TokenStore::new("https://api.example.com")?.with_token(token(60, 160));
+    /// // A new login replaces the token whatever it holds, unlike a renewal.
+    /// store.set(token(0, 100));
+    /// assert_eq!(store.token().as_deref(), Some(token(0, 100).as_str()));
+    /// # Ok::<(), tower_sliding_jwt::client::InvalidOrigin>(())
+    /// ```
     pub fn set(&self, token: impl Into<String>) {
         let token: String = token.into();
         let claims = Unverified::read(&token);
@@ -186,6 +240,23 @@ impl TokenStore {
 
     /// Keep `token` if it continues the current one (see above). Returns whether it was kept.
     /// An empty store keeps nothing: a renewal renews something.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::client::TokenStore;
+    ///
+    /// # fn token(iat: i64, exp: i64) -> String {
+    /// #     use base64::Engine as _;
+    /// #     let b64 = |s: String| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    /// #     let claims = serde_json::json!({"iss":"api","sub":"7","sid":"s","iat":iat,"exp":exp});
+    /// #     format!("{}.{}.sig", b64(r#"{"alg":"HS256"}"#.into()), b64(claims.to_string()))
+    /// # }
+    /// let store = TokenStore::new("https://api.example.com")?;
+    /// assert!(!store.offer(&token(0, 100)), "nothing to renew yet");
+    /// store.set(token(0, 100));
+    /// assert!(store.offer(&token(60, 160)));
+    /// assert!(!store.offer("not a token"));
+    /// # Ok::<(), tower_sliding_jwt::client::InvalidOrigin>(())
+    /// ```
     pub fn offer(&self, token: &str) -> bool {
         let Some(next) = Unverified::read(token) else {
             return false;
@@ -203,11 +274,46 @@ impl TokenStore {
 
     /// [`offer`](TokenStore::offer) the renewed token of a response, if it carries one in
     /// `header` (`x-refreshed-token` by default). Only for responses from the store's origin.
+    ///
+    /// ```
+    /// use http::{HeaderMap, HeaderName};
+    /// use tower_sliding_jwt::client::TokenStore;
+    ///
+    /// # fn token(iat: i64, exp: i64) -> String {
+    /// #     use base64::Engine as _;
+    /// #     let b64 = |s: String| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    /// #     let claims = serde_json::json!({"iss":"api","sub":"7","sid":"s","iat":iat,"exp":exp});
+    /// #     format!("{}.{}.sig", b64(r#"{"alg":"HS256"}"#.into()), b64(claims.to_string()))
+    /// # }
+    /// let store = TokenStore::new("https://api.example.com")?.with_token(token(0, 100));
+    /// let renewal = HeaderName::from_static("x-refreshed-token");
+    /// let mut headers = HeaderMap::new();
+    /// assert!(!store.offer_from_headers(&headers, &renewal), "no renewal in this response");
+    /// headers.insert(&renewal, token(60, 160).parse().unwrap());
+    /// assert!(store.offer_from_headers(&headers, &renewal));
+    /// # Ok::<(), tower_sliding_jwt::client::InvalidOrigin>(())
+    /// ```
     pub fn offer_from_headers(&self, headers: &HeaderMap, header: &HeaderName) -> bool {
         headers.get(header).and_then(|v| v.to_str().ok()).is_some_and(|token| self.offer(token))
     }
 
     /// Forget the token (after a logout).
+    ///
+    /// ```
+    /// use tower_sliding_jwt::client::TokenStore;
+    ///
+    /// # fn token(iat: i64, exp: i64) -> String {
+    /// #     use base64::Engine as _;
+    /// #     let b64 = |s: String| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    /// #     let claims = serde_json::json!({"iss":"api","sub":"7","sid":"s","iat":iat,"exp":exp});
+    /// #     format!("{}.{}.sig", b64(r#"{"alg":"HS256"}"#.into()), b64(claims.to_string()))
+    /// # }
+    /// let store = TokenStore::new("https://api.example.com")?.with_token(token(0, 100));
+    /// store.clear(); // logged out
+    /// assert_eq!(store.token(), None);
+    /// assert!(!store.offer(&token(60, 160)), "a late renewal does not log back in");
+    /// # Ok::<(), tower_sliding_jwt::client::InvalidOrigin>(())
+    /// ```
     pub fn clear(&self) {
         *self.current.write().unwrap_or_else(PoisonError::into_inner) = None;
     }
@@ -273,11 +379,69 @@ pub struct ClientTokenLayer {
 
 impl ClientTokenLayer {
     /// Send and update the token in `store`.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::convert::Infallible;
+    ///
+    /// use http::{Request, Response, header::AUTHORIZATION};
+    /// use tower::{Layer, ServiceExt, service_fn};
+    /// use tower_sliding_jwt::client::{ClientTokenLayer, TokenStore};
+    ///
+    /// # fn token(iat: i64, exp: i64) -> String {
+    /// #     use base64::Engine as _;
+    /// #     let b64 = |s: String| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    /// #     let claims = serde_json::json!({"iss":"api","sub":"7","sid":"s","iat":iat,"exp":exp});
+    /// #     format!("{}.{}.sig", b64(r#"{"alg":"HS256"}"#.into()), b64(claims.to_string()))
+    /// # }
+    /// // A stand-in for the API: it checks the token and sends a renewal back.
+    /// let api = service_fn(|request: Request<()>| async move {
+    ///     assert_eq!(request.headers()[AUTHORIZATION], format!("Bearer {}", token(0, 100)));
+    ///     let mut response = Response::new(());
+    ///     response.headers_mut().insert("x-refreshed-token", token(60, 160).parse().unwrap());
+    ///     Ok::<_, Infallible>(response)
+    /// });
+    /// let store = TokenStore::new("https://api.example.com")?.with_token(token(0, 100));
+    /// let client = ClientTokenLayer::new(store.clone()).layer(api);
+    /// client.oneshot(Request::get("https://api.example.com/orders").body(())?).await?;
+    /// assert_eq!(store.token().as_deref(), Some(token(60, 160).as_str()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn new(store: TokenStore) -> ClientTokenLayer {
         ClientTokenLayer { store, header: REFRESHED_TOKEN_HEADER }
     }
 
     /// The response header renewed tokens arrive in (default `x-refreshed-token`).
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::convert::Infallible;
+    ///
+    /// use http::{HeaderName, Request, Response};
+    /// use tower::{Layer, ServiceExt, service_fn};
+    /// use tower_sliding_jwt::client::{ClientTokenLayer, TokenStore};
+    ///
+    /// # fn token(iat: i64, exp: i64) -> String {
+    /// #     use base64::Engine as _;
+    /// #     let b64 = |s: String| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    /// #     let claims = serde_json::json!({"iss":"api","sub":"7","sid":"s","iat":iat,"exp":exp});
+    /// #     format!("{}.{}.sig", b64(r#"{"alg":"HS256"}"#.into()), b64(claims.to_string()))
+    /// # }
+    /// let api = service_fn(|_: Request<()>| async {
+    ///     let mut response = Response::new(());
+    ///     response.headers_mut().insert("x-new-token", token(60, 160).parse().unwrap());
+    ///     Ok::<_, Infallible>(response)
+    /// });
+    /// let store = TokenStore::new("https://api.example.com")?.with_token(token(0, 100));
+    /// let client = ClientTokenLayer::new(store.clone())
+    ///     .renewal_header(HeaderName::from_static("x-new-token"))
+    ///     .layer(api);
+    /// client.oneshot(Request::get("https://api.example.com/").body(())?).await?;
+    /// assert_eq!(store.token().as_deref(), Some(token(60, 160).as_str()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn renewal_header(mut self, header: HeaderName) -> ClientTokenLayer {
         self.header = header;
         self
@@ -343,6 +507,24 @@ where
 pin_project! {
     /// The response future of [`ClientToken`]: offers the renewed token to the store (for a
     /// request to the store's origin).
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::convert::Infallible;
+    ///
+    /// use http::{Request, Response};
+    /// use tower::{Layer, Service, ServiceExt, service_fn};
+    /// use tower_sliding_jwt::client::{ClientTokenLayer, ResponseFuture, TokenStore};
+    ///
+    /// let api = service_fn(|_: Request<()>| async { Ok::<_, Infallible>(Response::new(())) });
+    /// let store = TokenStore::new("https://api.example.com")?;
+    /// let mut client = ClientTokenLayer::new(store).layer(api);
+    /// let request = Request::get("https://api.example.com/").body(())?;
+    /// let future: ResponseFuture<_> = client.ready().await?.call(request);
+    /// assert_eq!(future.await?.status(), 200);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub struct ResponseFuture<F> {
         #[pin]
         inner: F,
