@@ -80,6 +80,17 @@ pub struct TokenFactory {
 
 impl TokenFactory {
     /// Tokens for the layer `layer` (cheap: it shares the layer's configuration).
+    ///
+    /// ```
+    /// use tower_sliding_jwt::testing::TokenFactory;
+    /// use tower_sliding_jwt::{JwtAuthLayer, NoCustomClaims};
+    ///
+    /// let layer = JwtAuthLayer::builder().hs256([7u8; 32]).issuer("my-app").build()?;
+    /// let token = TokenFactory::for_layer(&layer).valid("alice", &())?;
+    /// let claims = layer.issuer().verify::<NoCustomClaims>(&token)?;
+    /// assert_eq!(claims.registered().issuer(), Some("my-app"), "the layer's own settings");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn for_layer<C, R>(layer: &JwtAuthLayer<C, R>) -> TokenFactory {
         TokenFactory { core: layer.core() }
     }
@@ -106,6 +117,22 @@ impl TokenFactory {
     }
 
     /// A token the layer accepts, fresh: it does not renew yet.
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// use tower_sliding_jwt::testing::TokenFactory;
+    /// use tower_sliding_jwt::JwtAuthLayer;
+    ///
+    /// #[derive(serde::Deserialize)]
+    /// struct User {
+    ///     admin: bool,
+    /// }
+    ///
+    /// let layer = JwtAuthLayer::builder().hs256([7u8; 32]).build()?;
+    /// let token = TokenFactory::for_layer(&layer).valid("alice", &json!({ "admin": true }))?;
+    /// assert!(layer.issuer().verify::<User>(&token)?.custom().admin);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn valid<T: Serialize + ?Sized>(
         &self,
         subject: &str,
@@ -115,6 +142,30 @@ impl TokenFactory {
     }
 
     /// A valid token inside the renewal window: the response to a request carrying it renews.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::convert::Infallible;
+    ///
+    /// use http::{Request, Response};
+    /// use tower::{Layer, ServiceExt, service_fn};
+    /// use tower_sliding_jwt::testing::TokenFactory;
+    /// use tower_sliding_jwt::JwtAuthLayer;
+    ///
+    /// let layer = JwtAuthLayer::builder().hs256([7u8; 32]).build()?;
+    /// let tokens = TokenFactory::for_layer(&layer);
+    /// let inner = service_fn(|_: Request<()>| async { Ok::<_, Infallible>(Response::new(())) });
+    /// let call = |token: String| {
+    ///     let request = tokens.request(Request::get("/"), &token).body(()).unwrap();
+    ///     layer.layer(inner.clone()).oneshot(request)
+    /// };
+    /// let renewed = call(tokens.in_renewal_window("alice", &())?).await?;
+    /// assert!(renewed.headers().contains_key("x-refreshed-token"));
+    /// let fresh = call(tokens.valid("alice", &())?).await?;
+    /// assert!(!fresh.headers().contains_key("x-refreshed-token"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn in_renewal_window<T: Serialize + ?Sized>(
         &self,
         subject: &str,
@@ -128,6 +179,18 @@ impl TokenFactory {
     }
 
     /// A token that expired beyond the leeway.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::error::TokenError;
+    /// use tower_sliding_jwt::testing::TokenFactory;
+    /// use tower_sliding_jwt::{JwtAuthLayer, NoCustomClaims};
+    ///
+    /// let layer = JwtAuthLayer::builder().hs256([7u8; 32]).build()?;
+    /// let token = TokenFactory::for_layer(&layer).expired("alice", &())?;
+    /// let verified = layer.issuer().verify::<NoCustomClaims>(&token);
+    /// assert!(matches!(verified, Err(TokenError::Expired)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn expired<T: Serialize + ?Sized>(
         &self,
         subject: &str,
@@ -138,6 +201,18 @@ impl TokenFactory {
     }
 
     /// A token whose `nbf` is a minute past the leeway in the future.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::error::TokenError;
+    /// use tower_sliding_jwt::testing::TokenFactory;
+    /// use tower_sliding_jwt::{JwtAuthLayer, NoCustomClaims};
+    ///
+    /// let layer = JwtAuthLayer::builder().hs256([7u8; 32]).build()?;
+    /// let token = TokenFactory::for_layer(&layer).not_yet_valid("alice", &())?;
+    /// let verified = layer.issuer().verify::<NoCustomClaims>(&token);
+    /// assert!(matches!(verified, Err(TokenError::NotYetValid)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn not_yet_valid<T: Serialize + ?Sized>(
         &self,
         subject: &str,
@@ -151,6 +226,18 @@ impl TokenFactory {
 
     /// A token of a session older than the maximum session: its `exp` lies beyond
     /// `auth_time + max_session`, which the layer never issues.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::error::TokenError;
+    /// use tower_sliding_jwt::testing::TokenFactory;
+    /// use tower_sliding_jwt::{JwtAuthLayer, NoCustomClaims};
+    ///
+    /// let layer = JwtAuthLayer::builder().hs256([7u8; 32]).build()?;
+    /// let token = TokenFactory::for_layer(&layer).past_session_cap("alice", &())?;
+    /// let verified = layer.issuer().verify::<NoCustomClaims>(&token);
+    /// assert!(matches!(verified, Err(TokenError::BeyondSessionLimit)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn past_session_cap<T: Serialize + ?Sized>(
         &self,
         subject: &str,
@@ -163,6 +250,18 @@ impl TokenFactory {
     }
 
     /// A token naming another issuer (refused when the layer has an issuer).
+    ///
+    /// ```
+    /// use tower_sliding_jwt::error::TokenError;
+    /// use tower_sliding_jwt::testing::TokenFactory;
+    /// use tower_sliding_jwt::{JwtAuthLayer, NoCustomClaims};
+    ///
+    /// let layer = JwtAuthLayer::builder().issuer("my-app").hs256([7u8; 32]).build()?;
+    /// let token = TokenFactory::for_layer(&layer).wrong_issuer("alice", &())?;
+    /// let verified = layer.issuer().verify::<NoCustomClaims>(&token);
+    /// assert!(matches!(verified, Err(TokenError::WrongIssuer)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn wrong_issuer<T: Serialize + ?Sized>(
         &self,
         subject: &str,
@@ -174,6 +273,18 @@ impl TokenFactory {
     }
 
     /// A token for another audience (refused when the layer requires an audience).
+    ///
+    /// ```
+    /// use tower_sliding_jwt::error::TokenError;
+    /// use tower_sliding_jwt::testing::TokenFactory;
+    /// use tower_sliding_jwt::{JwtAuthLayer, NoCustomClaims};
+    ///
+    /// let layer = JwtAuthLayer::builder().audience("my-api").hs256([7u8; 32]).build()?;
+    /// let token = TokenFactory::for_layer(&layer).wrong_audience("alice", &())?;
+    /// let verified = layer.issuer().verify::<NoCustomClaims>(&token);
+    /// assert!(matches!(verified, Err(TokenError::WrongAudience)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn wrong_audience<T: Serialize + ?Sized>(
         &self,
         subject: &str,
@@ -185,6 +296,18 @@ impl TokenFactory {
     }
 
     /// A valid-looking token, with the layer's header, signed by a key the layer does not have.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::error::TokenError;
+    /// use tower_sliding_jwt::testing::TokenFactory;
+    /// use tower_sliding_jwt::{JwtAuthLayer, NoCustomClaims};
+    ///
+    /// let layer = JwtAuthLayer::builder().hs256([7u8; 32]).build()?;
+    /// let token = TokenFactory::for_layer(&layer).foreign_key("alice", &())?;
+    /// let verified = layer.issuer().verify::<NoCustomClaims>(&token);
+    /// assert!(matches!(verified, Err(TokenError::InvalidSignature)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn foreign_key<T: Serialize + ?Sized>(
         &self,
         subject: &str,
@@ -200,6 +323,18 @@ impl TokenFactory {
     }
 
     /// A valid token whose signature was altered in transit.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::error::TokenError;
+    /// use tower_sliding_jwt::testing::TokenFactory;
+    /// use tower_sliding_jwt::{JwtAuthLayer, NoCustomClaims};
+    ///
+    /// let layer = JwtAuthLayer::builder().hs256([7u8; 32]).build()?;
+    /// let token = TokenFactory::for_layer(&layer).tampered("alice", &())?;
+    /// let verified = layer.issuer().verify::<NoCustomClaims>(&token);
+    /// assert!(matches!(verified, Err(TokenError::InvalidSignature)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn tampered<T: Serialize + ?Sized>(
         &self,
         subject: &str,
@@ -229,6 +364,20 @@ impl TokenFactory {
     }
 
     /// Like [`raw`](TokenFactory::raw), for bytes that need not be UTF-8 or JSON.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::error::TokenError;
+    /// use tower_sliding_jwt::testing::TokenFactory;
+    /// use tower_sliding_jwt::{JwtAuthLayer, NoCustomClaims};
+    ///
+    /// let layer = JwtAuthLayer::builder().hs256([7u8; 32]).build()?;
+    /// // A payload that is not UTF-8, correctly signed: refused as malformed, never a panic.
+    /// let tokens = TokenFactory::for_layer(&layer);
+    /// let token = tokens.raw_bytes(br#"{"alg":"HS256"}"#, b"{\"sub\":\"\xff\"}")?;
+    /// let verified = layer.issuer().verify::<NoCustomClaims>(&token);
+    /// assert!(matches!(verified, Err(TokenError::MalformedClaims)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn raw_bytes(&self, header: &[u8], payload: &[u8]) -> Result<String, IssueError> {
         let key = self.core.keys.signing().ok_or(IssueError::NoSigningKey)?;
         jws::encode(&crate::base64url::encode(header), payload, key, usize::MAX)
@@ -265,6 +414,17 @@ impl TokenFactory {
     }
 
     /// The claims of a [`valid`](TokenFactory::valid) token, for a handler called directly.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::testing::TokenFactory;
+    /// use tower_sliding_jwt::{JwtAuthLayer, NoCustomClaims};
+    ///
+    /// let layer = JwtAuthLayer::builder().hs256([7u8; 32]).issuer("my-app").build()?;
+    /// let claims = TokenFactory::for_layer(&layer).claims::<NoCustomClaims, _>("alice", &())?;
+    /// assert_eq!(claims.subject(), Some("alice"));
+    /// assert_eq!(claims.registered().issuer(), Some("my-app"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn claims<C: serde::de::DeserializeOwned + 'static, T: Serialize + ?Sized>(
         &self,
         subject: &str,
