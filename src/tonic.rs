@@ -38,6 +38,22 @@ pub struct BearerInterceptor {
 
 impl BearerInterceptor {
     /// Attach the token held in `store`.
+    ///
+    /// ```
+    /// use tonic::Request;
+    /// use tonic::service::Interceptor;
+    /// use tower_sliding_jwt::client::TokenStore;
+    /// use tower_sliding_jwt::tonic::BearerInterceptor;
+    ///
+    /// let store = TokenStore::new("https://grpc.example.com")?;
+    /// let mut interceptor = BearerInterceptor::new(store.clone());
+    /// let anonymous = interceptor.call(Request::new(()))?;
+    /// assert!(anonymous.metadata().get("authorization").is_none(), "nothing until login");
+    /// store.set("a.b.c");
+    /// let request = interceptor.call(Request::new(()))?;
+    /// assert_eq!(request.metadata().get("authorization").unwrap(), "Bearer a.b.c");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(store: TokenStore) -> BearerInterceptor {
         BearerInterceptor { store }
     }
@@ -103,6 +119,24 @@ pub fn renewed_token(metadata: &MetadataMap) -> Option<&str> {
 impl TokenStore {
     /// [`offer`](TokenStore::offer) the renewed token of a gRPC response, if its metadata
     /// carries one. Works for unary responses and for the initial metadata of streams.
+    ///
+    /// ```
+    /// use tonic::metadata::MetadataMap;
+    /// use tower_sliding_jwt::client::TokenStore;
+    ///
+    /// # fn token(iat: i64, exp: i64) -> String {
+    /// #     use base64::Engine as _;
+    /// #     let b64 = |s: String| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    /// #     let claims = serde_json::json!({"iss":"api","sub":"7","sid":"s","iat":iat,"exp":exp});
+    /// #     format!("{}.{}.sig", b64(r#"{"alg":"HS256"}"#.into()), b64(claims.to_string()))
+    /// # }
+    /// let store = TokenStore::new("https://grpc.example.com")?.with_token(token(0, 100));
+    /// let mut metadata = MetadataMap::new();
+    /// metadata.insert("x-refreshed-token", token(60, 160).parse()?);
+    /// assert!(store.offer_from_metadata(&metadata));
+    /// assert_eq!(store.token().as_deref(), Some(token(60, 160).as_str()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn offer_from_metadata(&self, metadata: &MetadataMap) -> bool {
         renewed_token(metadata).is_some_and(|token| self.offer(token))
     }
