@@ -25,13 +25,59 @@ use crate::source::TokenSource;
 use crate::validation::Rules;
 
 /// The default maximum token size: 8 KiB.
+///
+/// ```
+/// use tower_sliding_jwt::error::TokenError;
+/// use tower_sliding_jwt::{DEFAULT_MAX_TOKEN_BYTES, JwtAuthLayer, NoCustomClaims};
+///
+/// let issuer = JwtAuthLayer::builder().hs256([7u8; 32]).build()?.issuer();
+/// let huge = "a".repeat(DEFAULT_MAX_TOKEN_BYTES + 1);
+/// assert!(matches!(issuer.verify::<NoCustomClaims>(&huge), Err(TokenError::TooLarge)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const DEFAULT_MAX_TOKEN_BYTES: usize = 8 * 1024;
 /// The default leeway for `exp`, `nbf` and `iat`: 5 seconds.
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_sliding_jwt::{DEFAULT_LEEWAY, JwtAuthLayer, ManualClock, NoCustomClaims};
+///
+/// let clock = ManualClock::new(1_800_000_000);
+/// let issuer = JwtAuthLayer::builder().hs256([7u8; 32]).clock(clock.clone()).build()?.issuer();
+/// let login = issuer.issue("42", &())?;
+/// clock.set(login.expires_at + DEFAULT_LEEWAY.as_secs() as i64 - 1);
+/// assert!(issuer.verify::<NoCustomClaims>(&login.token).is_ok(), "a slow clock is forgiven");
+/// clock.advance(Duration::from_secs(2));
+/// assert!(issuer.verify::<NoCustomClaims>(&login.token).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(5);
 /// The `typ` header values accepted by default: `JWT` and `at+jwt` (RFC 9068).
+///
+/// ```
+/// use tower_sliding_jwt::{DEFAULT_TOKEN_TYPES, JwtAuthLayer};
+///
+/// // The defaults, and DPoP-bound access tokens too.
+/// let layer = JwtAuthLayer::builder()
+///     .hs256([7u8; 32])
+///     .token_types(DEFAULT_TOKEN_TYPES.into_iter().chain(["dpop+jwt"]))
+///     .build()?;
+/// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+/// ```
 pub const DEFAULT_TOKEN_TYPES: [&str; 2] = ["JWT", "at+jwt"];
 /// How many verified tokens the layer remembers by default (see
 /// [`JwtAuthBuilder::verified_token_cache`]).
+///
+/// ```
+/// use tower_sliding_jwt::{DEFAULT_TOKEN_CACHE, JwtAuthLayer};
+///
+/// // A busy service with many concurrent clients.
+/// let layer = JwtAuthLayer::builder()
+///     .hs256([7u8; 32])
+///     .verified_token_cache(16 * DEFAULT_TOKEN_CACHE)
+///     .build()?;
+/// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+/// ```
 pub const DEFAULT_TOKEN_CACHE: usize = 4096;
 
 /// Configures a [`JwtAuthLayer`]; made by [`JwtAuthLayer::builder`].
@@ -748,7 +794,8 @@ impl<C, R, A> JwtAuthBuilder<C, R, A> {
     ///         .verified_token_cache(capacity)
     ///         .build()?;
     ///     let token = layer.issuer().issue("42", &())?.token;
-    ///     let request = Request::builder().header(AUTHORIZATION, format!("Bearer {token}")).body(())?;
+    ///     let bearer = format!("Bearer {token}");
+    ///     let request = Request::builder().header(AUTHORIZATION, bearer).body(())?;
     ///     assert_eq!(layer.layer(inner.clone()).oneshot(request).await?.status(), 200);
     ///     assert_eq!(layer.cached_tokens(), remembered);
     /// }

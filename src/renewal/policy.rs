@@ -12,11 +12,40 @@ use crate::clock::secs;
 use crate::error::ConfigError;
 
 /// The default name of the response header that carries a renewed token.
+///
+/// ```
+/// use http::HeaderMap;
+/// use tower_sliding_jwt::renewal::REFRESHED_TOKEN_HEADER;
+///
+/// // A client reading a response.
+/// fn renewal(headers: &HeaderMap) -> Option<&str> {
+///     headers.get(REFRESHED_TOKEN_HEADER)?.to_str().ok()
+/// }
+/// assert_eq!(renewal(&HeaderMap::new()), None);
+/// ```
 pub const REFRESHED_TOKEN_HEADER: HeaderName = HeaderName::from_static("x-refreshed-token");
 /// The default name of the response header that announces the coming expiry in advise mode.
+///
+/// ```
+/// use http::HeaderMap;
+/// use tower_sliding_jwt::renewal::EXPIRES_IN_HEADER;
+///
+/// // In advise mode, a client calls its refresh endpoint when this arrives.
+/// fn should_refresh(headers: &HeaderMap) -> bool {
+///     headers.contains_key(EXPIRES_IN_HEADER)
+/// }
+/// assert!(!should_refresh(&HeaderMap::new()));
+/// ```
 pub const EXPIRES_IN_HEADER: HeaderName = HeaderName::from_static("x-token-expires-in");
 /// A name for the header that announces the seconds left in the session (see
 /// [`RenewalPolicy::session_header`]).
+///
+/// ```
+/// use tower_sliding_jwt::RenewalPolicy;
+/// use tower_sliding_jwt::renewal::SESSION_EXPIRES_IN_HEADER;
+///
+/// let policy = RenewalPolicy::new().session_header(SESSION_EXPIRES_IN_HEADER);
+/// ```
 pub const SESSION_EXPIRES_IN_HEADER: HeaderName = HeaderName::from_static("x-session-expires-in");
 
 type Predicate = Arc<dyn Fn(StatusCode, &HeaderMap) -> bool + Send + Sync>;
