@@ -1,6 +1,22 @@
 //! Every error of the crate: why a token or a request is refused, why a configuration or a key
 //! is, and why issuing, renewing, revocation or a key download failed. None of them ever contains
 //! key material or token text.
+//!
+//! ```
+//! use tower_sliding_jwt::error::TokenError;
+//! use tower_sliding_jwt::{ConfigError, JwtAuthLayer, KeyError, NoCustomClaims};
+//!
+//! // A configuration error names what to fix.
+//! let short = JwtAuthLayer::builder().hs256(b"secret").build().unwrap_err();
+//! assert!(matches!(short, ConfigError::Key(KeyError::SecretTooShort { minimum: 32, .. })));
+//!
+//! // A token error says why, and never repeats the token.
+//! let issuer = JwtAuthLayer::builder().hs256([7u8; 32]).build()?.issuer();
+//! let refused = issuer.verify::<NoCustomClaims>("eyJhbGciOiJub25lIn0.e30.").unwrap_err();
+//! assert!(!refused.to_string().contains("eyJ"));
+//! # let _: TokenError = refused;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::error::Error;
 use std::fmt;

@@ -2,6 +2,21 @@
 //! background, each set speaking for its provider's issuer (feature `jwks`). Documents are
 //! downloaded with the application's own HTTP client, or the built-in one (feature
 //! `jwks-client`).
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use tower_sliding_jwt::JwtAuthLayer;
+//! use tower_sliding_jwt::jwks::RemoteJwks;
+//!
+//! // Tokens from the company's identity provider, and the service's own.
+//! let idp = RemoteJwks::discover("https://login.example.com").fetch().await?;
+//! let layer = JwtAuthLayer::builder()
+//!     .hs256(std::env::var("JWT_SECRET")?)
+//!     .remote_jwks(idp)
+//!     .audience("https://api.example.com")
+//!     .build()?;
+//! # Ok(()) }
+//! ```
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -5,6 +5,21 @@
 //! either wrap the channel in [`ClientTokenLayer`](crate::client::ClientTokenLayer) (renewals are then
 //! picked up automatically), or attach the token with a [`BearerInterceptor`] and read renewals
 //! with [`renewed_token`] / [`TokenStore::offer_from_metadata`](crate::client::TokenStore::offer_from_metadata).
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use tonic::transport::Channel;
+//! use tower::ServiceBuilder;
+//! use tower_sliding_jwt::client::{ClientTokenLayer, TokenStore};
+//!
+//! let store = TokenStore::new("http://127.0.0.1:50051")?;
+//! store.set(std::env::var("TOKEN")?); // from the login call
+//! let channel = Channel::from_static("http://127.0.0.1:50051").connect().await?;
+//! let channel = ServiceBuilder::new().layer(ClientTokenLayer::new(store.clone())).service(channel);
+//! // Generated clients take it as their transport: `GreeterClient::new(channel)`.
+//! # let _ = channel;
+//! # Ok(()) }
+//! ```
 
 use tonic::metadata::{AsciiMetadataValue, MetadataMap};
 use tonic::service::Interceptor;
