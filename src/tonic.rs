@@ -15,7 +15,8 @@
 //! let store = TokenStore::new("http://127.0.0.1:50051")?;
 //! store.set(std::env::var("TOKEN")?); // from the login call
 //! let channel = Channel::from_static("http://127.0.0.1:50051").connect().await?;
-//! let channel = ServiceBuilder::new().layer(ClientTokenLayer::new(store.clone())).service(channel);
+//! let channel =
+//!     ServiceBuilder::new().layer(ClientTokenLayer::new(store.clone())).service(channel);
 //! // Generated clients take it as their transport: `GreeterClient::new(channel)`.
 //! # let _ = channel;
 //! # Ok(()) }
