@@ -86,17 +86,21 @@ impl JwksServer {
     }
 }
 
-/// A service that only verifies, with the remote keys.
-async fn verifier(jwks: RemoteJwks) -> (String, Client) {
-    let layer = JwtAuthLayer::builder()
+/// A layer that only verifies, with the remote keys, for audience `api`.
+fn verifying_layer(jwks: RemoteJwks) -> JwtAuthLayer {
+    JwtAuthLayer::builder()
         .remote_jwks(jwks)
         .audience("api")
         .renewal(RenewalPolicy::new().mode(RenewalMode::Disabled))
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+/// A service that only verifies, with the remote keys.
+async fn verifier(jwks: RemoteJwks) -> (String, Client) {
     let app = Router::new()
         .route("/", get(|claims: Claims| async move { claims.subject().unwrap_or("").to_owned() }))
-        .layer(layer);
+        .layer(verifying_layer(jwks));
     (serve(app).await, Client::new())
 }
 
@@ -506,12 +510,7 @@ async fn discovery_finds_the_key_set_and_checks_the_issuer() {
     let jwks = RemoteJwks::discover(&base).allow_http(true).fetch().await.unwrap();
     assert_eq!(jwks.issuer(), base);
     assert_eq!(jwks.key_count(), 1);
-    let layer = JwtAuthLayer::builder()
-        .remote_jwks(jwks)
-        .audience("api")
-        .renewal(RenewalPolicy::new().mode(RenewalMode::Disabled))
-        .build()
-        .unwrap();
+    let layer = verifying_layer(jwks);
     let token = provider.issue("u", &json!({})).unwrap().token;
     assert!(layer.issuer().verify::<Value>(&token).is_ok());
 
