@@ -128,23 +128,22 @@ fn verify_cached<C: DeserializeOwned + Send + Sync + 'static>(
     now: i64,
 ) -> Result<(Claims<C>, KeyRole), TokenError> {
     let core = &config.core;
-    // Entries verified under another remote key set (rotated since, or gone stale) do not count.
-    let generation = core.key_generation();
-    let cached = config.cache.as_ref().and_then(|c| c.get(found.token.as_bytes(), generation));
-    if let Some((claims, role)) = cached {
+    let cached = config.cache.as_ref().and_then(|c| c.get(found.token.as_bytes()));
+    // A verification stands only while the keys that made it are current: a remote set that
+    // changed or went stale since must decide again.
+    if let Some((claims, role, origin)) = cached
+        && core.is_current(origin)
+    {
         validate(claims.registered(), &role, &core.rules, now)?;
         return Ok((claims, role));
     }
     let token = found.token.as_str();
-    let verified = core.verify::<C>(token, now)?;
-    let raw = match found.header {
-        Some(value) => RawToken::in_header(value, token),
-        None => RawToken::copied(token),
-    };
+    let (verified, origin) = core.verify::<C>(token, now)?;
     let vouched = verified.role.trusted_issuer();
-    let claims = Claims::new(verified.registered, verified.custom, raw, vouched);
+    let claims =
+        Claims::new(verified.registered, verified.custom, RawToken::copied(token), vouched);
     if let Some(cache) = &config.cache {
-        cache.insert(token, &claims, &verified.role, generation, now, core.rules.leeway);
+        cache.insert(&claims, &verified.role, origin, now, core.rules.leeway);
     }
     Ok((claims, verified.role))
 }

@@ -1,16 +1,19 @@
 //! A bounded cache of verified tokens: a token seen again skips its signature check and parsing.
 //!
 //! Only what does not change for a token is cached: its claims (shared with the requests, so a
-//! hit copies nothing) and which key verified it. Expiry
-//! (`exp`, `nbf`, `iat` with leeway), revocation and the authorization check run on every request,
-//! hit or miss.
+//! hit copies nothing) and which keys verified it. Expiry (`exp`, `nbf`, `iat` with leeway),
+//! revocation, the authorization check, and whether those keys are still current run on every
+//! request, hit or miss.
+//!
+//! Memory is bounded in entries and in bytes: an entry holds the claims' own copy of a token of
+//! at most [`MAX_CACHED_TOKEN_BYTES`], never a view of a request's buffers.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{PoisonError, RwLock};
 
 use crate::claims::Claims;
-use crate::keys::KeyRole;
+use crate::keys::{KeyOrigin, KeyRole};
 
 /// Tokens longer than this are never cached (they are verified every time).
 pub(crate) const MAX_CACHED_TOKEN_BYTES: usize = 2048;
@@ -28,13 +31,18 @@ struct Shard<C> {
 }
 
 struct Entry<C> {
-    /// The whole token: a hit must match it byte for byte.
-    token: Box<str>,
-    /// The key generation it was verified under (remote key sets change).
-    generation: u64,
-    /// The claims handed to requests: a hit shares them (a reference count, no copy).
+    /// The claims handed to requests: a hit shares them (a reference count, no copy). Their
+    /// token is the whole token, which a hit must match byte for byte.
     claims: Claims<C>,
     role: KeyRole,
+    /// The keys that verified it, as they were then.
+    origin: KeyOrigin,
+}
+
+impl<C> Entry<C> {
+    fn token(&self) -> &str {
+        self.claims.token().as_str()
+    }
 }
 
 /// Bits of the hash that the buckets' map does not use: it indexes by the low bits and filters
@@ -97,53 +105,55 @@ impl<C> TokenCache<C> {
         &self.shards[shard_of(hash)]
     }
 
-    /// The cached verification of exactly this token.
-    pub(crate) fn get(&self, token: &[u8], generation: u64) -> Option<(Claims<C>, KeyRole)> {
+    /// The cached verification of exactly this token, and the keys that made it (the caller
+    /// checks that they are still current).
+    pub(crate) fn get(&self, token: &[u8]) -> Option<(Claims<C>, KeyRole, KeyOrigin)> {
         let hash = self.hash(token);
         let shard = self.shard(hash).read().unwrap_or_else(PoisonError::into_inner);
-        let entry = shard.buckets.get(&hash)?.iter().find(|e| e.token.as_bytes() == token)?;
-        if entry.generation != generation {
-            return None;
-        }
-        Some((entry.claims.clone(), entry.role.clone()))
+        let entry = shard.buckets.get(&hash)?.iter().find(|e| e.token().as_bytes() == token)?;
+        Some((entry.claims.clone(), entry.role.clone(), entry.origin))
     }
 
-    /// Remember a verified token. When the shard is full, entries that can no longer be valid
-    /// (`exp + leeway` past) go first, then arbitrary ones.
+    /// Remember a verified token (the one its claims carry). When the shard is full, entries
+    /// that can no longer be valid (`exp + leeway` past) go first, then arbitrary ones.
     pub(crate) fn insert(
         &self,
-        token: &str,
         claims: &Claims<C>,
         role: &KeyRole,
-        generation: u64,
+        origin: KeyOrigin,
         now: i64,
         leeway: i64,
     ) {
+        let token = claims.token().as_str();
         if token.len() > MAX_CACHED_TOKEN_BYTES {
             return;
         }
         let hash = self.hash(token.as_bytes());
         let mut shard = self.shard(hash).write().unwrap_or_else(PoisonError::into_inner);
         if let Some(bucket) = shard.buckets.get_mut(&hash) {
-            let before = bucket.len();
-            // A stale entry (another key generation) is replaced.
-            bucket.retain(|e| &*e.token != token || e.generation == generation);
-            if bucket.iter().any(|e| &*e.token == token) {
+            // An entry of keys since replaced is verified again: the new verification wins.
+            if let Some(entry) = bucket.iter_mut().find(|e| e.token() == token) {
+                *entry = Entry { claims: claims.clone(), role: role.clone(), origin };
                 return;
             }
-            let dropped = before - bucket.len();
-            shard.len -= dropped;
         }
         if shard.len >= self.per_shard {
             shard.evict(now, leeway, self.per_shard);
         }
         shard.buckets.entry(hash).or_default().push(Entry {
-            token: token.into(),
-            generation,
             claims: claims.clone(),
             role: role.clone(),
+            origin,
         });
         shard.len += 1;
+    }
+
+    /// The bytes of tokens held, an upper bound of what the entries keep beyond their fixed
+    /// size.
+    #[cfg(test)]
+    pub(crate) fn token_bytes(&self) -> usize {
+        let shards = self.shards.iter().map(|s| s.read().unwrap_or_else(PoisonError::into_inner));
+        shards.map(|s| s.buckets.values().flatten().map(|e| e.token().len()).sum::<usize>()).sum()
     }
 
     /// How many tokens are cached.
@@ -183,10 +193,12 @@ mod tests {
     use crate::claims::{NoCustomClaims, RegisteredClaims};
     use crate::raw_token::RawToken;
 
-    fn verified(exp: i64) -> Claims<NoCustomClaims> {
+    fn verified(token: &str, exp: i64) -> Claims<NoCustomClaims> {
         let registered = RegisteredClaims { exp, sub: Some("s".into()), ..Default::default() };
-        Claims::new(registered, NoCustomClaims {}, RawToken::copied("t"), None)
+        Claims::new(registered, NoCustomClaims {}, RawToken::copied(token), None)
     }
+
+    const OURS: KeyOrigin = KeyOrigin::Configured;
 
     #[test]
     fn signatures_spread_over_every_shard() {
@@ -204,12 +216,17 @@ mod tests {
     #[test]
     fn hits_only_on_the_exact_token() {
         let cache = TokenCache::new(64).unwrap();
-        cache.insert("aaa.bbb.sig", &verified(100), &KeyRole::Signing, 0, 0, 5);
-        assert_eq!(cache.get(b"aaa.bbb.sig", 0).unwrap().0.expires_at(), 100);
-        assert!(cache.get(b"aaa.bbb.sig", 1).is_none(), "another key generation");
+        cache.insert(&verified("aaa.bbb.sig", 100), &KeyRole::Signing, OURS, 0, 5);
+        let (claims, _, origin) = cache.get(b"aaa.bbb.sig").unwrap();
+        assert_eq!((claims.expires_at(), origin), (100, OURS));
         // Same signature, another payload: no hit.
-        assert!(cache.get(b"aaa.ccc.sig", 0).is_none());
-        assert!(cache.get(b"aaa.bbb.sih", 0).is_none());
+        assert!(cache.get(b"aaa.ccc.sig").is_none());
+        assert!(cache.get(b"aaa.bbb.sih").is_none());
+        assert_eq!(cache.len(), 1);
+        // Verified again under newer keys: the entry says so.
+        let newer = KeyOrigin::Remote { set: 1, generation: 7 };
+        cache.insert(&verified("aaa.bbb.sig", 100), &KeyRole::Signing, newer, 0, 5);
+        assert_eq!(cache.get(b"aaa.bbb.sig").unwrap().2, newer);
         assert_eq!(cache.len(), 1);
     }
 
@@ -217,19 +234,20 @@ mod tests {
     fn memory_stays_bounded() {
         let cache = TokenCache::new(100).unwrap();
         for i in 0..10_000 {
-            cache.insert(&format!("h.p.{i}"), &verified(1_000_000), &KeyRole::Signing, 0, 0, 5);
+            let claims = verified(&format!("h.p.{i}"), 1_000_000);
+            cache.insert(&claims, &KeyRole::Signing, OURS, 0, 5);
             assert!(cache.len() <= cache.capacity());
         }
         assert!(cache.capacity() < 120);
+        assert!(cache.token_bytes() <= cache.capacity() * MAX_CACHED_TOKEN_BYTES);
     }
 
     #[test]
     fn expired_tokens_are_evicted_first() {
         let entry = |token: &str, exp| Entry {
-            token: token.into(),
-            generation: 0,
-            claims: verified(exp),
+            claims: verified(token, exp),
             role: KeyRole::Signing,
+            origin: OURS,
         };
         let mut shard = Shard { buckets: HashMap::default(), len: 0 };
         for (hash, (token, exp)) in
@@ -242,7 +260,7 @@ mod tests {
         }
         // At 100 with 5 s of leeway, tokens expiring at 95 or before can no longer be valid.
         shard.evict(100, 5, 3);
-        let mut kept: Vec<&str> = shard.buckets.values().flatten().map(|e| &*e.token).collect();
+        let mut kept: Vec<&str> = shard.buckets.values().flatten().map(Entry::token).collect();
         kept.sort();
         assert_eq!(kept, ["live-1", "live-2"]);
         assert_eq!(shard.len, 2);
@@ -255,8 +273,8 @@ mod tests {
     fn long_tokens_are_not_cached() {
         let cache = TokenCache::new(16).unwrap();
         let long = format!("h.{}.s", "p".repeat(MAX_CACHED_TOKEN_BYTES));
-        cache.insert(&long, &verified(100), &KeyRole::Signing, 0, 0, 5);
-        assert!(cache.get(long.as_bytes(), 0).is_none());
+        cache.insert(&verified(&long, 100), &KeyRole::Signing, OURS, 0, 5);
+        assert!(cache.get(long.as_bytes()).is_none());
         assert!(TokenCache::<NoCustomClaims>::new(0).is_none());
     }
 }

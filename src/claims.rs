@@ -345,6 +345,9 @@ pub struct RegisteredClaims {
     /// A maximum session chosen for this login (seconds), kept by its renewals.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) session_max: Option<i64>,
+    /// Whether the token carries a key binding (`cnf`).
+    #[serde(skip)]
+    pub(crate) bound: bool,
 }
 
 impl RegisteredClaims {
@@ -734,6 +737,9 @@ struct WireClaims {
     session_ttl: Option<i64>,
     #[serde(default, deserialize_with = "numeric_date")]
     session_max: Option<i64>,
+    /// Only its presence matters: a key binding this crate cannot check.
+    #[serde(default)]
+    cnf: Option<serde::de::IgnoredAny>,
 }
 
 /// A present `NumericDate`: a JSON number within the range of an `i64`. Fractions are allowed
@@ -785,6 +791,7 @@ pub(crate) fn parse_registered(payload: &[u8]) -> Result<RegisteredClaims, Token
         sid: wire.sid,
         session_ttl: wire.session_ttl,
         session_max: wire.session_max,
+        bound: wire.cnf.is_some(),
     })
 }
 
@@ -922,5 +929,21 @@ mod tests {
         let deep_aud =
             format!(r#"{{"exp":1,"aud":{}{}}}"#, "[".repeat(100_000), "]".repeat(100_000));
         assert_eq!(parse_json(&deep_aud).unwrap_err(), TokenError::MalformedClaims);
+    }
+
+    #[test]
+    fn a_key_binding_is_noticed_whatever_it_holds() {
+        assert!(!parse_json(r#"{"exp":1}"#).unwrap().registered().bound);
+        assert!(!parse_json(r#"{"exp":1,"cnf":null}"#).unwrap().registered().bound);
+        for cnf in
+            [r#"{"jkt":"0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}"#, r#"{"x5t#S256":"x"}"#, "1"]
+        {
+            let json = format!(r#"{{"exp":1,"cnf":{cnf}}}"#);
+            assert!(parse_json(&json).unwrap().registered().bound, "{cnf}");
+        }
+        let deep = format!(r#"{{"exp":1,"cnf":{}{}}}"#, "[".repeat(100_000), "]".repeat(100_000));
+        assert!(
+            parse_json(&deep).is_ok_and(|c| c.registered().bound) || parse_json(&deep).is_err()
+        );
     }
 }

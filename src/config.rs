@@ -10,7 +10,7 @@ use crate::clock::{Clock, secs};
 use crate::crypto::random_id;
 use crate::error::{IssueError, TokenError};
 use crate::jws::{self, Verified};
-use crate::keys::KeySet;
+use crate::keys::{KeyOrigin, KeySet};
 use crate::renewal::RenewalPolicy;
 use crate::revocation::{RevocationCheck, RevocationFailure};
 use crate::source::TokenSource;
@@ -40,30 +40,26 @@ impl Core {
         self.clock.now()
     }
 
-    /// Changes whenever any remote key set changes or goes stale (0 without remote keys), so
-    /// cached verifications made with other keys no longer count.
-    pub(crate) fn key_generation(&self) -> u64 {
-        #[cfg(feature = "jwks")]
-        {
-            let mut generation = 0u64;
-            for remote in &self.remote {
-                if remote.snapshot().is_none() {
-                    return u64::MAX;
-                }
-                generation = generation.wrapping_mul(1_000_003).wrapping_add(remote.generation());
+    /// Whether keys of this origin still verify as they did: the configured keys always do; a
+    /// remote set's only while it is fresh and at the same generation.
+    pub(crate) fn is_current(&self, origin: KeyOrigin) -> bool {
+        match origin {
+            KeyOrigin::Configured => true,
+            #[cfg(feature = "jwks")]
+            KeyOrigin::Remote { set, generation } => {
+                self.remote.get(set).is_some_and(|remote| remote.is_current(generation))
             }
-            generation
+            #[cfg(not(feature = "jwks"))]
+            KeyOrigin::Remote { .. } => false,
         }
-        #[cfg(not(feature = "jwks"))]
-        0
     }
 
-    /// Verify with our keys, then with each identity provider's.
+    /// Verify with our keys, then with each identity provider's; also says which keys did.
     pub(crate) fn verify<C: serde::de::DeserializeOwned + 'static>(
         &self,
         token: &str,
         now: i64,
-    ) -> Result<Verified<C>, TokenError> {
+    ) -> Result<(Verified<C>, KeyOrigin), TokenError> {
         let result = jws::verify_token::<C>(&self.keys, None, &self.rules, token, now);
         #[cfg(feature = "jwks")]
         if !self.remote.is_empty()
@@ -71,7 +67,7 @@ impl Core {
         {
             return self.verify_remote(token, now, result);
         }
-        result
+        result.map(|verified| (verified, KeyOrigin::Configured))
     }
 
     /// No key of ours was selected: the first remote set that selects one decides. A set too
@@ -82,23 +78,27 @@ impl Core {
         token: &str,
         now: i64,
         mut result: Result<Verified<C>, TokenError>,
-    ) -> Result<Verified<C>, TokenError> {
+    ) -> Result<(Verified<C>, KeyOrigin), TokenError> {
         let mut stale = false;
-        for remote in &self.remote {
-            let Some(keys) = remote.snapshot() else {
+        for (set, remote) in self.remote.iter().enumerate() {
+            let Some((keys, generation)) = remote.snapshot() else {
                 stale = true;
                 continue;
             };
             result = jws::verify_token::<C>(&self.keys, Some(&keys), &self.rules, token, now);
             if !matches!(result, Err(TokenError::UnknownKeyId | TokenError::AlgorithmMismatch)) {
-                return result;
+                return result.map(|verified| (verified, KeyOrigin::Remote { set, generation }));
             }
         }
         // A key nobody knows: a provider may have rotated its keys.
         for remote in &self.remote {
             remote.unknown_kid();
         }
-        if stale { Err(TokenError::KeysUnavailable) } else { result }
+        Err(if stale {
+            TokenError::KeysUnavailable
+        } else {
+            result.err().unwrap_or(TokenError::UnknownKeyId)
+        })
     }
 
     pub(crate) fn ttl(&self) -> i64 {

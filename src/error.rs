@@ -388,6 +388,9 @@ pub enum TokenError {
     Revoked,
     /// The revocation store could not be asked, and the layer is configured to answer 401.
     RevocationUnknown,
+    /// The token is bound to a key (`cnf`: DPoP, mutual TLS): accepting it as a plain bearer
+    /// token would defeat the binding, and this layer cannot check one.
+    SenderConstrained,
 }
 
 impl fmt::Display for InvalidRequest {
@@ -435,6 +438,7 @@ impl fmt::Display for TokenError {
             }
             TokenError::Revoked => f.write_str("the token has been revoked"),
             TokenError::RevocationUnknown => f.write_str("the token revocation status is unknown"),
+            TokenError::SenderConstrained => f.write_str("the token is bound to a key"),
         }
     }
 }

@@ -217,7 +217,8 @@ impl Issuer {
     pub async fn renew(&self, token: &str) -> Result<IssuedToken, RenewError> {
         let core = &self.core;
         let now = core.now();
-        let verified = core.verify::<NoCustomClaims>(token, now).map_err(RenewError::Invalid)?;
+        let (verified, _) =
+            core.verify::<NoCustomClaims>(token, now).map_err(RenewError::Invalid)?;
         let claims = &verified.registered;
         let plan = renewable(
             claims,
@@ -273,7 +274,7 @@ impl Issuer {
         token: &str,
     ) -> Result<Claims<C>, TokenError> {
         let core = &self.core;
-        let verified = core.verify::<C>(token, core.now())?;
+        let (verified, _) = core.verify::<C>(token, core.now())?;
         let vouched = verified.role.trusted_issuer();
         Ok(Claims::new(verified.registered, verified.custom, RawToken::copied(token), vouched))
     }

@@ -55,6 +55,10 @@ type HttpClient = Arc<
 /// - One download at a time: the periodic refresh and the refetch share it, so an older
 ///   download never replaces a newer set.
 /// - Requests read an immutable snapshot (one `Arc` clone): no lock is held while fetching.
+/// - A token without `kid` is verified only when one key of the set has its algorithm, and
+///   refused when several do: a forged token never costs more than one signature check.
+/// - A verification the layer remembers stands only while this set is fresh and unchanged:
+///   a key removed from it, or the set going stale, takes effect on the very next request.
 /// - Keys the crate cannot use are skipped and logged, so one odd key does not freeze the set.
 ///   Symmetric (`"kty": "oct"`) keys are always skipped: a public document must never yield an
 ///   HMAC secret, which anyone who read it could sign with.
@@ -92,8 +96,10 @@ struct Inner {
     issuer: Arc<str>,
     url: Uri,
     client: HttpClient,
-    keys: RwLock<Arc<KeySet>>,
-    /// Incremented whenever the set changes (the verified-token cache keys on it).
+    /// The keys, with the generation they belong to and the document they came from.
+    keys: RwLock<Current>,
+    /// The generation of `keys`, readable without the lock: incremented whenever the set
+    /// changes, so a cached verification made with older keys no longer counts.
     generation: AtomicU64,
     /// Held by the one download in flight.
     fetching: AtomicBool,
@@ -105,6 +111,12 @@ struct Inner {
     min_refetch_interval: Duration,
     max_staleness: Duration,
     timeout: Duration,
+}
+
+struct Current {
+    keys: Arc<KeySet>,
+    generation: u64,
+    document: Vec<u8>,
 }
 
 /// Configures a [`RemoteJwks`].
@@ -208,19 +220,29 @@ impl RemoteJwks {
         &self.inner.issuer
     }
 
-    /// The keys now, or `None` when they are older than the maximum staleness.
-    pub(crate) fn snapshot(&self) -> Option<Arc<KeySet>> {
+    /// The keys now and their generation, or `None` when they are older than the maximum
+    /// staleness.
+    pub(crate) fn snapshot(&self) -> Option<(Arc<KeySet>, u64)> {
+        if !self.fresh() {
+            return None;
+        }
+        let current = self.inner.keys.read().unwrap_or_else(PoisonError::into_inner);
+        Some((Arc::clone(&current.keys), current.generation))
+    }
+
+    /// Whether keys of this generation are still the set's, and not too old to trust.
+    pub(crate) fn is_current(&self, generation: u64) -> bool {
+        self.inner.generation.load(Ordering::Acquire) == generation && self.fresh()
+    }
+
+    fn fresh(&self) -> bool {
         let inner = &self.inner;
         let age = millis(inner.started.elapsed())
             .saturating_sub(inner.last_success.load(Ordering::Acquire));
-        if age > millis(inner.max_staleness) {
-            return None;
-        }
-        Some(Arc::clone(&inner.keys.read().unwrap_or_else(PoisonError::into_inner)))
+        age <= millis(inner.max_staleness)
     }
 
-    /// Changes whenever the set changes.
-    pub(crate) fn generation(&self) -> u64 {
+    fn generation(&self) -> u64 {
         self.inner.generation.load(Ordering::Acquire)
     }
 
@@ -246,7 +268,7 @@ impl RemoteJwks {
     /// # }).unwrap();
     /// ```
     pub fn key_count(&self) -> usize {
-        self.inner.keys.read().unwrap_or_else(PoisonError::into_inner).iter().count()
+        self.inner.keys.read().unwrap_or_else(PoisonError::into_inner).keys.iter().count()
     }
 
     /// A token named a `kid` the set does not know: refetch in the background, unless a fetch
@@ -509,12 +531,12 @@ impl RemoteJwksBuilder {
             None => discover(&client, &self.issuer, self.allow_http, self.timeout).await?,
         };
         let issuer: Arc<str> = Arc::from(self.issuer);
-        let keys = download(&client, &url, &issuer, self.timeout).await?;
+        let (keys, document) = download(&client, &url, &issuer, self.timeout).await?;
         let inner = Arc::new(Inner {
             issuer,
             url,
             client,
-            keys: RwLock::new(Arc::new(keys)),
+            keys: RwLock::new(Current { keys: Arc::new(keys), generation: 1, document }),
             generation: AtomicU64::new(1),
             fetching: AtomicBool::new(false),
             last_fetch: AtomicU64::new(0),
@@ -587,9 +609,16 @@ async fn refresh(inner: &Inner) {
     }
     inner.last_fetch.store(millis(inner.started.elapsed()), Ordering::Release);
     match download(&inner.client, &inner.url, &inner.issuer, inner.timeout).await {
-        Ok(keys) => {
-            *inner.keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(keys);
-            inner.generation.fetch_add(1, Ordering::AcqRel);
+        Ok((keys, document)) => {
+            let mut current = inner.keys.write().unwrap_or_else(PoisonError::into_inner);
+            // The same document again changes nothing: cached verifications still hold.
+            if current.document != document {
+                current.generation += 1;
+                *current =
+                    Current { keys: Arc::new(keys), generation: current.generation, document };
+                inner.generation.store(current.generation, Ordering::Release);
+            }
+            drop(current);
             inner.last_success.store(millis(inner.started.elapsed()), Ordering::Release);
             tracing::debug!(target: "tower_sliding_jwt", url = %inner.url, "JWK Set refreshed");
         }
@@ -605,11 +634,11 @@ async fn download(
     url: &Uri,
     issuer: &Arc<str>,
     timeout: Duration,
-) -> Result<KeySet, JwksError> {
+) -> Result<(KeySet, Vec<u8>), JwksError> {
     let body = get(client, url, timeout).await?;
     let keys = usable_keys(&body, url)?;
     let role = |key| (key, KeyRole::Trusted(Arc::clone(issuer)));
-    Ok(KeySet::new(keys.into_iter().map(role).collect()))
+    Ok((KeySet::remote(keys.into_iter().map(role).collect()), body))
 }
 
 /// The body of a successful GET, at most 1 MiB, within `timeout`.

@@ -292,7 +292,7 @@ mod tests {
         let header = r#"{"alg":"HS256","kid":"k1"}"#;
         let run = |payload: &str, rules: &Rules| check(&keys, rules, &token(&key, header, payload));
         let r = rules();
-        let exp = |exp: i64| format!(r#"{{"sub":"1","iss":"us","exp":{exp}}}"#);
+        let exp = |exp: i64| format!(r#"{{"sub":"1","iss":"us","iat":1699999990,"exp":{exp}}}"#);
         assert_eq!(run(&exp(NOW), &r), Ok(KeyRole::Signing), "within leeway");
         assert_eq!(run(&exp(NOW - 4), &r), Ok(KeyRole::Signing), "within leeway");
         assert_eq!(run(&exp(NOW - 5), &r), Err(TokenError::Expired));
@@ -307,13 +307,16 @@ mod tests {
         let future_iat =
             format!(r#"{{"sub":"1","iss":"us","iat":{},"exp":{}}}"#, NOW + 60, NOW + 300);
         assert_eq!(run(&future_iat, &r), Err(TokenError::IssuedInFuture));
-        let other_iss = format!(r#"{{"sub":"1","iss":"them","exp":{}}}"#, NOW + 300);
+        let other_iss =
+            format!(r#"{{"sub":"1","iss":"them","iat":1699999990,"exp":{}}}"#, NOW + 300);
         assert_eq!(run(&other_iss, &r), Err(TokenError::WrongIssuer));
-        let no_iss = format!(r#"{{"sub":"1","exp":{}}}"#, NOW + 300);
+        let no_iss = format!(r#"{{"sub":"1","iat":1699999990,"exp":{}}}"#, NOW + 300);
         assert_eq!(run(&no_iss, &r), Err(TokenError::MissingClaim("iss")));
-        let no_sub = format!(r#"{{"iss":"us","exp":{}}}"#, NOW + 300);
+        let no_sub = format!(r#"{{"iss":"us","iat":1699999990,"exp":{}}}"#, NOW + 300);
         assert_eq!(run(&no_sub, &r), Err(TokenError::MissingClaim("sub")));
         assert_eq!(run(&no_sub, &Rules { require_sub: false, ..rules() }), Ok(KeyRole::Signing));
+        let no_start = format!(r#"{{"sub":"1","iss":"us","exp":{}}}"#, NOW + 300);
+        assert_eq!(run(&no_start, &r), Err(TokenError::MissingClaim("auth_time")));
         let aud = Rules { audiences: vec!["api".into(), "admin".into()], ..rules() };
         assert_eq!(run(&claims(r#","aud":"api""#), &aud), Ok(KeyRole::Signing));
         assert_eq!(run(&claims(r#","aud":["x","admin"]"#), &aud), Ok(KeyRole::Signing));

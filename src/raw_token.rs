@@ -1,13 +1,16 @@
 //! The token exactly as the client presented it.
 
 use std::fmt;
-
-use http::HeaderValue;
+use std::sync::Arc;
 
 /// The verified token as presented, carried by the [`Claims`](crate::Claims) in the request
 /// extensions ([`Claims::token`](crate::Claims::token)): for an explicit renewal endpoint
 /// ([`Issuer::renew`](crate::Issuer::renew)) or to forward the token to an upstream service.
-/// It shares the bytes of the request header it came from rather than copying them.
+///
+/// It owns a copy of the token (shared by its clones), never a view of the request: a header
+/// value of hyper's shares the connection's whole read buffer, so claims kept by the
+/// application, or by the layer's cache of verified tokens, hold a few hundred bytes whatever
+/// else the request carried.
 ///
 /// Its `Debug` output hides the token, so it cannot leak into logs by accident.
 ///
@@ -19,28 +22,11 @@ use http::HeaderValue;
 /// }
 /// ```
 #[derive(Clone)]
-pub struct RawToken {
-    /// The header the token was read from (a cheap, shared clone), or the token alone.
-    value: HeaderValue,
-    /// Where the token starts in it (after `Bearer `).
-    start: usize,
-}
+pub struct RawToken(Arc<str>);
 
 impl RawToken {
-    /// The token found at the end of the header `value`: shares the header's bytes.
-    pub(crate) fn in_header(value: &HeaderValue, token: &str) -> RawToken {
-        if value.as_bytes().ends_with(token.as_bytes()) {
-            RawToken { value: value.clone(), start: value.len() - token.len() }
-        } else {
-            RawToken::copied(token)
-        }
-    }
-
-    /// A token from a cookie or a query parameter: copied.
     pub(crate) fn copied(token: &str) -> RawToken {
-        // The token is visible ASCII, so always a valid header value.
-        let value = HeaderValue::from_str(token).unwrap_or_else(|_| HeaderValue::from_static(""));
-        RawToken { value, start: 0 }
+        RawToken(Arc::from(token))
     }
 
     /// The compact JWS.
@@ -56,9 +42,7 @@ impl RawToken {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn as_str(&self) -> &str {
-        let bytes = self.value.as_bytes().get(self.start..).unwrap_or_default();
-        // Checked visible ASCII when it was extracted.
-        std::str::from_utf8(bytes).unwrap_or_default()
+        &self.0
     }
 }
 

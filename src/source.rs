@@ -125,23 +125,11 @@ impl Token<'_> {
 }
 
 /// A token found in a request, and where.
+#[derive(Debug)]
 pub(crate) struct Found<'a> {
     pub(crate) token: Token<'a>,
     /// The source's position in the configured list.
     pub(crate) index: usize,
-    /// The header the token ends, for bearer and named-header sources.
-    pub(crate) header: Option<&'a HeaderValue>,
-}
-
-impl std::fmt::Debug for Found<'_> {
-    // The header carries the token too: only whether there is one is shown.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Found")
-            .field("token", &self.token)
-            .field("index", &self.index)
-            .field("in_header", &self.header.is_some())
-            .finish()
-    }
 }
 
 /// Read the token from the first present source.
@@ -154,23 +142,17 @@ pub(crate) fn extract<'a>(
     max_len: usize,
 ) -> Result<Option<Found<'a>>, Rejection> {
     for (index, source) in sources.iter().enumerate() {
-        let (raw, header) = match source {
-            TokenSource::Bearer => match bearer(parts)? {
-                Some((value, token)) => (Some(Cow::Borrowed(token)), Some(value)),
-                None => (None, None),
-            },
-            TokenSource::Header(name) => match one_value(parts, name)? {
-                Some(value) => (Some(Cow::Borrowed(value.as_bytes())), Some(value)),
-                None => (None, None),
-            },
-            TokenSource::Cookie(name) => {
-                (cookie(parts, name)?.map(|v| Cow::Borrowed(v.as_bytes())), None)
+        let raw = match source {
+            TokenSource::Bearer => bearer(parts)?.map(Cow::Borrowed),
+            TokenSource::Header(name) => {
+                one_value(parts, name)?.map(|v| Cow::Borrowed(v.as_bytes()))
             }
-            TokenSource::Query(name) => (query(parts, name)?, None),
+            TokenSource::Cookie(name) => cookie(parts, name)?.map(|v| Cow::Borrowed(v.as_bytes())),
+            TokenSource::Query(name) => query(parts, name)?,
         };
         if let Some(raw) = raw {
             let token = check_token(raw, max_len)?;
-            return Ok(Some(Found { token, index, header }));
+            return Ok(Some(Found { token, index }));
         }
     }
     Ok(None)
@@ -210,7 +192,7 @@ fn one_value<'a>(
 }
 
 /// The credentials after `Bearer `, or `None` for a missing header or another scheme.
-fn bearer(parts: &Parts) -> Result<Option<(&HeaderValue, &[u8])>, Rejection> {
+fn bearer(parts: &Parts) -> Result<Option<&[u8]>, Rejection> {
     const SCHEME: &[u8] = b"bearer";
     let Some(value) = one_value(parts, &AUTHORIZATION)? else {
         return Ok(None);
@@ -223,7 +205,7 @@ fn bearer(parts: &Parts) -> Result<Option<(&HeaderValue, &[u8])>, Rejection> {
     }
     match rest.first() {
         None => Err(InvalidRequest::Empty.into()),
-        Some(b' ') => Ok(Some((value, rest.trim_ascii_start()))),
+        Some(b' ') => Ok(Some(rest.trim_ascii_start())),
         // `Bearerish …`: another scheme.
         Some(b) if b.is_ascii_graphic() => Ok(None),
         Some(_) => Err(InvalidRequest::InvalidBytes.into()),

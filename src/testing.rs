@@ -432,7 +432,7 @@ impl TokenFactory {
     ) -> Result<Claims<C>, IssueError> {
         let token = self.valid(subject, custom)?;
         let verified =
-            self.core.verify::<C>(&token, self.core.now()).map_err(IssueError::NotAccepted)?;
+            self.core.verify::<C>(&token, self.core.now()).map_err(IssueError::NotAccepted)?.0;
         let vouched = verified.role.trusted_issuer();
         Ok(Claims::new(verified.registered, verified.custom, RawToken::copied(&token), vouched))
     }

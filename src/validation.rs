@@ -69,6 +69,15 @@ pub(crate) fn validate(
             None => return Err(TokenError::MissingClaim("iss")),
         }
     }
+    // A bound token used without its proof of possession is what the binding exists to stop.
+    if claims.bound {
+        return Err(TokenError::SenderConstrained);
+    }
+    // A token of our keys with no session start was not issued as a session (another purpose,
+    // or forged with a stolen key): the session limit could not bound it.
+    if role.is_ours() && claims.session_start().is_none() {
+        return Err(TokenError::MissingClaim("auth_time"));
+    }
     // The session start bounds the session: one in the future would stretch it without end.
     if let Some(start) = claims.session_start() {
         if start > now.saturating_add(rules.leeway) {
@@ -152,6 +161,52 @@ mod tests {
         assert_eq!(
             validate(&chosen(Some(700), Some(600)), &KeyRole::Signing, &longer, 120),
             Err(TokenError::MalformedClaims)
+        );
+    }
+
+    fn rules() -> Rules {
+        Rules {
+            leeway: 5,
+            own_issuer: None,
+            audiences: vec![],
+            require_sub: false,
+            max_token_bytes: 8192,
+            token_types: vec!["JWT".into()],
+            accepts_jwt_type: true,
+            max_session: 60,
+            longest_session: 60,
+        }
+    }
+
+    #[test]
+    fn our_tokens_need_a_session_start() {
+        // Ten years ahead and no `iat` or `auth_time`: nothing bounds it but `exp`.
+        let endless = RegisteredClaims { exp: 315_360_000, ..Default::default() };
+        for role in [KeyRole::Signing, KeyRole::Previous] {
+            assert_eq!(
+                validate(&endless, &role, &rules(), 100),
+                Err(TokenError::MissingClaim("auth_time"))
+            );
+        }
+        // A partner's token is bounded by its own issuer's rules.
+        let partner = RegisteredClaims { iss: Some("idp".into()), ..endless.clone() };
+        assert_eq!(validate(&partner, &KeyRole::Trusted("idp".into()), &rules(), 100), Ok(()));
+        let with_iat = RegisteredClaims { exp: 150, iat: Some(100), ..Default::default() };
+        assert_eq!(validate(&with_iat, &KeyRole::Signing, &rules(), 100), Ok(()));
+    }
+
+    #[test]
+    fn key_bound_tokens_are_refused_as_bearer_tokens() {
+        let bound =
+            RegisteredClaims { exp: 150, iat: Some(100), bound: true, ..Default::default() };
+        assert_eq!(
+            validate(&bound, &KeyRole::Signing, &rules(), 100),
+            Err(TokenError::SenderConstrained)
+        );
+        let partner = RegisteredClaims { iss: Some("idp".into()), ..bound };
+        assert_eq!(
+            validate(&partner, &KeyRole::Trusted("idp".into()), &rules(), 100),
+            Err(TokenError::SenderConstrained)
         );
     }
 }

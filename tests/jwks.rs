@@ -599,3 +599,88 @@ async fn an_application_can_bring_its_own_http_client() {
     assert_eq!(jwks.key_count(), 1);
     assert_eq!(asked.load(Ordering::SeqCst), 1);
 }
+
+/// Each remote set's freshness and rotation count for the tokens it verified, and for no other:
+/// one provider going stale must not freeze what the layer remembers of the others. Provider A
+/// goes stale; then B removes one of its two keys (the answer to a leaked key), then goes stale
+/// too; with three providers, C stays good throughout.
+async fn providers_age_and_rotate_independently(providers: usize) {
+    let a = idp_named("https://a.example", Algorithm::ES256, "ec256_private.pem", "a1");
+    let b1 = idp_named("https://b.example", Algorithm::EdDSA, "ed25519_private.pem", "b1");
+    let b2 = idp_named("https://b.example", Algorithm::ES384, "ec384_private.pem", "b2");
+    let c = idp_named("https://c.example", Algorithm::ES256, "ec256_private.pem", "c1");
+    let servers =
+        [jwks_server(&[&a]).await, jwks_server(&[&b1, &b2]).await, jwks_server(&[&c]).await];
+    let issuers = ["https://a.example", "https://b.example", "https://c.example"];
+    let mut builder = JwtAuthLayer::builder()
+        .audience("api")
+        .renewal(RenewalPolicy::new().mode(RenewalMode::Disabled));
+    for (issuer, server) in issuers.iter().zip(&servers).take(providers) {
+        let jwks = RemoteJwks::builder(*issuer, &server.url)
+            .allow_http(true)
+            .refresh_every(Duration::from_secs(60))
+            .min_refetch_interval(Duration::from_secs(1))
+            .max_staleness(Duration::from_secs(150))
+            .fetch()
+            .await
+            .unwrap();
+        builder = builder.remote_jwks(jwks);
+    }
+    let app = Router::new()
+        .route("/", get(|claims: Claims| async move { claims.subject().unwrap_or("").to_owned() }))
+        .layer(builder.build().unwrap());
+    let (base, http) = (serve(app).await, Client::new());
+    let token = |issuer: &Issuer| issuer.issue("user", &json!({})).unwrap().token;
+    let (ta, tb1, tb2, tc) = (token(&a), token(&b1), token(&b2), token(&c));
+    // Each asked twice: the second answer comes from the cache.
+    let expect = async |token: &str, status: StatusCode, when: &str| {
+        for _ in 0..2 {
+            assert_eq!(self::status(&http, &base, token).await, status, "{when}");
+        }
+    };
+    let live = &servers[..providers];
+    let every_refresh = async |fetches: usize| {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        for server in live {
+            advance_until(server, fetches, Duration::ZERO).await;
+        }
+    };
+    for t in [&ta, &tb1, &tb2] {
+        expect(t, StatusCode::OK, "all fresh").await;
+    }
+
+    servers[0].publish_raw(None);
+    for fetches in 2..=4 {
+        every_refresh(fetches).await;
+    }
+    expect(&ta, StatusCode::SERVICE_UNAVAILABLE, "A past its maximum staleness").await;
+    expect(&tb1, StatusCode::OK, "B is fresh").await;
+    expect(&tb2, StatusCode::OK, "B is fresh").await;
+
+    servers[1].publish(&[&b2]);
+    every_refresh(5).await;
+    // No longer 200 from the cache; and not 401 either: A, stale, might hold that `kid`.
+    expect(&tb1, StatusCode::SERVICE_UNAVAILABLE, "B removed the key").await;
+    expect(&tb2, StatusCode::OK, "B's other key stays").await;
+    expect(&ta, StatusCode::SERVICE_UNAVAILABLE, "A still stale").await;
+
+    servers[1].publish_raw(None);
+    for fetches in 6..=8 {
+        every_refresh(fetches).await;
+    }
+    expect(&tb2, StatusCode::SERVICE_UNAVAILABLE, "B past its maximum staleness").await;
+    expect(&tb1, StatusCode::SERVICE_UNAVAILABLE, "B's keys cannot be checked").await;
+    if providers == 3 {
+        expect(&tc, StatusCode::OK, "C was never at fault").await;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn two_providers_age_and_rotate_independently() {
+    providers_age_and_rotate_independently(2).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn three_providers_age_and_rotate_independently() {
+    providers_age_and_rotate_independently(3).await;
+}

@@ -7,4 +7,4 @@ mod set;
 
 pub use jwk::{JwkSet, PublicJwk};
 pub use key::Key;
-pub(crate) use set::{KeyRole, KeySet, Selection, jose_header};
+pub(crate) use set::{KeyOrigin, KeyRole, KeySet, Selection, jose_header};

@@ -33,12 +33,27 @@ impl KeyRole {
     }
 }
 
+/// Which keys verified a token: the configured ones (which never change), or one remote set as
+/// it was at one download. A cached verification stands only while its origin is current.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyOrigin {
+    Configured,
+    /// The remote set at this index, at this generation (counted per set, never wrapping).
+    Remote {
+        set: usize,
+        generation: u64,
+    },
+}
+
 /// The configured keys, with their roles.
 pub(crate) struct KeySet {
     keys: Vec<(Key, KeyRole)>,
     /// The base64url headers this configuration signs with (with and without `kid`), and what
     /// they say: a token carrying one of them needs no header parsing.
     known_headers: Vec<(String, Algorithm, Option<String>)>,
+    /// Whether a token without `kid` may only be verified when one key has its algorithm: a
+    /// remote set can hold dozens, and a forgery must never cost a verification per key.
+    kid_required_among_several: bool,
 }
 
 /// Why no key could be chosen for a token header.
@@ -62,7 +77,13 @@ impl KeySet {
                 }
             }
         }
-        KeySet { keys, known_headers }
+        KeySet { keys, known_headers, kid_required_among_several: false }
+    }
+
+    /// An identity provider's set: a token without `kid` is tried against at most one key
+    /// (and refused when several keys share its algorithm).
+    pub(crate) fn remote(keys: Vec<(Key, KeyRole)>) -> KeySet {
+        KeySet { kid_required_among_several: true, ..KeySet::new(keys) }
     }
 
     /// What a header segment says, if it is one this configuration signs with.
@@ -84,7 +105,8 @@ impl KeySet {
     /// The keys a token with this `alg` and `kid` may be verified with, in order.
     ///
     /// With a `kid`, exactly the key that has it (an unknown `kid` is refused; the `alg` must be
-    /// that key's). Without one, every key pinned to `alg`, the signing key first.
+    /// that key's). Without one, every key pinned to `alg`, the signing key first; in a remote
+    /// set, only a key that is alone with its algorithm.
     pub(crate) fn candidates<'a>(
         &'a self,
         alg: Algorithm,
@@ -101,8 +123,14 @@ impl KeySet {
             }
             None => None,
         };
-        if by_kid.is_none() && !self.keys.iter().any(|(key, _)| key.algorithm() == alg) {
-            return Err(Selection::WrongAlgorithm);
+        if by_kid.is_none() {
+            let sharing = self.keys.iter().filter(|(key, _)| key.algorithm() == alg).count();
+            if sharing == 0 {
+                return Err(Selection::WrongAlgorithm);
+            }
+            if sharing > 1 && self.kid_required_among_several {
+                return Err(Selection::UnknownKid);
+            }
         }
         Ok(self.keys.iter().enumerate().filter_map(move |(index, entry)| match by_kid {
             Some(wanted) => (index == wanted).then_some(entry),
@@ -142,5 +170,17 @@ mod tests {
         assert_eq!(kids(Algorithm::HS256, Some("zzz")).unwrap_err(), Selection::UnknownKid);
         assert_eq!(kids(Algorithm::HS384, Some("a")).unwrap_err(), Selection::WrongAlgorithm);
         assert_eq!(kids(Algorithm::RS256, None).unwrap_err(), Selection::WrongAlgorithm);
+    }
+
+    #[test]
+    fn a_remote_set_tries_one_key_at_most_for_a_token_without_kid() {
+        let trusted = || KeyRole::Trusted("idp".into());
+        let hmac = |byte: u8, kid: &str| Key::hs256([byte; 32]).unwrap().with_kid(kid);
+        let many: Vec<_> = (0..64).map(|i| (hmac(i, &format!("k{i}")), trusted())).collect();
+        let set = KeySet::remote(many);
+        assert_eq!(set.candidates(Algorithm::HS256, None).err(), Some(Selection::UnknownKid));
+        assert_eq!(set.candidates(Algorithm::HS256, Some("k7")).unwrap().count(), 1);
+        let alone = KeySet::remote(vec![(hmac(1, "only"), trusted())]);
+        assert_eq!(alone.candidates(Algorithm::HS256, None).unwrap().count(), 1);
     }
 }
