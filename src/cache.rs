@@ -223,10 +223,9 @@ mod tests {
         assert!(cache.get(b"aaa.ccc.sig").is_none());
         assert!(cache.get(b"aaa.bbb.sih").is_none());
         assert_eq!(cache.len(), 1);
-        // Verified again under newer keys: the entry says so.
-        let newer = KeyOrigin::Remote { set: 1, generation: 7 };
-        cache.insert(&verified("aaa.bbb.sig", 100), &KeyRole::Signing, newer, 0, 5);
-        assert_eq!(cache.get(b"aaa.bbb.sig").unwrap().2, newer);
+        // Verified again: the new verification replaces the old.
+        cache.insert(&verified("aaa.bbb.sig", 200), &KeyRole::Previous, OURS, 0, 5);
+        assert_eq!(cache.get(b"aaa.bbb.sig").unwrap().1, KeyRole::Previous);
         assert_eq!(cache.len(), 1);
     }
 

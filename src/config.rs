@@ -49,8 +49,6 @@ impl Core {
             KeyOrigin::Remote { set, generation } => {
                 self.remote.get(set).is_some_and(|remote| remote.is_current(generation))
             }
-            #[cfg(not(feature = "jwks"))]
-            KeyOrigin::Remote { .. } => false,
         }
     }
 

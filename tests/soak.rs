@@ -9,6 +9,9 @@
 //! Many concurrent clients mix valid tokens (which renew, and are replaced by their renewals),
 //! logins, and hostile tokens. It checks that no request fails unexpectedly, that every renewed
 //! token verifies, and that the server's resident memory stays flat after warm-up.
+//!
+//! Beside it, not ignored: an attacker's pattern, thousands of distinct valid tokens each sent
+//! once with a large junk header, must not grow the server's memory beyond a bound.
 
 mod common;
 
@@ -144,6 +147,48 @@ async fn client_loop(
             }
         }
     }
+}
+
+/// Every verified token is remembered (up to the cache's bound): if what it remembers were a
+/// view of the request, each entry would pin the connection's read buffer, junk header and all.
+/// 1,500 tokens with 250 kB of junk each would then hold about 375 MB; owned copies hold well
+/// under one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn distinct_tokens_with_large_junk_headers_leave_memory_bounded() {
+    const TOKENS: usize = 1_500;
+    const JUNK: usize = 250 * 1024;
+    let server = start_server();
+    let http = Client::new();
+    let (issuer, _) = common::example_issuer(SECRET, unix_now());
+    let tokens: Vec<String> = (0..TOKENS)
+        .map(|_| issuer.issue("2", &json!({ "user_id": 2, "username": "alice" })).unwrap().token)
+        .collect();
+    let (url, junk) = (Arc::new(format!("{}/mine", server.base)), Arc::new("x".repeat(JUNK)));
+    let send_all = |tokens: Vec<String>| {
+        let (http, url, junk) = (http.clone(), url.clone(), junk.clone());
+        async move {
+            for token in tokens {
+                let request = http.get(&*url).bearer_auth(token).header("x-junk", &*junk);
+                assert_eq!(request.send().await.unwrap().status(), StatusCode::OK);
+            }
+        }
+    };
+    // Warm-up: the allocator's and the runtime's own growth comes first.
+    send_all(tokens[..50].to_vec()).await;
+    let before = rss_kib(server.pid());
+    let mut tasks = tokio::task::JoinSet::new();
+    for chunk in tokens[50..].chunks(TOKENS / 8) {
+        tasks.spawn(send_all(chunk.to_vec()));
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+    let after = rss_kib(server.pid());
+    let grown = after.saturating_sub(before);
+    println!(
+        "RSS {before} KiB -> {after} KiB ({grown} KiB) after {TOKENS} tokens with {JUNK} B of junk each"
+    );
+    assert!(grown < 48 * 1024, "the server grew by {grown} KiB");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -39,6 +39,7 @@ impl KeyRole {
 pub(crate) enum KeyOrigin {
     Configured,
     /// The remote set at this index, at this generation (counted per set, never wrapping).
+    #[cfg(feature = "jwks")]
     Remote {
         set: usize,
         generation: u64,
@@ -82,6 +83,7 @@ impl KeySet {
 
     /// An identity provider's set: a token without `kid` is tried against at most one key
     /// (and refused when several keys share its algorithm).
+    #[cfg(any(feature = "jwks", test))]
     pub(crate) fn remote(keys: Vec<(Key, KeyRole)>) -> KeySet {
         KeySet { kid_required_among_several: true, ..KeySet::new(keys) }
     }
