@@ -7,7 +7,7 @@ use http::HeaderValue;
 use serde::de::DeserializeOwned;
 use serde::{Serialize, Serializer};
 
-use crate::claims::{Claims, NoCustomClaims, RegisteredClaims};
+use crate::claims::{Claims, NoCustomClaims, RegisteredClaims, VouchedBy};
 use crate::clock::secs;
 use crate::config::{Core, custom_object};
 use crate::error::{IssueError, RenewError, TokenError};
@@ -97,6 +97,9 @@ impl Issuer {
     /// `custom` must serialize to a JSON object (use `&()` or [`NoCustomClaims`] for none) and may
     /// not set the claims listed above. A token longer than the layer's maximum token size is
     /// refused with [`IssueError::TooLarge`]: the layer would not accept it back.
+    ///
+    /// The response that carries the token must say `Cache-Control: no-store` (RFC 6749
+    /// section 5.1), so no cache, the browser's or a shared one, keeps it or replays it.
     ///
     /// ```
     /// use serde::Serialize;
@@ -191,6 +194,8 @@ impl Issuer {
     /// one of our own keys (current or previous). The successor keeps every claim except `iat`,
     /// `nbf`, `jti` and `exp = min(now + ttl, auth_time + max_session)`, and is signed with the
     /// current key. Unlike sliding renewal, no threshold applies: a client may renew at any time.
+    ///
+    /// As for a login, the response carrying the new token must say `Cache-Control: no-store`.
     ///
     /// ```
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -358,7 +363,11 @@ impl Issuer {
     }
 
     /// When the session of a token with these claims ends for good: its start (`auth_time`, or
-    /// `iat`) plus the maximum session. The time until which a logout must be remembered.
+    /// `iat`) plus the maximum session; for the client, say, to show when it must log in again.
+    ///
+    /// It is not how long to remember a logout: a token stays acceptable up to the leeway past
+    /// its `exp`, and a third party's `auth_time` says nothing of its own tokens' lifetimes. Pass
+    /// [`revocation_until`](Issuer::revocation_until) to the revocation store instead.
     ///
     /// ```
     /// use tower_sliding_jwt::{JwtAuthLayer, NoCustomClaims};
@@ -375,6 +384,47 @@ impl Issuer {
         let start = claims.session_start()?;
         let max = claims.session_max().unwrap_or(secs(self.core.renewal.max_session));
         Some(start.saturating_add(max))
+    }
+
+    /// Until when a revocation of this token (by `jti`) or of its session (by `sid`) must be
+    /// kept: the last moment any token it covers can still be accepted, plus a margin of
+    /// [`STORE_CLOCK_MARGIN`](crate::revocation::STORE_CLOCK_MARGIN) for a store whose clock is
+    /// behind ours.
+    ///
+    /// - A token of ours: its session limit (every renewal ends by then), or its `exp` if that
+    ///   is later, plus the leeway.
+    /// - A third party's token: its own `exp` plus the leeway; its provider's sessions are not
+    ///   ours to know.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::revocation::{InMemoryRevocations, RevocationStatus, STORE_CLOCK_MARGIN};
+    /// use tower_sliding_jwt::{DEFAULT_LEEWAY, JwtAuthLayer, NoCustomClaims};
+    ///
+    /// let revocations = InMemoryRevocations::new();
+    /// let issuer = JwtAuthLayer::builder()
+    ///     .hs256(b"an example secret of at least 32 bytes")
+    ///     .revocation(revocations.clone())
+    ///     .build()?
+    ///     .issuer();
+    /// let login = issuer.issue("42", &())?;
+    /// let claims = issuer.verify::<NoCustomClaims>(&login.token)?;
+    /// let until = issuer.revocation_until(&claims);
+    /// let margin = (DEFAULT_LEEWAY + STORE_CLOCK_MARGIN).as_secs() as i64;
+    /// assert_eq!(until, login.session_expires_at + margin);
+    /// revocations.revoke_session(claims.session_id().unwrap(), until);
+    /// assert_eq!(revocations.status(claims.registered()), RevocationStatus::Revoked);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn revocation_until<C>(&self, claims: &Claims<C>) -> i64 {
+        let registered = claims.registered();
+        let last = match claims.vouched_by() {
+            VouchedBy::OwnKey => self
+                .session_expires_at(registered)
+                .map_or(registered.exp, |cap| cap.max(registered.exp)),
+            VouchedBy::TrustedIssuer(_) => registered.exp,
+        };
+        last.saturating_add(self.core.rules.leeway)
+            .saturating_add(secs(crate::revocation::STORE_CLOCK_MARGIN))
     }
 
     /// The current time on the configuration's clock.

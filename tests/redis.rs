@@ -9,7 +9,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::redis::{RedisCluster, RedisServer};
+use common::redis::{DelayProxy, FakeRedis, RedisCluster, RedisServer};
 use common::{Example, challenge, claims_of, example_issuer, unix_now};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
@@ -60,13 +60,11 @@ impl Instance {
     }
 
     async fn logout(&self, token: &str) -> StatusCode {
-        self.http
-            .post(format!("{}/logout", self.base))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .status()
+        self.logout_response(token).await.status()
+    }
+
+    async fn logout_response(&self, token: &str) -> reqwest::Response {
+        self.http.post(format!("{}/logout", self.base)).bearer_auth(token).send().await.unwrap()
     }
 }
 
@@ -80,12 +78,16 @@ async fn revoke_by_jti_and_by_sid_and_entries_expire_by_themselves() {
     assert_eq!(server.mine(&token).await.status(), StatusCode::OK);
     let claims = claims_of(&token);
     let jti = claims["jti"].as_str().unwrap();
-    server.store.revoke_token(jti, claims["exp"].as_i64().unwrap()).await.unwrap();
+    let (issuer, _) = example_issuer(SECRET, unix_now());
+    let verified = issuer.verify::<Value>(&token).unwrap();
+    server.store.revoke_token(jti, issuer.revocation_until(&verified)).await.unwrap();
     let refused = server.mine(&token).await;
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
     assert!(challenge(&refused).contains("revoked"));
+    // Kept past the last moment the token can be accepted: its session limit (here beyond its
+    // `exp`), plus the 5 s leeway, plus a minute for Redis's clock.
     let ttl = redis.ttl(&format!("tsj:revoked:jti:{jti}")).await;
-    assert!((295..=300).contains(&ttl), "the jti entry lives until the token's exp: {ttl}");
+    assert!((86_400 + 60..=86_400 + 65).contains(&ttl), "the jti entry: {ttl}");
 
     // A whole session, by its sid: the token, its renewal, everything after.
     let first = logged_in(200);
@@ -101,8 +103,8 @@ async fn revoke_by_jti_and_by_sid_and_entries_expire_by_themselves() {
     let ttl = redis.ttl(&format!("tsj:revoked:sid:{sid}")).await;
     let cap_in = claims_of(&first)["auth_time"].as_i64().unwrap() + 86_400 - unix_now();
     assert!(
-        (cap_in - 5..=cap_in).contains(&ttl),
-        "the sid entry lives until the session cap: {ttl} vs {cap_in}"
+        (cap_in + 60..=cap_in + 65).contains(&ttl),
+        "the sid entry outlives the session cap by the leeway and a margin: {ttl} vs {cap_in}"
     );
     // Another session of the same user is not affected.
     assert_eq!(server.mine(&server.login().await).await.status(), StatusCode::OK);
@@ -372,4 +374,157 @@ fn local_answers_are_for_a_single_server() {
         .build()
         .unwrap_err();
     assert!(refused.to_string().contains("single Redis server"), "{refused}");
+}
+
+/// A session whose last token ends exactly at its limit: the logout must outlive that token's
+/// `exp` by the leeway (it is accepted until then), and by a margin for Redis's clock.
+#[tokio::test]
+async fn a_logout_outlives_every_token_it_covers() {
+    let Some(redis) = RedisServer::start() else { return };
+    let process = Example::start(
+        "server",
+        &[("JWT_SECRET", SECRET), ("REDIS_URL", &redis.url()), ("MAX_SESSION_SECS", "300")],
+    );
+    let server = Instance {
+        base: process.base.clone(),
+        store: RedisRevocations::connect(&redis.url()).unwrap(),
+        http: Client::new(),
+        _process: process,
+    };
+    let token = server.login().await;
+    let claims = claims_of(&token);
+    let exp = claims["exp"].as_i64().unwrap();
+    assert_eq!(exp, claims["auth_time"].as_i64().unwrap() + 300, "the last token of its session");
+    assert_eq!(server.logout(&token).await, StatusCode::OK);
+    let sid = claims["sid"].as_str().unwrap();
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    let expires: i64 = redis::cmd("EXPIRETIME")
+        .arg(format!("tsj:revoked:sid:{sid}"))
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    assert!(
+        expires >= exp + 5 + 60,
+        "kept until {expires}, the token is accepted until {}",
+        exp + 5
+    );
+}
+
+/// A revocation asked to end at a moment already past is kept for the minimum retention, never
+/// silently dropped (the caller believes the token revoked).
+#[tokio::test]
+async fn a_revocation_whose_moment_has_passed_is_kept_a_while() {
+    let Some(redis) = RedisServer::start() else { return };
+    let store = RedisRevocations::connect(&redis.url()).unwrap();
+    let claims = registered(&logged_in(0));
+    store.revoke_session(claims.session_id().unwrap(), unix_now() - 3_600).await.unwrap();
+    assert_eq!(store.status(&claims).await.unwrap(), RevocationStatus::Revoked);
+    let ttl = redis.ttl(&format!("tsj:revoked:sid:{}", claims.session_id().unwrap())).await;
+    assert!((295..=300).contains(&ttl), "{ttl}");
+}
+
+/// A handler that revokes the session but forgets to opt out of renewal: the layer asks the
+/// store again before it signs, and the logout response carries no successor.
+#[tokio::test]
+async fn a_session_ended_during_the_request_gets_no_successor() {
+    let Some(redis) = RedisServer::start() else { return };
+    let server = instance(&redis);
+    let token = logged_in(200);
+    let renewing = server.mine(&token).await;
+    assert!(renewing.headers().contains_key("x-refreshed-token"), "in the renewal window");
+    let response = server.logout_response(&token).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(!response.headers().contains_key("x-refreshed-token"));
+    for cookie in response.headers().get_all("set-cookie") {
+        assert!(cookie.to_str().unwrap().starts_with("token=;"), "only the clearing cookie");
+    }
+}
+
+/// Replies of the wrong shape (fewer values than keys, nil, an empty array) cannot mean "not
+/// revoked": the demo answers 503, never 200.
+#[tokio::test]
+async fn a_reply_of_the_wrong_shape_fails_closed() {
+    let replies: [&'static [u8]; 4] = [b"*0\r\n", b"$-1\r\n", b"*1\r\n$-1\r\n", b"+OK\r\n"];
+    for reply in replies {
+        let fake = FakeRedis::start(reply).await;
+        let process =
+            Example::start("server", &[("JWT_SECRET", SECRET), ("REDIS_URL", &fake.url())]);
+        let response = Client::new()
+            .get(format!("{}/mine", process.base))
+            .bearer_auth(logged_in(0))
+            .send()
+            .await
+            .unwrap();
+        let shown = String::from_utf8_lossy(reply).escape_debug().to_string();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE, "MGET answered {shown}");
+    }
+}
+
+/// Thousands of checks race revocations made on another connection. Once the last
+/// revocation's push has reached the store (a sentinel revoked after all the others, whose
+/// invalidation comes after theirs on the same connection), no revoked session is answered
+/// "active" from local memory.
+async fn local_answers_never_outlive_a_delivered_revocation(
+    url: &str,
+    redis: &RedisServer,
+    pairs: usize,
+) {
+    let local = RedisRevocations::builder(url)
+        .local_answers(Duration::from_secs(60))
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let exact =
+        RedisRevocations::builder(&redis.url()).timeout(Duration::from_secs(5)).build().unwrap();
+    let (issuer, _) = example_issuer(SECRET, unix_now());
+    let sessions: Vec<_> =
+        (0..pairs).map(|_| registered(&issuer.issue("2", &json!({})).unwrap().token)).collect();
+    let sentinel = registered(&issuer.issue("3", &json!({})).unwrap().token);
+    assert_eq!(local.status(&sentinel).await.unwrap(), RevocationStatus::Active);
+    let until = unix_now() + 600;
+    let mut tasks = tokio::task::JoinSet::new();
+    for claims in sessions.clone() {
+        let (local, exact) = (local.clone(), exact.clone());
+        tasks.spawn(async move {
+            let check = local.status(&claims);
+            let revoke = exact.revoke_session(claims.session_id().unwrap(), until);
+            let (checked, revoked) = tokio::join!(check, revoke);
+            checked.unwrap();
+            revoked.unwrap();
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+    exact.revoke_session(sentinel.session_id().unwrap(), until).await.unwrap();
+    until_revoked(&local, &sentinel, Duration::from_secs(10)).await;
+    let mut checks = tokio::task::JoinSet::new();
+    for claims in sessions {
+        let local = local.clone();
+        checks.spawn(async move { local.status(&claims).await.unwrap() });
+    }
+    let mut active = 0;
+    while let Some(status) = checks.join_next().await {
+        active += usize::from(status.unwrap() == RevocationStatus::Active);
+    }
+    assert_eq!(active, 0, "{active} of {pairs} revoked sessions still answered active");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_answers_never_miss_a_revocation_that_races_their_fill() {
+    let Some(redis) = RedisServer::start() else { return };
+    for _ in 0..3 {
+        local_answers_never_outlive_a_delivered_revocation(&redis.url(), &redis, 2_000).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_answers_behind_a_slow_link_never_miss_a_revocation() {
+    let Some(redis) = RedisServer::start() else { return };
+    // Answers and pushes come back late: the fill races the revocation for longer.
+    let proxy = DelayProxy::start(redis.port, Duration::ZERO, Duration::from_millis(3)).await;
+    for _ in 0..3 {
+        local_answers_never_outlive_a_delivered_revocation(&proxy.url(), &redis, 2_000).await;
+    }
 }

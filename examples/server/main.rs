@@ -100,8 +100,8 @@ fn server(settings: &Settings, extras: &Extras) -> Result<(Router, Issuer), Stri
             .signing_key(Key::from_private_pem(extras.algorithm, pem).map_err(|e| e.to_string())?),
         None => builder.hmac(extras.algorithm, &settings.secret),
     };
-    let revocations =
-        Revocations::new(extras.redis_url.as_deref()).map_err(|e| format!("REDIS_URL: {e}"))?;
+    let revocations = Revocations::new(extras.redis_url.as_deref(), extras.clock.as_ref())
+        .map_err(|e| format!("REDIS_URL: {e}"))?;
     let builder = match &extras.clock {
         Some(clock) => builder.clock(clock.clone()),
         None => builder,

@@ -1,10 +1,10 @@
 //! Where logouts are remembered: Redis when `REDIS_URL` is set (every instance sees them), this
 //! process otherwise.
 
-use tower_sliding_jwt::RegisteredClaims;
 use tower_sliding_jwt::revocation::{
     InMemoryRevocations, RedisRevocations, RevocationCheck, RevocationError, RevocationFuture,
 };
+use tower_sliding_jwt::{ManualClock, RegisteredClaims};
 
 /// The store of the settings.
 #[derive(Clone)]
@@ -14,13 +14,20 @@ pub enum Revocations {
 }
 
 impl Revocations {
-    /// From the settings; must be called inside a Tokio runtime (Redis connects lazily).
-    pub fn new(redis_url: Option<&str>) -> Result<Revocations, String> {
-        match redis_url {
-            Some(url) => {
+    /// From the settings; must be called inside a Tokio runtime (Redis connects lazily). The
+    /// in-memory store expires its entries by the server's clock (Redis by its own).
+    pub fn new(
+        redis_url: Option<&str>,
+        clock: Option<&ManualClock>,
+    ) -> Result<Revocations, String> {
+        match (redis_url, clock) {
+            (Some(url), _) => {
                 RedisRevocations::connect(url).map(Revocations::Redis).map_err(|e| e.to_string())
             }
-            None => Ok(Revocations::Memory(InMemoryRevocations::new())),
+            (None, Some(clock)) => {
+                Ok(Revocations::Memory(InMemoryRevocations::with_clock(clock.clone())))
+            }
+            (None, None) => Ok(Revocations::Memory(InMemoryRevocations::new())),
         }
     }
 

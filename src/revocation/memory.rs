@@ -5,14 +5,18 @@ use std::fmt;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use super::check::{RevocationCheck, RevocationFuture, RevocationStatus};
+use super::retained_until;
 use crate::claims::RegisteredClaims;
 use crate::clock::{Clock, SystemClock};
 
 /// An in-process denylist, for a single server (several servers need a shared store).
 ///
-/// Each entry expires by itself once it can no longer matter: a token's entry at the token's
-/// `exp`, a session's at the session's absolute limit. Expired entries are purged as new ones are
-/// added, so memory stays proportional to the entries that still matter. Cloning shares the list.
+/// Each entry expires by itself at the moment it is given, which should be the last moment any
+/// token it covers can be accepted: [`Issuer::revocation_until`](crate::Issuer::revocation_until)
+/// computes it (the session limit or `exp`, plus the leeway and a margin). A moment already past
+/// is kept for [`MIN_RETENTION`](super::MIN_RETENTION) instead, never dropped on arrival. Expired
+/// entries are purged as new ones are added, so memory stays proportional to the entries that
+/// still matter. Cloning shares the list.
 ///
 /// ```
 /// use tower_sliding_jwt::revocation::{InMemoryRevocations, RevocationStatus};
@@ -25,12 +29,11 @@ use crate::clock::{Clock, SystemClock};
 ///     .build()?
 ///     .issuer();
 /// let claims = issuer.verify::<NoCustomClaims>(&issuer.issue("42", &())?.token)?;
-/// let claims = claims.registered();
-/// assert_eq!(revocations.status(claims), RevocationStatus::Active);
-/// // Logout: every token of the session, until the session could not be valid any more.
-/// let until = issuer.session_expires_at(claims).unwrap();
+/// assert_eq!(revocations.status(claims.registered()), RevocationStatus::Active);
+/// // Logout: every token of the session, for as long as any of them could be accepted.
+/// let until = issuer.revocation_until(&claims);
 /// revocations.revoke_session(claims.session_id().unwrap(), until);
-/// assert_eq!(revocations.status(claims), RevocationStatus::Revoked);
+/// assert_eq!(revocations.status(claims.registered()), RevocationStatus::Revoked);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]
@@ -72,8 +75,8 @@ impl InMemoryRevocations {
     ///
     /// let clock = ManualClock::new(1_000);
     /// let revocations = InMemoryRevocations::with_clock(clock.clone());
-    /// revocations.revoke_token("t1", 1_060);
-    /// clock.advance(Duration::from_secs(61));
+    /// revocations.revoke_token("t1", 1_600);
+    /// clock.advance(Duration::from_secs(601));
     /// revocations.purge_expired();
     /// assert!(revocations.is_empty(), "the token it named has expired by itself");
     /// ```
@@ -81,7 +84,9 @@ impl InMemoryRevocations {
         InMemoryRevocations { state: Arc::default(), clock: Arc::new(clock) }
     }
 
-    /// Revoke one token by its `jti`, until `expires_at` (the token's `exp`).
+    /// Revoke one token by its `jti`, until `expires_at`:
+    /// [`Issuer::revocation_until`](crate::Issuer::revocation_until) of the token (its `exp` is
+    /// not enough: it stays acceptable for the leeway after).
     ///
     /// Only that token: every renewal gets a new `jti`, so renewals already handed out stay
     /// valid. To end a login for good (logout, a stolen token), revoke its session with
@@ -96,13 +101,14 @@ impl InMemoryRevocations {
     /// assert_eq!(revocations.len(), 1);
     /// ```
     pub fn revoke_token(&self, jti: impl Into<String>, expires_at: i64) {
-        self.write(|state| {
-            state.tokens.insert(jti.into(), expires_at);
+        self.write(|state, now| {
+            state.tokens.insert(jti.into(), retained_until(expires_at, now));
         });
     }
 
-    /// Revoke a whole session, every renewed token included, by its `sid`, until `until` (the
-    /// session's absolute limit: `auth_time` + maximum session).
+    /// Revoke a whole session, every renewed token included, by its `sid`, until `until`:
+    /// [`Issuer::revocation_until`](crate::Issuer::revocation_until) of any token of the session
+    /// (for ours, the session limit plus the leeway and a margin).
     ///
     /// ```
     /// use tower_sliding_jwt::revocation::InMemoryRevocations;
@@ -112,13 +118,15 @@ impl InMemoryRevocations {
     /// assert!(!revocations.is_empty());
     /// ```
     pub fn revoke_session(&self, sid: impl Into<String>, until: i64) {
-        self.write(|state| {
-            state.sessions.insert(sid.into(), until);
+        self.write(|state, now| {
+            state.sessions.insert(sid.into(), retained_until(until, now));
         });
     }
 
     /// Revoke every session of `sub` that started at or before `started_before` (a password
-    /// change, a locked account), until `until`.
+    /// change, a locked account), until `until`: at least `started_before` plus the longest
+    /// session allowed, the leeway and [`STORE_CLOCK_MARGIN`](super::STORE_CLOCK_MARGIN), the
+    /// last moment a token of such a session can be accepted.
     ///
     /// ```
     /// use tower_sliding_jwt::revocation::{InMemoryRevocations, RevocationStatus};
@@ -133,8 +141,8 @@ impl InMemoryRevocations {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn revoke_subject(&self, sub: impl Into<String>, started_before: i64, until: i64) {
-        self.write(|state| {
-            state.subjects.insert(sub.into(), (started_before, until));
+        self.write(|state, now| {
+            state.subjects.insert(sub.into(), (started_before, retained_until(until, now)));
         });
     }
 
@@ -208,9 +216,9 @@ impl InMemoryRevocations {
     ///
     /// let clock = ManualClock::new(1_000);
     /// let revocations = InMemoryRevocations::with_clock(clock.clone());
-    /// revocations.revoke_session("short", 1_010);
+    /// revocations.revoke_session("short", 1_400);
     /// revocations.revoke_session("long", 9_000);
-    /// clock.advance(Duration::from_secs(10));
+    /// clock.advance(Duration::from_secs(400));
     /// revocations.purge_expired();
     /// assert_eq!(revocations.len(), 1);
     /// ```
@@ -220,10 +228,10 @@ impl InMemoryRevocations {
         purge(&mut state, now);
     }
 
-    fn write(&self, change: impl FnOnce(&mut State)) {
+    fn write(&self, change: impl FnOnce(&mut State, i64)) {
         let now = self.clock.now();
         let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
-        change(&mut state);
+        change(&mut state, now);
         let len = state.tokens.len() + state.sessions.len() + state.subjects.len();
         if len >= state.purge_at {
             purge(&mut state, now);
@@ -296,13 +304,30 @@ mod tests {
         let list = InMemoryRevocations::with_clock(clock.clone());
         for i in 0..10_000 {
             clock.set(i);
-            // Each entry matters for 100 seconds.
-            list.revoke_token(format!("jti-{i}"), i + 100);
+            // Each entry matters for 400 seconds.
+            list.revoke_token(format!("jti-{i}"), i + 400);
         }
-        assert!(list.len() <= 300, "{} entries held", list.len());
+        assert!(list.len() <= 1_200, "{} entries held", list.len());
         clock.set(20_000);
         list.purge_expired();
         assert!(list.is_empty());
+    }
+
+    #[test]
+    fn a_moment_already_past_is_kept_for_the_minimum_retention() {
+        let clock = ManualClock::new(10_000);
+        let list = InMemoryRevocations::with_clock(clock.clone());
+        list.revoke_session("s1", 5_000);
+        let claims = claims("j1", "s1", "u1", 9_000);
+        for _ in 0..200 {
+            list.revoke_token(format!("other-{}", clock.now()), 0);
+        }
+        clock.set(10_000 + crate::clock::secs(crate::revocation::MIN_RETENTION) - 1);
+        list.purge_expired();
+        assert_eq!(list.status(&claims), RevocationStatus::Revoked);
+        clock.advance(std::time::Duration::from_secs(2));
+        list.purge_expired();
+        assert_eq!(list.status(&claims), RevocationStatus::Active);
     }
 
     #[test]

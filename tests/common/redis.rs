@@ -210,3 +210,142 @@ impl RedisCluster {
         String::from_utf8_lossy(&slot.stdout).trim().parse().expect("a slot number")
     }
 }
+
+/// A TCP proxy on loopback in front of `target`, holding back every chunk it relays for
+/// `to_server` on the way in and `to_client` on the way back (order kept): a slow network
+/// between a store and its Redis.
+pub struct DelayProxy {
+    pub port: u16,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl DelayProxy {
+    pub async fn start(target: u16, to_server: Duration, to_client: Duration) -> DelayProxy {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let task = tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = tokio::net::TcpStream::connect(("127.0.0.1", target)).await else {
+                    continue;
+                };
+                let (client_read, client_write) = client.into_split();
+                let (server_read, server_write) = server.into_split();
+                for (mut from, mut to, delay) in [
+                    (
+                        Box::new(client_read) as Box<dyn tokio::io::AsyncRead + Send + Unpin>,
+                        Box::new(server_write) as Box<dyn tokio::io::AsyncWrite + Send + Unpin>,
+                        to_server,
+                    ),
+                    (Box::new(server_read), Box::new(client_write), to_client),
+                ] {
+                    // Chunks go through a queue so a delay never slows the reading.
+                    let (sender, mut receiver) =
+                        tokio::sync::mpsc::unbounded_channel::<(tokio::time::Instant, Vec<u8>)>();
+                    tokio::spawn(async move {
+                        let mut buffer = vec![0u8; 64 * 1024];
+                        while let Ok(read @ 1..) = from.read(&mut buffer).await {
+                            let due = tokio::time::Instant::now() + delay;
+                            if sender.send((due, buffer[..read].to_vec())).is_err() {
+                                break;
+                            }
+                        }
+                    });
+                    tokio::spawn(async move {
+                        while let Some((due, chunk)) = receiver.recv().await {
+                            tokio::time::sleep_until(due).await;
+                            if to.write_all(&chunk).await.is_err() {
+                                break;
+                            }
+                        }
+                        let _ = to.shutdown().await;
+                    });
+                }
+            }
+        });
+        DelayProxy { port, task }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+}
+
+impl Drop for DelayProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A server speaking just enough RESP to be taken for Redis: `+OK` to every command but `MGET`,
+/// which gets `mget_reply` (raw RESP bytes), whatever it asked. What a broken proxy or a
+/// misbehaving server could send.
+pub struct FakeRedis {
+    pub port: u16,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FakeRedis {
+    pub async fn start(mget_reply: &'static [u8]) -> FakeRedis {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let task = tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut pending = Vec::new();
+                    let mut buffer = [0u8; 4096];
+                    while let Ok(read @ 1..) = stream.read(&mut buffer).await {
+                        pending.extend_from_slice(&buffer[..read]);
+                        while let Some((name, used)) = command(&pending) {
+                            pending.drain(..used);
+                            let reply: &[u8] = if name.eq_ignore_ascii_case("MGET") {
+                                mget_reply
+                            } else {
+                                b"+OK\r\n"
+                            };
+                            if stream.write_all(reply).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        FakeRedis { port, task }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+}
+
+impl Drop for FakeRedis {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The name of the first complete RESP command in `bytes`, and how many bytes it takes.
+fn command(bytes: &[u8]) -> Option<(String, usize)> {
+    let line = |at: usize| -> Option<(&[u8], usize)> {
+        let end = bytes.get(at..)?.windows(2).position(|w| w == b"\r\n")? + at;
+        Some((&bytes[at..end], end + 2))
+    };
+    let (head, mut at) = line(0)?;
+    let count: usize = std::str::from_utf8(head.strip_prefix(b"*")?).ok()?.parse().ok()?;
+    let mut name = String::new();
+    for index in 0..count {
+        let (length, next) = line(at)?;
+        let length: usize = std::str::from_utf8(length.strip_prefix(b"$")?).ok()?.parse().ok()?;
+        let argument = bytes.get(next..next + length)?;
+        if index == 0 {
+            name = String::from_utf8_lossy(argument).into_owned();
+        }
+        at = next + length + 2;
+        if bytes.len() < at {
+            return None;
+        }
+    }
+    Some((name, at))
+}

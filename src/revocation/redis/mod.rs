@@ -1,5 +1,8 @@
 //! Revocation that holds across a fleet: a Redis-backed store (feature `redis`).
 
+#[cfg(feature = "redis-cache")]
+mod local;
+
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -20,8 +23,11 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_millis(250);
 ///
 /// - [`revoke_session`](RedisRevocations::revoke_session) (logout) refuses a whole sliding chain:
 ///   the token, every renewal already sent, every renewal to come. Its entry expires by itself at
-///   the session cap, when no token of the session can be valid any more.
-/// - [`revoke_token`](RedisRevocations::revoke_token) refuses one `jti`, until its `exp`.
+///   the moment given, which [`Issuer::revocation_until`](crate::Issuer::revocation_until)
+///   computes: the last moment any token of the session can be accepted, plus a margin for
+///   Redis's clock. A moment already past is kept for
+///   [`MIN_RETENTION`](super::MIN_RETENTION), never silently dropped.
+/// - [`revoke_token`](RedisRevocations::revoke_token) refuses one `jti`, just as long.
 /// - [`revoke_subject`](RedisRevocations::revoke_subject) refuses the sessions of a user that
 ///   began before a time (a password change, a locked account).
 ///
@@ -56,7 +62,7 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_millis(250);
 ///     issuer: &Issuer,
 ///     claims: &Claims,
 /// ) -> Result<(), RevocationError> {
-///     let until = issuer.session_expires_at(claims.registered()).unwrap_or(claims.expires_at());
+///     let until = issuer.revocation_until(claims);
 ///     revocations.revoke_session(claims.session_id().unwrap_or_default(), until).await
 /// }
 /// ```
@@ -65,6 +71,8 @@ pub struct RedisRevocations {
     connection: Arc<dyn Connection>,
     prefix: Arc<str>,
     timeout: Duration,
+    #[cfg(feature = "redis-cache")]
+    local: Option<local::LocalAnswers>,
 }
 
 impl RedisRevocations {
@@ -151,6 +159,8 @@ impl RedisRevocations {
             connection: Arc::new(Shared(connection)),
             prefix: Arc::from(DEFAULT_PREFIX),
             timeout: DEFAULT_TIMEOUT,
+            #[cfg(feature = "redis-cache")]
+            local: None,
         }
     }
 
@@ -168,8 +178,10 @@ impl RedisRevocations {
         self
     }
 
-    /// Revoke one token by its `jti`, until `expires_at` (the token's `exp`). Renewals already
-    /// handed out have other `jti`s and stay valid: revoke the session (`sid`) to end a login.
+    /// Revoke one token by its `jti`, until `expires_at`:
+    /// [`Issuer::revocation_until`](crate::Issuer::revocation_until) of the token. Renewals
+    /// already handed out have other `jti`s and stay valid: revoke the session (`sid`) to end a
+    /// login.
     ///
     /// ```no_run
     /// # async fn run(revocations: tower_sliding_jwt::revocation::RedisRevocations)
@@ -182,8 +194,8 @@ impl RedisRevocations {
         self.set(self.key("jti", jti), 1, expires_at).await
     }
 
-    /// Revoke a session and all its renewals by `sid`, until `until` (the session cap, see
-    /// [`Issuer::session_expires_at`](crate::Issuer::session_expires_at)).
+    /// Revoke a session and all its renewals by `sid`, until `until`:
+    /// [`Issuer::revocation_until`](crate::Issuer::revocation_until) of any of its tokens.
     ///
     /// ```no_run
     /// # async fn run(revocations: tower_sliding_jwt::revocation::RedisRevocations)
@@ -196,7 +208,9 @@ impl RedisRevocations {
         self.set(self.key("sid", sid), 1, until).await
     }
 
-    /// Revoke every session of `sub` that began at or before `started_before`, until `until`.
+    /// Revoke every session of `sub` that began at or before `started_before`, until `until`: at
+    /// least `started_before` plus the longest session allowed, the leeway and
+    /// [`STORE_CLOCK_MARGIN`](super::STORE_CLOCK_MARGIN).
     ///
     /// ```no_run
     /// # async fn run(revocations: tower_sliding_jwt::revocation::RedisRevocations)
@@ -240,11 +254,10 @@ impl RedisRevocations {
         format!("{}{kind}:{id}", self.prefix)
     }
 
-    /// `SET key value EXAT until`; nothing to do for an entry that has already lapsed.
+    /// `SET key value EXAT until`; a moment already past is kept for the minimum retention
+    /// instead (Redis would store nothing, and the caller believe the token revoked).
     async fn set(&self, key: String, value: i64, until: i64) -> Result<(), RevocationError> {
-        if until <= unix_now() {
-            return Ok(());
-        }
+        let until = super::retained_until(until, unix_now());
         let mut command = redis::cmd("SET");
         command.arg(&key).arg(value).arg("EXAT").arg(until);
         match tokio::time::timeout(self.timeout, self.connection.clone().send(command)).await {
@@ -364,11 +377,26 @@ impl RedisRevocationsBuilder {
         if self.cluster && self.local_answers.is_some() {
             return Err(RevocationError::new("local answers need a single Redis server"));
         }
+        #[cfg(feature = "redis-cache")]
+        let local = self.local_answers.map(local::LocalAnswers::new);
+        #[cfg(feature = "redis-cache")]
+        let connection =
+            if self.cluster { self.cluster_connection()? } else { self.single(local.as_ref())? };
+        #[cfg(not(feature = "redis-cache"))]
         let connection = if self.cluster { self.cluster_connection()? } else { self.single()? };
-        Ok(RedisRevocations { connection, prefix: Arc::from(self.prefix), timeout: self.timeout })
+        Ok(RedisRevocations {
+            connection,
+            prefix: Arc::from(self.prefix),
+            timeout: self.timeout,
+            #[cfg(feature = "redis-cache")]
+            local,
+        })
     }
 
-    fn single(&self) -> Result<Arc<dyn Connection>, RevocationError> {
+    fn single(
+        &self,
+        #[cfg(feature = "redis-cache")] local: Option<&local::LocalAnswers>,
+    ) -> Result<Arc<dyn Connection>, RevocationError> {
         use redis::IntoConnectionInfo as _;
 
         let url = self.nodes.first().map_or("", String::as_str);
@@ -391,13 +419,16 @@ impl RedisRevocationsBuilder {
             .set_connection_timeout(Some(self.timeout))
             .set_response_timeout(Some(self.timeout))
             .set_max_delay(Duration::from_secs(2));
-        // On a lost connection the manager reconnects with a fresh cache generation, so no
-        // answer from before the loss is used again.
+        // Invalidations, and the loss of the connection they came on, reach the local answers.
         #[cfg(feature = "redis-cache")]
-        let config = match self.local_answers {
-            Some(max_age) => config.set_cache_config(
-                redis::caching::CacheConfig::new().set_default_client_ttl(max_age),
-            ),
+        let config = match local {
+            Some(local) => {
+                let local = local.clone();
+                config.set_push_sender(move |push: redis::PushInfo| {
+                    local.pushed(&push);
+                    Ok::<(), redis::aio::SendError>(())
+                })
+            }
             None => config,
         };
         let manager = ConnectionManager::new_lazy_with_config(client, config)
@@ -449,6 +480,10 @@ type Answer = Pin<Box<dyn Future<Output = RedisResult<redis::Value>> + Send>>;
 /// How the store reaches Redis: it sends one command and awaits its answer.
 trait Connection: Send + Sync {
     fn send(self: Arc<Self>, command: redis::Cmd) -> Answer;
+
+    /// Commands sent together on one connection; the answers of those not ignored.
+    #[cfg(feature = "redis-cache")]
+    fn send_together(self: Arc<Self>, pipeline: redis::Pipeline) -> Answer;
 }
 
 /// A connection redis-rs multiplexes; each command works on a clone of it.
@@ -461,6 +496,12 @@ where
     fn send(self: Arc<Self>, command: redis::Cmd) -> Answer {
         let mut connection = self.0.clone();
         Box::pin(async move { command.query_async(&mut connection).await })
+    }
+
+    #[cfg(feature = "redis-cache")]
+    fn send_together(self: Arc<Self>, pipeline: redis::Pipeline) -> Answer {
+        let mut connection = self.0.clone();
+        Box::pin(async move { pipeline.query_async(&mut connection).await })
     }
 }
 
@@ -489,6 +530,16 @@ mod cluster {
                 command.query_async(&mut connection.clone()).await
             })
         }
+
+        // Local answers are refused for a cluster, so nothing sends commands together here.
+        #[cfg(feature = "redis-cache")]
+        fn send_together(self: Arc<Self>, pipeline: redis::Pipeline) -> Answer {
+            Box::pin(async move {
+                let connection =
+                    self.connection.get_or_try_init(|| self.client.get_async_connection()).await?;
+                pipeline.query_async(&mut connection.clone()).await
+            })
+        }
     }
 }
 
@@ -497,35 +548,89 @@ impl RevocationCheck for RedisRevocations {
         let jti = claims.jti.as_ref().map(|jti| self.key("jti", jti));
         let sid = claims.sid.as_ref().map(|sid| self.key("sid", sid));
         let sub = claims.sub.as_ref().map(|sub| self.key("sub", sub));
-        let keys: Vec<&String> = [&jti, &sid, &sub].into_iter().flatten().collect();
+        let asked = Asked {
+            listed: [&jti, &sid].iter().filter(|key| key.is_some()).count(),
+            subject: sub.is_some(),
+            session_start: claims.session_start(),
+        };
+        let keys: Vec<String> = [jti, sid, sub].into_iter().flatten().collect();
         if keys.is_empty() {
             return RevocationFuture::ready(Ok(RevocationStatus::Active));
         }
+        #[cfg(feature = "redis-cache")]
+        if let Some(local) = &self.local {
+            return self.check_locally(local, keys, asked);
+        }
         let mut command = redis::cmd("MGET");
-        command.arg(keys);
-        let session_start = claims.session_start();
-        let subject_at = [&jti, &sid].iter().filter(|key| key.is_some()).count();
-        let has_subject = sub.is_some();
+        command.arg(&keys);
         let answer = self.connection.clone().send(command);
         let timeout = self.timeout;
         RevocationFuture::pending(async move {
-            let values = match tokio::time::timeout(timeout, answer).await {
-                Ok(Ok(value)) => {
-                    <Vec<Option<i64>> as redis::FromRedisValue>::from_redis_value(value)
-                        .map_err(|e| error("Redis answered something else", &e.into()))?
-                }
-                Ok(Err(e)) => return Err(error("Redis could not be asked", &e)),
-                Err(_) => return Err(RevocationError::new("Redis did not answer in time")),
-            };
-            let listed = values.iter().take(subject_at).any(Option::is_some);
-            let subject = has_subject
-                && values
-                    .get(subject_at)
-                    .copied()
-                    .flatten()
-                    .is_some_and(|cut| session_start.is_none_or(|start| start <= cut));
-            Ok(if listed || subject { RevocationStatus::Revoked } else { RevocationStatus::Active })
+            let values = read_entries(answered(timeout, answer).await?, keys.len())?;
+            Ok(asked.status(&values))
         })
+    }
+}
+
+impl RedisRevocations {
+    /// From local memory when every key is there; otherwise from Redis, with tracking turned
+    /// on in the same round trip (so it is on for whichever connection answers), keeping the
+    /// answer unless an invalidation arrived meanwhile.
+    #[cfg(feature = "redis-cache")]
+    fn check_locally(
+        &self,
+        local: &local::LocalAnswers,
+        keys: Vec<String>,
+        asked: Asked,
+    ) -> RevocationFuture {
+        if let Some(values) = local.get(&keys.iter().collect::<Vec<_>>()) {
+            return RevocationFuture::ready(Ok(asked.status(&values)));
+        }
+        let ticket = local.ticket();
+        let mut pipeline = redis::pipe();
+        pipeline.cmd("CLIENT").arg("TRACKING").arg("ON").ignore();
+        pipeline.cmd("MGET").arg(&keys);
+        let answer = self.connection.clone().send_together(pipeline);
+        let (timeout, local) = (self.timeout, local.clone());
+        RevocationFuture::pending(async move {
+            let reply = match answered(timeout, answer).await? {
+                redis::Value::Array(mut replies) if replies.len() == 1 => replies.remove(0),
+                _ => return Err(RevocationError::new("Redis answered something else (response)")),
+            };
+            let values = read_entries(reply, keys.len())?;
+            local.fill(ticket, &keys, &values);
+            Ok(asked.status(&values))
+        })
+    }
+}
+
+/// What a check asked: `listed` token and session keys, then the subject's key if any.
+#[derive(Clone, Copy)]
+struct Asked {
+    listed: usize,
+    subject: bool,
+    session_start: Option<i64>,
+}
+
+impl Asked {
+    fn status(self, values: &[Option<i64>]) -> RevocationStatus {
+        let listed = values.iter().take(self.listed).any(Option::is_some);
+        let subject = self.subject
+            && values
+                .get(self.listed)
+                .copied()
+                .flatten()
+                .is_some_and(|cut| self.session_start.is_none_or(|start| start <= cut));
+        if listed || subject { RevocationStatus::Revoked } else { RevocationStatus::Active }
+    }
+}
+
+/// Redis's reply within `timeout`.
+async fn answered(timeout: Duration, answer: Answer) -> Result<redis::Value, RevocationError> {
+    match tokio::time::timeout(timeout, answer).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(error("Redis could not be asked", &e)),
+        Err(_) => Err(RevocationError::new("Redis did not answer in time")),
     }
 }
 
@@ -536,6 +641,32 @@ impl fmt::Debug for RedisRevocations {
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
     }
+}
+
+/// The entries of an `MGET` reply: exactly one value per key asked, each absent or a number.
+/// Any other shape (a short array, nil, a string) cannot say "not revoked": it is an error, so
+/// the layer fails closed.
+fn read_entries(reply: redis::Value, keys: usize) -> Result<Vec<Option<i64>>, RevocationError> {
+    let shape = || RevocationError::new("Redis answered something else (response)");
+    let redis::Value::Array(items) = reply else {
+        return Err(shape());
+    };
+    if items.len() != keys {
+        return Err(shape());
+    }
+    items
+        .into_iter()
+        .map(|item| match item {
+            redis::Value::Nil => Ok(None),
+            redis::Value::Int(n) => Ok(Some(n)),
+            redis::Value::BulkString(bytes) => std::str::from_utf8(&bytes)
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .map(Some)
+                .ok_or_else(shape),
+            _ => Err(shape()),
+        })
+        .collect()
 }
 
 /// A revocation error naming the failure class (never a key, which holds token ids).
@@ -552,4 +683,32 @@ fn error(what: &str, e: &redis::RedisError) -> RevocationError {
 
 fn unix_now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use redis::Value;
+
+    use super::read_entries;
+
+    #[test]
+    fn only_one_value_per_key_reads_as_an_answer() {
+        let entry = |text: &str| Value::BulkString(text.as_bytes().to_vec());
+        let three = Value::Array(vec![Value::Nil, entry("1"), Value::Nil]);
+        assert_eq!(read_entries(three, 3).unwrap(), [None, Some(1), None]);
+        let refused = [
+            Value::Array(vec![]),
+            Value::Nil,
+            Value::Array(vec![Value::Nil]),
+            Value::Array(vec![Value::Nil; 4]),
+            entry("1"),
+            Value::Int(0),
+            Value::Array(vec![Value::Nil, entry("yes"), Value::Nil]),
+            Value::Array(vec![Value::Nil, Value::Array(vec![]), Value::Nil]),
+            Value::SimpleString("OK".into()),
+        ];
+        for reply in refused {
+            assert!(read_entries(reply.clone(), 3).is_err(), "{reply:?}");
+        }
+    }
 }
