@@ -227,8 +227,14 @@ pub(crate) struct PlannedRenewal {
 }
 
 enum Kind {
-    /// Sign a successor from this (verified, decoded) payload.
-    Inject { payload: Vec<u8>, renewable: Renewable, sub: Option<CompactString> },
+    /// Sign a successor from this (verified, decoded) payload; `claims` are asked about again
+    /// just before, when a revocation check is configured.
+    Inject {
+        payload: Vec<u8>,
+        renewable: Renewable,
+        sub: Option<CompactString>,
+        claims: Option<Box<RegisteredClaims>>,
+    },
     /// Announce the expiry.
     Advise,
 }
@@ -298,17 +304,51 @@ impl PlannedRenewal {
                 payload: crate::jws::payload_of(token.as_str())?,
                 renewable,
                 sub: claims.sub.clone(),
+                claims: core.revocation.is_some().then(|| Box::new(claims.clone())),
             },
         })
+    }
+
+    /// Whether a response qualifies for the renewal at all.
+    fn wanted<B>(&self, response: &Response<B>) -> bool {
+        response.extensions().get::<NoRenewal>().is_none()
+            && self.core.renewal.qualifies(response.status(), response.headers())
+    }
+
+    /// The revocation check to run again before a successor is signed into this response: the
+    /// handler may have ended the session (a logout that forgot [`NoRenewal`]), and a revoked
+    /// session must never be handed a successor.
+    pub(crate) fn recheck<B>(&self, response: &Response<B>) -> Option<RevocationFuture> {
+        let Some(Kind::Inject { claims: Some(claims), .. }) = &self.kind else {
+            return None;
+        };
+        let revocation = self.core.revocation.as_ref()?;
+        self.wanted(response).then(|| revocation.check(claims))
+    }
+
+    /// Write the renewal, if the session is still not revoked by the answer to
+    /// [`recheck`](PlannedRenewal::recheck).
+    pub(crate) fn apply_checked<B>(
+        self,
+        response: &mut Response<B>,
+        answer: Result<RevocationStatus, RevocationError>,
+    ) {
+        match answer {
+            Ok(RevocationStatus::Active) => self.apply(response),
+            Ok(RevocationStatus::Revoked) => {
+                tracing::debug!(target: "tower_sliding_jwt", "revoked during the request; not renewed");
+            }
+            Err(error) => {
+                tracing::warn!(target: "tower_sliding_jwt", %error, "revocation check failed; not renewed");
+            }
+        }
     }
 
     /// Write the renewal into a qualifying response.
     pub(crate) fn apply<B>(self, response: &mut Response<B>) {
         let core = &self.core;
         let policy = &core.renewal;
-        if response.extensions().get::<NoRenewal>().is_some()
-            || !policy.qualifies(response.status(), response.headers())
-        {
+        if !self.wanted(response) {
             return;
         }
         let source = &core.sources[self.source];
@@ -322,7 +362,7 @@ impl PlannedRenewal {
             Some(Kind::Advise) => {
                 return write_advice(headers, policy, self.old_exp.saturating_sub(now));
             }
-            Some(Kind::Inject { payload, renewable, sub }) => (payload, renewable, sub),
+            Some(Kind::Inject { payload, renewable, sub, .. }) => (payload, renewable, sub),
         };
         if handler_delivered(headers, policy, source) {
             return;

@@ -20,7 +20,8 @@ pin_project! {
     ///
     /// Either the inner service's future (plus, when the token renews, the renewal to write into
     /// its response), a rejection ready to return, or, with an asynchronous revocation store, the
-    /// pending revocation answer before the inner service is called.
+    /// pending revocation answer: before the inner service is called, and again before a
+    /// successor is signed (the handler may have ended the session).
     ///
     /// ```
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -59,6 +60,11 @@ pin_project! {
         Checking {
             check: RevocationFuture,
             waiting: Option<Waiting<S, ReqBody, C, R>>,
+        },
+        Renewing {
+            check: RevocationFuture,
+            response: Option<S::Response>,
+            renewal: Option<PlannedRenewal>,
         },
         Rejected {
             response: Option<S::Response>,
@@ -108,8 +114,26 @@ where
             let next = match state.as_mut().project() {
                 StateProj::Inner { future, renewal } => {
                     let mut response = ready!(future.poll(cx))?;
+                    let Some(renewal) = renewal.take() else {
+                        return Poll::Ready(Ok(response));
+                    };
+                    match renewal.recheck(&response).map(RevocationFuture::into_ready) {
+                        None => renewal.apply(&mut response),
+                        Some(Ok(answer)) => renewal.apply_checked(&mut response, answer),
+                        Some(Err(check)) => {
+                            let (response, renewal) = (Some(response), Some(renewal));
+                            state.set(State::Renewing { check, response, renewal });
+                            continue;
+                        }
+                    }
+                    return Poll::Ready(Ok(response));
+                }
+                StateProj::Renewing { check, response, renewal } => {
+                    let answer = ready!(Pin::new(check).poll(cx));
+                    let mut response =
+                        response.take().expect("ResponseFuture polled after completion");
                     if let Some(renewal) = renewal.take() {
-                        renewal.apply(&mut response);
+                        renewal.apply_checked(&mut response, answer);
                     }
                     return Poll::Ready(Ok(response));
                 }

@@ -359,6 +359,64 @@ async fn revoked_sessions_are_refused_renewals_included() {
     );
 }
 
+/// An in-memory list answering through a pending future, as a networked store does.
+#[derive(Clone)]
+struct Remote(InMemoryRevocations);
+
+impl RevocationCheck for Remote {
+    fn check(&self, claims: &RegisteredClaims) -> RevocationFuture {
+        let status = self.0.status(claims);
+        RevocationFuture::pending(async move {
+            tokio::task::yield_now().await;
+            Ok(status)
+        })
+    }
+}
+
+/// A logout handler that revokes the session and forgets to opt out of renewal: the layer asks
+/// the store again before it signs, whether the store answers at once or over the network.
+#[tokio::test]
+async fn a_session_revoked_by_its_handler_gets_no_successor() {
+    for pending in [false, true] {
+        let clock = ManualClock::new(unix_now());
+        let revocations = InMemoryRevocations::with_clock(clock.clone());
+        let builder = JwtAuthLayer::builder().hs256(SECRET).issuer("us").clock(clock.clone());
+        let layer = if pending {
+            builder.revocation(Remote(revocations.clone())).build().unwrap()
+        } else {
+            builder.revocation(revocations.clone()).build().unwrap()
+        };
+        let issuer = layer.issuer();
+        let (list, ends) = (revocations.clone(), issuer.clone());
+        let router = Router::new()
+            .route("/whoami", get(|| async { "ok" }))
+            .route(
+                "/logout",
+                get(move |claims: Claims| async move {
+                    let until = ends.revocation_until(&claims);
+                    list.revoke_session(claims.session_id().unwrap(), until);
+                    "logged out"
+                }),
+            )
+            .layer(layer);
+        let send = |path: &'static str, token: String| {
+            let request = http::Request::get(path).header(AUTHORIZATION, format!("Bearer {token}"));
+            let router = router.clone();
+            async move { call(&router, request).await }
+        };
+        let token = issuer.issue("7", &json!({})).unwrap().token;
+        clock.advance(Duration::from_secs(200));
+        assert!(renewed(&send("/whoami", token.clone()).await).is_some(), "in the renewal window");
+        let logout = send("/logout", token.clone()).await;
+        assert_eq!(logout.status(), StatusCode::OK);
+        assert!(
+            renewed(&logout).is_none(),
+            "a successor for a revoked session (pending: {pending})"
+        );
+        assert_eq!(send("/whoami", token).await.status(), StatusCode::UNAUTHORIZED);
+    }
+}
+
 /// A store that answers after a delay, like a network lookup.
 #[derive(Clone)]
 struct SlowStore {

@@ -2,7 +2,7 @@
 //! and a page at `/` that runs a session in the browser.
 
 use axum::extract::State;
-use axum::http::header::{CONTENT_TYPE, SET_COOKIE};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, PRAGMA, SET_COOKIE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -97,10 +97,15 @@ fn cookie_response(issuer: &Issuer, issued: IssuedToken) -> Response {
     with_cookie(issuer, &issued, Json(body).into_response())
 }
 
+/// Every response that carries a token: the cookie, and `no-store`, so no cache (the browser's
+/// or a shared one) ever keeps or replays it (RFC 6749 section 5.1).
 fn with_cookie(issuer: &Issuer, issued: &IssuedToken, mut response: Response) -> Response {
     if let Some(cookie) = issuer.set_cookie(issued) {
         response.headers_mut().append(SET_COOKIE, cookie);
     }
+    let headers = response.headers_mut();
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
     response
 }
 
@@ -181,12 +186,13 @@ async fn update_token(State(state): State<AppState>, claims: Claims<DemoClaims>)
     (Extension(NoRenewal), response).into_response()
 }
 
-/// `POST /logout`: ends the session everywhere. Its `sid` is revoked until the session cap, so
-/// this token, every renewal already handed out and any still in flight are refused by every
-/// instance; the cookie is cleared.
+/// `POST /logout`: ends the session everywhere. Its `sid` is revoked for as long as any of its
+/// tokens could be accepted, so this token, every renewal already handed out and any still in
+/// flight are refused by every instance; the cookie is cleared. The layer asks the store again
+/// before it would renew, so this response never carries a successor.
 async fn logout(State(state): State<AppState>, claims: Claims<DemoClaims>) -> Response {
     let registered = claims.registered();
-    let until = state.issuer.session_expires_at(registered).unwrap_or(registered.expires_at());
+    let until = state.issuer.revocation_until(&claims);
     let Some(sid) = registered.session_id() else {
         return error(StatusCode::BAD_REQUEST, "no_session", "the token has no session id");
     };
@@ -198,7 +204,7 @@ async fn logout(State(state): State<AppState>, claims: Claims<DemoClaims>) -> Re
     if let Some(clear) = state.issuer.clear_cookie() {
         response.headers_mut().append(SET_COOKIE, clear);
     }
-    (Extension(NoRenewal), response).into_response()
+    response
 }
 
 /// `GET /.well-known/jwks.json`: the public keys, for services that only verify.
