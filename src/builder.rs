@@ -18,7 +18,7 @@ use crate::csrf::CsrfPolicy;
 use crate::error::{ConfigError, KeyError};
 use crate::keys::{Key, KeyRole, KeySet, jose_header};
 use crate::layer::JwtAuthLayer;
-use crate::reject::{DefaultRejection, Forbidden};
+use crate::reject::{DefaultRejection, Forbidden, quotable};
 use crate::renewal::{RenewalMode, RenewalPolicy};
 use crate::revocation::{RevocationCheck, RevocationFailure};
 use crate::source::TokenSource;
@@ -298,6 +298,10 @@ impl<C, R, A> JwtAuthBuilder<C, R, A> {
 
     /// A key this service signed with before a rotation. It still verifies, and its tokens renew
     /// onto the current signing key, so clients migrate as they come. It may be public-only.
+    ///
+    /// Never keep a key that leaked here: whoever holds it can forge tokens that the layer
+    /// accepts and then renews onto the current key, laundering them into tokens no rotation
+    /// can tell apart. Drop a leaked key at once (its users log in again).
     ///
     /// ```
     /// use tower_sliding_jwt::{JwtAuthLayer, Key, NoCustomClaims};
@@ -919,17 +923,17 @@ impl Settings {
         if self.max_token_bytes == 0 {
             return Err(ConfigError::ZeroMaxTokenSize);
         }
-        let header_safe = |text: &str| {
-            text.bytes().all(|b| b == b' ' || (b.is_ascii_graphic() && b != b'"' && b != b'\\'))
-        };
-        if !header_safe(&self.realm) {
+        if !quotable(&self.realm) {
             return Err(ConfigError::InvalidHeaderValue("realm"));
+        }
+        if let Some(attribute) = cookie.invalid_attribute() {
+            return Err(ConfigError::InvalidHeaderValue(attribute));
         }
         let trusts_others = has_remote || keys.iter().any(|(_, role)| !role.is_ours());
         if trusts_others && self.audiences.is_empty() && !self.any_audience_from_trusted_keys {
             return Err(ConfigError::TrustedKeysWithoutAudience);
         }
-        if !self.token_types.iter().all(|typ| header_safe(typ) && !typ.is_empty()) {
+        if !self.token_types.iter().all(|typ| quotable(typ) && !typ.is_empty()) {
             return Err(ConfigError::InvalidHeaderValue("token type"));
         }
         let signing_header = signing.first().map(|key| jose_header(key.algorithm(), key.kid()));
@@ -1043,6 +1047,25 @@ mod tests {
             err(b().hs256(SECRET).token_types(["JWT", "bad\"type"])),
             ConfigError::InvalidHeaderValue("token type")
         );
+        // Strings written into headers cannot add parameters or attributes of their own.
+        assert_eq!(
+            err(b().hs256(SECRET).realm("api\", error=\"none")),
+            ConfigError::InvalidHeaderValue("realm")
+        );
+        let cookie = |settings: CookieSettings| {
+            b().hs256(SECRET)
+                .token_sources([TokenSource::cookie("token")])
+                .renewal(RenewalPolicy::new().cookie(settings))
+        };
+        for path in ["/app; Domain=evil.example", "/a\r\nSet-Cookie: x=1", "/\u{7f}"] {
+            let refused = err(cookie(CookieSettings::new().path(path)));
+            assert_eq!(refused, ConfigError::InvalidHeaderValue("cookie path"), "{path:?}");
+        }
+        for domain in ["example.com; Secure", "", "exa mple.com", "example.com\n"] {
+            let refused = err(cookie(CookieSettings::new().domain(domain)));
+            assert_eq!(refused, ConfigError::InvalidHeaderValue("cookie domain"), "{domain:?}");
+        }
+        assert!(cookie(CookieSettings::new().path("/app").domain(".example.com")).build().is_ok());
         let twins = b()
             .signing_key(Key::hs256(SECRET).unwrap().with_kid("k"))
             .previous_key(Key::hs256(SECRET).unwrap().with_kid("k"));

@@ -193,9 +193,62 @@ impl Signer {
             Signer::Hmac(key) => Some(key.sign(message)),
             Signer::PerCall(key) => {
                 let signer = (provider().signer_factory)(&alg.to_jsonwebtoken(), key).ok()?;
-                signer.try_sign(message).ok()
+                let mut signature = signer.try_sign(message).ok()?;
+                low_s(alg, &mut signature);
+                Some(signature)
             }
         }
+    }
+}
+
+/// The group orders of P-256 and P-384, big-endian.
+const P256_ORDER: [u8; 32] = *b"\xff\xff\xff\xff\x00\x00\x00\x00\xff\xff\xff\xff\xff\xff\xff\xff\
+    \xbc\xe6\xfa\xad\xa7\x17\x9e\x84\xf3\xb9\xca\xc2\xfc\x63\x25\x51";
+const P384_ORDER: [u8; 48] = *b"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\
+    \xff\xff\xff\xff\xff\xff\xff\xff\xc7\x63\x4d\x81\xf4\x37\x2d\xdf\
+    \x58\x1a\x0d\xb2\x48\xb0\xa7\x7a\xec\xec\x19\x6a\xcc\xc5\x29\x73";
+
+fn ecdsa_order(alg: Algorithm) -> Option<&'static [u8]> {
+    match alg {
+        Algorithm::ES256 => Some(&P256_ORDER),
+        Algorithm::ES384 => Some(&P384_ORDER),
+        _ => None,
+    }
+}
+
+/// Whether `s` (as wide as `order`) lies in the upper half: 2s > n.
+fn is_high(s: &[u8], order: &[u8]) -> bool {
+    // Doubled, with the bit shifted out of the top in front.
+    let mut doubled = vec![0u8; s.len() + 1];
+    for (i, byte) in s.iter().enumerate() {
+        doubled[i] |= byte >> 7;
+        doubled[i + 1] = byte << 1;
+    }
+    let mut padded = vec![0u8];
+    padded.extend_from_slice(order);
+    doubled > padded
+}
+
+/// ECDSA signatures are malleable: `(r, n - s)` verifies as well as `(r, s)`, so a token's text
+/// is not unique and nothing may key on it (nothing in this crate does: the cache matches whole
+/// verified tokens, revocation uses `jti` and `sid`). Our own signatures take the low `s`, so
+/// the tokens we sign have one form.
+fn low_s(alg: Algorithm, signature: &mut [u8]) {
+    let Some(order) = ecdsa_order(alg) else { return };
+    // JWS ECDSA signatures are `r || s`, each as wide as the order.
+    if signature.len() != 2 * order.len() {
+        return;
+    }
+    let s = &mut signature[order.len()..];
+    if !is_high(s, order) {
+        return;
+    }
+    // s = n - s, byte by byte with borrow.
+    let mut borrow = 0i16;
+    for (byte, n) in s.iter_mut().zip(order).rev() {
+        let difference = i16::from(*n) - i16::from(*byte) - borrow;
+        borrow = i16::from(difference < 0);
+        *byte = difference.rem_euclid(256) as u8;
     }
 }
 
@@ -354,6 +407,39 @@ mod tests {
         let expected = if cfg!(feature = "aws_lc_rs") { "aws_lc_rs" } else { "rust_crypto" };
         assert_eq!(CryptoBackend::ACTIVE.name(), expected);
         println!("crypto backend under test: {}", CryptoBackend::ACTIVE);
+    }
+
+    #[test]
+    fn ecdsa_signatures_take_the_low_s() {
+        for alg in [Algorithm::ES256, Algorithm::ES384] {
+            let order = ecdsa_order(alg).unwrap();
+            let width = order.len();
+            // n - 1, the largest valid s, becomes 1.
+            let mut signature = vec![0u8; 2 * width];
+            signature[width..].copy_from_slice(order);
+            signature[2 * width - 1] -= 1;
+            low_s(alg, &mut signature);
+            let mut one = vec![0u8; width];
+            one[width - 1] = 1;
+            assert_eq!(signature[width..], one);
+            // Already low: untouched.
+            let before = signature.clone();
+            low_s(alg, &mut signature);
+            assert_eq!(signature, before);
+        }
+        // Tokens we sign are in low-S form, and still verify.
+        let pem = include_bytes!("../tests/keys/ec256_private.pem");
+        let issuer = crate::JwtAuthLayer::builder()
+            .signing_key(crate::Key::from_private_pem(Algorithm::ES256, pem).unwrap())
+            .build()
+            .unwrap()
+            .issuer();
+        for _ in 0..64 {
+            let token = issuer.issue("42", &()).unwrap().token;
+            assert!(issuer.verify::<crate::NoCustomClaims>(&token).is_ok());
+            let signature = crate::base64url::decode(token.rsplit('.').next().unwrap()).unwrap();
+            assert!(!is_high(&signature[32..], &P256_ORDER), "a high s");
+        }
     }
 
     #[test]

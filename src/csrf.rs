@@ -18,8 +18,10 @@ use http::request::Parts;
 ///   (sibling subdomains are *same-site*, so it is off); `cross-site` is refused.
 /// - otherwise `Origin` when present: the request's own origin (the `Host` it was sent to)
 ///   passes; `null` and any other origin are refused.
-/// - a request with neither header does not come from a browser that could be tricked (every
-///   current browser sends one or both with an unsafe cross-origin request) and passes.
+/// - a request with neither header is refused: every current browser sends one or both with an
+///   unsafe request, so only an old browser, a privacy proxy that strips them, or a client that
+///   is not a browser sends neither. [`allow_requests_without_origin`](CsrfPolicy::allow_requests_without_origin)
+///   lets such clients through, for a deployment that knows it has them.
 ///
 /// A refusal is [`Rejection::CrossSite`](crate::Rejection::CrossSite): `403`.
 ///
@@ -38,6 +40,7 @@ use http::request::Parts;
 pub struct CsrfPolicy {
     enabled: bool,
     same_site: bool,
+    without_origin: bool,
     origins: Vec<String>,
 }
 
@@ -50,7 +53,7 @@ impl CsrfPolicy {
     /// assert_eq!(CsrfPolicy::new(), CsrfPolicy::default());
     /// ```
     pub fn new() -> CsrfPolicy {
-        CsrfPolicy { enabled: true, same_site: false, origins: Vec::new() }
+        CsrfPolicy { enabled: true, same_site: false, without_origin: false, origins: Vec::new() }
     }
 
     /// No check at all: only for a deployment that defends against CSRF elsewhere (a
@@ -115,6 +118,39 @@ impl CsrfPolicy {
         self
     }
 
+    /// Also let through requests with neither `Origin` nor `Sec-Fetch-Site`: command-line or
+    /// server-side clients that send the cookie themselves. A browser stripped of both headers
+    /// (an old one, or behind a proxy that removes them) then passes unchecked too.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::convert::Infallible;
+    ///
+    /// use http::{Request, Response, header::COOKIE};
+    /// use tower::{Layer, ServiceExt, service_fn};
+    /// use tower_sliding_jwt::{CsrfPolicy, JwtAuthLayer, TokenSource};
+    ///
+    /// let layer = |csrf| {
+    ///     JwtAuthLayer::builder()
+    ///         .hs256(b"an example secret of at least 32 bytes")
+    ///         .token_sources([TokenSource::cookie("token")])
+    ///         .csrf(csrf)
+    ///         .build()
+    /// };
+    /// let (strict, lenient) = (layer(CsrfPolicy::new())?, layer(CsrfPolicy::new().allow_requests_without_origin(true))?);
+    /// let token = strict.issuer().issue("42", &())?.token;
+    /// let inner = service_fn(|_: Request<()>| async { Ok::<_, Infallible>(Response::new(())) });
+    /// let post = |token: &str| Request::post("/orders").header(COOKIE, format!("token={token}")).body(()).unwrap();
+    /// assert_eq!(strict.layer(inner.clone()).oneshot(post(&token)).await?.status(), 403);
+    /// assert_eq!(lenient.layer(inner).oneshot(post(&token)).await?.status(), 200);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn allow_requests_without_origin(mut self, allow: bool) -> CsrfPolicy {
+        self.without_origin = allow;
+        self
+    }
+
     /// Whether a request authenticated by a cookie may go on.
     pub(crate) fn allows(&self, parts: &Parts) -> bool {
         if !self.enabled || is_safe(&parts.method) {
@@ -132,7 +168,10 @@ impl CsrfPolicy {
                 _ => false,
             };
         }
-        origin.is_none_or(|origin| is_own_origin(&origin, parts))
+        match origin {
+            Some(origin) => is_own_origin(&origin, parts),
+            None => self.without_origin,
+        }
     }
 }
 
@@ -188,7 +227,10 @@ mod tests {
         assert!(!allows("POST", &[host, ("origin", "https://evil.example")]));
         assert!(!allows("POST", &[host, ("origin", "null")]));
         assert!(!allows("PUT", &[host, ("origin", "https://api.example.com.evil.example")]));
-        assert!(allows("POST", &[host]), "no browser signal: not a browser");
+        assert!(!allows("POST", &[host]), "no browser signal: refused by default");
+        let lenient = CsrfPolicy::new().allow_requests_without_origin(true);
+        assert!(lenient.allows(&parts("POST", &[host])), "unless allowed");
+        assert!(!lenient.allows(&parts("POST", &[host, ("origin", "https://evil.example")])));
         // Sec-Fetch-Site decides when both are present.
         assert!(!allows(
             "POST",

@@ -79,7 +79,7 @@ impl Forbidden {
     /// assert_eq!(Forbidden::new(r#"not "yours""#).description(), "not ?yours?");
     /// ```
     pub fn new(description: impl Into<Cow<'static, str>>) -> Forbidden {
-        Forbidden { description: quotable(description.into()), scope: None }
+        Forbidden { description: made_quotable(description.into()), scope: None }
     }
 
     /// The scope the request needs, for the challenge's `scope` attribute (RFC 6750 section 3).
@@ -93,7 +93,7 @@ impl Forbidden {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn with_scope(mut self, scope: impl Into<Cow<'static, str>>) -> Forbidden {
-        self.scope = Some(quotable(scope.into()));
+        self.scope = Some(made_quotable(scope.into()));
         self
     }
 
@@ -122,13 +122,24 @@ impl Forbidden {
     }
 }
 
+/// Whether `c` can go inside a quoted header parameter (a realm, a scope, a description) as is:
+/// visible ASCII or a space, neither `"` nor `\\`, so it can neither end the string nor add
+/// parameters.
+fn quotable_char(c: char) -> bool {
+    c == ' ' || (c.is_ascii_graphic() && c != '"' && c != '\\')
+}
+
+/// Whether all of `text` can go inside a quoted header parameter as is.
+pub(crate) fn quotable(text: &str) -> bool {
+    text.chars().all(quotable_char)
+}
+
 /// `text` with every character that cannot appear in a quoted header parameter replaced by `?`.
-fn quotable(text: Cow<'static, str>) -> Cow<'static, str> {
-    let clean = |c: char| c == ' ' || (c.is_ascii_graphic() && c != '"' && c != '\\');
-    if text.chars().all(clean) {
+fn made_quotable(text: Cow<'static, str>) -> Cow<'static, str> {
+    if quotable(&text) {
         text
     } else {
-        Cow::Owned(text.chars().map(|c| if clean(c) { c } else { '?' }).collect())
+        Cow::Owned(text.chars().map(|c| if quotable_char(c) { c } else { '?' }).collect())
     }
 }
 

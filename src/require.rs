@@ -45,9 +45,11 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::claims::Claims;
+use crate::error::ConfigError;
 use crate::jws::payload_of;
 use crate::reject::{
     DefaultRejection, Forbidden, Rejection, RejectionContext, RejectionHandler, forbid_storing,
+    quotable,
 };
 
 /// A check of a request's verified claims: a closure
@@ -148,10 +150,11 @@ impl<C, F, R> RequireClaimsLayer<C, F, R> {
     /// use tower_sliding_jwt::{Claims, Rejection, RejectionContext};
     ///
     /// let layer = RequireClaimsLayer::<Claims, _>::new(require_scope("admin"))
-    ///     .realm("backoffice")
+    ///     .realm("backoffice")?
     ///     .rejection_handler(|rejection: &Rejection, context: &RejectionContext<'_>| {
     ///         rejection.default_response::<String>(context)
     ///     });
+    /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
     /// ```
     pub fn rejection_handler<R2>(self, handler: R2) -> RequireClaimsLayer<C, F, R2> {
         RequireClaimsLayer {
@@ -162,7 +165,8 @@ impl<C, F, R> RequireClaimsLayer<C, F, R> {
         }
     }
 
-    /// The realm of `WWW-Authenticate` challenges. Default `api`.
+    /// The realm of `WWW-Authenticate` challenges. Default `api`. A realm that could break out
+    /// of its quoted string (a `"`, a `\\`, a control character) is refused.
     ///
     /// ```
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -174,7 +178,8 @@ impl<C, F, R> RequireClaimsLayer<C, F, R> {
     /// use tower_sliding_jwt::Claims;
     ///
     /// let layer = RequireClaimsLayer::<Claims, _>::new(require_scope("admin"))
-    ///     .realm("backoffice");
+    ///     .realm("backoffice")?;
+    /// assert!(RequireClaimsLayer::<Claims, _>::new(require_scope("admin")).realm("a\", x=\"").is_err());
     /// let inner = service_fn(|_: Request<()>| async { Ok::<_, Infallible>(Response::new(())) });
     /// // Without the JwtAuthLayer in front there are no claims: refused, in this realm.
     /// let response = layer.layer(inner).oneshot(Request::new(())).await?;
@@ -183,9 +188,12 @@ impl<C, F, R> RequireClaimsLayer<C, F, R> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// # }).unwrap();
     /// ```
-    pub fn realm(mut self, realm: impl AsRef<str>) -> Self {
+    pub fn realm(mut self, realm: impl AsRef<str>) -> Result<Self, ConfigError> {
+        if !quotable(realm.as_ref()) {
+            return Err(ConfigError::InvalidHeaderValue("realm"));
+        }
         self.realm = Arc::from(realm.as_ref());
-        self
+        Ok(self)
     }
 }
 
@@ -480,12 +488,13 @@ fn granted_scopes(token: &str) -> Vec<String> {
     let Some(Scopes { scope, scp }) = payload.and_then(|p| serde_json::from_slice(&p).ok()) else {
         return Vec::new();
     };
-    let mut granted: Vec<String> =
-        scope.iter().flat_map(|s| s.split_whitespace().map(str::to_owned)).collect();
+    // Scopes are separated by the space character alone (RFC 6749 section 3.3): any other
+    // whitespace is part of a scope, so `"profile\u{a0}reports:read"` grants neither.
+    let split =
+        |s: &str| s.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect::<Vec<_>>();
+    let mut granted: Vec<String> = scope.iter().flat_map(|s| split(s)).collect();
     match scp {
-        Some(serde_json::Value::String(s)) => {
-            granted.extend(s.split_whitespace().map(str::to_owned))
-        }
+        Some(serde_json::Value::String(s)) => granted.extend(split(&s)),
         Some(serde_json::Value::Array(list)) => {
             granted.extend(list.into_iter().filter_map(|v| v.as_str().map(str::to_owned)))
         }
@@ -509,5 +518,13 @@ mod tests {
         assert_eq!(granted_scopes(&token(r#"{"scp":"a b"}"#)), ["a", "b"]);
         assert!(granted_scopes(&token(r#"{"scope":7}"#)).is_empty());
         assert!(granted_scopes("garbage").is_empty());
+        for spaces in ["\u{a0}", "\t", "\n", "\u{2003}", "\u{3000}"] {
+            let scope = format!("profile{spaces}reports:read");
+            let json = serde_json::json!({ "scope": scope, "scp": scope }).to_string();
+            assert!(
+                !granted_scopes(&token(&json)).iter().any(|s| s == "reports:read"),
+                "{spaces:?}"
+            );
+        }
     }
 }

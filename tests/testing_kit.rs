@@ -72,8 +72,8 @@ async fn every_kind_of_token_gets_the_answer_its_name_promises() {
 
     // Any header and payload: here a logout token signed with the right key.
     let now = 1_800_000_000;
-    let payload = json!({ "sub": "7", "iss": "https://api.example", "aud": "api", "exp": now + 60,
-        "role": "editor" });
+    let payload = json!({ "sub": "7", "iss": "https://api.example", "aud": "api", "iat": now,
+        "exp": now + 60, "role": "editor" });
     let logout = tokens.raw(r#"{"alg":"HS256","typ":"logout+jwt"}"#, &payload.to_string()).unwrap();
     assert!(challenge(&send(logout).await).contains("type is not accepted"));
     let untyped = tokens.raw(r#"{"alg":"HS256"}"#, &payload.to_string()).unwrap();

@@ -275,6 +275,22 @@ impl CookieSettings {
         self
     }
 
+    /// The attribute, if any, that would break out of its place in `Set-Cookie`: a `Path` with a
+    /// `;` or a control character (which would add attributes of its own), a `Domain` that is
+    /// not a host name.
+    pub(crate) fn invalid_attribute(&self) -> Option<&'static str> {
+        let path_ok = self.path.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b';');
+        let domain_ok = self.domain.as_deref().is_none_or(|domain| {
+            !domain.is_empty()
+                && domain.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        });
+        match (path_ok, domain_ok) {
+            (false, _) => Some("cookie path"),
+            (_, false) => Some("cookie domain"),
+            _ => None,
+        }
+    }
+
     /// Whether a cookie called `name` can be set with these attributes: browsers drop a
     /// `__Secure-` cookie without `Secure`, and a `__Host-` cookie unless it is also `Path=/`
     /// with no `Domain` (which is what keeps a sibling subdomain from overwriting it).
