@@ -18,7 +18,7 @@ mod startup;
 
 use std::process::ExitCode;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Server;
 use tower_sliding_jwt::{JwtAuthLayer, RenewalPolicy};
@@ -52,15 +52,11 @@ async fn main() -> ExitCode {
         Ok(auth) => auth,
         Err(e) => return startup::configuration_error(&e),
     };
-    let issuer = auth.issuer();
     let (_reporter, health) = tonic_health::server::health_reporter();
+    startup::how_to_get_a_token(&format!(
+        "grpcurl -plaintext -H 'authorization: Bearer <token>' {addr} grpc.health.v1.Health/Check"
+    ));
     println!("gRPC health service listening on http://{addr} (calls need a token)");
-    if let Ok(sample) = issuer.issue("demo-user", &json!({ "username": "demo" })) {
-        println!(
-            "try: grpcurl -plaintext -H 'authorization: Bearer {}' {addr} grpc.health.v1.Health/Check",
-            sample.token
-        );
-    }
     // The whole server behind the layer: `Server::builder().layer` takes any Tower layer.
     let server = Server::builder().layer(auth).add_service(health).serve_with_incoming_shutdown(
         TcpListenerStream::new(listener),

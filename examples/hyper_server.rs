@@ -4,9 +4,9 @@
 //! cargo run --example hyper_server     # http://127.0.0.1:3001, HTTP/1.1 and HTTP/2 (h2c)
 //! ```
 //!
-//! Every path is protected; `GET /` answers with the verified claims as JSON. The server prints a
-//! token to try it with; tokens from the axum demo (`examples/server`) work too when both run with
-//! the same `JWT_SECRET` and `JWT_ISSUER`. Sliding renewal is on: responses to tokens in the
+//! Every path is protected; `GET /` answers with the verified claims as JSON. The server prints
+//! how to get a token: the axum demo's login (`examples/server`), run with the same `JWT_SECRET`
+//! and `JWT_ISSUER`. Sliding renewal is on: responses to tokens in the
 //! renewal window carry `x-refreshed-token`.
 
 #[path = "shared/settings.rs"]
@@ -72,13 +72,10 @@ async fn main() -> ExitCode {
         Ok(auth) => auth,
         Err(e) => return startup::configuration_error(&e),
     };
-    let issuer = auth.issuer();
     // The layer wraps the function like any Tower middleware; hyper sees one Tower service.
     let service = ServiceBuilder::new().layer(auth).service(service_fn(handle));
+    startup::how_to_get_a_token(&format!("curl -i {addr}/ -H 'authorization: Bearer <token>'"));
     println!("hyper server listening on http://{addr} (every path needs a token)");
-    if let Ok(sample) = issuer.issue("demo-user", &json!({ "username": "demo" })) {
-        println!("try: curl -i http://{addr}/ -H 'authorization: Bearer {}'", sample.token);
-    }
     let accept = async {
         loop {
             let Ok((stream, _peer)) = listener.accept().await else {

@@ -180,3 +180,21 @@ async fn the_client_layer_sends_and_takes_tokens_for_its_origin_only() {
     let request = Request::get(format!("{}/", server.base)).body(Full::default()).unwrap();
     assert_eq!(client.oneshot(request).await.unwrap().status(), StatusCode::OK);
 }
+
+/// Start-up output ends up in logs that others read: the hyper and gRPC examples say how to get
+/// a token, and never print one.
+#[test]
+fn the_examples_print_how_to_get_a_token_not_a_token() {
+    for name in ["hyper_server", "grpc_server"] {
+        let process = Example::start(name, &[("JWT_SECRET", SECRET)]);
+        assert!(process.banner.contains("/auth"), "{name}: {}", process.banner);
+        let looks_like_a_token =
+            |word: &str| word.starts_with("eyJ") && word.matches('.').count() == 2;
+        let words = process.banner.split(|c: char| c.is_whitespace() || c == '\'' || c == '"');
+        assert!(
+            !words.into_iter().any(looks_like_a_token),
+            "{name} printed a token: {}",
+            process.banner
+        );
+    }
+}

@@ -87,6 +87,8 @@ async fn login_issues_the_tutorial_token() {
     assert_eq!(response.status(), StatusCode::OK);
     let cookie = response.headers()[SET_COOKIE].to_str().unwrap().to_owned();
     assert!(cookie.starts_with("token=") && cookie.contains("HttpOnly"), "{cookie}");
+    // A response carrying a token is never stored by a cache (RFC 6749 section 5.1).
+    assert_eq!(response.headers()["cache-control"], "no-store");
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["expires_in"], 300);
@@ -388,6 +390,7 @@ async fn explicit_renewal_at_update_token() {
     assert_eq!(response.status(), StatusCode::OK);
     assert!(renewed(&response).is_none(), "the endpoint opts out of sliding renewal");
     assert!(response.headers().get(SET_COOKIE).is_some());
+    assert_eq!(response.headers()["cache-control"], "no-store");
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["expires_in"], 300);

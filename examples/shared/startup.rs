@@ -51,3 +51,15 @@ pub fn configuration_error(message: &dyn std::fmt::Display) -> ExitCode {
     eprintln!("configuration error: {message}");
     ExitCode::from(2)
 }
+
+/// How to get a token for a server at `addr`, and the command to try with it. Never a token
+/// itself: anything printed at start-up ends up in logs that others read.
+#[allow(dead_code)] // The demo server is where tokens come from: it has no use for this.
+pub fn how_to_get_a_token(try_with: &str) {
+    println!(
+        "get a token from the demo server started with the same JWT_SECRET and JWT_ISSUER \
+         (cargo run --example server): curl -s -X POST 127.0.0.1:3000/auth \
+         -H 'content-type: application/json' -d '{{\"user\":\"alice\",\"password\":\"wonderland\"}}'"
+    );
+    println!("then try: {try_with}");
+}

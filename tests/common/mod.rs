@@ -225,6 +225,8 @@ pub struct Example {
     child: std::process::Child,
     /// `http://127.0.0.1:PORT`.
     pub base: String,
+    /// What it printed before the line saying where it listens.
+    pub banner: String,
 }
 
 impl Example {
@@ -261,7 +263,7 @@ impl Example {
         std::thread::spawn(move || {
             let _ = std::io::copy(&mut stdout, &mut std::io::sink());
         });
-        Example { child, base }
+        Example { child, base, banner: seen }
     }
 
     /// The process id (to read its memory).
