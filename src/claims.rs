@@ -120,7 +120,8 @@ impl<C> Claims<C> {
 
     /// The verified token exactly as the client presented it: for an explicit renewal endpoint
     /// ([`Issuer::renew`](crate::Issuer::renew)) or to forward it upstream. Its `Debug` output
-    /// hides it.
+    /// hides it. It is a copy of the token, not a view of the request: claims kept by the
+    /// application hold none of the request's buffers.
     ///
     /// ```
     /// # let issuer = tower_sliding_jwt::JwtAuthLayer::builder()
