@@ -237,6 +237,38 @@ async fn foreign_tokens_are_accepted_but_never_resigned() {
     assert!(renewed(&response).is_none());
 }
 
+/// A single sign-on login older than our session limit: the identity provider's `auth_time` says
+/// nothing of how long its token is accepted here. The revocation is kept from the token's own
+/// `exp` (plus leeway and the store's margin), so the logout holds, where the session limit
+/// computed from `auth_time` lies in the past.
+#[tokio::test]
+async fn a_third_party_logout_is_kept_as_long_as_its_token() {
+    const PARTNER: &[u8] = b"a-partner-identity-provider-secret";
+    let revocations = InMemoryRevocations::new();
+    let list = revocations.clone();
+    let app = App::start(move |b| {
+        b.trusted_key("partner", Key::hs256(PARTNER).unwrap().with_kid("partner"))
+            .audience("api")
+            .revocation(list)
+    })
+    .await;
+    let now = app.issuer.now();
+    let claims = json!({ "sub": "9", "iss": "partner", "aud": "api", "sid": "sso-1",
+        "auth_time": now - 3 * 86_400, "iat": now, "exp": now + 300 });
+    let token = hs256(PARTNER, r#"{"alg":"HS256","kid":"partner"}"#, &claims.to_string());
+    let verified = app.issuer.verify::<Value>(&token).unwrap();
+    assert!(matches!(verified.vouched_by(), VouchedBy::TrustedIssuer("partner")));
+    let cap = app.issuer.session_expires_at(verified.registered()).unwrap();
+    assert!(cap < now, "the session limit from the provider's auth_time is long past");
+    let until = app.issuer.revocation_until(&verified);
+    assert_eq!(until, now + 300 + 5 + 60, "its own exp, the leeway and the store's margin");
+    revocations.revoke_session("sso-1", until);
+    app.advance(304);
+    let response = app.get("/whoami", Some(&token)).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(response.headers()[WWW_AUTHENTICATE].to_str().unwrap().contains("revoked"));
+}
+
 /// A key vouches for its own issuer only: the partner's key cannot mint a token in our name (it
 /// would then renew into a real session token), and ours cannot speak for the partner.
 #[tokio::test]
