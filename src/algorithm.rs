@@ -70,7 +70,10 @@ impl Algorithm {
         TABLE[self as usize].1
     }
 
-    /// The algorithm named exactly `name` (case-sensitive, as RFC 7515 requires).
+    /// The algorithm named exactly `name` (case-sensitive, as RFC 7515 requires). RFC 9864's
+    /// fully-specified `Ed25519` names [`EdDSA`](Algorithm::EdDSA) too (on Ed25519, the only
+    /// EdDSA curve supported), in token headers and JWKs alike; what this crate signs says
+    /// `EdDSA`.
     ///
     /// ```
     /// use tower_sliding_jwt::Algorithm;
@@ -78,8 +81,13 @@ impl Algorithm {
     /// assert_eq!(Algorithm::from_name("RS256"), Some(Algorithm::RS256));
     /// assert_eq!(Algorithm::from_name("rs256"), None);
     /// assert_eq!(Algorithm::from_name("none"), None, "unsigned tokens have no algorithm here");
+    /// assert_eq!(Algorithm::from_name("Ed25519"), Some(Algorithm::EdDSA));
     /// ```
     pub fn from_name(name: &str) -> Option<Algorithm> {
+        // RFC 9864's fully-specified name for the one EdDSA curve this crate verifies.
+        if name == "Ed25519" {
+            return Some(Algorithm::EdDSA);
+        }
         TABLE.iter().find(|(_, n, _)| *n == name).map(|(alg, _, _)| *alg)
     }
 

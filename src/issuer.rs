@@ -133,6 +133,10 @@ impl Issuer {
     /// They travel in the token as `session_ttl` and `session_max` (seconds), and every renewal,
     /// sliding or explicit, keeps them.
     ///
+    /// Refused with [`IssueError::LifetimesNotAllowed`]: a chosen token lifetime of zero or
+    /// longer than the session, and a session longer than the longest allowed. A session chosen
+    /// shorter than the policy's token lifetime is not an error: its tokens end with it.
+    ///
     /// ```
     /// use std::time::Duration;
     /// use tower_sliding_jwt::renewal::SessionLifetimes;
@@ -149,6 +153,11 @@ impl Issuer {
     /// assert_eq!(login.session_expires_at - issuer.now(), 30 * 24 * 3600);
     /// let too_long = SessionLifetimes::new().max_session(31 * day);
     /// assert_eq!(issuer.issue_with("42", &(), too_long).unwrap_err(), IssueError::LifetimesNotAllowed);
+    /// let outliving = SessionLifetimes::new().max_session(day).ttl(2 * day);
+    /// assert_eq!(issuer.issue_with("42", &(), outliving).unwrap_err(), IssueError::LifetimesNotAllowed);
+    /// // A one-minute session with the policy's five-minute tokens: they end with it.
+    /// let brief = issuer.issue_with("42", &(), SessionLifetimes::new().max_session(Duration::from_secs(60)))?;
+    /// assert_eq!((brief.expires_in, brief.session_expires_at - issuer.now()), (60, 60));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn issue_with<T: Serialize + ?Sized>(
@@ -164,10 +173,14 @@ impl Issuer {
         let core = &self.core;
         let policy = &core.renewal;
         let max_session = lifetimes.max_session.map_or(secs(policy.max_session), secs);
-        let ttl = lifetimes.ttl.map_or(core.ttl(), secs).min(max_session);
-        if max_session > policy.longest_session() || lifetimes.ttl.is_some_and(|t| secs(t) == 0) {
+        let chosen_ttl = lifetimes.ttl.map(secs);
+        if max_session > policy.longest_session()
+            || chosen_ttl.is_some_and(|ttl| ttl == 0 || ttl > max_session)
+        {
             return Err(IssueError::LifetimesNotAllowed);
         }
+        // The policy's lifetime, when this login did not choose one, ends with a shorter session.
+        let ttl = chosen_ttl.unwrap_or(core.ttl()).min(max_session);
         let now = core.now();
         let exp = now.saturating_add(ttl);
         let subject: String = subject.into();

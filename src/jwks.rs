@@ -30,8 +30,6 @@ use std::pin::Pin;
 
 use http::{Request, Response, Uri};
 
-use crate::error::KeyError;
-
 pub use crate::error::JwksError;
 use crate::keys::{Key, KeyRole, KeySet};
 
@@ -59,9 +57,11 @@ type HttpClient = Arc<
 ///   refused when several do: a forged token never costs more than one signature check.
 /// - A verification the layer remembers stands only while this set is fresh and unchanged:
 ///   a key removed from it, or the set going stale, takes effect on the very next request.
-/// - Keys the crate cannot use are skipped and logged, so one odd key does not freeze the set.
-///   Symmetric (`"kty": "oct"`) keys are always skipped: a public document must never yield an
-///   HMAC secret, which anyone who read it could sign with.
+/// - The document is read as [`Key::from_jwk_set_json`](crate::Key::from_jwk_set_json) reads
+///   one: keys the crate cannot use are skipped and logged, so one odd key does not freeze the
+///   set; symmetric (`"kty": "oct"`) keys are always skipped, since a public document must never
+///   yield an HMAC secret, which anyone who read it could sign with; `"alg": "Ed25519"`
+///   (RFC 9864) is EdDSA on Ed25519.
 /// - When a refetch fails, the last good set stays in use, for at most `max_staleness`
 ///   (default 24 hours) after the last good download. Past it, tokens that need these keys are
 ///   refused with 503 (fail closed) until a download succeeds.
@@ -708,35 +708,9 @@ fn built_in_client(_: &[Vec<u8>]) -> Result<HttpClient, JwksError> {
 /// The signature keys of a fetched document that the crate can use. Each other key is skipped
 /// and logged (by `kid`), so one key of a new type does not make the whole set unusable.
 fn usable_keys(document: &[u8], url: &Uri) -> Result<Vec<Key>, JwksError> {
-    #[derive(serde::Deserialize)]
-    struct Document {
-        keys: Vec<serde_json::Value>,
-    }
-    let document: Document = serde_json::from_slice(document)
-        .map_err(|_| JwksError::Keys(KeyError::InvalidJwk("not a JWK Set document")))?;
-    let mut keys = Vec::with_capacity(document.keys.len());
-    for value in document.keys {
-        let kid = value.get("kid").and_then(serde_json::Value::as_str).unwrap_or("").to_owned();
-        let skip = |reason: &dyn fmt::Display| {
-            tracing::warn!(target: "tower_sliding_jwt", %url, kid, %reason, "JWK skipped");
-        };
-        if value.get("kty").and_then(serde_json::Value::as_str) == Some("oct") {
-            skip(&"a symmetric key in a public document is never used");
-            continue;
-        }
-        if value.get("use").and_then(serde_json::Value::as_str) == Some("enc") {
-            continue;
-        }
-        match serde_json::from_value(value).map_err(|_| KeyError::InvalidJwk("not a JWK")) {
-            Ok(jwk) => match Key::from_jwk(&jwk) {
-                Ok(key) => keys.push(key),
-                Err(error) => skip(&error),
-            },
-            Err(error) => skip(&error),
-        }
-    }
-    if keys.is_empty() {
-        return Err(JwksError::Keys(KeyError::InvalidJwk("the set holds no usable signature key")));
+    let (keys, skipped) = Key::read_jwk_set(document).map_err(JwksError::Keys)?;
+    for (kid, reason) in skipped {
+        tracing::warn!(target: "tower_sliding_jwt", %url, kid, %reason, "JWK skipped");
     }
     Ok(keys)
 }

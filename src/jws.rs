@@ -523,7 +523,8 @@ mod tests {
                 KeyRole::Trusted("us".into()),
             ),
         ]);
-        for (key, alg) in [(&rsa, "RS256"), (&ec, "ES256"), (&ed, "EdDSA")] {
+        // `Ed25519` is RFC 9864's fully-specified name for EdDSA on Ed25519.
+        for (key, alg) in [(&rsa, "RS256"), (&ec, "ES256"), (&ed, "EdDSA"), (&ed, "Ed25519")] {
             let header = format!(r#"{{"alg":"{alg}","kid":"{}"}}"#, key.kid().unwrap());
             assert_eq!(
                 check(&keys, &rules(), &token(key, &header, &claims(""))),

@@ -45,23 +45,20 @@ pub(crate) fn algorithm_of(jwk: &Jwk) -> Result<Algorithm, KeyError> {
 
 /// One JWK from its JSON text.
 pub(crate) fn parse(json: &str) -> Result<Jwk, KeyError> {
-    serde_json::from_str(json).map_err(|_| KeyError::InvalidJwk("not a JWK"))
+    let value = serde_json::from_str(json).map_err(|_| KeyError::InvalidJwk("not a JWK"))?;
+    from_value(value)
 }
 
-/// The keys of a JWK Set document.
-pub(crate) fn parse_set(json: &str) -> Result<Vec<Jwk>, KeyError> {
-    let set: jsonwebtoken::jwk::JwkSet =
-        serde_json::from_str(json).map_err(|_| KeyError::InvalidJwk("not a JWK Set document"))?;
-    Ok(set.keys)
-}
-
-/// Whether a JWK of a set is a signature key of a kind this crate uses (others are skipped, as a
-/// relying party must).
-pub(crate) fn is_signature_key(jwk: &Jwk) -> bool {
-    let unsupported_alg =
-        jwk.common.key_algorithm.is_some_and(|alg| algorithm_named(alg).is_none());
-    let for_encryption = jwk.common.public_key_use == Some(PublicKeyUse::Encryption);
-    !(unsupported_alg || for_encryption || matches!(jwk.algorithm, AlgorithmParameters::Other(_)))
+/// One JWK from its JSON value. RFC 9864's fully-specified `"alg": "Ed25519"` (what
+/// node-oidc-provider 9 offers, say) is read as EdDSA on Ed25519, the only curve it allows.
+pub(crate) fn from_value(mut value: serde_json::Value) -> Result<Jwk, KeyError> {
+    if value.get("alg").and_then(serde_json::Value::as_str) == Some("Ed25519") {
+        if value.get("crv").and_then(serde_json::Value::as_str) != Some("Ed25519") {
+            return Err(KeyError::InvalidJwk("\"alg\": \"Ed25519\" on a key of another curve"));
+        }
+        value["alg"] = "EdDSA".into();
+    }
+    serde_json::from_value(value).map_err(|_| KeyError::InvalidJwk("not a JWK"))
 }
 
 /// A public key as a JSON Web Key (RFC 7517), with `kid`, `alg` and `"use": "sig"`: an entry of

@@ -224,10 +224,17 @@ impl Key {
         Key::from_jwk(&jwk::parse(json)?)
     }
 
-    /// All the usable signature keys of a JWK Set document (`{"keys": [...]}`).
+    /// All the usable signature keys of a JWK Set document (`{"keys": [...]}`), by the rule
+    /// every JWK Set is read with, a remote one included:
     ///
-    /// Keys for encryption (`"use": "enc"`) and keys of unsupported types or algorithms are
-    /// skipped, as a relying party must; a malformed key or a set with no usable key is an error.
+    /// - keys for encryption (`"use": "enc"`) are left out;
+    /// - symmetric keys (`"kty": "oct"`) are left out: a JWK Set is a public document, and a
+    ///   secret anyone can read would let anyone sign;
+    /// - keys of unsupported types, curves or algorithms, and malformed keys, are skipped with
+    ///   a warning, so one odd key does not make the set unusable (RFC 7517 section 5);
+    /// - a document that is not a JWK Set, or holds no usable key, is an error.
+    ///
+    /// `"alg": "Ed25519"` (RFC 9864) is read as EdDSA on Ed25519.
     ///
     /// ```
     /// use tower_sliding_jwt::Key;
@@ -241,16 +248,45 @@ impl Key {
     /// # Ok::<(), tower_sliding_jwt::KeyError>(())
     /// ```
     pub fn from_jwk_set_json(json: &str) -> Result<Vec<Key>, KeyError> {
-        let mut keys = Vec::new();
-        for jwk in jwk::parse_set(json)? {
-            if jwk::is_signature_key(&jwk) {
-                keys.push(Key::from_jwk(&jwk)?);
+        let (keys, skipped) = Key::read_jwk_set(json.as_bytes())?;
+        for (kid, reason) in skipped {
+            tracing::warn!(target: "tower_sliding_jwt", kid, %reason, "JWK skipped");
+        }
+        Ok(keys)
+    }
+
+    /// The one rule for JWK Set documents: the usable keys, and the `kid` of each key skipped
+    /// with why (keys for encryption are left out without a word).
+    pub(crate) fn read_jwk_set(
+        document: &[u8],
+    ) -> Result<(Vec<Key>, Vec<(String, KeyError)>), KeyError> {
+        #[derive(serde::Deserialize)]
+        struct Document {
+            keys: Vec<serde_json::Value>,
+        }
+        let document: Document = serde_json::from_slice(document)
+            .map_err(|_| KeyError::InvalidJwk("not a JWK Set document"))?;
+        let (mut keys, mut skipped) = (Vec::new(), Vec::new());
+        for value in document.keys {
+            let member = |name| value.get(name).and_then(serde_json::Value::as_str);
+            let kid = member("kid").unwrap_or("").to_owned();
+            if member("use") == Some("enc") {
+                continue;
+            }
+            if member("kty") == Some("oct") {
+                let reason = "a symmetric key in a public document is never used";
+                skipped.push((kid, KeyError::InvalidJwk(reason)));
+                continue;
+            }
+            match jwk::from_value(value).and_then(|jwk| Key::from_jwk(&jwk)) {
+                Ok(key) => keys.push(key),
+                Err(error) => skipped.push((kid, error)),
             }
         }
         if keys.is_empty() {
             return Err(KeyError::InvalidJwk("the set holds no usable signature key"));
         }
-        Ok(keys)
+        Ok((keys, skipped))
     }
 
     /// A key from a parsed JWK, with the algorithm it declares or implies.
@@ -548,6 +584,38 @@ mod tests {
         assert!(Key::from_private_pem(Algorithm::RS256, b"not a pem").is_err());
     }
 
+    /// Local and remote JWK Sets are read by this one rule.
+    #[test]
+    fn every_jwk_set_is_read_by_one_rule() {
+        let ed = r#"{"kty":"OKP","crv":"Ed25519","kid":"ed","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#;
+        let ed_fully_specified = ed.replace(r#""kid":"ed""#, r#""kid":"ed2","alg":"Ed25519""#);
+        let document = format!(
+            r#"{{"keys":[{ed},{ed_fully_specified},
+              {{"kty":"oct","alg":"HS256","kid":"secret","k":"{}"}},
+              {{"kty":"RSA","use":"enc","kid":"enc","n":"AQAB","e":"AQAB"}},
+              {{"kty":"RSA","kid":"tiny","n":"AQAB","e":"AQAB"}},
+              {{"kty":"EC","crv":"P-521","kid":"p521","x":"AA","y":"AA"}},
+              {{"kty":"future-kind","kid":"new"}},
+              {{"kty":"OKP","crv":"X25519","kid":"x","alg":"Ed25519","x":"AA"}}]}}"#,
+            b64(&[7u8; 32])
+        );
+        let (keys, skipped) = Key::read_jwk_set(document.as_bytes()).unwrap();
+        let kids: Vec<_> = keys.iter().map(|k| (k.kid().unwrap(), k.algorithm())).collect();
+        assert_eq!(kids, [("ed", Algorithm::EdDSA), ("ed2", Algorithm::EdDSA)]);
+        let skipped: Vec<&str> = skipped.iter().map(|(kid, _)| kid.as_str()).collect();
+        assert_eq!(skipped, ["secret", "tiny", "p521", "new", "x"], "the encryption key unsaid");
+        // The public entry point keeps the same keys, and no secret from a public document.
+        assert_eq!(Key::from_jwk_set_json(&document).unwrap().len(), 2);
+        let only_secret =
+            format!(r#"{{"keys":[{{"kty":"oct","alg":"HS256","k":"{}"}}]}}"#, b64(&[7u8; 32]));
+        assert!(Key::from_jwk_set_json(&only_secret).is_err());
+        assert!(Key::from_jwk_set_json(r#"{"keys":"none"}"#).is_err());
+        // One JWK on its own may be a secret: it is configuration, not a public document.
+        let single = format!(r#"{{"kty":"oct","alg":"HS256","k":"{}"}}"#, b64(&[7u8; 32]));
+        assert_eq!(Key::from_jwk_json(&single).unwrap().algorithm(), Algorithm::HS256);
+        assert_eq!(Key::from_jwk_json(&ed_fully_specified).unwrap().algorithm(), Algorithm::EdDSA);
+    }
+
     #[test]
     fn small_rsa_keys_are_refused() {
         // RustCrypto parses the key and the size check refuses it; aws-lc refuses it while
@@ -580,7 +648,7 @@ mod tests {
             b64(&[9u8; 32])
         );
         let keys = Key::from_jwk_set_json(&set).unwrap();
-        assert_eq!(keys.len(), 2);
+        assert_eq!(keys.len(), 1, "the secret in a public document is left out");
         assert!(Key::from_jwk_set_json(r#"{"keys":[]}"#).is_err());
         assert!(Key::from_jwk_set_json("[]").is_err());
         // A JWK whose alg contradicts the requested algorithm.
