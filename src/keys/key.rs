@@ -14,6 +14,9 @@ use crate::error::KeyError;
 /// The smallest RSA modulus accepted, in bits.
 const MIN_RSA_BITS: usize = 2048;
 
+/// A key of a JWK Set that was not used: its `kid` (empty if none) and why.
+pub(crate) type Skipped = (String, KeyError);
+
 /// One key, pinned to one algorithm.
 ///
 /// A token is only ever checked with the algorithm of the key selected for it: the `alg` in the
@@ -257,9 +260,7 @@ impl Key {
 
     /// The one rule for JWK Set documents: the usable keys, and the `kid` of each key skipped
     /// with why (keys for encryption are left out without a word).
-    pub(crate) fn read_jwk_set(
-        document: &[u8],
-    ) -> Result<(Vec<Key>, Vec<(String, KeyError)>), KeyError> {
+    pub(crate) fn read_jwk_set(document: &[u8]) -> Result<(Vec<Key>, Vec<Skipped>), KeyError> {
         #[derive(serde::Deserialize)]
         struct Document {
             keys: Vec<serde_json::Value>,
