@@ -37,6 +37,7 @@ use http::request::Parts;
 /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use = "a policy does nothing until given to the builder"]
 pub struct CsrfPolicy {
     enabled: bool,
     same_site: bool,

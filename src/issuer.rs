@@ -73,6 +73,7 @@ pub struct Issuer {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct IssuedToken {
     /// The compact JWS.
     pub token: String,

@@ -134,6 +134,7 @@ struct Current {
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
+#[must_use = "a builder does nothing until `fetch` is called"]
 pub struct RemoteJwksBuilder {
     issuer: String,
     /// The JWK Set's URL; `None` to discover it from the issuer.

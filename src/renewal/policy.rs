@@ -78,6 +78,7 @@ type Predicate = Arc<dyn Fn(StatusCode, &HeaderMap) -> bool + Send + Sync>;
 ///     .mode(RenewalMode::Inject);
 /// ```
 #[derive(Clone)]
+#[must_use = "a policy does nothing until given to the builder"]
 pub struct RenewalPolicy {
     pub(crate) trigger: Trigger,
     pub(crate) ttl: Duration,
@@ -185,6 +186,7 @@ impl SameSite {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use = "settings do nothing until given to the renewal policy"]
 pub struct CookieSettings {
     pub(crate) http_only: bool,
     pub(crate) secure: bool,
@@ -349,6 +351,7 @@ pub(crate) fn sensitive_value(text: String) -> Option<HeaderValue> {
 /// let remember_me = SessionLifetimes::new().max_session(Duration::from_secs(30 * 24 * 3600));
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[must_use = "lifetimes do nothing until given to `Issuer::issue_with`"]
 pub struct SessionLifetimes {
     pub(crate) ttl: Option<Duration>,
     pub(crate) max_session: Option<Duration>,

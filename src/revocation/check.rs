@@ -53,6 +53,7 @@ impl<T: RevocationCheck + ?Sized> RevocationCheck for Arc<T> {
 /// let answer = RevocationFuture::ready(Ok(RevocationStatus::Active));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RevocationStatus {
     /// The token may be used.
     Active,
@@ -74,6 +75,7 @@ pub enum RevocationStatus {
 /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum RevocationFailure {
     /// `503 Service Unavailable` with `Retry-After: 1` (gRPC `UNAVAILABLE`): the client may retry
     /// with the same token. The default.
