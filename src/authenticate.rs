@@ -2,6 +2,8 @@
 //! recently verified), plan its renewal, and admit the request or build its rejection. All of it
 //! is synchronous; only an asynchronous revocation answer is awaited, by the response future.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use compact_str::CompactString;
@@ -30,6 +32,12 @@ use crate::validation::validate;
 pub(crate) type Authorize<C> =
     Arc<dyn Fn(&Claims<C>, &Parts) -> Result<(), Forbidden> + Send + Sync>;
 
+/// The answer of a route's asynchronous check of the claims.
+pub(crate) type ClaimsFuture = Pin<Box<dyn Future<Output = Result<(), Rejection>> + Send>>;
+
+/// A route's asynchronous check of the claims (it may ask a database or a policy service).
+pub(crate) type Require<C> = Arc<dyn Fn(Claims<C>, &Parts) -> ClaimsFuture + Send + Sync>;
+
 /// Everything a request needs, behind the one `Arc` all services of a layer share.
 pub(crate) struct LayerConfig<C> {
     pub(crate) core: Arc<Core>,
@@ -39,6 +47,7 @@ pub(crate) struct LayerConfig<C> {
     pub(crate) answer_preflight: bool,
     pub(crate) realm: String,
     pub(crate) authorize: Option<Authorize<C>>,
+    pub(crate) require: Option<Require<C>>,
     pub(crate) csrf: CsrfPolicy,
 }
 

@@ -6,19 +6,17 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::request::Parts;
-
 use crate::algorithm::Algorithm;
-use crate::authenticate::{Authorize, LayerConfig};
+use crate::authenticate::LayerConfig;
 use crate::cache::TokenCache;
-use crate::claims::{Claims, NoCustomClaims};
+use crate::claims::NoCustomClaims;
 use crate::clock::{Clock, SystemClock, secs};
 use crate::config::Core;
 use crate::csrf::CsrfPolicy;
 use crate::error::{ConfigError, KeyError};
 use crate::keys::{Key, KeyRole, KeySet, jose_header};
 use crate::layer::JwtAuthLayer;
-use crate::reject::{DefaultRejection, Forbidden, quotable};
+use crate::reject::{DefaultRejection, quotable};
 use crate::renewal::{RenewalMode, RenewalPolicy};
 use crate::revocation::{RevocationCheck, RevocationFailure};
 use crate::source::TokenSource;
@@ -108,9 +106,8 @@ pub const DEFAULT_TOKEN_CACHE: usize = 4096;
 /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
 /// ```
 #[must_use = "a builder does nothing until `build` is called"]
-pub struct JwtAuthBuilder<C = NoCustomClaims, R = DefaultRejection, A = NoAuthorization> {
+pub struct JwtAuthBuilder<C = NoCustomClaims, R = DefaultRejection> {
     settings: Settings,
-    authorize: A,
     rejection: R,
     claims: PhantomData<fn() -> C>,
 }
@@ -140,17 +137,6 @@ struct Settings {
     #[cfg(feature = "jwks")]
     remote: Vec<crate::jwks::RemoteJwks>,
 }
-
-/// No authorization check: the default of [`JwtAuthBuilder`] until
-/// [`authorize`](JwtAuthBuilder::authorize) sets one.
-///
-/// ```
-/// use tower_sliding_jwt::{JwtAuthBuilder, JwtAuthLayer, NoAuthorization};
-///
-/// let builder: JwtAuthBuilder<_, _, NoAuthorization> = JwtAuthLayer::builder();
-/// ```
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoAuthorization;
 
 impl JwtAuthLayer {
     /// Start configuring a layer.
@@ -187,37 +173,34 @@ impl JwtAuthLayer {
                 #[cfg(feature = "jwks")]
                 remote: Vec::new(),
             },
-            authorize: NoAuthorization,
             rejection: DefaultRejection,
             claims: PhantomData,
         }
     }
 }
 
-impl<C, R> JwtAuthBuilder<C, R, NoAuthorization> {
-    /// Read the application's own claims into `C` (see [`Claims`]). Only before
-    /// [`authorize`](JwtAuthBuilder::authorize), whose check is typed by `C`: calling it after is a
-    /// compile error.
+impl<C, R> JwtAuthBuilder<C, R> {
+    /// Read the application's own claims into `C` (see [`Claims`](crate::Claims)): every `Claims<C>` the layer
+    /// hands out, to extractors and per-route checks alike, is of this type.
     ///
-    /// ```compile_fail
-    /// use tower_sliding_jwt::JwtAuthLayer;
+    /// ```
+    /// use tower_sliding_jwt::{Claims, JwtAuthLayer};
     ///
     /// #[derive(serde::Deserialize)]
-    /// struct User {}
+    /// struct User {
+    ///     role: String,
+    /// }
     ///
-    /// let builder = JwtAuthLayer::builder().authorize(|_, _| Ok(())).claims::<User>();
+    /// let auth = JwtAuthLayer::builder().claims::<User>().hs256([7u8; 32]).build()?;
+    /// let admins = auth.authorize(|claims: &Claims<User>, _| match claims.custom().role.as_str() {
+    ///     "admin" => Ok(()),
+    ///     _ => Err(tower_sliding_jwt::Forbidden::new("admins only")),
+    /// });
+    /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
     /// ```
-    pub fn claims<C2>(self) -> JwtAuthBuilder<C2, R, NoAuthorization> {
-        JwtAuthBuilder {
-            settings: self.settings,
-            authorize: NoAuthorization,
-            rejection: self.rejection,
-            claims: PhantomData,
-        }
+    pub fn claims<C2>(self) -> JwtAuthBuilder<C2, R> {
+        JwtAuthBuilder { settings: self.settings, rejection: self.rejection, claims: PhantomData }
     }
-}
-
-impl<C, R, A> JwtAuthBuilder<C, R, A> {
     /// Build the responses of refused requests with `handler` (see [`RejectionHandler`]).
     ///
     /// [`RejectionHandler`]: crate::RejectionHandler
@@ -238,13 +221,8 @@ impl<C, R, A> JwtAuthBuilder<C, R, A> {
     ///     .build()?;
     /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
     /// ```
-    pub fn rejection_handler<R2>(self, handler: R2) -> JwtAuthBuilder<C, R2, A> {
-        JwtAuthBuilder {
-            settings: self.settings,
-            authorize: self.authorize,
-            rejection: handler,
-            claims: PhantomData,
-        }
+    pub fn rejection_handler<R2>(self, handler: R2) -> JwtAuthBuilder<C, R2> {
+        JwtAuthBuilder { settings: self.settings, rejection: handler, claims: PhantomData }
     }
 
     /// Sign and verify with an HS256 secret (at least 32 bytes). Shorthand for
@@ -739,39 +717,6 @@ impl<C, R, A> JwtAuthBuilder<C, R, A> {
         self
     }
 
-    /// An authorization check on the verified claims and the request; a refusal is
-    /// `403 insufficient_scope` (gRPC `PERMISSION_DENIED`) and the inner service is not called.
-    ///
-    /// ```
-    /// use serde::Deserialize;
-    /// use tower_sliding_jwt::{Forbidden, JwtAuthLayer};
-    ///
-    /// #[derive(Deserialize)]
-    /// struct User {
-    ///     role: String,
-    /// }
-    ///
-    /// let admin_only = JwtAuthLayer::builder()
-    ///     .claims::<User>()
-    ///     .hs256(b"an example secret of at least 32 bytes")
-    ///     .authorize(|claims, _request| {
-    ///         if claims.custom().role == "admin" { Ok(()) } else { Err(Forbidden::new("admins only")) }
-    ///     })
-    ///     .build()?;
-    /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
-    /// ```
-    pub fn authorize<F>(self, check: F) -> JwtAuthBuilder<C, R, F>
-    where
-        F: Fn(&Claims<C>, &Parts) -> Result<(), Forbidden> + Send + Sync + 'static,
-    {
-        JwtAuthBuilder {
-            settings: self.settings,
-            authorize: check,
-            rejection: self.rejection,
-            claims: PhantomData,
-        }
-    }
-
     /// Remember up to `capacity` verified tokens (0 turns the cache off). Default 4096.
     ///
     /// A client sends the same token for every request of its lifetime; a token seen again skips
@@ -810,9 +755,7 @@ impl<C, R, A> JwtAuthBuilder<C, R, A> {
         self.settings.cache_capacity = capacity;
         self
     }
-}
 
-impl<C, R, A: Authorization<C>> JwtAuthBuilder<C, R, A> {
     /// Check the configuration and build the layer.
     ///
     /// ```
@@ -831,53 +774,12 @@ impl<C, R, A: Authorization<C>> JwtAuthBuilder<C, R, A> {
     /// assert_eq!(error, ConfigError::MaxSessionShorterThanTtl);
     /// ```
     pub fn build(self) -> Result<JwtAuthLayer<C, R>, ConfigError> {
-        self.settings.build(self.authorize.into_check(), self.rejection)
-    }
-}
-
-/// The authorization check a builder holds: [`NoAuthorization`], or a closure
-/// `Fn(&Claims<C>, &Parts) -> Result<(), Forbidden>` set by
-/// [`authorize`](JwtAuthBuilder::authorize). Name it to write a function generic over builders.
-///
-/// ```
-/// use tower_sliding_jwt::{Authorization, ConfigError, JwtAuthBuilder, JwtAuthLayer, NoCustomClaims};
-///
-/// fn build_with_defaults<A: Authorization<NoCustomClaims>>(
-///     builder: JwtAuthBuilder<NoCustomClaims, tower_sliding_jwt::DefaultRejection, A>,
-/// ) -> Result<JwtAuthLayer, ConfigError> {
-///     builder.issuer("my-app").build()
-/// }
-/// let open = build_with_defaults(JwtAuthLayer::builder().hs256([7u8; 32]))?;
-/// let checked =
-///     build_with_defaults(JwtAuthLayer::builder().hs256([7u8; 32]).authorize(|_, _| Ok(())))?;
-/// # Ok::<(), ConfigError>(())
-/// ```
-pub trait Authorization<C> {
-    /// The check, or `None` when there is none.
-    fn into_check(self) -> Option<Authorize<C>>;
-}
-
-impl<C> Authorization<C> for NoAuthorization {
-    fn into_check(self) -> Option<Authorize<C>> {
-        None
-    }
-}
-
-impl<C, F> Authorization<C> for F
-where
-    F: Fn(&Claims<C>, &Parts) -> Result<(), Forbidden> + Send + Sync + 'static,
-{
-    fn into_check(self) -> Option<Authorize<C>> {
-        Some(Arc::new(self))
+        self.settings.build(self.rejection)
     }
 }
 
 impl Settings {
-    fn build<C, R>(
-        self,
-        authorize: Option<Authorize<C>>,
-        rejection: R,
-    ) -> Result<JwtAuthLayer<C, R>, ConfigError> {
+    fn build<C, R>(self, rejection: R) -> Result<JwtAuthLayer<C, R>, ConfigError> {
         crate::claims::register_layer_claims::<C>();
         let keys = self.keys.into_iter().collect::<Result<Vec<_>, _>>()?;
         #[cfg(feature = "jwks")]
@@ -975,25 +877,25 @@ impl Settings {
             optional: self.optional,
             answer_preflight: self.answer_preflight,
             realm: self.realm,
-            authorize,
+            authorize: None,
+            require: None,
             csrf: self.csrf,
         };
         Ok(JwtAuthLayer::from_parts(Arc::new(config), rejection))
     }
 }
 
-impl<C, R: Clone, A: Clone> Clone for JwtAuthBuilder<C, R, A> {
+impl<C, R: Clone> Clone for JwtAuthBuilder<C, R> {
     fn clone(&self) -> Self {
         JwtAuthBuilder {
             settings: self.settings.clone(),
-            authorize: self.authorize.clone(),
             rejection: self.rejection.clone(),
             claims: PhantomData,
         }
     }
 }
 
-impl<C, R, A> fmt::Debug for JwtAuthBuilder<C, R, A> {
+impl<C, R> fmt::Debug for JwtAuthBuilder<C, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JwtAuthBuilder")
             .field("keys", &self.settings.keys)

@@ -10,18 +10,20 @@ use http::{Request, Response};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use crate::authenticate::{LayerConfig, PlannedRenewal, admit, respond};
+use crate::authenticate::{ClaimsFuture, LayerConfig, PlannedRenewal, admit, respond};
 use crate::claims::Claims;
-use crate::reject::RejectionHandler;
+use crate::reject::{Rejection, RejectionHandler};
 use crate::revocation::RevocationFuture;
 
 pin_project! {
     /// The response future of [`JwtAuth`](crate::JwtAuth).
     ///
     /// Either the inner service's future (plus, when the token renews, the renewal to write into
-    /// its response), a rejection ready to return, or, with an asynchronous revocation store, the
-    /// pending revocation answer: before the inner service is called, and again before a
-    /// successor is signed (the handler may have ended the session).
+    /// its response), a rejection ready to return, or a check to wait for before the inner
+    /// service is called: an asynchronous revocation answer, then the route's own check of the
+    /// claims ([`JwtAuthLayer::require`](crate::JwtAuthLayer::require)). With an asynchronous
+    /// store, the revocation answer is awaited again before a successor is signed (the handler
+    /// may have ended the session).
     ///
     /// ```
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -48,7 +50,7 @@ pin_project! {
 
 pin_project! {
     #[project = StateProj]
-    enum State<S, ReqBody, C, R>
+    pub(crate) enum State<S, ReqBody, C, R>
     where
         S: Service<Request<ReqBody>>,
     {
@@ -58,7 +60,7 @@ pin_project! {
             renewal: Option<PlannedRenewal>,
         },
         Checking {
-            check: RevocationFuture,
+            check: Check,
             waiting: Option<Waiting<S, ReqBody, C, R>>,
         },
         Renewing {
@@ -72,15 +74,58 @@ pin_project! {
     }
 }
 
-/// A verified request waiting for its revocation answer.
+/// What a verified request waits for before the inner service is called.
+pub(crate) enum Check {
+    /// The revocation store's answer; the claims are admitted after it.
+    Revocation(RevocationFuture),
+    /// The route's own check of the admitted claims.
+    Claims(ClaimsFuture),
+}
+
+/// A verified request waiting for a check.
 pub(crate) struct Waiting<S, ReqBody, C, R> {
     pub(crate) service: S,
     pub(crate) parts: Parts,
     pub(crate) body: ReqBody,
-    pub(crate) claims: Claims<C>,
+    /// Until they are admitted into the request.
+    pub(crate) claims: Option<Claims<C>>,
     pub(crate) renewal: Option<PlannedRenewal>,
     pub(crate) config: Arc<LayerConfig<C>>,
     pub(crate) rejection: R,
+}
+
+impl<S, ReqBody, C, R> Waiting<S, ReqBody, C, R>
+where
+    S: Service<Request<ReqBody>>,
+    C: Send + Sync + 'static,
+{
+    /// The claims are in the request: the route's check if it has one, else the call.
+    pub(crate) fn admitted(self) -> State<S, ReqBody, C, R> {
+        let check = self.config.require.as_ref().and_then(|require| {
+            let claims = self.parts.extensions.get::<Claims<C>>()?.clone();
+            Some(require(claims, &self.parts))
+        });
+        match check {
+            Some(check) => State::Checking { check: Check::Claims(check), waiting: Some(self) },
+            None => self.call(),
+        }
+    }
+
+    /// Every check passed.
+    fn call(mut self) -> State<S, ReqBody, C, R> {
+        let future = self.service.call(Request::from_parts(self.parts, self.body));
+        State::Inner { future, renewal: self.renewal }
+    }
+
+    /// A check refused: the layer's refusal, in its handler's shape.
+    fn refused<ResBody>(self, refusal: &Rejection) -> State<S, ReqBody, C, R>
+    where
+        S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+        R: RejectionHandler<ResBody>,
+    {
+        let response = respond(&self.config, &self.rejection, refusal, &self.parts);
+        State::Rejected { response: Some(response) }
+    }
 }
 
 impl<S, ReqBody, C, R> ResponseFuture<S, ReqBody, C, R>
@@ -95,8 +140,12 @@ where
         ResponseFuture { state: State::Rejected { response: Some(response) } }
     }
 
-    pub(crate) fn checking(check: RevocationFuture, waiting: Waiting<S, ReqBody, C, R>) -> Self {
+    pub(crate) fn checking(check: Check, waiting: Waiting<S, ReqBody, C, R>) -> Self {
         ResponseFuture { state: State::Checking { check, waiting: Some(waiting) } }
+    }
+
+    pub(crate) fn from_state(state: State<S, ReqBody, C, R>) -> Self {
+        ResponseFuture { state }
     }
 }
 
@@ -141,28 +190,25 @@ where
                     let response = response.take().expect("ResponseFuture polled after completion");
                     return Poll::Ready(Ok(response));
                 }
-                StateProj::Checking { check, waiting } => {
-                    let answer = ready!(Pin::new(check).poll(cx));
-                    let waiting = waiting.take().expect("ResponseFuture polled after completion");
-                    let Waiting {
-                        mut service,
-                        mut parts,
-                        body,
-                        claims,
-                        renewal,
-                        config,
-                        rejection,
-                    } = waiting;
-                    match admit(&config, &mut parts, claims, answer) {
-                        Ok(()) => State::Inner {
-                            future: service.call(Request::from_parts(parts, body)),
-                            renewal,
-                        },
-                        Err(refusal) => State::Rejected {
-                            response: Some(respond(&config, &rejection, &refusal, &parts)),
-                        },
+                StateProj::Checking { check, waiting } => match check {
+                    Check::Revocation(answer) => {
+                        let answer = ready!(Pin::new(answer).poll(cx));
+                        let mut waiting = waiting.take().expect("polled after completion");
+                        let claims = waiting.claims.take().expect("claims admitted once");
+                        match admit(&waiting.config, &mut waiting.parts, claims, answer) {
+                            Ok(()) => waiting.admitted(),
+                            Err(refusal) => waiting.refused(&refusal),
+                        }
                     }
-                }
+                    Check::Claims(check) => {
+                        let outcome = ready!(check.as_mut().poll(cx));
+                        let waiting = waiting.take().expect("polled after completion");
+                        match outcome {
+                            Ok(()) => waiting.call(),
+                            Err(refusal) => waiting.refused(&refusal),
+                        }
+                    }
+                },
             };
             state.set(next);
         }

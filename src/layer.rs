@@ -5,10 +5,11 @@ use std::sync::Arc;
 
 use tower_layer::Layer;
 
-use crate::authenticate::LayerConfig;
+use crate::authenticate::{LayerConfig, Require};
 use crate::claims::NoCustomClaims;
 use crate::issuer::Issuer;
 use crate::reject::DefaultRejection;
+use crate::require::ClaimsCheck;
 use crate::service::JwtAuth;
 
 /// Authenticates requests with JWTs and renews tokens close to expiry.
@@ -90,13 +91,18 @@ impl<C, R> JwtAuthLayer<C, R> {
         self.variant(|config| config.optional = optional)
     }
 
-    /// A variant of this layer with another authorization check (see
-    /// [`JwtAuthBuilder::authorize`](crate::JwtAuthBuilder::authorize)), sharing this layer's
-    /// keys, cache and configuration: an admin-only part of a router, say.
+    /// A variant of this layer for routes whose claims must also pass a synchronous `check` (an
+    /// admin-only part of a router, say), sharing this layer's keys, cache, claims type and
+    /// refusals; used in place of the layer on those routes. A refusal is
+    /// `403 insufficient_scope` (gRPC `PERMISSION_DENIED`) and the inner service is not called.
+    /// A check that needs I/O goes in [`require`](JwtAuthLayer::require).
     ///
     /// ```
-    /// use axum::{Router, routing::get};
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use axum::{Router, body::Body, http::Request, routing::get};
     /// use serde::Deserialize;
+    /// use tower::ServiceExt;
+    /// use tower_sliding_jwt::testing::TokenFactory;
     /// use tower_sliding_jwt::{Forbidden, JwtAuthLayer};
     ///
     /// #[derive(Deserialize)]
@@ -105,6 +111,7 @@ impl<C, R> JwtAuthLayer<C, R> {
     /// }
     ///
     /// let auth = JwtAuthLayer::builder().claims::<User>().hs256([7u8; 32]).build()?;
+    /// let tokens = TokenFactory::for_layer(&auth);
     /// let admins = auth.authorize(|claims, _request| match claims.custom().role.as_str() {
     ///     "admin" => Ok(()),
     ///     _ => Err(Forbidden::new("admins only")),
@@ -113,7 +120,16 @@ impl<C, R> JwtAuthLayer<C, R> {
     ///     .route("/reports", get(|| async { "reports" }))
     ///     .route_layer(auth)
     ///     .merge(Router::new().route("/admin", get(|| async { "admin" })).route_layer(admins));
-    /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+    /// let get = |path: &str, role: &str| {
+    ///     let token = tokens.valid("1", &serde_json::json!({ "role": role })).unwrap();
+    ///     let request = tokens.request(Request::get(path), &token).body(Body::empty()).unwrap();
+    ///     app.clone().oneshot(request)
+    /// };
+    /// assert_eq!(get("/reports", "user").await?.status(), 200);
+    /// assert_eq!(get("/admin", "user").await?.status(), 403);
+    /// assert_eq!(get("/admin", "admin").await?.status(), 200);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
     /// ```
     pub fn authorize<F>(&self, check: F) -> JwtAuthLayer<C, R>
     where
@@ -124,6 +140,58 @@ impl<C, R> JwtAuthLayer<C, R> {
             + 'static,
     {
         self.variant(|config| config.authorize = Some(Arc::new(check)))
+    }
+
+    /// A variant of this layer for routes whose claims must also pass `check`, which may take
+    /// time: an OAuth scope ([`require_scope`](crate::require::require_scope)), a policy
+    /// service, a database. Use it in place of this layer on those routes (`route_layer`): it
+    /// authenticates as this layer does, sharing its keys, verified-token cache, claims type,
+    /// realm and rejection handler, then awaits the check before the inner service runs. A
+    /// refusal is the check's [`Rejection`](crate::Rejection), in this layer's shape.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use axum::{Router, body::Body, http::Request, routing::get};
+    /// use tower::ServiceExt;
+    /// use tower_sliding_jwt::testing::TokenFactory;
+    /// use tower_sliding_jwt::{Claims, Forbidden, JwtAuthLayer, Rejection};
+    ///
+    /// let auth = JwtAuthLayer::builder().hs256([7u8; 32]).build()?;
+    /// let tokens = TokenFactory::for_layer(&auth);
+    /// // Only the owner of /users/{id}/... may go on (a lookup could go in the future).
+    /// let owner_only = auth.require(|claims: Claims, request: &http::request::Parts| {
+    ///     let owner = request.uri.path().split('/').nth(2).map(str::to_owned);
+    ///     async move {
+    ///         match owner.as_deref() == claims.subject() {
+    ///             true => Ok(()),
+    ///             false => Err(Rejection::Forbidden(Forbidden::new("not your account"))),
+    ///         }
+    ///     }
+    /// });
+    /// let app = Router::new()
+    ///     .route("/users/{id}/orders", get(|| async { "orders" }))
+    ///     .route_layer(owner_only);
+    /// let token = tokens.valid("42", &serde_json::json!({}))?;
+    /// let get = |path: &str| {
+    ///     let request = tokens.request(Request::get(path), &token).body(Body::empty()).unwrap();
+    ///     app.clone().oneshot(request)
+    /// };
+    /// assert_eq!(get("/users/42/orders").await?.status(), 200);
+    /// assert_eq!(get("/users/7/orders").await?.status(), 403);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn require<F>(&self, check: F) -> JwtAuthLayer<C, R>
+    where
+        R: Clone,
+        C: Send + Sync + 'static,
+        F: ClaimsCheck<C>,
+        F::Future: Send + 'static,
+    {
+        let check = Arc::new(check);
+        let require: Require<C> =
+            Arc::new(move |claims, parts| Box::pin(check.check(claims, parts)));
+        self.variant(|config| config.require = Some(require))
     }
 
     fn variant(&self, change: impl FnOnce(&mut LayerConfig<C>)) -> JwtAuthLayer<C, R>
@@ -137,6 +205,7 @@ impl<C, R> JwtAuthLayer<C, R> {
             answer_preflight: self.config.answer_preflight,
             realm: self.config.realm.clone(),
             authorize: self.config.authorize.clone(),
+            require: self.config.require.clone(),
             csrf: self.config.csrf.clone(),
         };
         change(&mut config);

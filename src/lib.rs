@@ -85,9 +85,10 @@
 //!   inject or advise); [`NoRenewal`] opts a response out. More in [`renewal`].
 //! - **Login and explicit renewal**: [`Issuer`].
 //! - **Refusals**: [`Rejection`], shaped by a [`RejectionHandler`]; every error is in [`error`].
-//! - **Per-route rules**: variants of one layer ([`JwtAuthLayer::optional`],
-//!   [`JwtAuthLayer::authorize`]) share its keys and cache; [`require`] checks the claims of a
-//!   route, asynchronously if need be (an OAuth scope, say).
+//! - **Per-route rules**: variants of one layer share its keys, cache, claims type and refusals:
+//!   [`JwtAuthLayer::optional`], [`JwtAuthLayer::authorize`] (a synchronous check) and
+//!   [`JwtAuthLayer::require`] (a check that may take time; [`require`] has the OAuth scope
+//!   check).
 //! - **Revocation**: [`revocation`] (the hook, an in-memory store, Redis with feature `redis`).
 //! - **Clients**: [`client`] sends the token and keeps the renewed one; [`tonic`] helpers with
 //!   feature `tonic`.
@@ -145,8 +146,8 @@ pub mod tonic;
 
 pub use algorithm::Algorithm;
 pub use builder::{
-    Authorization, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, DEFAULT_TOKEN_CACHE,
-    DEFAULT_TOKEN_TYPES, JwtAuthBuilder, NoAuthorization,
+    DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, DEFAULT_TOKEN_CACHE, DEFAULT_TOKEN_TYPES,
+    JwtAuthBuilder,
 };
 pub use claims::{Audience, Claims, NoCustomClaims, RegisteredClaims, VouchedBy};
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -13,7 +13,7 @@ use tower_service::Service;
 use crate::authenticate::{Anonymous, Responder};
 use crate::authenticate::{LayerConfig, Step, admit, authenticate, preflight_response, respond};
 use crate::claims::NoCustomClaims;
-use crate::future::{ResponseFuture, Waiting};
+use crate::future::{Check, ResponseFuture, Waiting};
 use crate::reject::{DefaultRejection, RejectionHandler};
 use crate::revocation::{RevocationFuture, RevocationStatus};
 
@@ -21,9 +21,11 @@ use crate::revocation::{RevocationFuture, RevocationStatus};
 ///
 /// Verification and the renewal decision run synchronously in `call`; the inner service is
 /// called with the request unchanged except for its extensions ([`Claims<C>`](crate::Claims),
-/// which carries the token). Only an asynchronous revocation check (one that returns a pending
-/// [`RevocationFuture`]) waits before calling it; that path moves the readied inner service
-/// into the future and leaves a clone behind, the usual Tower pattern, hence `S: Clone`.
+/// which carries the token). Only an asynchronous check (a revocation store that returns a
+/// pending [`RevocationFuture`], or the route's own check from
+/// [`JwtAuthLayer::require`](crate::JwtAuthLayer::require)) waits before calling it; that path
+/// moves the readied inner service into the future and leaves a clone behind, the usual Tower
+/// pattern, hence `S: Clone`.
 ///
 /// ```
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -126,35 +128,45 @@ where
             }
             Step::Verified { claims, renewal, check } => {
                 let answer = match check.map(RevocationFuture::into_ready) {
-                    None => Ok(RevocationStatus::Active),
-                    Some(Ok(answer)) => answer,
-                    Some(Err(pending)) => {
-                        let ready_clone = self.inner.clone();
-                        let service = std::mem::replace(&mut self.inner, ready_clone);
-                        let waiting = Waiting {
-                            service,
-                            parts,
-                            body,
-                            claims,
-                            renewal,
-                            config: Arc::clone(&self.config),
-                            rejection: self.rejection.clone(),
-                        };
-                        return ResponseFuture::checking(pending, waiting);
-                    }
+                    None => Ok(Ok(RevocationStatus::Active)),
+                    Some(ready) => ready,
                 };
                 let mut parts = parts;
-                match admit(&self.config, &mut parts, claims, answer) {
-                    Ok(()) => ResponseFuture::inner(
+                let pending = match answer {
+                    // Answered at once: admitted (or refused) here, with no future of its own.
+                    Ok(answer) => match admit(&self.config, &mut parts, claims, answer) {
+                        Ok(()) => None,
+                        Err(rejection) => {
+                            let response =
+                                respond(&self.config, &self.rejection, &rejection, &parts);
+                            return ResponseFuture::rejected(response);
+                        }
+                    },
+                    Err(pending) => Some((claims, pending)),
+                };
+                if pending.is_none() && self.config.require.is_none() {
+                    return ResponseFuture::inner(
                         self.inner.call(Request::from_parts(parts, body)),
                         renewal,
-                    ),
-                    Err(rejection) => ResponseFuture::rejected(respond(
-                        &self.config,
-                        &self.rejection,
-                        &rejection,
-                        &parts,
-                    )),
+                    );
+                }
+                // A check to wait for: the readied service goes with the request, a clone
+                // stays for the next one.
+                let ready_clone = self.inner.clone();
+                let service = std::mem::replace(&mut self.inner, ready_clone);
+                let (claims, pending) = pending.unzip();
+                let waiting = Waiting {
+                    service,
+                    parts,
+                    body,
+                    claims,
+                    renewal,
+                    config: Arc::clone(&self.config),
+                    rejection: self.rejection.clone(),
+                };
+                match pending {
+                    Some(pending) => ResponseFuture::checking(Check::Revocation(pending), waiting),
+                    None => ResponseFuture::from_state(waiting.admitted()),
                 }
             }
         }

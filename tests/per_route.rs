@@ -11,9 +11,9 @@ use common::{call, challenge};
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
-use tower_sliding_jwt::require::{RequireClaimsLayer, require_scope};
+use tower_sliding_jwt::require::require_scope;
 use tower_sliding_jwt::testing::TokenFactory;
-use tower_sliding_jwt::{Claims, Forbidden, JwtAuthLayer, NoCustomClaims, Rejection};
+use tower_sliding_jwt::{Claims, Forbidden, JwtAuthLayer, Rejection};
 
 #[derive(Deserialize)]
 struct User {
@@ -79,7 +79,8 @@ async fn an_asynchronous_requirement_answers_with_any_rejection() {
     let auth = JwtAuthLayer::builder().claims::<User>().hs256([7u8; 32]).build().unwrap();
     let tokens = TokenFactory::for_layer(&auth);
     // A policy service that takes a while to answer, and may be down.
-    let policy = RequireClaimsLayer::new(|claims: Claims<User>, request: &http::request::Parts| {
+    // Its claims type comes from the layer: no annotation needed.
+    let policy = auth.require(|claims: Claims<User>, request: &http::request::Parts| {
         let down = request.headers.contains_key("x-policy-down");
         async move {
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -90,10 +91,7 @@ async fn an_asynchronous_requirement_answers_with_any_rejection() {
             }
         }
     });
-    let app = Router::new()
-        .route("/audit", get(|| async { "audit log" }))
-        .route_layer(policy)
-        .layer(auth);
+    let app = Router::new().route("/audit", get(|| async { "audit log" })).route_layer(policy);
     let auditor = tokens.valid("3", &json!({ "role": "auditor" })).unwrap();
     let user = tokens.valid("1", &json!({ "role": "user" })).unwrap();
     let ok = call(&app, tokens.request(http::Request::get("/audit"), &auditor)).await;
@@ -111,8 +109,7 @@ async fn require_scope_reads_scope_or_scp_and_names_the_scope() {
     let tokens = TokenFactory::for_layer(&auth);
     let app = Router::new()
         .route("/reports", get(|| async { "reports" }))
-        .route_layer(RequireClaimsLayer::<NoCustomClaims, _>::new(require_scope("reports:read")))
-        .layer(auth);
+        .route_layer(auth.require(require_scope("reports:read")));
     let status = |custom: serde_json::Value| {
         let token = tokens.valid("7", &custom).unwrap();
         let app = app.clone();
@@ -126,12 +123,97 @@ async fn require_scope_reads_scope_or_scp_and_names_the_scope() {
     let challenge = challenge(&refused);
     assert!(challenge.contains(r#"error="insufficient_scope""#), "{challenge}");
     assert!(challenge.contains(r#"scope="reports:read""#), "{challenge}");
-    // Without the auth layer in front, there are no claims: 401, never the route.
-    let bare = Router::new()
-        .route("/reports", get(|| async { "reports" }))
-        .route_layer(RequireClaimsLayer::<NoCustomClaims, _>::new(require_scope("x")));
-    assert_eq!(
-        call(&bare, http::Request::get("/reports")).await.status(),
-        StatusCode::UNAUTHORIZED
+    // No token: 401, never the route, and never the check.
+    assert_eq!(call(&app, http::Request::get("/reports")).await.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// A per-route rule takes the layer's claims type, rejection handler and realm: its refusals
+/// look like the layer's own, and a custom claims type needs no annotation.
+#[tokio::test]
+async fn a_rule_from_the_layer_refuses_in_the_layers_shape() {
+    let handler = |rejection: &Rejection, context: &tower_sliding_jwt::RejectionContext<'_>| {
+        let mut response: http::Response<axum::body::Body> = rejection.default_response(context);
+        *response.body_mut() = format!("refused: {rejection}").into();
+        response
+    };
+    let auth = JwtAuthLayer::builder()
+        .claims::<User>()
+        .hs256([7u8; 32])
+        .realm("backoffice")
+        .rejection_handler(handler)
+        .build()
+        .unwrap();
+    let tokens = TokenFactory::for_layer(&auth);
+    let admins = auth.require(|claims: Claims<User>, _: &http::request::Parts| {
+        let admin = claims.custom().role == "admin";
+        async move {
+            if admin { Ok(()) } else { Err(Rejection::Forbidden(Forbidden::new("admins only"))) }
+        }
+    });
+    let app = Router::new().route("/admin", get(|| async { "admin" })).route_layer(admins);
+    let send = |role: &str| {
+        let token = tokens.valid("1", &json!({ "role": role })).unwrap();
+        let request = tokens.request(http::Request::get("/admin"), &token);
+        let app = app.clone();
+        async move { call(&app, request).await }
+    };
+    assert_eq!(send("admin").await.status(), StatusCode::OK);
+    let refused = send("user").await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(
+        challenge(&refused).starts_with(r#"Bearer realm="backoffice""#),
+        "{}",
+        challenge(&refused)
     );
+    assert_eq!(refused.body, "refused: admins only");
+    let missing = call(&app, http::Request::get("/admin")).await;
+    assert_eq!(challenge(&missing), r#"Bearer realm="backoffice""#);
+    assert!(String::from_utf8_lossy(&missing.body).starts_with("refused: "));
+}
+
+/// A route's own check runs after the revocation answer, also when the store answers later:
+/// a revoked token never reaches the check, and a live one waits for both.
+#[tokio::test]
+async fn a_rule_waits_for_an_asynchronous_revocation_answer_first() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tower_sliding_jwt::RegisteredClaims;
+    use tower_sliding_jwt::revocation::{RevocationCheck, RevocationFuture, RevocationStatus};
+
+    /// Revokes subject 9, after a pause.
+    struct Remote;
+    impl RevocationCheck for Remote {
+        fn check(&self, claims: &RegisteredClaims) -> RevocationFuture {
+            let revoked = claims.subject() == Some("9");
+            RevocationFuture::pending(async move {
+                tokio::task::yield_now().await;
+                Ok(if revoked { RevocationStatus::Revoked } else { RevocationStatus::Active })
+            })
+        }
+    }
+    let auth = JwtAuthLayer::builder()
+        .claims::<User>()
+        .hs256([7u8; 32])
+        .revocation(Remote)
+        .build()
+        .unwrap();
+    let tokens = TokenFactory::for_layer(&auth);
+    let checks = Arc::new(AtomicUsize::new(0));
+    let counted = checks.clone();
+    let auditors = auth.require(move |claims: Claims<User>, _: &http::request::Parts| {
+        counted.fetch_add(1, Ordering::SeqCst);
+        let auditor = claims.custom().role == "auditor";
+        async move { if auditor { Ok(()) } else { Err(Rejection::Forbidden(Forbidden::new("no"))) } }
+    });
+    let app = Router::new().route("/audit", get(|| async { "audit" })).route_layer(auditors);
+    let send = |sub: &str, role: &str| {
+        let token = tokens.valid(sub, &json!({ "role": role })).unwrap();
+        let request = tokens.request(http::Request::get("/audit"), &token);
+        let app = app.clone();
+        async move { call(&app, request).await.status() }
+    };
+    assert_eq!(send("1", "auditor").await, StatusCode::OK);
+    assert_eq!(send("1", "user").await, StatusCode::FORBIDDEN);
+    assert_eq!(send("9", "auditor").await, StatusCode::UNAUTHORIZED, "revoked first");
+    assert_eq!(checks.load(Ordering::SeqCst), 2, "the revoked token never reached the check");
 }

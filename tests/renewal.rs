@@ -22,9 +22,8 @@ use tower_sliding_jwt::revocation::{
     RevocationStatus,
 };
 use tower_sliding_jwt::{
-    Authorization, Claims, DefaultRejection, Forbidden, Issuer, JwtAuthBuilder, JwtAuthLayer, Key,
-    ManualClock, NoRenewal, RegisteredClaims, Rejection, RejectionContext, RenewalPolicy,
-    VouchedBy,
+    Claims, Forbidden, Issuer, JwtAuthBuilder, JwtAuthLayer, Key, ManualClock, NoRenewal,
+    RegisteredClaims, Rejection, RejectionContext, RenewalPolicy, VouchedBy,
 };
 
 const SECRET: &[u8] = b"renewal-tests-secret-of-32-bytes!!";
@@ -97,8 +96,14 @@ struct App {
 }
 
 impl App {
-    async fn start<A: Authorization<Role>>(
-        configure: impl FnOnce(JwtAuthBuilder<Role>) -> JwtAuthBuilder<Role, DefaultRejection, A>,
+    async fn start(configure: impl FnOnce(JwtAuthBuilder<Role>) -> JwtAuthBuilder<Role>) -> App {
+        App::start_as(configure, JwtAuthLayer::clone).await
+    }
+
+    /// With the routes behind a variant of the configured layer.
+    async fn start_as(
+        configure: impl FnOnce(JwtAuthBuilder<Role>) -> JwtAuthBuilder<Role>,
+        variant: impl FnOnce(&JwtAuthLayer<Role>) -> JwtAuthLayer<Role>,
     ) -> App {
         let clock = ManualClock::new(unix_now());
         let builder = JwtAuthLayer::builder()
@@ -106,7 +111,7 @@ impl App {
             .signing_key(Key::hs256(SECRET).unwrap().with_kid("new"))
             .issuer("us")
             .clock(clock.clone());
-        let layer = configure(builder).build().expect("configuration");
+        let layer = variant(&configure(builder).build().expect("configuration"));
         let issuer = layer.issuer();
         let calls = Calls::default();
         App { router: routes(calls.clone()).layer(layer), issuer, clock, calls }
@@ -345,15 +350,18 @@ async fn optional_mode_lets_anonymous_requests_through() {
 
 #[tokio::test]
 async fn the_authorize_hook_refuses_with_403() {
-    let app = App::start(|b| {
-        b.authorize(|claims, request| {
-            if request.uri.path() != "/status/200" || claims.custom().role == "admin" {
-                Ok(())
-            } else {
-                Err(Forbidden::new("admins only"))
-            }
-        })
-    })
+    let app = App::start_as(
+        |b| b,
+        |layer| {
+            layer.authorize(|claims, request| {
+                if request.uri.path() != "/status/200" || claims.custom().role == "admin" {
+                    Ok(())
+                } else {
+                    Err(Forbidden::new("admins only"))
+                }
+            })
+        },
+    )
     .await;
     let user = app.login();
     let response = app.get("/status/200", Some(&user)).await;
@@ -594,15 +602,18 @@ async fn without_auth_time_iat_starts_the_session_and_renewals_keep_it() {
 async fn cached_tokens_are_still_checked_every_time() {
     let revocations = InMemoryRevocations::new();
     let list = revocations.clone();
-    let app = App::start(move |b| {
-        b.revocation(list).authorize(|_, request| {
-            if request.headers.contains_key("x-deny") {
-                Err(Forbidden::new("denied"))
-            } else {
-                Ok(())
-            }
-        })
-    })
+    let app = App::start_as(
+        move |b| b.revocation(list),
+        |layer| {
+            layer.authorize(|_, request| {
+                if request.headers.contains_key("x-deny") {
+                    Err(Forbidden::new("denied"))
+                } else {
+                    Ok(())
+                }
+            })
+        },
+    )
     .await;
     let token = app.login();
     // Seen once: cached from here on.
