@@ -126,6 +126,8 @@ struct Settings {
     max_token_bytes: usize,
     sources: Vec<TokenSource>,
     renewal: RenewalPolicy,
+    /// Whether `renewal` was called: without a signing key, a policy nobody chose is off.
+    renewal_chosen: bool,
     clock: Arc<dyn Clock>,
     optional: bool,
     answer_preflight: bool,
@@ -162,6 +164,7 @@ impl JwtAuthLayer {
                 max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
                 sources: vec![TokenSource::Bearer],
                 renewal: RenewalPolicy::new(),
+                renewal_chosen: false,
                 clock: Arc::new(SystemClock),
                 optional: false,
                 answer_preflight: true,
@@ -541,6 +544,10 @@ impl<C, R> JwtAuthBuilder<C, R> {
 
     /// Sliding renewal and session lifetimes (see [`RenewalPolicy`]).
     ///
+    /// A builder without a signing key is a verifier (a resource server for an identity
+    /// provider, say): renewal is off for it unless a policy is given here, and giving one that
+    /// renews is the configuration error [`RenewalWithoutSigningKey`](ConfigError::RenewalWithoutSigningKey).
+    ///
     /// ```
     /// use std::time::Duration;
     /// use tower_sliding_jwt::{JwtAuthLayer, RenewalPolicy};
@@ -558,6 +565,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
     /// ```
     pub fn renewal(mut self, policy: RenewalPolicy) -> Self {
         self.settings.renewal = policy;
+        self.settings.renewal_chosen = true;
         self
     }
 
@@ -779,7 +787,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
 }
 
 impl Settings {
-    fn build<C, R>(self, rejection: R) -> Result<JwtAuthLayer<C, R>, ConfigError> {
+    fn build<C, R>(mut self, rejection: R) -> Result<JwtAuthLayer<C, R>, ConfigError> {
         crate::claims::register_layer_claims::<C>();
         let keys = self.keys.into_iter().collect::<Result<Vec<_>, _>>()?;
         #[cfg(feature = "jwks")]
@@ -806,7 +814,11 @@ impl Settings {
         }
         self.renewal.validate()?;
         if signing.is_empty() && self.renewal.mode != RenewalMode::Disabled {
-            return Err(ConfigError::RenewalWithoutSigningKey);
+            if self.renewal_chosen {
+                return Err(ConfigError::RenewalWithoutSigningKey);
+            }
+            // A verifier: nothing to sign successors with, and nobody asked for them.
+            self.renewal.mode = RenewalMode::Disabled;
         }
         if self.sources.is_empty() {
             return Err(ConfigError::NoSources);
@@ -931,9 +943,12 @@ mod tests {
         let pem = std::fs::read("tests/keys/ec256_public.pem").unwrap();
         let public = Key::from_public_pem(Algorithm::ES256, &pem).unwrap();
         assert_eq!(err(b().signing_key(public)), ConfigError::SigningKeyCannotSign);
-        let public = Key::from_public_pem(Algorithm::ES256, &pem).unwrap();
+        // Without a signing key, a verifier: renewal is off unless asked for.
+        let public = || Key::from_public_pem(Algorithm::ES256, &pem).unwrap();
+        let verifier = b().trusted_key("idp", public()).audience("api").build().unwrap();
+        assert!(verifier.issuer().issue("42", &()).is_err(), "nothing to sign with");
         assert_eq!(
-            err(b().trusted_key("idp", public).audience("api")),
+            err(b().trusted_key("idp", public()).audience("api").renewal(RenewalPolicy::new())),
             ConfigError::RenewalWithoutSigningKey
         );
         let verify_only = |b: JwtAuthBuilder| {

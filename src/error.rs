@@ -105,7 +105,7 @@ pub enum ConfigError {
     SeveralSigningKeys,
     /// The signing key holds only a public key.
     SigningKeyCannotSign,
-    /// Renewal is on, but there is no signing key to renew with.
+    /// A renewal policy that renews was given, but there is no signing key to renew with.
     RenewalWithoutSigningKey,
     /// Two keys share a `kid`.
     DuplicateKeyId,
@@ -149,9 +149,10 @@ impl fmt::Display for ConfigError {
             ConfigError::SigningKeyCannotSign => {
                 f.write_str("the signing key holds no secret or private key")
             }
-            ConfigError::RenewalWithoutSigningKey => {
-                f.write_str("renewal needs a signing key; add one or use RenewalMode::Disabled")
-            }
+            ConfigError::RenewalWithoutSigningKey => f.write_str(
+                "the renewal policy renews tokens but no key signs: add a signing key, or \
+                     leave the renewal policy out (a builder without a signing key verifies only)",
+            ),
             ConfigError::DuplicateKeyId => f.write_str("two keys have the same kid"),
             ConfigError::ThresholdExceedsTtl => {
                 f.write_str("the renewal threshold exceeds the token lifetime")

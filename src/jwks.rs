@@ -70,7 +70,7 @@ type HttpClient = Arc<
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// use tower_sliding_jwt::{JwtAuthLayer, RenewalMode, RenewalPolicy};
+/// use tower_sliding_jwt::JwtAuthLayer;
 /// use tower_sliding_jwt::jwks::RemoteJwks;
 ///
 /// let jwks = RemoteJwks::builder(
@@ -79,11 +79,10 @@ type HttpClient = Arc<
 /// )
 /// .fetch()
 /// .await?;
+/// // No signing key: a verify-only service, renewal is the identity provider's business.
 /// let layer = JwtAuthLayer::builder()
 ///     .remote_jwks(jwks)
 ///     .audience("https://api.example.com")
-///     // A verify-only service: renewal is the identity provider's business.
-///     .renewal(RenewalPolicy::new().mode(RenewalMode::Disabled))
 ///     .build()?;
 /// # Ok(()) }
 /// ```

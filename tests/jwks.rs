@@ -86,14 +86,10 @@ impl JwksServer {
     }
 }
 
-/// A layer that only verifies, with the remote keys, for audience `api`.
+/// A layer that only verifies, with the remote keys, for audience `api`: without a signing key
+/// it is a verifier, renewal off without being asked.
 fn verifying_layer(jwks: RemoteJwks) -> JwtAuthLayer {
-    JwtAuthLayer::builder()
-        .remote_jwks(jwks)
-        .audience("api")
-        .renewal(RenewalPolicy::new().mode(RenewalMode::Disabled))
-        .build()
-        .unwrap()
+    JwtAuthLayer::builder().remote_jwks(jwks).audience("api").build().unwrap()
 }
 
 /// A service that only verifies, with the remote keys.
