@@ -88,14 +88,17 @@ impl Core {
                 return result.map(|verified| (verified, KeyOrigin::Remote { set, generation }));
             }
         }
-        // A key nobody knows: a provider may have rotated its keys.
+        // A key no fresh set knows: a provider may have rotated its keys. (A stale set is being
+        // fetched again already.)
         for remote in &self.remote {
-            remote.unknown_kid();
+            if remote.snapshot().is_some() {
+                remote.unknown_kid();
+            }
         }
-        Err(if stale {
-            TokenError::KeysUnavailable
-        } else {
-            result.err().unwrap_or(TokenError::UnknownKeyId)
+        Err(match result {
+            _ if stale => TokenError::KeysUnavailable,
+            Err(reason) => reason,
+            Ok(_) => TokenError::UnknownKeyId,
         })
     }
 

@@ -47,9 +47,11 @@ type HttpClient = Arc<
 ///   `refresh_every` (default 5 minutes) by a background task, which ends when the last handle
 ///   is dropped.
 /// - A token whose `kid` the set does not know triggers one refetch, at most once per
-///   `min_refetch_interval` (default 30 s) however many such tokens arrive: a key rotation is
-///   picked up at once, and a flood of made-up `kid`s cannot turn into a flood of fetches. The
-///   token itself is refused; a client retrying after the refetch succeeds.
+///   `min_refetch_interval` (default 30 s) of such refetches however many such tokens arrive;
+///   the periodic refresh does not count against it. So a key rotation is picked up at once,
+///   even right after start-up or a refresh, and a flood of made-up `kid`s cannot turn into a
+///   flood of fetches. The token itself is refused; a client retrying after the refetch
+///   succeeds.
 /// - One download at a time: the periodic refresh and the refetch share it, so an older
 ///   download never replaces a newer set.
 /// - Requests read an immutable snapshot (one `Arc` clone): no lock is held while fetching.
@@ -102,8 +104,10 @@ struct Inner {
     generation: AtomicU64,
     /// Held by the one download in flight.
     fetching: AtomicBool,
-    /// Milliseconds since `started` of the last fetch attempt.
-    last_fetch: AtomicU64,
+    /// One plus the milliseconds since `started` of the last refetch for an unknown `kid` (0:
+    /// none yet). Periodic refreshes do not count: a rotation right after one is still picked
+    /// up at once.
+    last_refetch: AtomicU64,
     /// Milliseconds since `started` of the last good download.
     last_success: AtomicU64,
     started: Instant,
@@ -272,12 +276,20 @@ impl RemoteJwks {
     }
 
     /// A token named a `kid` the set does not know: refetch in the background, unless a fetch
-    /// is running or the last one was less than the minimum interval ago.
+    /// is running or the last refetch for an unknown `kid` was less than the minimum interval
+    /// ago. Of many such tokens at once, one wins the slot and the others fetch nothing.
     pub(crate) fn unknown_kid(&self) {
         let inner = &self.inner;
-        let since = millis(inner.started.elapsed());
-        let last = inner.last_fetch.load(Ordering::Acquire);
-        if since.saturating_sub(last) < millis(inner.min_refetch_interval) {
+        let now = millis(inner.started.elapsed()).saturating_add(1);
+        let last = inner.last_refetch.load(Ordering::Acquire);
+        if last != 0 && now.saturating_sub(last) < millis(inner.min_refetch_interval) {
+            return;
+        }
+        if inner
+            .last_refetch
+            .compare_exchange(last, now, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
             return;
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
@@ -539,7 +551,7 @@ impl RemoteJwksBuilder {
             keys: RwLock::new(Current { keys: Arc::new(keys), generation: 1, document }),
             generation: AtomicU64::new(1),
             fetching: AtomicBool::new(false),
-            last_fetch: AtomicU64::new(0),
+            last_refetch: AtomicU64::new(0),
             last_success: AtomicU64::new(0),
             started: Instant::now(),
             min_refetch_interval: self.min_refetch_interval,
@@ -607,7 +619,6 @@ async fn refresh(inner: &Inner) {
     if inner.fetching.swap(true, Ordering::AcqRel) {
         return;
     }
-    inner.last_fetch.store(millis(inner.started.elapsed()), Ordering::Release);
     match download(&inner.client, &inner.url, &inner.issuer, inner.timeout).await {
         Ok((keys, document)) => {
             let mut current = inner.keys.write().unwrap_or_else(PoisonError::into_inner);
