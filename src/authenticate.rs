@@ -57,11 +57,13 @@ pub(crate) struct LayerConfig<C> {
 pub(crate) type Responder =
     Arc<dyn Fn(&Rejection, &Parts) -> Box<dyn std::any::Any + Send> + Send + Sync>;
 
-/// Left in a request the layer let through without a token (optional mode): the handler's
-/// extractor then knows the layer was there, and how it refuses.
-#[cfg(feature = "axum")]
+/// Left in a request the layer let through without a token (optional mode): a handler that
+/// asks for claims then knows the layer was there (a missing token, not a misconfiguration),
+/// and, with axum, how the layer refuses.
+#[cfg(any(feature = "axum", feature = "tonic"))]
 #[derive(Clone)]
 pub(crate) struct Anonymous {
+    #[cfg(feature = "axum")]
     pub(crate) refuse: Responder,
 }
 

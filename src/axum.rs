@@ -51,13 +51,7 @@ impl MissingClaims {
             let response = refusal.downcast::<Response>().ok().map(|response| *response);
             return MissingClaims { response: Some(response.unwrap_or_else(unauthorized)) };
         }
-        tracing::error!(
-            target: "tower_sliding_jwt",
-            asked = std::any::type_name::<C>(),
-            layers_read = ?crate::claims::layer_claims_types(),
-            "a handler extracts claims the request does not carry: the route is not behind a \
-             JwtAuthLayer, or the layer reads another claims type"
-        );
+        crate::claims::report_foreign_claims::<C>();
         MissingClaims { response: None }
     }
 

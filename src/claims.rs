@@ -695,9 +695,23 @@ pub(crate) fn register_layer_claims<C>() {
 }
 
 /// The claims types of the layers built so far.
-#[cfg_attr(not(feature = "axum"), allow(dead_code))]
-pub(crate) fn layer_claims_types() -> Vec<&'static str> {
+#[cfg(any(feature = "axum", feature = "tonic"))]
+fn layer_claims_types() -> Vec<&'static str> {
     LAYER_CLAIMS_TYPES.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+}
+
+/// A handler asked for claims of type `C` that a request the layer did not let through
+/// anonymously does not carry: a misconfiguration (the route is not behind the layer, or the
+/// layer reads another claims type), answered as a server error, with this log naming both.
+#[cfg(any(feature = "axum", feature = "tonic"))]
+pub(crate) fn report_foreign_claims<C>() {
+    tracing::error!(
+        target: "tower_sliding_jwt",
+        asked = std::any::type_name::<C>(),
+        layers_read = ?layer_claims_types(),
+        "a handler asks for claims the request does not carry: the route is not behind a \
+         JwtAuthLayer, or the layer reads another claims type"
+    );
 }
 
 /// No application claims: the default `C` of [`Claims`]. Reads nothing, accepts any payload.

@@ -9,8 +9,10 @@ use http::{Request, Response};
 use serde::de::DeserializeOwned;
 use tower_service::Service;
 
+#[cfg(any(feature = "axum", feature = "tonic"))]
+use crate::authenticate::Anonymous;
 #[cfg(feature = "axum")]
-use crate::authenticate::{Anonymous, Responder};
+use crate::authenticate::Responder;
 use crate::authenticate::{LayerConfig, Step, admit, authenticate, preflight_response, respond};
 use crate::claims::NoCustomClaims;
 use crate::future::{Check, ResponseFuture, Waiting};
@@ -118,7 +120,7 @@ where
         let (parts, body) = request.into_parts();
         match authenticate(&self.config, &parts) {
             Step::Pass => {
-                #[cfg(feature = "axum")]
+                #[cfg(any(feature = "axum", feature = "tonic"))]
                 let parts = self.mark_anonymous(parts);
                 ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)), None)
             }
@@ -174,24 +176,28 @@ where
 }
 
 impl<S, C, R> JwtAuth<S, C, R> {
-    /// Mark a request let through without a token, with the layer's way of refusing, for the
-    /// axum extractor of a handler that needs claims after all.
-    #[cfg(feature = "axum")]
+    /// Mark a request let through without a token (with axum, with the layer's way of
+    /// refusing), for a handler that needs claims after all.
+    #[cfg(any(feature = "axum", feature = "tonic"))]
     fn mark_anonymous<B>(&self, mut parts: http::request::Parts) -> http::request::Parts
     where
         R: RejectionHandler<B>,
         B: Send + 'static,
     {
-        use crate::reject::{Rejection, RejectionContext};
-
-        let handler = self.rejection.clone();
-        let realm = self.config.realm.clone();
-        let refuse: Responder =
+        #[cfg(feature = "axum")]
+        let refuse: Responder = {
+            use crate::reject::{Rejection, RejectionContext};
+            let handler = self.rejection.clone();
+            let realm = self.config.realm.clone();
             Arc::new(move |rejection: &Rejection, parts: &http::request::Parts| {
                 let context = RejectionContext { parts, realm: &realm };
                 Box::new(handler.respond(rejection, &context))
-            });
-        parts.extensions.insert(Anonymous { refuse });
+            })
+        };
+        parts.extensions.insert(Anonymous {
+            #[cfg(feature = "axum")]
+            refuse,
+        });
         parts
     }
 }

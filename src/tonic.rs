@@ -26,6 +26,7 @@ use tonic::metadata::{AsciiMetadataValue, MetadataMap};
 use tonic::service::Interceptor;
 use tonic::{Request, Status};
 
+use crate::authenticate::Anonymous;
 use crate::claims::Claims;
 
 use crate::client::TokenStore;
@@ -89,8 +90,10 @@ impl Interceptor for BearerInterceptor {
 }
 
 /// The verified claims of a request, for a service method behind the layer, or the `Status` to
-/// answer without them (`UNAUTHENTICATED`: the service is not behind the layer, or the layer is
-/// in optional mode and the call carried no token).
+/// answer without them: `UNAUTHENTICATED` when the layer, in optional mode, let the call through
+/// without a token; `INTERNAL`, and an error log naming both types, when the call carries no
+/// claims of type `C` otherwise (the service is not behind the layer, or the layer reads another
+/// claims type), as the axum extractor answers the same mistake.
 ///
 /// ```
 /// use tonic::{Request, Response, Status};
@@ -98,7 +101,7 @@ impl Interceptor for BearerInterceptor {
 /// use tower_sliding_jwt::{Claims, NoCustomClaims};
 ///
 /// async fn whoami(request: Request<()>) -> Result<Response<String>, Status> {
-///     let claims: &Claims = tower_sliding_jwt::tonic::claims(&request)?;
+///     let claims = tower_sliding_jwt::tonic::claims::<NoCustomClaims, _>(&request)?;
 ///     Ok(Response::new(claims.subject().unwrap_or_default().to_owned()))
 /// }
 ///
@@ -106,15 +109,21 @@ impl Interceptor for BearerInterceptor {
 /// let mut request = Request::new(());
 /// request.extensions_mut().insert(made_claims("svc-7", NoCustomClaims {}));
 /// assert_eq!(whoami(request).await?.into_inner(), "svc-7");
-/// assert_eq!(whoami(Request::new(())).await.unwrap_err().code(), tonic::Code::Unauthenticated);
+/// // Not behind the layer at all: a server misconfiguration, not the caller's fault.
+/// assert_eq!(whoami(Request::new(())).await.unwrap_err().code(), tonic::Code::Internal);
 /// # Ok::<(), Status>(())
 /// # }).unwrap();
 /// ```
 pub fn claims<C: Send + Sync + 'static, T>(request: &Request<T>) -> Result<&Claims<C>, Status> {
-    request
-        .extensions()
-        .get::<Claims<C>>()
-        .ok_or_else(|| Status::unauthenticated("the call carries no verified token"))
+    let extensions = request.extensions();
+    if let Some(claims) = extensions.get::<Claims<C>>() {
+        return Ok(claims);
+    }
+    if extensions.get::<Anonymous>().is_some() {
+        return Err(Status::unauthenticated("the call carries no token"));
+    }
+    crate::claims::report_foreign_claims::<C>();
+    Err(Status::internal("the service is misconfigured"))
 }
 
 /// The renewed token in a response's metadata (`x-refreshed-token`), if any.

@@ -293,3 +293,50 @@ async fn named_layer_keeps_health_open_and_the_application_closed() {
     assert_eq!(grpc_status(echo(None).await.unwrap()).await, "16", "no token: refused");
     assert_eq!(grpc_status(echo(Some(&token)).await.unwrap()).await, "0", "a token: served");
 }
+
+/// `tonic::claims` answers a mistake as the axum extractor does: claims of another type than
+/// the layer reads are a server misconfiguration (`INTERNAL`, with an error log), and only a
+/// call the layer let through without a token (optional mode) is `UNAUTHENTICATED`.
+#[tokio::test]
+async fn a_service_asking_for_claims_of_another_type_is_a_server_error() {
+    use tower::{Layer, ServiceExt, service_fn};
+    use tower_sliding_jwt::{JwtAuthLayer, NoCustomClaims};
+
+    #[derive(serde::Deserialize)]
+    struct Other {}
+
+    /// A service method reading claims of type `C`: the `Status` code it would answer.
+    fn method<C: Send + Sync + 'static>() -> impl tower::Service<
+        http::Request<()>,
+        Response = http::Response<String>,
+        Error = std::convert::Infallible,
+    > + Clone {
+        service_fn(|request: http::Request<()>| async move {
+            let request = tonic::Request::from_http(request);
+            let code = match tower_sliding_jwt::tonic::claims::<C, _>(&request) {
+                Ok(_) => Code::Ok,
+                Err(status) => status.code(),
+            };
+            Ok(http::Response::new(format!("{code:?}")))
+        })
+    }
+    let auth = JwtAuthLayer::builder().hs256(SECRET).issuer("demo").build().unwrap();
+    let token = auth.issuer().issue("svc", &json!({})).unwrap().token;
+    let request = |token: Option<&str>| {
+        let mut request = http::Request::post("/grpc.health.v1.Health/Check")
+            .header("content-type", "application/grpc");
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        request.body(()).unwrap()
+    };
+    let answer = |response: http::Response<String>| response.into_body();
+    let right =
+        auth.layer(method::<NoCustomClaims>()).oneshot(request(Some(&token))).await.unwrap();
+    assert_eq!(answer(right), "Ok");
+    let wrong = auth.layer(method::<Other>()).oneshot(request(Some(&token))).await.unwrap();
+    assert_eq!(answer(wrong), "Internal");
+    let anonymous =
+        auth.optional(true).layer(method::<NoCustomClaims>()).oneshot(request(None)).await.unwrap();
+    assert_eq!(answer(anonymous), "Unauthenticated");
+}
