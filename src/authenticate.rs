@@ -16,7 +16,7 @@ use crate::claims::{Claims, RegisteredClaims};
 use crate::clock::secs;
 use crate::config::Core;
 use crate::csrf::CsrfPolicy;
-use crate::error::{IssueError, TokenError};
+use crate::error::{IssueError, RevocationError, TokenError};
 use crate::keys::KeyRole;
 use crate::raw_token::RawToken;
 use crate::reject::{Forbidden, Rejection, RejectionContext, RejectionHandler, forbid_storing};
@@ -24,7 +24,7 @@ use crate::renewal::response::{handler_delivered, write_advice, write_token};
 use crate::renewal::rule::{Renewable, renewable, successor_exp};
 use crate::renewal::successor::successor_payload;
 use crate::renewal::{NoRenewal, RenewalMode};
-use crate::revocation::{Refusal, RevocationError, RevocationFuture, RevocationStatus, verdict};
+use crate::revocation::{Refusal, RevocationFuture, RevocationStatus, verdict};
 use crate::source::{Found, Token, TokenSource, extract};
 use crate::validation::validate;
 

@@ -60,7 +60,7 @@ pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(5);
 ///     .hs256([7u8; 32])
 ///     .token_types(DEFAULT_TOKEN_TYPES.into_iter().chain(["dpop+jwt"]))
 ///     .build()?;
-/// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+/// # Ok::<(), tower_sliding_jwt::error::ConfigError>(())
 /// ```
 pub const DEFAULT_TOKEN_TYPES: [&str; 2] = ["JWT", "at+jwt"];
 /// How many verified tokens the layer remembers by default (see
@@ -74,7 +74,7 @@ pub const DEFAULT_TOKEN_TYPES: [&str; 2] = ["JWT", "at+jwt"];
 ///     .hs256([7u8; 32])
 ///     .verified_token_cache(16 * DEFAULT_TOKEN_CACHE)
 ///     .build()?;
-/// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+/// # Ok::<(), tower_sliding_jwt::error::ConfigError>(())
 /// ```
 pub const DEFAULT_TOKEN_CACHE: usize = 4096;
 
@@ -103,7 +103,7 @@ pub const DEFAULT_TOKEN_CACHE: usize = 4096;
 ///     .token_sources([TokenSource::Bearer, TokenSource::cookie("token")])
 ///     .renewal(RenewalPolicy::new().ttl(Duration::from_secs(600)))
 ///     .build()?;
-/// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+/// # Ok::<(), tower_sliding_jwt::error::ConfigError>(())
 /// ```
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct JwtAuthBuilder<C = NoCustomClaims, R = DefaultRejection> {
@@ -149,7 +149,7 @@ impl JwtAuthLayer {
     /// let layer = JwtAuthLayer::builder()
     ///     .hs256(b"an example secret of at least 32 bytes")
     ///     .build()?;
-    /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+    /// # Ok::<(), tower_sliding_jwt::error::ConfigError>(())
     /// ```
     pub fn builder() -> JwtAuthBuilder {
         JwtAuthBuilder {
@@ -199,7 +199,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
     ///     "admin" => Ok(()),
     ///     _ => Err(tower_sliding_jwt::Forbidden::new("admins only")),
     /// });
-    /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+    /// # Ok::<(), tower_sliding_jwt::error::ConfigError>(())
     /// ```
     pub fn claims<C2>(self) -> JwtAuthBuilder<C2, R> {
         JwtAuthBuilder { settings: self.settings, rejection: self.rejection, claims: PhantomData }
@@ -222,7 +222,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
     ///     .hs256(b"an example secret of at least 32 bytes")
     ///     .rejection_handler(hide)
     ///     .build()?;
-    /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+    /// # Ok::<(), tower_sliding_jwt::error::ConfigError>(())
     /// ```
     pub fn rejection_handler<R2>(self, handler: R2) -> JwtAuthBuilder<C, R2> {
         JwtAuthBuilder { settings: self.settings, rejection: handler, claims: PhantomData }
@@ -232,7 +232,8 @@ impl<C, R> JwtAuthBuilder<C, R> {
     /// `signing_key(Key::hs256(secret))`, with the length error reported by `build`.
     ///
     /// ```
-    /// use tower_sliding_jwt::{ConfigError, JwtAuthLayer, KeyError, NoCustomClaims};
+    /// use tower_sliding_jwt::{JwtAuthLayer, NoCustomClaims};
+    /// use tower_sliding_jwt::error::{ConfigError, KeyError};
     ///
     /// let secret = b"an example secret of at least 32 bytes";
     /// let issuer = JwtAuthLayer::builder().hs256(secret).build()?.issuer();
@@ -254,7 +255,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
     ///
     /// // HS512 needs a secret of at least 64 bytes.
     /// let layer = JwtAuthLayer::builder().hmac(Algorithm::HS512, [7u8; 64]).build()?;
-    /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+    /// # Ok::<(), tower_sliding_jwt::error::ConfigError>(())
     /// ```
     pub fn hmac(mut self, algorithm: Algorithm, secret: impl AsRef<[u8]>) -> Self {
         self.settings.keys.push(Key::hmac(algorithm, secret).map(|key| (key, KeyRole::Signing)));
@@ -432,7 +433,8 @@ impl<C, R> JwtAuthBuilder<C, R> {
     /// is a [`ConfigError::TrustedKeysWithoutAudience`].
     ///
     /// ```
-    /// use tower_sliding_jwt::{Algorithm, ConfigError, JwtAuthLayer, Key};
+    /// use tower_sliding_jwt::{Algorithm, JwtAuthLayer, Key};
+    /// use tower_sliding_jwt::error::ConfigError;
     ///
     /// let pem = std::fs::read("tests/keys/ed25519_public.pem")?;
     /// let partner = Key::from_public_pem(Algorithm::EdDSA, pem)?;
@@ -463,7 +465,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
     ///     .hs256(b"an example secret of at least 32 bytes")
     ///     .token_types(["JWT", "at+jwt", "dpop+jwt"])
     ///     .build()?;
-    /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+    /// # Ok::<(), tower_sliding_jwt::error::ConfigError>(())
     /// ```
     pub fn token_types<T: Into<String>>(mut self, types: impl IntoIterator<Item = T>) -> Self {
         self.settings.token_types = types.into_iter().map(Into::into).collect();
@@ -481,7 +483,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
     ///     .hs256(b"an example secret of at least 32 bytes")
     ///     .leeway(Duration::from_secs(30))
     ///     .build()?;
-    /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+    /// # Ok::<(), tower_sliding_jwt::error::ConfigError>(())
     /// ```
     pub fn leeway(mut self, leeway: Duration) -> Self {
         self.settings.leeway = leeway;
@@ -498,7 +500,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
     ///     .hs256(b"an example secret of at least 32 bytes")
     ///     .require_subject(false)
     ///     .build()?;
-    /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+    /// # Ok::<(), tower_sliding_jwt::error::ConfigError>(())
     /// ```
     pub fn require_subject(mut self, required: bool) -> Self {
         self.settings.require_sub = required;
@@ -535,7 +537,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
     ///     .hs256(b"an example secret of at least 32 bytes")
     ///     .token_sources([TokenSource::Bearer, TokenSource::cookie("token")])
     ///     .build()?;
-    /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+    /// # Ok::<(), tower_sliding_jwt::error::ConfigError>(())
     /// ```
     pub fn token_sources(mut self, sources: impl IntoIterator<Item = TokenSource>) -> Self {
         self.settings.sources = sources.into_iter().collect();
@@ -561,7 +563,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
     ///             .max_session(Duration::from_secs(8 * 3600)),
     ///     )
     ///     .build()?;
-    /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+    /// # Ok::<(), tower_sliding_jwt::error::ConfigError>(())
     /// ```
     pub fn renewal(mut self, policy: RenewalPolicy) -> Self {
         self.settings.renewal = policy;
@@ -637,7 +639,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
     ///     .hs256(b"an example secret of at least 32 bytes")
     ///     .answer_cors_preflights(false)
     ///     .build()?;
-    /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+    /// # Ok::<(), tower_sliding_jwt::error::ConfigError>(())
     /// ```
     pub fn answer_cors_preflights(mut self, answer: bool) -> Self {
         self.settings.answer_preflight = answer;
@@ -655,7 +657,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
     ///     .token_sources([TokenSource::cookie("token")])
     ///     .csrf(CsrfPolicy::new().allow_origin("https://app.example.com"))
     ///     .build()?;
-    /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+    /// # Ok::<(), tower_sliding_jwt::error::ConfigError>(())
     /// ```
     pub fn csrf(mut self, policy: CsrfPolicy) -> Self {
         self.settings.csrf = policy;
@@ -700,7 +702,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
     ///     .revocation(revocations.clone())
     ///     .build()?;
     /// // Handlers keep `revocations` to end sessions (logout).
-    /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+    /// # Ok::<(), tower_sliding_jwt::error::ConfigError>(())
     /// ```
     pub fn revocation(mut self, check: impl RevocationCheck) -> Self {
         self.settings.revocation = Some(Arc::new(check));
@@ -718,7 +720,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
     ///     .hs256(b"an example secret of at least 32 bytes")
     ///     .on_revocation_failure(RevocationFailure::Unauthorized)
     ///     .build()?;
-    /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+    /// # Ok::<(), tower_sliding_jwt::error::ConfigError>(())
     /// ```
     pub fn on_revocation_failure(mut self, failure: RevocationFailure) -> Self {
         self.settings.revocation_failure = failure;
@@ -768,7 +770,8 @@ impl<C, R> JwtAuthBuilder<C, R> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use tower_sliding_jwt::{ConfigError, JwtAuthLayer, RenewalPolicy};
+    /// use tower_sliding_jwt::{JwtAuthLayer, RenewalPolicy};
+    /// use tower_sliding_jwt::error::ConfigError;
     ///
     /// let error = JwtAuthLayer::builder()
     ///     .hs256([7u8; 32])

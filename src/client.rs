@@ -7,7 +7,7 @@
 //! let store = TokenStore::new("https://api.example.com")?;
 //! let layer = ClientTokenLayer::new(store.clone());
 //! // After the login request: store.set(token). Renewals then land in the store by themselves.
-//! # Ok::<(), tower_sliding_jwt::client::InvalidOrigin>(())
+//! # Ok::<(), tower_sliding_jwt::error::InvalidOrigin>(())
 //! ```
 
 use std::fmt;
@@ -24,7 +24,7 @@ use tower_service::Service;
 
 use crate::renewal::{REFRESHED_TOKEN_HEADER, sensitive_value};
 
-pub use crate::error::InvalidOrigin;
+use crate::error::InvalidOrigin;
 
 /// A client's current token for one origin, shared by everything that sends requests there.
 /// Cloning shares it.
@@ -55,7 +55,7 @@ pub use crate::error::InvalidOrigin;
 /// assert!(!store.offer(&token(30, 130))); // an older renewal arriving late: ignored
 /// assert!(!store.offer(&token(60, i64::MAX))); // a lifetime longer than the session's: ignored
 /// assert_eq!(store.token().as_deref(), Some(token(60, 160).as_str()));
-/// # Ok::<(), tower_sliding_jwt::client::InvalidOrigin>(())
+/// # Ok::<(), tower_sliding_jwt::error::InvalidOrigin>(())
 /// ```
 #[derive(Clone)]
 pub struct TokenStore {
@@ -185,7 +185,7 @@ impl TokenStore {
     /// # }
     /// let store = TokenStore::new("https://api.example.com")?.with_token(token(0, 100));
     /// assert_eq!(store.token().as_deref(), Some(token(0, 100).as_str()));
-    /// # Ok::<(), tower_sliding_jwt::client::InvalidOrigin>(())
+    /// # Ok::<(), tower_sliding_jwt::error::InvalidOrigin>(())
     /// ```
     pub fn with_token(self, token: impl Into<String>) -> TokenStore {
         self.set(token);
@@ -207,7 +207,7 @@ impl TokenStore {
     /// assert_eq!(store.token(), None, "not logged in yet");
     /// store.set(token(0, 100));
     /// assert!(store.token().is_some());
-    /// # Ok::<(), tower_sliding_jwt::client::InvalidOrigin>(())
+    /// # Ok::<(), tower_sliding_jwt::error::InvalidOrigin>(())
     /// ```
     pub fn token(&self) -> Option<Arc<str>> {
         let current = self.current.read().unwrap_or_else(PoisonError::into_inner);
@@ -229,7 +229,7 @@ impl TokenStore {
     /// // A new login replaces the token whatever it holds, unlike a renewal.
     /// store.set(token(0, 100));
     /// assert_eq!(store.token().as_deref(), Some(token(0, 100).as_str()));
-    /// # Ok::<(), tower_sliding_jwt::client::InvalidOrigin>(())
+    /// # Ok::<(), tower_sliding_jwt::error::InvalidOrigin>(())
     /// ```
     pub fn set(&self, token: impl Into<String>) {
         let token: String = token.into();
@@ -255,7 +255,7 @@ impl TokenStore {
     /// store.set(token(0, 100));
     /// assert!(store.offer(&token(60, 160)));
     /// assert!(!store.offer("not a token"));
-    /// # Ok::<(), tower_sliding_jwt::client::InvalidOrigin>(())
+    /// # Ok::<(), tower_sliding_jwt::error::InvalidOrigin>(())
     /// ```
     pub fn offer(&self, token: &str) -> bool {
         let Some(next) = Unverified::read(token) else {
@@ -291,7 +291,7 @@ impl TokenStore {
     /// assert!(!store.offer_from_headers(&headers, &renewal), "no renewal in this response");
     /// headers.insert(&renewal, token(60, 160).parse().unwrap());
     /// assert!(store.offer_from_headers(&headers, &renewal));
-    /// # Ok::<(), tower_sliding_jwt::client::InvalidOrigin>(())
+    /// # Ok::<(), tower_sliding_jwt::error::InvalidOrigin>(())
     /// ```
     pub fn offer_from_headers(&self, headers: &HeaderMap, header: &HeaderName) -> bool {
         headers.get(header).and_then(|v| v.to_str().ok()).is_some_and(|token| self.offer(token))
@@ -312,7 +312,7 @@ impl TokenStore {
     /// store.clear(); // logged out
     /// assert_eq!(store.token(), None);
     /// assert!(!store.offer(&token(60, 160)), "a late renewal does not log back in");
-    /// # Ok::<(), tower_sliding_jwt::client::InvalidOrigin>(())
+    /// # Ok::<(), tower_sliding_jwt::error::InvalidOrigin>(())
     /// ```
     pub fn clear(&self) {
         *self.current.write().unwrap_or_else(PoisonError::into_inner) = None;
@@ -466,7 +466,7 @@ impl<S> Layer<S> for ClientTokenLayer {
 /// let client: ClientToken<_> = ClientTokenLayer::new(store).layer(tower::service_fn(
 ///     |_: http::Request<()>| async { Ok::<_, std::convert::Infallible>(http::Response::new(())) },
 /// ));
-/// # Ok::<(), tower_sliding_jwt::client::InvalidOrigin>(())
+/// # Ok::<(), tower_sliding_jwt::error::InvalidOrigin>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct ClientToken<S> {

@@ -24,7 +24,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 ///
 /// let layer = JwtAuthLayer::builder().hs256([7u8; 32]).clock(FleetClock).build()?;
 /// assert_eq!(layer.issuer().now(), 1_800_000_000);
-/// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+/// # Ok::<(), tower_sliding_jwt::error::ConfigError>(())
 /// ```
 pub trait Clock: Send + Sync + 'static {
     /// Seconds since the Unix epoch.

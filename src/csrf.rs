@@ -34,7 +34,7 @@ use http::request::Parts;
 ///     .token_sources([TokenSource::cookie("__Host-session")])
 ///     .csrf(CsrfPolicy::new().allow_origin("https://app.example.com"))
 ///     .build()?;
-/// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+/// # Ok::<(), tower_sliding_jwt::error::ConfigError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use = "a policy does nothing until given to the builder"]

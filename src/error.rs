@@ -4,7 +4,8 @@
 //!
 //! ```
 //! use tower_sliding_jwt::error::TokenError;
-//! use tower_sliding_jwt::{ConfigError, JwtAuthLayer, KeyError, NoCustomClaims};
+//! use tower_sliding_jwt::{JwtAuthLayer, NoCustomClaims};
+//! use tower_sliding_jwt::error::{ConfigError, KeyError};
 //!
 //! // A configuration error names what to fix.
 //! let short = JwtAuthLayer::builder().hs256(b"secret").build().unwrap_err();
@@ -28,7 +29,8 @@ pub use crate::algorithm::UnknownAlgorithm;
 /// A key that cannot be used.
 ///
 /// ```
-/// use tower_sliding_jwt::{Key, KeyError};
+/// use tower_sliding_jwt::Key;
+/// use tower_sliding_jwt::error::KeyError;
 ///
 /// let error = Key::hs256(b"too short").unwrap_err();
 /// assert!(matches!(error, KeyError::SecretTooShort { minimum: 32, .. }));
@@ -88,7 +90,8 @@ impl Error for KeyError {}
 /// A configuration that [`JwtAuthBuilder::build`](crate::JwtAuthBuilder::build) refuses.
 ///
 /// ```
-/// use tower_sliding_jwt::{ConfigError, JwtAuthLayer};
+/// use tower_sliding_jwt::JwtAuthLayer;
+/// use tower_sliding_jwt::error::ConfigError;
 ///
 /// let error = JwtAuthLayer::builder().build().unwrap_err();
 /// assert_eq!(error, ConfigError::NoKeys);
@@ -204,12 +207,13 @@ impl From<KeyError> for ConfigError {
 /// Why [`Issuer::issue`](crate::Issuer::issue) could not sign a token.
 ///
 /// ```
-/// use tower_sliding_jwt::{IssueError, JwtAuthLayer};
+/// use tower_sliding_jwt::JwtAuthLayer;
+/// use tower_sliding_jwt::error::IssueError;
 ///
 /// let issuer = JwtAuthLayer::builder().hs256([7u8; 32]).build()?.issuer();
 /// let refused = issuer.issue("42", &serde_json::json!({ "exp": 4_000_000_000_i64 }));
 /// assert_eq!(refused.unwrap_err(), IssueError::ReservedClaim("exp"));
-/// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+/// # Ok::<(), tower_sliding_jwt::error::ConfigError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -265,7 +269,8 @@ impl Error for IssueError {}
 ///
 /// ```
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-/// use tower_sliding_jwt::{JwtAuthLayer, RenewError};
+/// use tower_sliding_jwt::JwtAuthLayer;
+/// use tower_sliding_jwt::error::RenewError;
 ///
 /// let issuer = JwtAuthLayer::builder().hs256([7u8; 32]).build()?.issuer();
 /// let token = issuer.issue("42", &())?.token;
@@ -340,7 +345,7 @@ pub enum InvalidRequest {
 /// let forged = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIiwiZXhwIjo0MDAwMDAwMDAwfQ.c2lnbmF0dXJl";
 /// let error = issuer.verify::<NoCustomClaims>(forged).unwrap_err();
 /// assert_eq!(error, TokenError::InvalidSignature);
-/// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+/// # Ok::<(), tower_sliding_jwt::error::ConfigError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -455,7 +460,7 @@ impl Error for TokenError {}
 ///
 /// ```
 /// use std::error::Error as _;
-/// use tower_sliding_jwt::revocation::RevocationError;
+/// use tower_sliding_jwt::error::RevocationError;
 ///
 /// let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
 /// let error = RevocationError::with_source("the store is unreachable", io);
@@ -471,7 +476,7 @@ impl RevocationError {
     /// An error with a reason for the logs (it must not contain the token).
     ///
     /// ```
-    /// use tower_sliding_jwt::revocation::RevocationError;
+    /// use tower_sliding_jwt::error::RevocationError;
     ///
     /// let error = RevocationError::new("the store timed out");
     /// assert_eq!(error.to_string(), "the revocation store did not answer: the store timed out");
@@ -484,7 +489,7 @@ impl RevocationError {
     ///
     /// ```
     /// use std::error::Error;
-    /// use tower_sliding_jwt::revocation::RevocationError;
+    /// use tower_sliding_jwt::error::RevocationError;
     ///
     /// let io = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
     /// let error = RevocationError::with_source("connection", io);
@@ -593,7 +598,8 @@ impl Error for JwksError {
 /// An origin that is not `http(s)://host[:port]` (no path, query or user info).
 ///
 /// ```
-/// use tower_sliding_jwt::client::{InvalidOrigin, TokenStore};
+/// use tower_sliding_jwt::client::TokenStore;
+/// use tower_sliding_jwt::error::InvalidOrigin;
 ///
 /// assert_eq!(TokenStore::new("https://api.example.com/v1").err(), Some(InvalidOrigin));
 /// ```

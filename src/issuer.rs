@@ -104,7 +104,8 @@ impl Issuer {
     ///
     /// ```
     /// use serde::Serialize;
-    /// use tower_sliding_jwt::{IssueError, JwtAuthLayer};
+    /// use tower_sliding_jwt::JwtAuthLayer;
+    /// use tower_sliding_jwt::error::IssueError;
     ///
     /// #[derive(Serialize)]
     /// struct User<'a> {
@@ -141,7 +142,8 @@ impl Issuer {
     /// ```
     /// use std::time::Duration;
     /// use tower_sliding_jwt::renewal::SessionLifetimes;
-    /// use tower_sliding_jwt::{IssueError, JwtAuthLayer, RenewalPolicy};
+    /// use tower_sliding_jwt::{JwtAuthLayer, RenewalPolicy};
+    /// use tower_sliding_jwt::error::IssueError;
     ///
     /// let day = Duration::from_secs(24 * 3600);
     /// let issuer = JwtAuthLayer::builder()
@@ -214,7 +216,8 @@ impl Issuer {
     /// ```
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
     /// use std::time::Duration;
-    /// use tower_sliding_jwt::{JwtAuthLayer, ManualClock, RenewError};
+    /// use tower_sliding_jwt::{JwtAuthLayer, ManualClock};
+    /// use tower_sliding_jwt::error::RenewError;
     ///
     /// let clock = ManualClock::new(1_000_000);
     /// let layer = JwtAuthLayer::builder()
@@ -452,7 +455,7 @@ impl Issuer {
     ///     .build()?
     ///     .issuer();
     /// assert_eq!(issuer.now(), 1_800_000_000);
-    /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+    /// # Ok::<(), tower_sliding_jwt::error::ConfigError>(())
     /// ```
     pub fn now(&self) -> i64 {
         self.core.now()

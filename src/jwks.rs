@@ -30,7 +30,7 @@ use std::pin::Pin;
 
 use http::{Request, Response, Uri};
 
-pub use crate::error::JwksError;
+use crate::error::JwksError;
 use crate::keys::{Key, KeyRole, KeySet};
 
 /// How a document is downloaded: a GET of the URL, answering the body of a 2xx response.
@@ -125,7 +125,7 @@ struct Current {
 /// Configures a [`RemoteJwks`].
 ///
 /// ```no_run
-/// # async fn run() -> Result<(), tower_sliding_jwt::jwks::JwksError> {
+/// # async fn run() -> Result<(), tower_sliding_jwt::error::JwksError> {
 /// use std::time::Duration;
 /// use tower_sliding_jwt::jwks::RemoteJwks;
 ///
@@ -189,7 +189,7 @@ impl RemoteJwks {
     /// issuer, and takes its `jwks_uri`.
     ///
     /// ```no_run
-    /// # async fn run() -> Result<(), tower_sliding_jwt::jwks::JwksError> {
+    /// # async fn run() -> Result<(), tower_sliding_jwt::error::JwksError> {
     /// use tower_sliding_jwt::jwks::RemoteJwks;
     ///
     /// let google = RemoteJwks::discover("https://accounts.google.com").fetch().await?;
@@ -338,7 +338,8 @@ impl RemoteJwksBuilder {
     /// ```
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
     /// use std::time::Duration;
-    /// use tower_sliding_jwt::jwks::{JwksError, RemoteJwks};
+    /// use tower_sliding_jwt::jwks::RemoteJwks;
+    /// use tower_sliding_jwt::error::JwksError;
     ///
     /// let serve = |_: http::Request<()>| async {
     ///     Ok::<_, std::io::Error>(http::Response::new(br#"{"keys":[]}"#.to_vec()))
@@ -367,7 +368,8 @@ impl RemoteJwksBuilder {
     /// # let mut runtime = tokio::runtime::Builder::new_current_thread();
     /// # runtime.enable_time().start_paused(true).build().unwrap().block_on(async {
     /// use std::time::Duration;
-    /// use tower_sliding_jwt::jwks::{JwksError, RemoteJwks};
+    /// use tower_sliding_jwt::jwks::RemoteJwks;
+    /// use tower_sliding_jwt::error::JwksError;
     ///
     /// // A provider that never answers.
     /// type Answer = Result<http::Response<Vec<u8>>, std::io::Error>;
@@ -393,7 +395,8 @@ impl RemoteJwksBuilder {
     ///
     /// ```
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// use tower_sliding_jwt::jwks::{JwksError, RemoteJwks};
+    /// use tower_sliding_jwt::jwks::RemoteJwks;
+    /// use tower_sliding_jwt::error::JwksError;
     ///
     /// // A JWK Set served from memory, as a test's identity provider would on loopback.
     /// let serve = |_: http::Request<()>| async {

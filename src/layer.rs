@@ -34,7 +34,7 @@ use crate::service::JwtAuth;
 ///     .build()?;
 /// let issuer = auth.issuer(); // for the login route
 /// let app: Router = Router::new().route("/me", get(me)).layer(auth);
-/// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+/// # Ok::<(), tower_sliding_jwt::error::ConfigError>(())
 /// ```
 pub struct JwtAuthLayer<C = NoCustomClaims, R = DefaultRejection> {
     config: Arc<LayerConfig<C>>,
@@ -56,7 +56,7 @@ impl<C, R> JwtAuthLayer<C, R> {
     ///
     /// let layer = JwtAuthLayer::builder().hs256([7u8; 32]).build()?;
     /// assert_eq!(layer.cached_tokens(), 0, "nothing seen yet");
-    /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+    /// # Ok::<(), tower_sliding_jwt::error::ConfigError>(())
     /// ```
     pub fn cached_tokens(&self) -> usize {
         self.config.cache.as_ref().map_or(0, |cache| cache.len())
@@ -82,7 +82,7 @@ impl<C, R> JwtAuthLayer<C, R> {
     ///     .route("/account", get(account))
     ///     .route_layer(auth.clone())
     ///     .merge(Router::new().route("/", get(home)).route_layer(auth.optional(true)));
-    /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+    /// # Ok::<(), tower_sliding_jwt::error::ConfigError>(())
     /// ```
     pub fn optional(&self, optional: bool) -> JwtAuthLayer<C, R>
     where

@@ -153,14 +153,13 @@ pub use claims::{Audience, Claims, NoCustomClaims, RegisteredClaims, VouchedBy};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use crypto::CryptoBackend;
 pub use csrf::CsrfPolicy;
-pub use error::{ConfigError, IssueError, KeyError, RenewError, UnknownAlgorithm};
 pub use future::ResponseFuture;
 pub use issuer::{IssuedToken, Issuer};
 pub use keys::{JwkSet, Key, PublicJwk};
 pub use layer::JwtAuthLayer;
 pub use raw_token::RawToken;
 pub use reject::{DefaultRejection, Forbidden, Rejection, RejectionContext, RejectionHandler};
-pub use renewal::{NoRenewal, RenewalMode, RenewalPolicy};
+pub use renewal::policy::{NoRenewal, RenewalMode, RenewalPolicy};
 pub use service::JwtAuth;
 pub use source::TokenSource;
 

@@ -348,7 +348,7 @@ impl Rejection {
 ///     .hs256(b"an example secret of at least 32 bytes")
 ///     .rejection_handler(logged)
 ///     .build()?;
-/// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+/// # Ok::<(), tower_sliding_jwt::error::ConfigError>(())
 /// ```
 #[derive(Debug)]
 pub struct RejectionContext<'a> {
@@ -503,7 +503,7 @@ pub(crate) fn forbid_storing(headers: &mut HeaderMap) {
 ///     .hs256(b"an example secret of at least 32 bytes")
 ///     .rejection_handler(json_errors)
 ///     .build()?;
-/// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+/// # Ok::<(), tower_sliding_jwt::error::ConfigError>(())
 /// ```
 pub trait RejectionHandler<B>: Clone + Send + Sync + 'static {
     /// The response for `rejection`.
@@ -519,7 +519,7 @@ pub trait RejectionHandler<B>: Clone + Send + Sync + 'static {
 /// let layer: JwtAuthLayer<_, DefaultRejection> = JwtAuthLayer::builder()
 ///     .hs256(b"an example secret of at least 32 bytes")
 ///     .build()?;
-/// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+/// # Ok::<(), tower_sliding_jwt::error::ConfigError>(())
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DefaultRejection;

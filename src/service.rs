@@ -63,7 +63,7 @@ impl<S, C, R> JwtAuth<S, C, R> {
     /// let layer = JwtAuthLayer::builder().hs256([7u8; 32]).build()?;
     /// let service = layer.layer(vec!["the inner service"]);
     /// assert_eq!(service.get_ref()[0], "the inner service");
-    /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+    /// # Ok::<(), tower_sliding_jwt::error::ConfigError>(())
     /// ```
     pub fn get_ref(&self) -> &S {
         &self.inner
@@ -79,7 +79,7 @@ impl<S, C, R> JwtAuth<S, C, R> {
     /// let mut service = layer.layer(vec![1]);
     /// service.get_mut().push(2);
     /// assert_eq!(service.get_ref(), &[1, 2]);
-    /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+    /// # Ok::<(), tower_sliding_jwt::error::ConfigError>(())
     /// ```
     pub fn get_mut(&mut self) -> &mut S {
         &mut self.inner
@@ -94,7 +94,7 @@ impl<S, C, R> JwtAuth<S, C, R> {
     /// let layer = JwtAuthLayer::builder().hs256([7u8; 32]).build()?;
     /// let service = layer.layer(String::from("inner"));
     /// assert_eq!(service.into_inner(), "inner");
-    /// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+    /// # Ok::<(), tower_sliding_jwt::error::ConfigError>(())
     /// ```
     pub fn into_inner(self) -> S {
         self.inner

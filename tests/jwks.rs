@@ -12,7 +12,8 @@ use axum::routing::get;
 use common::{Example, pem, serve, unix_now};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
-use tower_sliding_jwt::jwks::{JwksError, RemoteJwks};
+use tower_sliding_jwt::error::JwksError;
+use tower_sliding_jwt::jwks::RemoteJwks;
 use tower_sliding_jwt::{Algorithm, Claims, Issuer, JwtAuthLayer, Key, RenewalMode, RenewalPolicy};
 
 /// The identity provider's issuer name.

@@ -7,9 +7,8 @@ use std::time::Duration;
 use http::{Request, Response};
 use serde_json::json;
 use tower::{ServiceBuilder, ServiceExt, service_fn};
-use tower_sliding_jwt::revocation::{
-    InMemoryRevocations, RevocationCheck, RevocationError, RevocationFuture,
-};
+use tower_sliding_jwt::error::RevocationError;
+use tower_sliding_jwt::revocation::{InMemoryRevocations, RevocationCheck, RevocationFuture};
 use tower_sliding_jwt::{JwtAuthLayer, ManualClock, RegisteredClaims};
 
 mod common;

@@ -17,9 +17,9 @@ use http::StatusCode;
 use http::header::{AUTHORIZATION, CACHE_CONTROL, WWW_AUTHENTICATE};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tower_sliding_jwt::error::RevocationError;
 use tower_sliding_jwt::revocation::{
-    InMemoryRevocations, RevocationCheck, RevocationError, RevocationFailure, RevocationFuture,
-    RevocationStatus,
+    InMemoryRevocations, RevocationCheck, RevocationFailure, RevocationFuture, RevocationStatus,
 };
 use tower_sliding_jwt::{
     Claims, Forbidden, Issuer, JwtAuthBuilder, JwtAuthLayer, Key, ManualClock, NoRenewal,

@@ -1,8 +1,9 @@
 //! Where logouts are remembered: Redis when `REDIS_URL` is set (every instance sees them), this
 //! process otherwise.
 
+use tower_sliding_jwt::error::RevocationError;
 use tower_sliding_jwt::revocation::{
-    InMemoryRevocations, RedisRevocations, RevocationCheck, RevocationError, RevocationFuture,
+    InMemoryRevocations, RedisRevocations, RevocationCheck, RevocationFuture,
 };
 use tower_sliding_jwt::{ManualClock, RegisteredClaims};
 

@@ -9,9 +9,9 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use tower_sliding_jwt::error::RenewError;
 use tower_sliding_jwt::{
-    Claims, Clock, IssuedToken, Issuer, JwkSet, ManualClock, NoRenewal, Rejection,
-    RejectionContext, RenewError,
+    Claims, Clock, IssuedToken, Issuer, JwkSet, ManualClock, NoRenewal, Rejection, RejectionContext,
 };
 
 use crate::passwords::PasswordChecker;

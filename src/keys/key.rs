@@ -37,7 +37,7 @@ pub(crate) type Skipped = (String, KeyError);
 ///
 /// // 16 bytes is too short for HS256 (it needs 32).
 /// assert!(Key::hs256(b"0123456789abcdef").is_err());
-/// # Ok::<(), tower_sliding_jwt::KeyError>(())
+/// # Ok::<(), tower_sliding_jwt::error::KeyError>(())
 /// ```
 #[derive(Clone)]
 pub struct Key {
@@ -63,7 +63,8 @@ impl Key {
     /// 64 for HS512 (RFC 7518 section 3.2).
     ///
     /// ```
-    /// use tower_sliding_jwt::{Algorithm, Key, KeyError};
+    /// use tower_sliding_jwt::{Algorithm, Key};
+    /// use tower_sliding_jwt::error::KeyError;
     ///
     /// let key = Key::hmac(Algorithm::HS384, [7u8; 48])?;
     /// assert_eq!(key.algorithm(), Algorithm::HS384);
@@ -106,7 +107,7 @@ impl Key {
     /// let secret = std::env::var("JWT_SECRET").unwrap_or_else(|_| "x".repeat(32));
     /// let key = Key::hs256(secret)?;
     /// assert!(key.can_sign());
-    /// # Ok::<(), tower_sliding_jwt::KeyError>(())
+    /// # Ok::<(), tower_sliding_jwt::error::KeyError>(())
     /// ```
     pub fn hs256(secret: impl AsRef<[u8]>) -> Result<Key, KeyError> {
         Key::hmac(Algorithm::HS256, secret)
@@ -221,7 +222,7 @@ impl Key {
     /// let key = Key::from_jwk_json(jwk)?;
     /// assert_eq!(key.algorithm(), Algorithm::EdDSA);
     /// assert_eq!(key.kid(), Some("ed-1"));
-    /// # Ok::<(), tower_sliding_jwt::KeyError>(())
+    /// # Ok::<(), tower_sliding_jwt::error::KeyError>(())
     /// ```
     pub fn from_jwk_json(json: &str) -> Result<Key, KeyError> {
         Key::from_jwk(&jwk::parse(json)?)
@@ -248,7 +249,7 @@ impl Key {
     /// ]}"#;
     /// let keys = Key::from_jwk_set_json(jwks)?;
     /// assert_eq!(keys.len(), 1);
-    /// # Ok::<(), tower_sliding_jwt::KeyError>(())
+    /// # Ok::<(), tower_sliding_jwt::error::KeyError>(())
     /// ```
     pub fn from_jwk_set_json(json: &str) -> Result<Vec<Key>, KeyError> {
         let (keys, skipped) = Key::read_jwk_set(json.as_bytes())?;
@@ -351,7 +352,7 @@ impl Key {
     ///
     /// let key = Key::hs256([7u8; 32])?.with_kid("2026-11");
     /// assert_eq!(key.kid(), Some("2026-11"));
-    /// # Ok::<(), tower_sliding_jwt::KeyError>(())
+    /// # Ok::<(), tower_sliding_jwt::error::KeyError>(())
     /// ```
     pub fn with_kid(mut self, kid: impl Into<String>) -> Key {
         self.kid = Some(kid.into());
@@ -364,7 +365,7 @@ impl Key {
     /// use tower_sliding_jwt::{Algorithm, Key};
     ///
     /// assert_eq!(Key::hs256([7u8; 32])?.algorithm(), Algorithm::HS256);
-    /// # Ok::<(), tower_sliding_jwt::KeyError>(())
+    /// # Ok::<(), tower_sliding_jwt::error::KeyError>(())
     /// ```
     pub fn algorithm(&self) -> Algorithm {
         self.alg
@@ -376,7 +377,7 @@ impl Key {
     /// use tower_sliding_jwt::Key;
     ///
     /// assert_eq!(Key::hs256([7u8; 32])?.kid(), None, "an HMAC key has no kid until given one");
-    /// # Ok::<(), tower_sliding_jwt::KeyError>(())
+    /// # Ok::<(), tower_sliding_jwt::error::KeyError>(())
     /// ```
     pub fn kid(&self) -> Option<&str> {
         self.kid.as_deref()

@@ -15,16 +15,17 @@
 //!             .mode(RenewalMode::Inject),
 //!     )
 //!     .build()?;
-//! # Ok::<(), tower_sliding_jwt::ConfigError>(())
+//! # Ok::<(), tower_sliding_jwt::error::ConfigError>(())
 //! ```
 
-mod policy;
+pub(crate) mod policy;
 pub(crate) mod response;
 pub(crate) mod rule;
 pub(crate) mod successor;
 
-pub(crate) use policy::sensitive_value;
+// The policy itself, its modes and the opt-out are at the crate's root.
 pub use policy::{
-    CookieSettings, EXPIRES_IN_HEADER, NoRenewal, REFRESHED_TOKEN_HEADER, RenewalMode,
-    RenewalPolicy, SESSION_EXPIRES_IN_HEADER, SameSite, SessionLifetimes,
+    CookieSettings, EXPIRES_IN_HEADER, REFRESHED_TOKEN_HEADER, SESSION_EXPIRES_IN_HEADER, SameSite,
+    SessionLifetimes,
 };
+pub(crate) use policy::{NoRenewal, RenewalMode, RenewalPolicy, sensitive_value};

@@ -112,7 +112,7 @@ pub(crate) enum Trigger {
 ///     .hs256([7u8; 32])
 ///     .renewal(RenewalPolicy::new().mode(RenewalMode::Advise))
 ///     .build()?;
-/// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+/// # Ok::<(), tower_sliding_jwt::error::ConfigError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -455,7 +455,8 @@ impl RenewalPolicy {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use tower_sliding_jwt::{ConfigError, JwtAuthLayer, RenewalPolicy};
+    /// use tower_sliding_jwt::{JwtAuthLayer, RenewalPolicy};
+    /// use tower_sliding_jwt::error::ConfigError;
     ///
     /// // 15-minute tokens, renewed in their last 5 minutes.
     /// let policy = RenewalPolicy::new()
@@ -476,7 +477,8 @@ impl RenewalPolicy {
     /// default) renews in the second half of its life. Must be within `(0, 1]`.
     ///
     /// ```
-    /// use tower_sliding_jwt::{ConfigError, JwtAuthLayer, RenewalPolicy};
+    /// use tower_sliding_jwt::{JwtAuthLayer, RenewalPolicy};
+    /// use tower_sliding_jwt::error::ConfigError;
     ///
     /// // Renew in the last quarter of a token's life.
     /// let late = RenewalPolicy::new().renew_within_fraction(0.25);

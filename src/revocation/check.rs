@@ -72,7 +72,7 @@ pub enum RevocationStatus {
 ///     .revocation(InMemoryRevocations::new())
 ///     .on_revocation_failure(RevocationFailure::Unauthorized)
 ///     .build()?;
-/// # Ok::<(), tower_sliding_jwt::ConfigError>(())
+/// # Ok::<(), tower_sliding_jwt::error::ConfigError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -135,7 +135,8 @@ impl RevocationFuture {
     ///
     /// ```
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// use tower_sliding_jwt::revocation::{RevocationError, RevocationFuture, RevocationStatus};
+    /// use tower_sliding_jwt::revocation::{RevocationFuture, RevocationStatus};
+    /// use tower_sliding_jwt::error::RevocationError;
     ///
     /// let slow = RevocationFuture::pending(async {
     ///     tokio::task::yield_now().await; // where a store's round trip would be

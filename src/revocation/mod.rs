@@ -13,7 +13,7 @@
 //! // On logout: every token of the session, renewals included, for as long as any of them
 //! // could still be accepted: `Issuer::revocation_until` says until when.
 //! revocations.revoke_session("the session id", 2_000_000_000);
-//! # Ok::<(), tower_sliding_jwt::ConfigError>(())
+//! # Ok::<(), tower_sliding_jwt::error::ConfigError>(())
 //! ```
 
 mod check;
@@ -27,8 +27,6 @@ pub use memory::InMemoryRevocations;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis::{RedisRevocations, RedisRevocationsBuilder};
-
-pub use crate::error::RevocationError;
 
 use std::time::Duration;
 

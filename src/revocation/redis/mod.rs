@@ -46,7 +46,8 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_millis(250);
 ///
 /// ```no_run
 /// use tower_sliding_jwt::{Claims, Issuer, JwtAuthLayer};
-/// use tower_sliding_jwt::revocation::{RedisRevocations, RevocationError};
+/// use tower_sliding_jwt::revocation::RedisRevocations;
+/// use tower_sliding_jwt::error::RevocationError;
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let revocations = RedisRevocations::connect("redis://127.0.0.1/")?;
@@ -82,7 +83,7 @@ impl RedisRevocations {
     /// [`builder`](RedisRevocations::builder) for the other settings.
     ///
     /// ```no_run
-    /// # fn run() -> Result<(), tower_sliding_jwt::revocation::RevocationError> {
+    /// # fn run() -> Result<(), tower_sliding_jwt::error::RevocationError> {
     /// use tower_sliding_jwt::revocation::RedisRevocations;
     ///
     /// let revocations = RedisRevocations::connect("redis://127.0.0.1/")?;
@@ -98,7 +99,7 @@ impl RedisRevocations {
     /// use std::time::Duration;
     /// use tower_sliding_jwt::revocation::RedisRevocations;
     ///
-    /// # fn run() -> Result<(), tower_sliding_jwt::revocation::RevocationError> {
+    /// # fn run() -> Result<(), tower_sliding_jwt::error::RevocationError> {
     /// let revocations = RedisRevocations::builder("redis://10.0.0.5:6379/")
     ///     .timeout(Duration::from_millis(100))
     ///     .prefix("billing:revoked:")
@@ -122,7 +123,7 @@ impl RedisRevocations {
     /// ```no_run
     /// use tower_sliding_jwt::revocation::RedisRevocations;
     ///
-    /// # fn run() -> Result<(), tower_sliding_jwt::revocation::RevocationError> {
+    /// # fn run() -> Result<(), tower_sliding_jwt::error::RevocationError> {
     /// let revocations = RedisRevocations::cluster([
     ///     "redis://10.0.0.5:7000/",
     ///     "redis://10.0.0.6:7000/",
@@ -167,7 +168,7 @@ impl RedisRevocations {
     /// Another key prefix (to share one Redis between services).
     ///
     /// ```no_run
-    /// # fn run() -> Result<(), tower_sliding_jwt::revocation::RevocationError> {
+    /// # fn run() -> Result<(), tower_sliding_jwt::error::RevocationError> {
     /// use tower_sliding_jwt::revocation::RedisRevocations;
     ///
     /// let revocations = RedisRevocations::connect("redis://127.0.0.1/")?.with_prefix("app:");
@@ -271,7 +272,7 @@ impl RedisRevocations {
 /// Settings of a [`RedisRevocations`] store; [`build`](RedisRevocationsBuilder::build) makes it.
 ///
 /// ```no_run
-/// # fn run() -> Result<(), tower_sliding_jwt::revocation::RevocationError> {
+/// # fn run() -> Result<(), tower_sliding_jwt::error::RevocationError> {
 /// use tower_sliding_jwt::revocation::RedisRevocations;
 ///
 /// let revocations = RedisRevocations::builder("redis://127.0.0.1/").prefix("app:").build()?;
@@ -367,7 +368,7 @@ impl RedisRevocationsBuilder {
     /// runtime. Fails on a URL it cannot read (or `rediss://` without the `redis-tls` feature).
     ///
     /// ```no_run
-    /// # fn run() -> Result<(), tower_sliding_jwt::revocation::RevocationError> {
+    /// # fn run() -> Result<(), tower_sliding_jwt::error::RevocationError> {
     /// use tower_sliding_jwt::revocation::RedisRevocations;
     ///
     /// let revocations = RedisRevocations::builder("redis://127.0.0.1/").build()?;
