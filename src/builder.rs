@@ -792,17 +792,27 @@ impl<C, R> JwtAuthBuilder<C, R> {
 impl Settings {
     fn build<C, R>(mut self, rejection: R) -> Result<JwtAuthLayer<C, R>, ConfigError> {
         crate::claims::register_layer_claims::<C>();
-        let keys = self.keys.into_iter().collect::<Result<Vec<_>, _>>()?;
+        // Every problem is reported at once, so a configuration is fixed in one round.
+        let mut problems = Vec::new();
+        let mut keys = Vec::new();
+        for key in self.keys {
+            match key {
+                Ok(key) => keys.push(key),
+                Err(error) => problems.push(ConfigError::Key(error)),
+            }
+        }
         #[cfg(feature = "jwks")]
         let has_remote = !self.remote.is_empty();
         #[cfg(not(feature = "jwks"))]
         let has_remote = false;
-        if keys.is_empty() && !has_remote {
-            return Err(ConfigError::NoKeys);
+        // A key that failed may be the signing key: what depends on it is not judged.
+        let keys_failed = !problems.is_empty();
+        if keys.is_empty() && !has_remote && !keys_failed {
+            problems.push(ConfigError::NoKeys);
         }
         let mut kids = HashSet::new();
         if keys.iter().filter_map(|(key, _)| key.kid()).any(|kid| !kids.insert(kid)) {
-            return Err(ConfigError::DuplicateKeyId);
+            problems.push(ConfigError::DuplicateKeyId);
         }
         let signing: Vec<&Key> = keys
             .iter()
@@ -810,24 +820,24 @@ impl Settings {
             .map(|(k, _)| k)
             .collect();
         if signing.len() > 1 {
-            return Err(ConfigError::SeveralSigningKeys);
+            problems.push(ConfigError::SeveralSigningKeys);
         }
         if signing.iter().any(|key| !key.can_sign()) {
-            return Err(ConfigError::SigningKeyCannotSign);
+            problems.push(ConfigError::SigningKeyCannotSign);
         }
-        self.renewal.validate()?;
+        problems.extend(self.renewal.problems());
         if signing.is_empty() && self.renewal.mode != RenewalMode::Disabled {
-            if self.renewal_chosen {
-                return Err(ConfigError::RenewalWithoutSigningKey);
+            if self.renewal_chosen && !keys_failed {
+                problems.push(ConfigError::RenewalWithoutSigningKey);
             }
             // A verifier: nothing to sign successors with, and nobody asked for them.
             self.renewal.mode = RenewalMode::Disabled;
         }
         if self.sources.is_empty() {
-            return Err(ConfigError::NoSources);
+            problems.push(ConfigError::NoSources);
         }
         if !self.sources.iter().all(TokenSource::is_well_formed) {
-            return Err(ConfigError::InvalidSourceName);
+            problems.push(ConfigError::InvalidSourceName);
         }
         let cookie = &self.renewal.cookie;
         if self
@@ -835,23 +845,28 @@ impl Settings {
             .iter()
             .any(|s| matches!(s, TokenSource::Cookie(n) if !cookie.allows_name(n)))
         {
-            return Err(ConfigError::CookiePrefixMismatch);
+            problems.push(ConfigError::CookiePrefixMismatch);
         }
         if self.max_token_bytes == 0 {
-            return Err(ConfigError::ZeroMaxTokenSize);
+            problems.push(ConfigError::ZeroMaxTokenSize);
         }
         if !quotable(&self.realm) {
-            return Err(ConfigError::InvalidHeaderValue("realm"));
+            problems.push(ConfigError::InvalidHeaderValue("realm"));
         }
         if let Some(attribute) = cookie.invalid_attribute() {
-            return Err(ConfigError::InvalidHeaderValue(attribute));
+            problems.push(ConfigError::InvalidHeaderValue(attribute));
         }
         let trusts_others = has_remote || keys.iter().any(|(_, role)| !role.is_ours());
         if trusts_others && self.audiences.is_empty() && !self.any_audience_from_trusted_keys {
-            return Err(ConfigError::TrustedKeysWithoutAudience);
+            problems.push(ConfigError::TrustedKeysWithoutAudience);
         }
         if !self.token_types.iter().all(|typ| quotable(typ) && !typ.is_empty()) {
-            return Err(ConfigError::InvalidHeaderValue("token type"));
+            problems.push(ConfigError::InvalidHeaderValue("token type"));
+        }
+        match problems.len() {
+            0 => {}
+            1 => return Err(problems.remove(0)),
+            _ => return Err(ConfigError::Several(problems)),
         }
         let signing_header = signing.first().map(|key| jose_header(key.algorithm(), key.kid()));
         let mut rules = Rules {
@@ -986,6 +1001,27 @@ mod tests {
             assert_eq!(refused, ConfigError::InvalidHeaderValue("cookie domain"), "{domain:?}");
         }
         assert!(cookie(CookieSettings::new().path("/app").domain(".example.com")).build().is_ok());
+        // Every problem at once, in the order they are checked.
+        let everything_wrong = b()
+            .hs256(b"short")
+            .token_sources([TokenSource::cookie("token")])
+            .renewal(
+                RenewalPolicy::new().ttl(Duration::ZERO).cookie(CookieSettings::new().path("/;")),
+            )
+            .realm("a\"b");
+        let problems = err(everything_wrong);
+        let ConfigError::Several(list) = &problems else { panic!("{problems:?}") };
+        assert!(matches!(list[0], ConfigError::Key(KeyError::SecretTooShort { .. })), "{list:?}");
+        assert_eq!(
+            list[1..],
+            [
+                ConfigError::ZeroTtl,
+                ConfigError::InvalidHeaderValue("realm"),
+                ConfigError::InvalidHeaderValue("cookie path"),
+            ]
+        );
+        let message = problems.to_string();
+        assert!(message.starts_with("4 configuration problems: "), "{message}");
         let twins = b()
             .signing_key(Key::hs256(SECRET).unwrap().with_kid("k"))
             .previous_key(Key::hs256(SECRET).unwrap().with_kid("k"));

@@ -139,6 +139,9 @@ pub enum ConfigError {
     /// so a token their issuer made for any other service would be accepted. Add
     /// [`audience`](crate::JwtAuthBuilder::audience).
     TrustedKeysWithoutAudience,
+    /// More than one of the problems above, all of them, in the order the builder checks
+    /// them (a configuration with one problem reports that problem itself).
+    Several(Vec<ConfigError>),
 }
 
 impl fmt::Display for ConfigError {
@@ -185,18 +188,22 @@ impl fmt::Display for ConfigError {
                 "third-party keys need an audience, or their issuer's tokens for any service \
                  would be accepted; configure audience()",
             ),
+            ConfigError::Several(problems) => {
+                write!(f, "{} configuration problems: ", problems.len())?;
+                for (i, problem) in problems.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("; ")?;
+                    }
+                    problem.fmt(f)?;
+                }
+                Ok(())
+            }
         }
     }
 }
 
-impl Error for ConfigError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            ConfigError::Key(e) => Some(e),
-            _ => None,
-        }
-    }
-}
+// The key's reason is in the message already: a chain printer would show it twice.
+impl Error for ConfigError {}
 
 impl From<KeyError> for ConfigError {
     fn from(e: KeyError) -> Self {
@@ -588,8 +595,8 @@ impl fmt::Display for JwksError {
 impl Error for JwksError {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         match self {
+            // The key's reason is in the message already, the transport's is not.
             JwksError::Transport(e) => Some(e.as_ref()),
-            JwksError::Keys(e) => Some(e),
             _ => None,
         }
     }
@@ -613,3 +620,41 @@ impl fmt::Display for InvalidOrigin {
 }
 
 impl Error for InvalidOrigin {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every message of an error's chain (`Display`, then each `source()`), as a chain printer
+    /// such as anyhow's shows them.
+    fn chain(error: &dyn Error) -> Vec<String> {
+        let mut messages = vec![error.to_string()];
+        let mut next = error.source();
+        while let Some(source) = next {
+            messages.push(source.to_string());
+            next = source.source();
+        }
+        messages
+    }
+
+    #[test]
+    fn a_reason_appears_once_in_its_chain() {
+        let key = KeyError::SecretTooShort { algorithm: Algorithm::HS256, actual: 5, minimum: 32 };
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let mut errors: Vec<Box<dyn Error>> = vec![
+            Box::new(ConfigError::Key(key.clone())),
+            Box::new(RevocationError::with_source("the store is unreachable", io)),
+        ];
+        #[cfg(feature = "jwks")]
+        errors.push(Box::new(JwksError::Keys(key.clone())));
+        for error in &errors {
+            let messages = chain(error.as_ref());
+            for (i, message) in messages.iter().enumerate() {
+                for later in &messages[i + 1..] {
+                    assert!(!message.contains(later.as_str()), "{messages:?}");
+                }
+            }
+        }
+        assert!(ConfigError::Key(key).to_string().contains("32"), "the reason is in the message");
+    }
+}

@@ -646,27 +646,29 @@ impl RenewalPolicy {
     }
 
     /// Check the numbers against each other.
-    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+    /// Every problem of the policy, none when it is consistent.
+    pub(crate) fn problems(&self) -> Vec<ConfigError> {
         let ttl = secs(self.ttl);
+        let mut problems = Vec::new();
         if ttl == 0 {
-            return Err(ConfigError::ZeroTtl);
+            problems.push(ConfigError::ZeroTtl);
         }
         match self.trigger {
             Trigger::Within(threshold) if threshold > ttl => {
-                return Err(ConfigError::ThresholdExceedsTtl);
+                problems.push(ConfigError::ThresholdExceedsTtl);
             }
             Trigger::Fraction(f) if !(f > 0.0 && f <= 1.0) => {
-                return Err(ConfigError::InvalidFraction);
+                problems.push(ConfigError::InvalidFraction);
             }
             _ => {}
         }
         if secs(self.max_session) < ttl {
-            return Err(ConfigError::MaxSessionShorterThanTtl);
+            problems.push(ConfigError::MaxSessionShorterThanTtl);
         }
         if self.longest_session.is_some_and(|longest| longest < self.max_session) {
-            return Err(ConfigError::LongestSessionShorterThanMaxSession);
+            problems.push(ConfigError::LongestSessionShorterThanMaxSession);
         }
-        Ok(())
+        problems
     }
 
     /// Whether a response with this status and these headers may carry a renewal.
@@ -729,28 +731,19 @@ mod tests {
     #[test]
     fn validation_refuses_inconsistent_numbers() {
         let p = RenewalPolicy::new().ttl(Duration::from_secs(60));
-        assert_eq!(
-            p.clone().renew_within(Duration::from_secs(61)).validate(),
-            Err(ConfigError::ThresholdExceedsTtl)
-        );
-        assert_eq!(
-            p.clone().renew_within_fraction(0.0).validate(),
-            Err(ConfigError::InvalidFraction)
-        );
-        assert_eq!(
-            p.clone().renew_within_fraction(1.5).validate(),
-            Err(ConfigError::InvalidFraction)
-        );
-        assert_eq!(
-            p.clone().renew_within_fraction(f64::NAN).validate(),
-            Err(ConfigError::InvalidFraction)
-        );
-        assert_eq!(
-            p.clone().max_session(Duration::from_secs(59)).validate(),
-            Err(ConfigError::MaxSessionShorterThanTtl)
-        );
-        assert_eq!(p.clone().ttl(Duration::ZERO).validate(), Err(ConfigError::ZeroTtl));
-        assert_eq!(p.validate(), Ok(()));
+        let cases = [
+            (p.clone().renew_within(Duration::from_secs(61)), ConfigError::ThresholdExceedsTtl),
+            (p.clone().renew_within_fraction(0.0), ConfigError::InvalidFraction),
+            (p.clone().renew_within_fraction(1.5), ConfigError::InvalidFraction),
+            (p.clone().renew_within_fraction(f64::NAN), ConfigError::InvalidFraction),
+            (p.clone().max_session(Duration::from_secs(59)), ConfigError::MaxSessionShorterThanTtl),
+        ];
+        for (policy, problem) in cases {
+            assert_eq!(policy.problems(), [problem]);
+        }
+        // A zero lifetime is one problem (the threshold and session checks still hold).
+        assert_eq!(p.clone().ttl(Duration::ZERO).problems(), [ConfigError::ZeroTtl]);
+        assert!(p.problems().is_empty());
     }
 
     #[test]
