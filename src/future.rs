@@ -100,15 +100,20 @@ where
     C: Send + Sync + 'static,
 {
     /// The claims are in the request: the route's check if it has one, else the call.
-    pub(crate) fn admitted(self) -> State<S, ReqBody, C, R> {
-        let check = self.config.require.as_ref().and_then(|require| {
-            let claims = self.parts.extensions.get::<Claims<C>>()?.clone();
-            Some(require(claims, &self.parts))
-        });
-        match check {
-            Some(check) => State::Checking { check: Check::Claims(check), waiting: Some(self) },
-            None => self.call(),
-        }
+    pub(crate) fn admitted<ResBody>(self) -> State<S, ReqBody, C, R>
+    where
+        S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+        R: RejectionHandler<ResBody>,
+    {
+        let Some(require) = &self.config.require else {
+            return self.call();
+        };
+        // Admitted claims are always there; if they were not, the check could not pass.
+        let Some(claims) = self.parts.extensions.get::<Claims<C>>().cloned() else {
+            return self.refused(&Rejection::Missing);
+        };
+        let check = require(claims, &self.parts);
+        State::Checking { check: Check::Claims(check), waiting: Some(self) }
     }
 
     /// Every check passed.
