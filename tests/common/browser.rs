@@ -121,9 +121,29 @@ pub async fn text(client: &Client, id: &str) -> String {
     element(client, id).await.text().await.expect("its text")
 }
 
-/// Click the element with this id.
+/// Click the element with this id, as a user would: centred in the view, once the page has
+/// laid itself out. A page that reflowed between finding the element and clicking it (the
+/// browser then reports the click as intercepted) is given another frame, a few times.
 pub async fn click(client: &Client, id: &str) {
-    element(client, id).await.click().await.unwrap_or_else(|e| panic!("click #{id}: {e}"));
+    try_click(client, id).await.unwrap_or_else(|e| panic!("click #{id}: {e}"));
+}
+
+/// [`click`], or why the browser would not (the element hidden or covered meanwhile, say).
+pub async fn try_click(client: &Client, id: &str) -> Result<(), String> {
+    const SETTLE: &str = "arguments[0].scrollIntoView({ block: 'center' }); \
+        return new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));";
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let target = element(client, id).await;
+        let argument = serde_json::to_value(&target).expect("an element reference");
+        client.execute(SETTLE, vec![argument]).await.map_err(|e| e.to_string())?;
+        match target.click().await {
+            Ok(()) => return Ok(()),
+            Err(e) if attempt < 5 && e.to_string().contains("click intercepted") => continue,
+            Err(e) => return Err(e.to_string()),
+        }
+    }
 }
 
 /// The element with this id.
