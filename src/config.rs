@@ -90,10 +90,8 @@ impl Core {
         }
         // A key no fresh set knows: a provider may have rotated its keys. (A stale set is being
         // fetched again already.)
-        for remote in &self.remote {
-            if remote.snapshot().is_some() {
-                remote.unknown_kid();
-            }
+        for remote in self.remote.iter().filter(|remote| remote.fresh()) {
+            remote.unknown_kid();
         }
         Err(match result {
             _ if stale => TokenError::KeysUnavailable,

@@ -239,7 +239,8 @@ impl RemoteJwks {
         self.inner.generation.load(Ordering::Acquire) == generation && self.fresh()
     }
 
-    fn fresh(&self) -> bool {
+    /// Whether the set is not older than its maximum staleness.
+    pub(crate) fn fresh(&self) -> bool {
         let inner = &self.inner;
         let age = millis(inner.started.elapsed())
             .saturating_sub(inner.last_success.load(Ordering::Acquire));

@@ -261,11 +261,8 @@ impl RedisRevocations {
         let until = super::retained_until(until, unix_now());
         let mut command = redis::cmd("SET");
         command.arg(&key).arg(value).arg("EXAT").arg(until);
-        match tokio::time::timeout(self.timeout, self.connection.clone().send(command)).await {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(error("Redis refused the revocation", &e)),
-            Err(_) => Err(RevocationError::new("Redis did not answer in time")),
-        }
+        let answer = self.connection.clone().send(command);
+        answered(self.timeout, answer, "Redis refused the revocation").await.map(drop)
     }
 }
 
@@ -567,7 +564,10 @@ impl RevocationCheck for RedisRevocations {
         let answer = self.connection.clone().send(command);
         let timeout = self.timeout;
         RevocationFuture::pending(async move {
-            let values = read_entries(answered(timeout, answer).await?, keys.len())?;
+            let values = read_entries(
+                answered(timeout, answer, "Redis could not be asked").await?,
+                keys.len(),
+            )?;
             Ok(asked.status(&values))
         })
     }
@@ -584,7 +584,7 @@ impl RedisRevocations {
         keys: Vec<String>,
         asked: Asked,
     ) -> RevocationFuture {
-        if let Some(values) = local.get(&keys.iter().collect::<Vec<_>>()) {
+        if let Some(values) = local.get(&keys) {
             return RevocationFuture::ready(Ok(asked.status(&values)));
         }
         let ticket = local.ticket();
@@ -594,7 +594,7 @@ impl RedisRevocations {
         let answer = self.connection.clone().send_together(pipeline);
         let (timeout, local) = (self.timeout, local.clone());
         RevocationFuture::pending(async move {
-            let reply = match answered(timeout, answer).await? {
+            let reply = match answered(timeout, answer, "Redis could not be asked").await? {
                 redis::Value::Array(mut replies) if replies.len() == 1 => replies.remove(0),
                 _ => return Err(RevocationError::new("Redis answered something else (response)")),
             };
@@ -626,11 +626,15 @@ impl Asked {
     }
 }
 
-/// Redis's reply within `timeout`.
-async fn answered(timeout: Duration, answer: Answer) -> Result<redis::Value, RevocationError> {
+/// Redis's reply within `timeout`; an error Redis returns is reported as `what`.
+async fn answered(
+    timeout: Duration,
+    answer: Answer,
+    what: &str,
+) -> Result<redis::Value, RevocationError> {
     match tokio::time::timeout(timeout, answer).await {
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(e)) => Err(error("Redis could not be asked", &e)),
+        Ok(Err(e)) => Err(error(what, &e)),
         Err(_) => Err(RevocationError::new("Redis did not answer in time")),
     }
 }
