@@ -9,7 +9,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::redis::{DelayProxy, FakeRedis, RedisCluster, RedisServer};
+use common::redis::{RedisCluster, RedisServer, StandIn};
 use common::{Example, challenge, claims_of, example_issuer, unix_now};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
@@ -447,7 +447,7 @@ async fn a_session_ended_during_the_request_gets_no_successor() {
 async fn a_reply_of_the_wrong_shape_fails_closed() {
     let replies: [&'static [u8]; 4] = [b"*0\r\n", b"$-1\r\n", b"*1\r\n$-1\r\n", b"+OK\r\n"];
     for reply in replies {
-        let fake = FakeRedis::start(reply).await;
+        let fake = StandIn::answering_mget(reply).await;
         let process =
             Example::start("server", &[("JWT_SECRET", SECRET), ("REDIS_URL", &fake.url())]);
         let response = Client::new()
@@ -523,7 +523,7 @@ async fn local_answers_never_miss_a_revocation_that_races_their_fill() {
 async fn local_answers_behind_a_slow_link_never_miss_a_revocation() {
     let Some(redis) = RedisServer::start() else { return };
     // Answers and pushes come back late: the fill races the revocation for longer.
-    let proxy = DelayProxy::start(redis.port, Duration::ZERO, Duration::from_millis(3)).await;
+    let proxy = StandIn::delaying(redis.port, Duration::ZERO, Duration::from_millis(3)).await;
     for _ in 0..3 {
         local_answers_never_outlive_a_delivered_revocation(&proxy.url(), &redis, 2_000).await;
     }

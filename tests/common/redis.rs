@@ -211,16 +211,22 @@ impl RedisCluster {
     }
 }
 
-/// A TCP proxy on loopback in front of `target`, holding back every chunk it relays for
-/// `to_server` on the way in and `to_client` on the way back (order kept): a slow network
-/// between a store and its Redis.
-pub struct DelayProxy {
+/// Something on a loopback port that a store takes for Redis: a delaying proxy in front of a
+/// real server, or a fake one. It stops when dropped.
+pub struct StandIn {
     pub port: u16,
     task: tokio::task::JoinHandle<()>,
 }
 
-impl DelayProxy {
-    pub async fn start(target: u16, to_server: Duration, to_client: Duration) -> DelayProxy {
+impl StandIn {
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// A TCP proxy in front of `target`, holding back every chunk it relays for `to_server` on
+    /// the way in and `to_client` on the way back (order kept): a slow network between a store
+    /// and its Redis.
+    pub async fn delaying(target: u16, to_server: Duration, to_client: Duration) -> StandIn {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -263,30 +269,13 @@ impl DelayProxy {
                 }
             }
         });
-        DelayProxy { port, task }
+        StandIn { port, task }
     }
 
-    pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-}
-
-impl Drop for DelayProxy {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-/// A server speaking just enough RESP to be taken for Redis: `+OK` to every command but `MGET`,
-/// which gets `mget_reply` (raw RESP bytes), whatever it asked. What a broken proxy or a
-/// misbehaving server could send.
-pub struct FakeRedis {
-    pub port: u16,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl FakeRedis {
-    pub async fn start(mget_reply: &'static [u8]) -> FakeRedis {
+    /// A server speaking just enough RESP to be taken for Redis: `+OK` to every command but
+    /// `MGET`, which gets `mget_reply` (raw RESP bytes), whatever it asked. What a broken proxy
+    /// or a misbehaving server could send.
+    pub async fn answering_mget(mget_reply: &'static [u8]) -> StandIn {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -312,15 +301,11 @@ impl FakeRedis {
                 });
             }
         });
-        FakeRedis { port, task }
-    }
-
-    pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
+        StandIn { port, task }
     }
 }
 
-impl Drop for FakeRedis {
+impl Drop for StandIn {
     fn drop(&mut self) {
         self.task.abort();
     }
