@@ -67,6 +67,31 @@ pub(crate) struct Anonymous {
     pub(crate) refuse: Responder,
 }
 
+/// Mark a request let through without a token (with axum, with the layer's way of refusing),
+/// for a handler that needs claims after all.
+#[cfg(any(feature = "axum", feature = "tonic"))]
+pub(crate) fn mark_anonymous<C, R: RejectionHandler<B>, B: Send + 'static>(
+    config: &LayerConfig<C>,
+    handler: &R,
+    parts: &mut Parts,
+) {
+    #[cfg(feature = "axum")]
+    let refuse: Responder = {
+        let handler = handler.clone();
+        let realm = config.realm.clone();
+        Arc::new(move |rejection: &Rejection, parts: &Parts| {
+            let context = RejectionContext { parts, realm: &realm };
+            Box::new(handler.respond(rejection, &context))
+        })
+    };
+    #[cfg(not(feature = "axum"))]
+    let _ = (config, handler);
+    parts.extensions.insert(Anonymous {
+        #[cfg(feature = "axum")]
+        refuse,
+    });
+}
+
 /// What the request phase decided.
 // A short-lived stack value: boxing the large variant would cost an allocation per request.
 #[allow(clippy::large_enum_variant)]
@@ -79,12 +104,18 @@ pub(crate) enum Step<C> {
     Reject(Rejection),
     /// A verified token, pending the revocation answer and the authorization check.
     Verified { claims: Claims<C>, renewal: Option<PlannedRenewal>, check: Option<RevocationFuture> },
+    /// No key we know verifies the token, but an identity provider may have rotated its keys:
+    /// decide again when this download has ended.
+    #[cfg(feature = "jwks")]
+    AwaitKeys(crate::jwks::KeysFuture),
 }
 
-/// Preflight, extraction, verification and the renewal decision.
+/// Preflight, extraction, verification and the renewal decision. With `may_await_keys`, a token
+/// of a key no remote set knows yet waits for their refetch instead of being refused.
 pub(crate) fn authenticate<C: DeserializeOwned + Send + Sync + 'static>(
     config: &LayerConfig<C>,
     parts: &Parts,
+    may_await_keys: bool,
 ) -> Step<C> {
     let core = &config.core;
     if config.answer_preflight && is_cors_preflight(parts) {
@@ -114,7 +145,18 @@ pub(crate) fn authenticate<C: DeserializeOwned + Send + Sync + 'static>(
         return Step::Reject(Rejection::CrossSite);
     }
     let now = core.now();
-    let (claims, role) = match verify_cached(config, &found, now) {
+    let verified = verify_cached(config, &found, now);
+    #[cfg(feature = "jwks")]
+    if may_await_keys
+        && matches!(verified, Err(TokenError::UnknownKeyId | TokenError::AlgorithmMismatch))
+        && let Some(wait) = core.refetch_keys()
+    {
+        tracing::debug!(target: "tower_sliding_jwt", "unknown key; waiting for the key sets");
+        return Step::AwaitKeys(wait);
+    }
+    #[cfg(not(feature = "jwks"))]
+    let _ = may_await_keys;
+    let (claims, role) = match verified {
         Ok(verified) => verified,
         Err(TokenError::KeysUnavailable) => {
             tracing::warn!(target: "tower_sliding_jwt", "remote keys too stale; token not checked");

@@ -88,16 +88,33 @@ impl Core {
                 return result.map(|verified| (verified, KeyOrigin::Remote { set, generation }));
             }
         }
-        // A key no fresh set knows: a provider may have rotated its keys. (A stale set is being
-        // fetched again already.)
-        for remote in self.remote.iter().filter(|remote| remote.fresh()) {
-            remote.unknown_kid();
-        }
         Err(match result {
             _ if stale => TokenError::KeysUnavailable,
             Err(reason) => reason,
             Ok(_) => TokenError::UnknownKeyId,
         })
+    }
+
+    /// A token's key is unknown to every fresh remote set: a provider may have rotated its keys.
+    /// Ends when each set's download (joined or started) has ended; `None` when none will come.
+    /// Dropping it leaves the downloads running. (A stale set is fetched again periodically.)
+    #[cfg(feature = "jwks")]
+    pub(crate) fn refetch_keys(&self) -> Option<crate::jwks::KeysFuture> {
+        let waits: Vec<_> = self
+            .remote
+            .iter()
+            .filter(|remote| remote.fresh())
+            .filter_map(crate::jwks::RemoteJwks::refetch)
+            .collect();
+        if waits.is_empty() {
+            return None;
+        }
+        // The downloads run on their own; waiting for them in turn takes as long as the slowest.
+        Some(Box::pin(async move {
+            for wait in waits {
+                wait.await;
+            }
+        }))
     }
 
     pub(crate) fn ttl(&self) -> i64 {

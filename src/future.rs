@@ -8,12 +8,17 @@ use std::task::{Context, Poll, ready};
 use http::request::Parts;
 use http::{Request, Response};
 use pin_project_lite::pin_project;
+use serde::de::DeserializeOwned;
 use tower_service::Service;
 
 use crate::authenticate::{ClaimsFuture, LayerConfig, PlannedRenewal, admit, respond};
+#[cfg(feature = "jwks")]
+use crate::authenticate::{Step, authenticate};
 use crate::claims::Claims;
 use crate::reject::{Rejection, RejectionHandler};
 use crate::revocation::RevocationFuture;
+#[cfg(feature = "jwks")]
+use crate::revocation::RevocationStatus;
 
 pin_project! {
     /// The response future of [`JwtAuth`](crate::JwtAuth).
@@ -21,7 +26,8 @@ pin_project! {
     /// Either the inner service's future (plus, when the token renews, the renewal to write into
     /// its response), a rejection ready to return, or a check to wait for before the inner
     /// service is called: an asynchronous revocation answer, then the route's own check of the
-    /// claims ([`JwtAuthLayer::require`](crate::JwtAuthLayer::require)). With an asynchronous
+    /// claims ([`JwtAuthLayer::require`](crate::JwtAuthLayer::require)); or, for a token whose
+    /// key no remote JWK Set knows yet, the refetch of the sets. With an asynchronous
     /// store, the revocation answer is awaited again before a successor is signed (the handler
     /// may have ended the session).
     ///
@@ -80,6 +86,9 @@ pub(crate) enum Check {
     Revocation(RevocationFuture),
     /// The route's own check of the admitted claims.
     Claims(ClaimsFuture),
+    /// A refetch of the remote key sets; the request is then decided again.
+    #[cfg(feature = "jwks")]
+    Keys(crate::jwks::KeysFuture),
 }
 
 /// A verified request waiting for a check.
@@ -114,6 +123,39 @@ where
         };
         let check = require(claims, &self.parts);
         State::Checking { check: Check::Claims(check), waiting: Some(self) }
+    }
+
+    /// Decided again, after the remote key sets were fetched: as the service would have at once.
+    #[cfg(feature = "jwks")]
+    fn decided<ResBody>(mut self, step: Step<C>) -> State<S, ReqBody, C, R>
+    where
+        S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+        R: RejectionHandler<ResBody>,
+    {
+        match step {
+            Step::Reject(refusal) => self.refused(&refusal),
+            Step::Verified { claims, renewal, check } => {
+                self.renewal = renewal;
+                match check {
+                    Some(check) => {
+                        self.claims = Some(claims);
+                        State::Checking { check: Check::Revocation(check), waiting: Some(self) }
+                    }
+                    None => match admit(
+                        &self.config,
+                        &mut self.parts,
+                        claims,
+                        Ok(RevocationStatus::Active),
+                    ) {
+                        Ok(()) => self.admitted(),
+                        Err(refusal) => self.refused(&refusal),
+                    },
+                }
+            }
+            // The request is the one that carried a token: it is no preflight and not without
+            // one, and it waits for keys only once.
+            Step::Pass | Step::Preflight | Step::AwaitKeys(_) => self.refused(&Rejection::Missing),
+        }
     }
 
     /// Every check passed.
@@ -157,7 +199,7 @@ where
 impl<S, ReqBody, ResBody, C, R> Future for ResponseFuture<S, ReqBody, C, R>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    C: Send + Sync + 'static,
+    C: DeserializeOwned + Send + Sync + 'static,
     R: RejectionHandler<ResBody>,
 {
     type Output = Result<Response<ResBody>, S::Error>;
@@ -204,6 +246,13 @@ where
                             Ok(()) => waiting.admitted(),
                             Err(refusal) => waiting.refused(&refusal),
                         }
+                    }
+                    #[cfg(feature = "jwks")]
+                    Check::Keys(wait) => {
+                        ready!(wait.as_mut().poll(cx));
+                        let waiting = waiting.take().expect("polled after completion");
+                        let step = authenticate(&waiting.config, &waiting.parts, false);
+                        waiting.decided(step)
                     }
                     Check::Claims(check) => {
                         let outcome = ready!(check.as_mut().poll(cx));

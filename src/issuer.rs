@@ -296,7 +296,13 @@ impl Issuer {
         token: &str,
     ) -> Result<Claims<C>, TokenError> {
         let core = &self.core;
-        let (verified, _) = core.verify::<C>(token, core.now())?;
+        let result = core.verify::<C>(token, core.now());
+        // A rotation at an identity provider: fetched for the next call, not awaited here.
+        #[cfg(feature = "jwks")]
+        if matches!(result, Err(TokenError::UnknownKeyId | TokenError::AlgorithmMismatch)) {
+            drop(core.refetch_keys());
+        }
+        let (verified, _) = result?;
         let vouched = verified.role.trusted_issuer();
         Ok(Claims::new(verified.registered, verified.custom, RawToken::copied(token), vouched))
     }

@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, Weak};
 use std::time::Duration;
 
+use tokio::sync::watch;
 use tokio::time::Instant;
 
 use std::future::Future;
@@ -32,6 +33,9 @@ use http::{Request, Response, Uri};
 
 use crate::error::JwksError;
 use crate::keys::{Key, KeyRole, KeySet};
+
+/// Ends when a download that was running or started for it has ended.
+pub(crate) type KeysFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// How a document is downloaded: a GET of the URL, answering the body of a 2xx response.
 type HttpClient = Arc<
@@ -46,12 +50,13 @@ type HttpClient = Arc<
 /// - The set is fetched once when built (an unreachable URL is an error at start-up), then every
 ///   `refresh_every` (default 5 minutes) by a background task, which ends when the last handle
 ///   is dropped.
-/// - A token whose `kid` the set does not know triggers one refetch, at most once per
-///   `min_refetch_interval` (default 30 s) of such refetches however many such tokens arrive;
-///   the periodic refresh does not count against it. So a key rotation is picked up at once,
-///   even right after start-up or a refresh, and a flood of made-up `kid`s cannot turn into a
-///   flood of fetches. The token itself is refused; a client retrying after the refetch
-///   succeeds.
+/// - A request whose token names a `kid` the set does not know waits for one download and is
+///   then decided with the keys it brought: it joins the download already running, if any, or
+///   starts one, at most once per `min_refetch_interval` (default 30 s) however many such tokens
+///   arrive; the periodic refresh does not count against it. So a key rotation is picked up by
+///   the first request that needs it, even right after start-up or a refresh, and a flood of
+///   made-up `kid`s cannot turn into a flood of fetches. The wait is bounded by the fetch
+///   `timeout`; a token whose `kid` arrives while no refetch is allowed is refused at once.
 /// - One download at a time: the periodic refresh and the refetch share it, so an older
 ///   download never replaces a newer set.
 /// - Requests read an immutable snapshot (one `Arc` clone): no lock is held while fetching.
@@ -104,6 +109,8 @@ struct Inner {
     generation: AtomicU64,
     /// Held by the one download in flight.
     fetching: AtomicBool,
+    /// Downloads ended (well or not), counted: a request waiting for new keys watches it.
+    downloads: watch::Sender<u64>,
     /// One plus the milliseconds since `started` of the last refetch for an unknown `kid` (0:
     /// none yet). Periodic refreshes do not count: a rotation right after one is still picked
     /// up at once.
@@ -276,28 +283,33 @@ impl RemoteJwks {
         self.inner.keys.read().unwrap_or_else(PoisonError::into_inner).keys.iter().count()
     }
 
-    /// A token named a `kid` the set does not know: refetch in the background, unless a fetch
-    /// is running or the last refetch for an unknown `kid` was less than the minimum interval
-    /// ago. Of many such tokens at once, one wins the slot and the others fetch nothing.
-    pub(crate) fn unknown_kid(&self) {
+    /// A token named a `kid` the set does not know: wait for the download in flight, or start
+    /// one unless the last refetch for an unknown `kid` was less than the minimum interval ago.
+    /// `None` when no download will come (or no runtime to run one). Dropping the future leaves
+    /// the download running.
+    pub(crate) fn refetch(&self) -> Option<KeysFuture> {
         let inner = &self.inner;
-        let now = millis(inner.started.elapsed()).saturating_add(1);
-        let last = inner.last_refetch.load(Ordering::Acquire);
-        if last != 0 && now.saturating_sub(last) < millis(inner.min_refetch_interval) {
-            return;
+        let runtime = tokio::runtime::Handle::try_current().ok()?;
+        // Watched before looking at `fetching`: a download that ends in between is still seen.
+        let mut ended = inner.downloads.subscribe();
+        if !inner.fetching.load(Ordering::Acquire) {
+            let now = millis(inner.started.elapsed()).saturating_add(1);
+            let last = inner.last_refetch.load(Ordering::Acquire);
+            if last != 0 && now.saturating_sub(last) < millis(inner.min_refetch_interval) {
+                return None;
+            }
+            // Of many such tokens at once, one starts the download and the others join it.
+            if !inner.fetching.swap(true, Ordering::AcqRel) {
+                inner.last_refetch.store(now, Ordering::Release);
+                let task = Arc::clone(inner);
+                runtime.spawn(async move { download_held(&task).await });
+            }
         }
-        if inner
-            .last_refetch
-            .compare_exchange(last, now, Ordering::AcqRel, Ordering::Acquire)
-            .is_err()
-        {
-            return;
-        }
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        let inner = Arc::clone(inner);
-        runtime.spawn(async move { refresh(&inner).await });
+        let timeout = inner.timeout;
+        Some(Box::pin(async move {
+            // A download ends within its own timeout; this bound only guards against a stuck one.
+            let _ = tokio::time::timeout(timeout, ended.changed()).await;
+        }))
     }
 }
 
@@ -555,6 +567,7 @@ impl RemoteJwksBuilder {
             keys: RwLock::new(Current { keys: Arc::new(keys), generation: 1, document }),
             generation: AtomicU64::new(1),
             fetching: AtomicBool::new(false),
+            downloads: watch::Sender::new(0),
             last_refetch: AtomicU64::new(0),
             last_success: AtomicU64::new(0),
             started: Instant::now(),
@@ -618,11 +631,16 @@ async fn refresh_periodically(inner: Weak<Inner>, every: Duration) {
 }
 
 /// Fetch the set again, unless a download is already running (its result is as new as ours
-/// would be); keep the old set if that fails.
+/// would be).
 async fn refresh(inner: &Inner) {
-    if inner.fetching.swap(true, Ordering::AcqRel) {
-        return;
+    if !inner.fetching.swap(true, Ordering::AcqRel) {
+        download_held(inner).await;
     }
+}
+
+/// The download of the caller that set `fetching`: keep the old set if it fails, then release
+/// the flag and tell the waiting requests.
+async fn download_held(inner: &Inner) {
     match download(&inner.client, &inner.url, &inner.issuer, inner.timeout).await {
         Ok((keys, document)) => {
             let mut current = inner.keys.write().unwrap_or_else(PoisonError::into_inner);
@@ -642,6 +660,7 @@ async fn refresh(inner: &Inner) {
         }
     }
     inner.fetching.store(false, Ordering::Release);
+    inner.downloads.send_modify(|ended| *ended += 1);
 }
 
 async fn download(

@@ -10,9 +10,7 @@ use serde::de::DeserializeOwned;
 use tower_service::Service;
 
 #[cfg(any(feature = "axum", feature = "tonic"))]
-use crate::authenticate::Anonymous;
-#[cfg(feature = "axum")]
-use crate::authenticate::Responder;
+use crate::authenticate::mark_anonymous;
 use crate::authenticate::{LayerConfig, Step, admit, authenticate, preflight_response, respond};
 use crate::claims::NoCustomClaims;
 use crate::future::{Check, ResponseFuture, Waiting};
@@ -118,15 +116,22 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let (parts, body) = request.into_parts();
-        match authenticate(&self.config, &parts) {
+        match authenticate(&self.config, &parts, true) {
             Step::Pass => {
                 #[cfg(any(feature = "axum", feature = "tonic"))]
-                let parts = self.mark_anonymous(parts);
+                let mut parts = parts;
+                #[cfg(any(feature = "axum", feature = "tonic"))]
+                mark_anonymous(&self.config, &self.rejection, &mut parts);
                 ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)), None)
             }
             Step::Preflight => ResponseFuture::rejected(preflight_response()),
             Step::Reject(rejection) => {
                 ResponseFuture::rejected(respond(&self.config, &self.rejection, &rejection, &parts))
+            }
+            #[cfg(feature = "jwks")]
+            Step::AwaitKeys(wait) => {
+                let waiting = self.waiting(parts, body, None, None);
+                ResponseFuture::checking(Check::Keys(wait), waiting)
             }
             Step::Verified { claims, renewal, check } => {
                 let answer = match check.map(RevocationFuture::into_ready) {
@@ -152,20 +157,8 @@ where
                         renewal,
                     );
                 }
-                // A check to wait for: the readied service goes with the request, a clone
-                // stays for the next one.
-                let ready_clone = self.inner.clone();
-                let service = std::mem::replace(&mut self.inner, ready_clone);
                 let (claims, pending) = pending.unzip();
-                let waiting = Waiting {
-                    service,
-                    parts,
-                    body,
-                    claims,
-                    renewal,
-                    config: Arc::clone(&self.config),
-                    rejection: self.rejection.clone(),
-                };
+                let waiting = self.waiting(parts, body, claims, renewal);
                 match pending {
                     Some(pending) => ResponseFuture::checking(Check::Revocation(pending), waiting),
                     None => ResponseFuture::from_state(waiting.admitted()),
@@ -175,30 +168,20 @@ where
     }
 }
 
-impl<S, C, R> JwtAuth<S, C, R> {
-    /// Mark a request let through without a token (with axum, with the layer's way of
-    /// refusing), for a handler that needs claims after all.
-    #[cfg(any(feature = "axum", feature = "tonic"))]
-    fn mark_anonymous<B>(&self, mut parts: http::request::Parts) -> http::request::Parts
-    where
-        R: RejectionHandler<B>,
-        B: Send + 'static,
-    {
-        #[cfg(feature = "axum")]
-        let refuse: Responder = {
-            use crate::reject::{Rejection, RejectionContext};
-            let handler = self.rejection.clone();
-            let realm = self.config.realm.clone();
-            Arc::new(move |rejection: &Rejection, parts: &http::request::Parts| {
-                let context = RejectionContext { parts, realm: &realm };
-                Box::new(handler.respond(rejection, &context))
-            })
-        };
-        parts.extensions.insert(Anonymous {
-            #[cfg(feature = "axum")]
-            refuse,
-        });
-        parts
+impl<S: Clone, C, R: Clone> JwtAuth<S, C, R> {
+    /// A request that waits for a check: the readied service goes with it, a clone stays for the
+    /// next one.
+    fn waiting<B>(
+        &mut self,
+        parts: http::request::Parts,
+        body: B,
+        claims: Option<crate::Claims<C>>,
+        renewal: Option<crate::authenticate::PlannedRenewal>,
+    ) -> Waiting<S, B, C, R> {
+        let ready_clone = self.inner.clone();
+        let service = std::mem::replace(&mut self.inner, ready_clone);
+        let config = Arc::clone(&self.config);
+        Waiting { service, parts, body, claims, renewal, config, rejection: self.rejection.clone() }
     }
 }
 
