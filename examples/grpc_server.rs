@@ -37,15 +37,13 @@ async fn main() -> ExitCode {
     };
     // Sliding renewal: a call in a token's last `REFRESH_WITHIN_SECS` gets a successor in the
     // response metadata `x-refreshed-token`, never past `MAX_SESSION_SECS` after login.
-    let renewal = RenewalPolicy::new()
-        .ttl(settings.ttl)
-        .renew_within(settings.refresh_within)
-        .max_session(settings.max_session)
-        .mode(settings.mode);
+    let renewal = RenewalPolicy::new().renew_within(settings.refresh_within).mode(settings.mode);
     let auth = JwtAuthLayer::builder()
         .claims::<Value>()
         .hs256(&settings.secret)
         .issuer(settings.issuer.clone())
+        .token_lifetime(settings.ttl)
+        .session_limit(settings.max_session)
         .renewal(renewal)
         .build();
     let auth = match auth {

@@ -57,15 +57,13 @@ async fn main() -> ExitCode {
     };
     // Sliding renewal: a request in a token's last `REFRESH_WITHIN_SECS` gets a successor in
     // `x-refreshed-token`, living `TOKEN_TTL_SECS`, never past `MAX_SESSION_SECS` after login.
-    let renewal = RenewalPolicy::new()
-        .ttl(settings.ttl)
-        .renew_within(settings.refresh_within)
-        .max_session(settings.max_session)
-        .mode(settings.mode);
+    let renewal = RenewalPolicy::new().renew_within(settings.refresh_within).mode(settings.mode);
     let auth = JwtAuthLayer::builder()
         .claims::<Value>()
         .hs256(&settings.secret)
         .issuer(settings.issuer.clone())
+        .token_lifetime(settings.ttl)
+        .session_limit(settings.max_session)
         .renewal(renewal)
         .build();
     let auth = match auth {

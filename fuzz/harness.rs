@@ -13,7 +13,7 @@ use tower::util::BoxCloneSyncService;
 use tower::{Service, ServiceBuilder, ServiceExt as _, service_fn};
 use tower_sliding_jwt::revocation::InMemoryRevocations;
 use tower_sliding_jwt::testing::TokenFactory;
-use tower_sliding_jwt::{Issuer, JwtAuthLayer, Key, ManualClock, RenewalPolicy, TokenSource};
+use tower_sliding_jwt::{Issuer, JwtAuthLayer, Key, ManualClock, TokenSource};
 
 /// The fixed "now" of every run, so the fuzzer can learn dates near it.
 pub const NOW: i64 = 1_700_000_000;
@@ -45,7 +45,7 @@ impl Harness {
                 TokenSource::cookie("token"),
                 TokenSource::query("token"),
             ])
-            .renewal(RenewalPolicy::new().max_session(Duration::from_secs(3_600)))
+            .session_limit(Duration::from_secs(3_600))
             .revocation(revocations)
             .clock(clock)
             .build()

@@ -16,13 +16,12 @@ use crate::claims::{Claims, RegisteredClaims};
 use crate::clock::secs;
 use crate::config::Core;
 use crate::csrf::CsrfPolicy;
-use crate::error::{IssueError, RevocationError, TokenError};
+use crate::error::{IssueError, RenewError, RevocationError, TokenError};
 use crate::keys::KeyRole;
 use crate::raw_token::RawToken;
 use crate::reject::{Forbidden, Rejection, RejectionContext, RejectionHandler, forbid_storing};
 use crate::renewal::response::{handler_delivered, write_advice, write_token};
-use crate::renewal::rule::{Renewable, renewable, successor_exp};
-use crate::renewal::successor::successor_payload;
+use crate::renewal::rule::{Renewable, renewable};
 use crate::renewal::{NoRenewal, RenewalMode};
 use crate::revocation::{Refusal, RevocationFuture, RevocationStatus, verdict};
 use crate::source::{Found, Token, TokenSource, extract};
@@ -306,7 +305,7 @@ impl PlannedRenewal {
         // The time left in the session, for our own tokens, when the policy announces it.
         let session_left = match (&policy.session_header, role.is_ours(), claims.session_start()) {
             (Some(_), true, Some(start)) => {
-                let max = claims.session_max.unwrap_or(secs(policy.max_session));
+                let max = claims.session_limit.unwrap_or(secs(core.lifetimes.session_limit));
                 Some(start.saturating_add(max).saturating_sub(now).max(0))
             }
             _ => None,
@@ -333,11 +332,12 @@ impl PlannedRenewal {
         now: i64,
     ) -> Option<Kind> {
         let policy = &core.renewal;
-        if policy.mode == RenewalMode::Disabled || !policy.triggers(claims, now) {
+        if policy.mode == RenewalMode::Disabled
+            || !policy.triggers(claims, now, core.lifetimes.token_secs())
+        {
             return None;
         }
-        let plan =
-            renewable(claims, role, core.issuer.as_deref(), policy.ttl, policy.max_session, now);
+        let plan = renewable(claims, role, core.issuer.as_deref(), &core.lifetimes, now);
         let renewable = match plan {
             Ok(renewable) => renewable,
             Err(reason) => {
@@ -422,23 +422,14 @@ impl PlannedRenewal {
         }
         let sub = sub.as_deref();
         // Asked again now: the token may have expired while the handler ran.
-        let new_exp = match successor_exp(self.old_exp, renewable.cap, renewable.ttl, now) {
-            Ok(new_exp) => new_exp,
+        let (token, new_exp) = match core.successor(&payload, self.old_exp, &renewable, now) {
+            Ok(successor) => successor,
+            Err(RenewError::Issue(error)) if error != IssueError::TooLarge => {
+                tracing::warn!(target: "tower_sliding_jwt", sub, %error, "renewal failed");
+                return;
+            }
             Err(reason) => {
                 tracing::debug!(target: "tower_sliding_jwt", sub, %reason, "not renewed");
-                return;
-            }
-        };
-        let signed = successor_payload(&payload, renewable.session_start, new_exp, now)
-            .and_then(|json| core.sign_json(&json));
-        let token = match signed {
-            Ok(token) => token,
-            Err(error @ IssueError::TooLarge) => {
-                tracing::debug!(target: "tower_sliding_jwt", sub, %error, "not renewed");
-                return;
-            }
-            Err(error) => {
-                tracing::warn!(target: "tower_sliding_jwt", sub, %error, "renewal failed");
                 return;
             }
         };
@@ -447,7 +438,7 @@ impl PlannedRenewal {
             target: "tower_sliding_jwt",
             sub,
             exp = new_exp,
-            cap = renewable.cap,
+            session_expires_at = renewable.session_expires_at,
             "token renewed"
         );
     }

@@ -17,7 +17,7 @@ use crate::error::{ConfigError, KeyError};
 use crate::keys::{Key, KeyRole, KeySet, jose_header};
 use crate::layer::JwtAuthLayer;
 use crate::reject::{DefaultRejection, quotable};
-use crate::renewal::{RenewalMode, RenewalPolicy};
+use crate::renewal::{Lifetimes, RenewalMode, RenewalPolicy};
 use crate::revocation::{RevocationCheck, RevocationFailure};
 use crate::source::TokenSource;
 use crate::validation::Rules;
@@ -101,7 +101,7 @@ pub const DEFAULT_TOKEN_CACHE: usize = 4096;
 ///     .issuer("https://auth.example.com")
 ///     .audience("api")
 ///     .token_sources([TokenSource::Bearer, TokenSource::cookie("token")])
-///     .renewal(RenewalPolicy::new().ttl(Duration::from_secs(600)))
+///     .token_lifetime(Duration::from_secs(600))
 ///     .build()?;
 /// # Ok::<(), tower_sliding_jwt::error::ConfigError>(())
 /// ```
@@ -125,6 +125,7 @@ struct Settings {
     require_sub: bool,
     max_token_bytes: usize,
     sources: Vec<TokenSource>,
+    lifetimes: Lifetimes,
     renewal: RenewalPolicy,
     /// Whether `renewal` was called: without a signing key, a policy nobody chose is off.
     renewal_chosen: bool,
@@ -163,6 +164,7 @@ impl JwtAuthLayer {
                 require_sub: true,
                 max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
                 sources: vec![TokenSource::Bearer],
+                lifetimes: Lifetimes::default(),
                 renewal: RenewalPolicy::new(),
                 renewal_chosen: false,
                 clock: Arc::new(SystemClock),
@@ -544,7 +546,76 @@ impl<C, R> JwtAuthBuilder<C, R> {
         self
     }
 
-    /// Sliding renewal and session lifetimes (see [`RenewalPolicy`]).
+    /// The lifetime of login and renewed tokens: how long a client may stay idle. Default
+    /// 5 minutes.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_sliding_jwt::JwtAuthLayer;
+    ///
+    /// let issuer = JwtAuthLayer::builder()
+    ///     .hs256([7u8; 32])
+    ///     .token_lifetime(Duration::from_secs(15 * 60))
+    ///     .build()?
+    ///     .issuer();
+    /// assert_eq!(issuer.issue("42", &())?.expires_in, 15 * 60);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.settings.lifetimes.token = lifetime;
+        self
+    }
+
+    /// The session limit: how long after login (`auth_time`, or `iat` for tokens without it) a
+    /// session ends, however active its client. No renewal reaches beyond it, and our tokens
+    /// that do are refused. Default 24 hours.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_sliding_jwt::JwtAuthLayer;
+    ///
+    /// // A working day: the user logs in again the next morning, however active.
+    /// let issuer = JwtAuthLayer::builder()
+    ///     .hs256([7u8; 32])
+    ///     .session_limit(Duration::from_secs(10 * 3600))
+    ///     .build()?
+    ///     .issuer();
+    /// let login = issuer.issue("42", &())?;
+    /// assert_eq!(login.session_expires_at - issuer.now(), 10 * 3600);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn session_limit(mut self, limit: Duration) -> Self {
+        self.settings.lifetimes.session_limit = limit;
+        self
+    }
+
+    /// Let a login choose a longer session limit ("remember me"), up to this one, with
+    /// [`Issuer::issue_with`](crate::Issuer::issue_with). The choice travels in the token
+    /// (`session_limit`, `token_lifetime`), every renewal keeps it, and a token of ours that
+    /// claims more than this is refused. Default: no longer sessions.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_sliding_jwt::JwtAuthLayer;
+    /// use tower_sliding_jwt::renewal::SessionLifetimes;
+    ///
+    /// let day = Duration::from_secs(24 * 3600);
+    /// let issuer = JwtAuthLayer::builder()
+    ///     .hs256([7u8; 32])
+    ///     .allow_longer_sessions(30 * day)
+    ///     .build()?
+    ///     .issuer();
+    /// let remember_me = issuer.issue_with("42", &(), SessionLifetimes::new().session_limit(30 * day))?;
+    /// assert_eq!(remember_me.session_expires_at - issuer.now(), 30 * 24 * 3600);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn allow_longer_sessions(mut self, up_to: Duration) -> Self {
+        self.settings.lifetimes.longest_session_limit = Some(up_to);
+        self
+    }
+
+    /// Sliding renewal: when tokens renew, which responses carry the successor, and how (see
+    /// [`RenewalPolicy`]).
     ///
     /// A builder without a signing key is a verifier (a resource server for an identity
     /// provider, say): renewal is off for it unless a policy is given here, and giving one that
@@ -556,12 +627,8 @@ impl<C, R> JwtAuthBuilder<C, R> {
     ///
     /// let layer = JwtAuthLayer::builder()
     ///     .hs256(b"an example secret of at least 32 bytes")
-    ///     .renewal(
-    ///         RenewalPolicy::new()
-    ///             .ttl(Duration::from_secs(15 * 60))
-    ///             .renew_within(Duration::from_secs(5 * 60))
-    ///             .max_session(Duration::from_secs(8 * 3600)),
-    ///     )
+    ///     .token_lifetime(Duration::from_secs(15 * 60))
+    ///     .renewal(RenewalPolicy::new().renew_within(Duration::from_secs(5 * 60)))
     ///     .build()?;
     /// # Ok::<(), tower_sliding_jwt::error::ConfigError>(())
     /// ```
@@ -770,19 +837,16 @@ impl<C, R> JwtAuthBuilder<C, R> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use tower_sliding_jwt::{JwtAuthLayer, RenewalPolicy};
+    /// use tower_sliding_jwt::JwtAuthLayer;
     /// use tower_sliding_jwt::error::ConfigError;
     ///
     /// let error = JwtAuthLayer::builder()
     ///     .hs256([7u8; 32])
-    ///     .renewal(
-    ///         RenewalPolicy::new()
-    ///             .ttl(Duration::from_secs(60))
-    ///             .max_session(Duration::from_secs(30)),
-    ///     )
+    ///     .token_lifetime(Duration::from_secs(60))
+    ///     .session_limit(Duration::from_secs(30))
     ///     .build()
     ///     .unwrap_err();
-    /// assert_eq!(error, ConfigError::MaxSessionShorterThanTtl);
+    /// assert_eq!(error, ConfigError::SessionLimitShorterThanTokenLifetime);
     /// ```
     pub fn build(self) -> Result<JwtAuthLayer<C, R>, ConfigError> {
         self.settings.build(self.rejection)
@@ -825,7 +889,8 @@ impl Settings {
         if signing.iter().any(|key| !key.can_sign()) {
             problems.push(ConfigError::SigningKeyCannotSign);
         }
-        problems.extend(self.renewal.problems());
+        problems.extend(self.lifetimes.problems());
+        problems.extend(self.renewal.problems(self.lifetimes.token));
         if signing.is_empty() && self.renewal.mode != RenewalMode::Disabled {
             if self.renewal_chosen && !keys_failed {
                 problems.push(ConfigError::RenewalWithoutSigningKey);
@@ -877,8 +942,8 @@ impl Settings {
             max_token_bytes: self.max_token_bytes,
             token_types: self.token_types,
             accepts_jwt_type: false,
-            max_session: secs(self.renewal.max_session),
-            longest_session: self.renewal.longest_session(),
+            session_limit: secs(self.lifetimes.session_limit),
+            longest_session_limit: self.lifetimes.longest_session_limit(),
         };
         rules.accepts_jwt_type = rules.accepts_type("JWT");
         let core = Core {
@@ -887,6 +952,7 @@ impl Settings {
             issuer: self.issuer,
             audience: self.audiences.into_iter().next(),
             renewal: self.renewal,
+            lifetimes: self.lifetimes,
             sources: self.sources,
             clock: self.clock,
             revocation: self.revocation,
@@ -932,6 +998,7 @@ impl<C, R> fmt::Debug for JwtAuthBuilder<C, R> {
             .field("issuer", &self.settings.issuer)
             .field("audiences", &self.settings.audiences)
             .field("sources", &self.settings.sources)
+            .field("lifetimes", &self.settings.lifetimes)
             .field("renewal", &self.settings.renewal)
             .field("optional", &self.settings.optional)
             .finish_non_exhaustive()
@@ -1005,9 +1072,8 @@ mod tests {
         let everything_wrong = b()
             .hs256(b"short")
             .token_sources([TokenSource::cookie("token")])
-            .renewal(
-                RenewalPolicy::new().ttl(Duration::ZERO).cookie(CookieSettings::new().path("/;")),
-            )
+            .token_lifetime(Duration::ZERO)
+            .renewal(RenewalPolicy::new().cookie(CookieSettings::new().path("/;")))
             .realm("a\"b");
         let problems = err(everything_wrong);
         let ConfigError::Several(list) = &problems else { panic!("{problems:?}") };
@@ -1015,7 +1081,7 @@ mod tests {
         assert_eq!(
             list[1..],
             [
-                ConfigError::ZeroTtl,
+                ConfigError::ZeroTokenLifetime,
                 ConfigError::InvalidHeaderValue("realm"),
                 ConfigError::InvalidHeaderValue("cookie path"),
             ]
@@ -1026,19 +1092,16 @@ mod tests {
             .signing_key(Key::hs256(SECRET).unwrap().with_kid("k"))
             .previous_key(Key::hs256(SECRET).unwrap().with_kid("k"));
         assert_eq!(err(twins), ConfigError::DuplicateKeyId);
-        let policy = RenewalPolicy::new().ttl(Duration::from_secs(60));
+        let minute = || b().hs256(SECRET).token_lifetime(Duration::from_secs(60));
+        let late = RenewalPolicy::new().renew_within(Duration::from_secs(90));
+        assert_eq!(err(minute().renewal(late)), ConfigError::ThresholdExceedsTokenLifetime);
         assert_eq!(
-            err(b().hs256(SECRET).renewal(policy.clone().renew_within(Duration::from_secs(90)))),
-            ConfigError::ThresholdExceedsTtl
+            err(minute().session_limit(Duration::from_secs(30))),
+            ConfigError::SessionLimitShorterThanTokenLifetime
         );
         assert_eq!(
-            err(b().hs256(SECRET).renewal(policy.max_session(Duration::from_secs(30)))),
-            ConfigError::MaxSessionShorterThanTtl
-        );
-        let shorter = RenewalPolicy::new().allow_longer_sessions(Duration::from_secs(3_600));
-        assert_eq!(
-            err(b().hs256(SECRET).renewal(shorter)),
-            ConfigError::LongestSessionShorterThanMaxSession
+            err(b().hs256(SECRET).allow_longer_sessions(Duration::from_secs(3_600))),
+            ConfigError::LongerSessionsShorterThanSessionLimit
         );
         assert_eq!(err(b().hs256(SECRET).token_sources([])), ConfigError::NoSources);
         assert_eq!(

@@ -342,10 +342,10 @@ pub struct RegisteredClaims {
     pub(crate) sid: Option<CompactString>,
     /// A token lifetime chosen for this login (seconds), kept by its renewals.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) session_ttl: Option<i64>,
+    pub(crate) token_lifetime: Option<i64>,
     /// A maximum session chosen for this login (seconds), kept by its renewals.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) session_max: Option<i64>,
+    pub(crate) session_limit: Option<i64>,
     /// Whether the token carries a key binding (`cnf`).
     #[serde(skip)]
     pub(crate) bound: bool,
@@ -544,7 +544,7 @@ impl RegisteredClaims {
         self.auth_time.or(self.iat)
     }
 
-    /// `session_ttl`: the token lifetime this login chose (seconds), if it chose one (see
+    /// `token_lifetime`: the token lifetime this login chose (seconds), if it chose one (see
     /// [`SessionLifetimes`](crate::renewal::SessionLifetimes)).
     ///
     /// ```
@@ -557,34 +557,34 @@ impl RegisteredClaims {
     /// # let login = issuer.issue("42", &())?;
     /// # let claims = issuer.verify::<tower_sliding_jwt::NoCustomClaims>(&login.token)?;
     /// let registered = claims.registered();
-    /// assert_eq!(registered.session_ttl(), None, "a plain login keeps the policy's lifetime");
+    /// assert_eq!(registered.token_lifetime(), None, "a plain login keeps the policy's lifetime");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn session_ttl(&self) -> Option<i64> {
-        self.session_ttl
+    pub fn token_lifetime(&self) -> Option<i64> {
+        self.token_lifetime
     }
 
-    /// `session_max`: the maximum session this login chose (seconds), if it chose one.
+    /// `session_limit`: the maximum session this login chose (seconds), if it chose one.
     ///
     /// ```
     /// use std::time::Duration;
     /// use tower_sliding_jwt::renewal::SessionLifetimes;
-    /// use tower_sliding_jwt::{JwtAuthLayer, NoCustomClaims, RenewalPolicy};
+    /// use tower_sliding_jwt::{JwtAuthLayer, NoCustomClaims};
     ///
     /// let day = Duration::from_secs(24 * 3600);
     /// let issuer = JwtAuthLayer::builder()
     ///     .hs256([7u8; 32])
-    ///     .renewal(RenewalPolicy::new().allow_longer_sessions(30 * day))
+    ///     .allow_longer_sessions(30 * day)
     ///     .build()?
     ///     .issuer();
-    /// let lifetimes = SessionLifetimes::new().max_session(30 * day);
+    /// let lifetimes = SessionLifetimes::new().session_limit(30 * day);
     /// let remember_me = issuer.issue_with("42", &(), lifetimes)?;
     /// let claims = issuer.verify::<NoCustomClaims>(&remember_me.token)?;
-    /// assert_eq!(claims.registered().session_max(), Some(30 * 24 * 3600));
+    /// assert_eq!(claims.registered().session_limit(), Some(30 * 24 * 3600));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn session_max(&self) -> Option<i64> {
-        self.session_max
+    pub fn session_limit(&self) -> Option<i64> {
+        self.session_limit
     }
 }
 
@@ -749,9 +749,9 @@ struct WireClaims {
     #[serde(default)]
     sid: Option<CompactString>,
     #[serde(default, deserialize_with = "numeric_date")]
-    session_ttl: Option<i64>,
+    token_lifetime: Option<i64>,
     #[serde(default, deserialize_with = "numeric_date")]
-    session_max: Option<i64>,
+    session_limit: Option<i64>,
     /// Only its presence matters: a key binding this crate cannot check.
     #[serde(default)]
     cnf: Option<serde::de::IgnoredAny>,
@@ -804,8 +804,8 @@ pub(crate) fn parse_registered(payload: &[u8]) -> Result<RegisteredClaims, Token
         jti: wire.jti,
         auth_time: wire.auth_time,
         sid: wire.sid,
-        session_ttl: wire.session_ttl,
-        session_max: wire.session_max,
+        token_lifetime: wire.token_lifetime,
+        session_limit: wire.session_limit,
         bound: wire.cnf.is_some(),
     })
 }

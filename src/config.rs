@@ -6,12 +6,15 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use crate::clock::{Clock, secs};
+use crate::clock::Clock;
 use crate::crypto::random_id;
+use crate::error::RenewError;
 use crate::error::{IssueError, TokenError};
 use crate::jws::{self, Verified};
 use crate::keys::{KeyOrigin, KeySet};
-use crate::renewal::RenewalPolicy;
+use crate::renewal::rule::{Renewable, successor_exp};
+use crate::renewal::successor::successor_payload;
+use crate::renewal::{Lifetimes, RenewalPolicy};
 use crate::revocation::{RevocationCheck, RevocationFailure};
 use crate::source::TokenSource;
 use crate::validation::Rules;
@@ -24,6 +27,7 @@ pub(crate) struct Core {
     /// The `aud` put in the tokens we sign.
     pub(crate) audience: Option<String>,
     pub(crate) renewal: RenewalPolicy,
+    pub(crate) lifetimes: Lifetimes,
     pub(crate) sources: Vec<TokenSource>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) revocation: Option<Arc<dyn RevocationCheck>>,
@@ -117,8 +121,20 @@ impl Core {
         }))
     }
 
-    pub(crate) fn ttl(&self) -> i64 {
-        secs(self.renewal.ttl)
+    /// The successor of a renewable token, signed at `now`, and its `exp`: the one way sliding
+    /// renewal and explicit renewal make it. `payload` is the token's verified payload.
+    pub(crate) fn successor(
+        &self,
+        payload: &[u8],
+        old_exp: i64,
+        renewable: &Renewable,
+        now: i64,
+    ) -> Result<(String, i64), RenewError> {
+        let exp =
+            successor_exp(old_exp, renewable.session_expires_at, renewable.token_lifetime, now)?;
+        let json = successor_payload(payload, renewable.session_start, exp, now)
+            .map_err(RenewError::Issue)?;
+        Ok((self.sign_json(&json).map_err(RenewError::Issue)?, exp))
     }
 
     /// The name of the first cookie source, where login and renewal cookies go.

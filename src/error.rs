@@ -95,7 +95,7 @@ impl Error for KeyError {}
 ///
 /// let error = JwtAuthLayer::builder().build().unwrap_err();
 /// assert_eq!(error, ConfigError::NoKeys);
-/// assert_eq!(error.to_string(), "no key is configured");
+/// assert!(error.to_string().starts_with("no key is configured: add a signing key"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -112,17 +112,17 @@ pub enum ConfigError {
     RenewalWithoutSigningKey,
     /// Two keys share a `kid`.
     DuplicateKeyId,
-    /// The renewal threshold is longer than the lifetime of a renewed token, so every token
-    /// would renew on every request.
-    ThresholdExceedsTtl,
+    /// The renewal threshold is longer than the token lifetime, so every token would renew on
+    /// every request.
+    ThresholdExceedsTokenLifetime,
     /// The renewal fraction is not within `(0, 1]`.
     InvalidFraction,
-    /// The absolute session limit is shorter than one token lifetime.
-    MaxSessionShorterThanTtl,
-    /// The longest session a login may choose is shorter than the maximum session.
-    LongestSessionShorterThanMaxSession,
+    /// The session limit is shorter than one token lifetime.
+    SessionLimitShorterThanTokenLifetime,
+    /// The longest session limit a login may choose is shorter than the session limit.
+    LongerSessionsShorterThanSessionLimit,
     /// The token lifetime is zero.
-    ZeroTtl,
+    ZeroTokenLifetime,
     /// No token source was configured.
     NoSources,
     /// A cookie or query parameter name is empty or contains separators.
@@ -148,39 +148,57 @@ impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ConfigError::Key(e) => e.fmt(f),
-            ConfigError::NoKeys => f.write_str("no key is configured"),
+            ConfigError::NoKeys => f.write_str(
+                "no key is configured: add a signing key (hs256, signing_key), a key to verify \
+                 with (trusted_key), or remote_jwks",
+            ),
             ConfigError::SeveralSigningKeys => f.write_str(
                 "only one signing key may be configured; add older keys as previous keys",
             ),
-            ConfigError::SigningKeyCannotSign => {
-                f.write_str("the signing key holds no secret or private key")
-            }
+            ConfigError::SigningKeyCannotSign => f.write_str(
+                "the signing key holds no secret or private key: give the private key, or pass a \
+                 public key as trusted_key or previous_key to verify with it only",
+            ),
             ConfigError::RenewalWithoutSigningKey => f.write_str(
                 "the renewal policy renews tokens but no key signs: add a signing key, or \
                      leave the renewal policy out (a builder without a signing key verifies only)",
             ),
-            ConfigError::DuplicateKeyId => f.write_str("two keys have the same kid"),
-            ConfigError::ThresholdExceedsTtl => {
-                f.write_str("the renewal threshold exceeds the token lifetime")
+            ConfigError::DuplicateKeyId => {
+                f.write_str("two keys have the same kid: give each key its own with_kid")
             }
-            ConfigError::InvalidFraction => {
-                f.write_str("the renewal fraction must be greater than 0 and at most 1")
+            ConfigError::ThresholdExceedsTokenLifetime => f.write_str(
+                "the renewal threshold exceeds the token lifetime: lower renew_within or raise \
+                 token_lifetime",
+            ),
+            ConfigError::InvalidFraction => f.write_str(
+                "the renewal fraction must be greater than 0 and at most 1 (renew_within_fraction)",
+            ),
+            ConfigError::SessionLimitShorterThanTokenLifetime => f.write_str(
+                "the session limit is shorter than the token lifetime: raise session_limit or \
+                 lower token_lifetime",
+            ),
+            ConfigError::LongerSessionsShorterThanSessionLimit => f.write_str(
+                "allow_longer_sessions is shorter than the session limit: give it a longer \
+                 duration, or leave it out",
+            ),
+            ConfigError::ZeroTokenLifetime => {
+                f.write_str("the token lifetime must be at least one second (token_lifetime)")
             }
-            ConfigError::MaxSessionShorterThanTtl => {
-                f.write_str("the maximum session is shorter than the token lifetime")
+            ConfigError::NoSources => {
+                f.write_str("no token source is configured: give token_sources at least one")
             }
-            ConfigError::LongestSessionShorterThanMaxSession => {
-                f.write_str("the longest session a login may choose is shorter than max_session")
+            ConfigError::InvalidSourceName => f.write_str(
+                "a cookie or query parameter name is empty or contains separators: use a \
+                 token of letters, digits and dashes",
+            ),
+            ConfigError::InvalidHeaderValue(what) => write!(
+                f,
+                "the {what} contains characters not allowed in a header: use visible ASCII \
+                 without quotes or backslashes"
+            ),
+            ConfigError::ZeroMaxTokenSize => {
+                f.write_str("the maximum token size must not be zero (max_token_bytes)")
             }
-            ConfigError::ZeroTtl => f.write_str("the token lifetime must be at least one second"),
-            ConfigError::NoSources => f.write_str("no token source is configured"),
-            ConfigError::InvalidSourceName => {
-                f.write_str("a cookie or query parameter name is empty or contains separators")
-            }
-            ConfigError::InvalidHeaderValue(what) => {
-                write!(f, "the {what} contains characters not allowed in a header")
-            }
-            ConfigError::ZeroMaxTokenSize => f.write_str("the maximum token size must not be zero"),
             ConfigError::CookiePrefixMismatch => f.write_str(
                 "a __Host- cookie needs Secure, Path=/ and no Domain (a __Secure- one, Secure)",
             ),
@@ -237,8 +255,8 @@ pub enum IssueError {
     Randomness,
     /// The token would be longer than the maximum token size the layer accepts.
     TooLarge,
-    /// The chosen lifetimes are outside what the policy allows (a token lifetime of zero or
-    /// longer than the session, a session longer than the longest allowed).
+    /// The chosen lifetimes are outside what the configuration allows (a token lifetime of zero
+    /// or longer than the session limit, a session limit longer than the longest allowed).
     LifetimesNotAllowed,
     /// The token was signed but the layer would refuse it, for this reason (the testing kit's
     /// claims of a type its payload does not fit, say).
@@ -260,9 +278,10 @@ impl fmt::Display for IssueError {
             IssueError::TooLarge => {
                 f.write_str("the token would exceed the maximum token size the layer accepts")
             }
-            IssueError::LifetimesNotAllowed => {
-                f.write_str("the chosen lifetimes are outside what the renewal policy allows")
-            }
+            IssueError::LifetimesNotAllowed => f.write_str(
+                "the chosen lifetimes are outside what the configuration allows (see \
+                 allow_longer_sessions)",
+            ),
             IssueError::NotAccepted(reason) => {
                 write!(f, "the layer would refuse the token: {reason}")
             }
@@ -293,8 +312,8 @@ pub enum RenewError {
     Invalid(TokenError),
     /// The token is valid but not ours to renew: a third party's key or issuer.
     Foreign,
-    /// The session has reached its absolute limit: the user must log in again.
-    SessionEnded,
+    /// The session has reached its session limit: the user must log in again.
+    SessionLimitReached,
     /// A renewed token would not expire later than this one (renewed within the same second).
     NotExtended,
     /// The revocation store could not be asked.
@@ -308,7 +327,7 @@ impl fmt::Display for RenewError {
         match self {
             RenewError::Invalid(e) => e.fmt(f),
             RenewError::Foreign => f.write_str("the token was not issued by this service"),
-            RenewError::SessionEnded => f.write_str("the session has reached its maximum length"),
+            RenewError::SessionLimitReached => f.write_str("the session has reached its limit"),
             RenewError::NotExtended => f.write_str("the token is already as fresh as it can be"),
             RenewError::Unavailable => f.write_str("the token cannot be checked right now"),
             RenewError::Issue(e) => e.fmt(f),
@@ -391,8 +410,8 @@ pub enum TokenError {
     UnacceptedType,
     /// `auth_time` (or `iat` standing in for it) is in the future (beyond the leeway).
     SessionStartInFuture,
-    /// One of our tokens whose `exp` lies beyond its session limit (`auth_time` plus the maximum
-    /// session): never issued by us.
+    /// One of our tokens whose `exp` lies beyond its session limit (counted from `auth_time`):
+    /// never issued by us.
     BeyondSessionLimit,
     /// The remote keys needed to check the token are older than their maximum staleness (the
     /// identity provider has been unreachable): HTTP 503, like an unreachable revocation store.
@@ -400,7 +419,7 @@ pub enum TokenError {
     /// The revocation check refused the token or its session.
     Revoked,
     /// The revocation store could not be asked, and the layer is configured to answer 401.
-    RevocationUnknown,
+    RevocationUnavailable,
     /// The token is bound to a key (`cnf`: DPoP, mutual TLS): accepting it as a plain bearer
     /// token would defeat the binding, and this layer cannot check one.
     SenderConstrained,
@@ -450,7 +469,9 @@ impl fmt::Display for TokenError {
                 f.write_str("the token keys cannot be fetched right now")
             }
             TokenError::Revoked => f.write_str("the token has been revoked"),
-            TokenError::RevocationUnknown => f.write_str("the token revocation status is unknown"),
+            TokenError::RevocationUnavailable => {
+                f.write_str("the token's revocation status is unavailable")
+            }
             TokenError::SenderConstrained => f.write_str("the token is bound to a key"),
         }
     }

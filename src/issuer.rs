@@ -15,13 +15,22 @@ use crate::jws::payload_of;
 use crate::keys::JwkSet;
 use crate::raw_token::RawToken;
 use crate::renewal::SessionLifetimes;
-use crate::renewal::rule::{renewable, successor_exp};
-use crate::renewal::successor::successor_payload;
+use crate::renewal::rule::renewable;
 use crate::revocation::{Refusal, verdict};
 
 /// The claims the issuer owns; custom claims may not set them.
-const RESERVED_CLAIMS: [&str; 10] =
-    ["iss", "sub", "exp", "nbf", "iat", "jti", "auth_time", "sid", "session_ttl", "session_max"];
+const RESERVED_CLAIMS: [&str; 10] = [
+    "iss",
+    "sub",
+    "exp",
+    "nbf",
+    "iat",
+    "jti",
+    "auth_time",
+    "sid",
+    "token_lifetime",
+    "session_limit",
+];
 
 /// Signs login tokens and explicit renewals with the same keys, lifetimes and claim names as the
 /// layer it came from ([`JwtAuthLayer::issuer`](crate::JwtAuthLayer::issuer)). Cheap to clone.
@@ -58,7 +67,7 @@ pub struct Issuer {
 ///
 /// It serializes to the JSON of a login response: `{"token": "…", "token_type": "Bearer",
 /// "expires_in": 300, "session_expires_at": 1800086400}`, the last being when the session ends
-/// for good (its cap, in seconds since the epoch). Its `Debug` output hides the token.
+/// for good (its session limit, in seconds since the epoch). Its `Debug` output hides the token.
 ///
 /// ```
 /// use tower_sliding_jwt::JwtAuthLayer;
@@ -130,36 +139,39 @@ impl Issuer {
     }
 
     /// Like [`issue`](Issuer::issue), with lifetimes this login chooses ("remember me"): a
-    /// token lifetime and a maximum session of its own, within what the policy allows
-    /// ([`RenewalPolicy::allow_longer_sessions`](crate::RenewalPolicy::allow_longer_sessions)).
-    /// They travel in the token as `session_ttl` and `session_max` (seconds), and every renewal,
-    /// sliding or explicit, keeps them.
+    /// token lifetime and a session limit of its own, within what the builder allows
+    /// ([`allow_longer_sessions`](crate::JwtAuthBuilder::allow_longer_sessions)). They travel in
+    /// the token as `token_lifetime` and `session_limit` (seconds), and every renewal, sliding or
+    /// explicit, keeps them.
     ///
     /// Refused with [`IssueError::LifetimesNotAllowed`]: a chosen token lifetime of zero or
-    /// longer than the session, and a session longer than the longest allowed. A session chosen
-    /// shorter than the policy's token lifetime is not an error: its tokens end with it.
+    /// longer than the session limit, and a session limit longer than the longest allowed. A
+    /// session limit chosen shorter than the configured token lifetime is not an error: its
+    /// tokens end with it.
     ///
     /// ```
     /// use std::time::Duration;
-    /// use tower_sliding_jwt::renewal::SessionLifetimes;
-    /// use tower_sliding_jwt::{JwtAuthLayer, RenewalPolicy};
+    /// use tower_sliding_jwt::JwtAuthLayer;
     /// use tower_sliding_jwt::error::IssueError;
+    /// use tower_sliding_jwt::renewal::SessionLifetimes;
     ///
     /// let day = Duration::from_secs(24 * 3600);
     /// let issuer = JwtAuthLayer::builder()
     ///     .hs256(b"an example secret of at least 32 bytes")
-    ///     .renewal(RenewalPolicy::new().max_session(day).allow_longer_sessions(30 * day))
+    ///     .session_limit(day)
+    ///     .allow_longer_sessions(30 * day)
     ///     .build()?
     ///     .issuer();
-    /// let remember_me = SessionLifetimes::new().max_session(30 * day);
+    /// let remember_me = SessionLifetimes::new().session_limit(30 * day);
     /// let login = issuer.issue_with("42", &(), remember_me)?;
     /// assert_eq!(login.session_expires_at - issuer.now(), 30 * 24 * 3600);
-    /// let too_long = SessionLifetimes::new().max_session(31 * day);
+    /// let too_long = SessionLifetimes::new().session_limit(31 * day);
     /// assert_eq!(issuer.issue_with("42", &(), too_long).unwrap_err(), IssueError::LifetimesNotAllowed);
-    /// let outliving = SessionLifetimes::new().max_session(day).ttl(2 * day);
+    /// let outliving = SessionLifetimes::new().session_limit(day).token_lifetime(2 * day);
     /// assert_eq!(issuer.issue_with("42", &(), outliving).unwrap_err(), IssueError::LifetimesNotAllowed);
-    /// // A one-minute session with the policy's five-minute tokens: they end with it.
-    /// let brief = issuer.issue_with("42", &(), SessionLifetimes::new().max_session(Duration::from_secs(60)))?;
+    /// // A one-minute session with the configured five-minute tokens: they end with it.
+    /// let brief = SessionLifetimes::new().session_limit(Duration::from_secs(60));
+    /// let brief = issuer.issue_with("42", &(), brief)?;
     /// assert_eq!((brief.expires_in, brief.session_expires_at - issuer.now()), (60, 60));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -174,32 +186,33 @@ impl Issuer {
             return Err(IssueError::ReservedClaim(reserved));
         }
         let core = &self.core;
-        let policy = &core.renewal;
-        let max_session = lifetimes.max_session.map_or(secs(policy.max_session), secs);
-        let chosen_ttl = lifetimes.ttl.map(secs);
-        if max_session > policy.longest_session()
-            || chosen_ttl.is_some_and(|ttl| ttl == 0 || ttl > max_session)
+        let configured = &core.lifetimes;
+        let limit = lifetimes.session_limit.map_or(secs(configured.session_limit), secs);
+        let chosen_lifetime = lifetimes.token_lifetime.map(secs);
+        if limit > configured.longest_session_limit()
+            || chosen_lifetime.is_some_and(|lifetime| lifetime == 0 || lifetime > limit)
         {
             return Err(IssueError::LifetimesNotAllowed);
         }
-        // The policy's lifetime, when this login did not choose one, ends with a shorter session.
-        let ttl = chosen_ttl.unwrap_or(core.ttl()).min(max_session);
+        // The configured lifetime, when this login did not choose one, ends with a shorter
+        // session.
+        let ttl = chosen_lifetime.unwrap_or(configured.token_secs()).min(limit);
         let now = core.now();
         let exp = now.saturating_add(ttl);
         let subject: String = subject.into();
         let mut claims = core.login_claims(&subject, custom, now, exp)?;
-        if lifetimes.ttl.is_some() {
-            claims.insert("session_ttl".into(), ttl.into());
+        if lifetimes.token_lifetime.is_some() {
+            claims.insert("token_lifetime".into(), ttl.into());
         }
-        if lifetimes.max_session.is_some() {
-            claims.insert("session_max".into(), max_session.into());
+        if lifetimes.session_limit.is_some() {
+            claims.insert("session_limit".into(), limit.into());
         }
         let token = core.sign(&claims)?;
         Ok(IssuedToken {
             token,
             expires_in: u64::try_from(exp - now).unwrap_or(0),
             expires_at: exp,
-            session_expires_at: now.saturating_add(max_session),
+            session_expires_at: now.saturating_add(limit),
         })
     }
 
@@ -242,14 +255,7 @@ impl Issuer {
         let (verified, _) =
             core.verify::<NoCustomClaims>(token, now).map_err(RenewError::Invalid)?;
         let claims = &verified.registered;
-        let plan = renewable(
-            claims,
-            &verified.role,
-            core.issuer.as_deref(),
-            core.renewal.ttl,
-            core.renewal.max_session,
-            now,
-        )?;
+        let plan = renewable(claims, &verified.role, core.issuer.as_deref(), &core.lifetimes, now)?;
         if let Some(check) = &core.revocation {
             match verdict(&check.check(claims).await, core.revocation_failure) {
                 Ok(()) => {}
@@ -260,14 +266,12 @@ impl Issuer {
         let payload = payload_of(token).ok_or(RenewError::Invalid(TokenError::Malformed))?;
         // Asked again after the revocation answer, which may have taken a while.
         let now = core.now();
-        let exp = successor_exp(claims.exp, plan.cap, plan.ttl, now)?;
-        let json =
-            successor_payload(&payload, plan.session_start, exp, now).map_err(RenewError::Issue)?;
+        let (token, exp) = core.successor(&payload, claims.exp, &plan, now)?;
         Ok(IssuedToken {
-            token: core.sign_json(&json).map_err(RenewError::Issue)?,
+            token,
             expires_in: u64::try_from(exp - now).unwrap_or(0),
             expires_at: exp,
-            session_expires_at: plan.cap,
+            session_expires_at: plan.session_expires_at,
         })
     }
 
@@ -405,7 +409,7 @@ impl Issuer {
     /// ```
     pub fn session_expires_at(&self, claims: &RegisteredClaims) -> Option<i64> {
         let start = claims.session_start()?;
-        let max = claims.session_max().unwrap_or(secs(self.core.renewal.max_session));
+        let max = claims.session_limit().unwrap_or(secs(self.core.lifetimes.session_limit));
         Some(start.saturating_add(max))
     }
 
@@ -443,7 +447,7 @@ impl Issuer {
         let last = match claims.vouched_by() {
             VouchedBy::OwnKey => self
                 .session_expires_at(registered)
-                .map_or(registered.exp, |cap| cap.max(registered.exp)),
+                .map_or(registered.exp, |end| end.max(registered.exp)),
             VouchedBy::TrustedIssuer(_) => registered.exp,
         };
         last.saturating_add(self.core.rules.leeway)

@@ -250,8 +250,8 @@ mod tests {
             max_token_bytes: 8192,
             token_types: vec!["JWT".into(), "at+jwt".into()],
             accepts_jwt_type: true,
-            max_session: 86_400,
-            longest_session: 86_400,
+            session_limit: 86_400,
+            longest_session_limit: 86_400,
         }
     }
 
@@ -414,7 +414,7 @@ mod tests {
         let iat_only =
             format!(r#"{{"sub":"1","iss":"us","iat":{},"exp":{}}}"#, NOW - 10, NOW + 300);
         assert_eq!(run(iat_only), Ok(KeyRole::Signing));
-        // Our tokens never outlive auth_time + max_session (86 400 s here), plus leeway.
+        // Our tokens never outlive auth_time plus the session limit (86 400 s here), plus leeway.
         let start = NOW - 86_000;
         assert_eq!(run(with(start, None, start + 86_405)), Ok(KeyRole::Signing));
         assert_eq!(run(with(start, None, start + 86_406)), Err(TokenError::BeyondSessionLimit));

@@ -30,13 +30,13 @@
 //! use std::time::Duration;
 //! use http::{Request, Response, StatusCode};
 //! use tower::{ServiceBuilder, ServiceExt, service_fn};
-//! use tower_sliding_jwt::{Claims, JwtAuthLayer, ManualClock, NoCustomClaims, RenewalPolicy};
+//! use tower_sliding_jwt::{Claims, JwtAuthLayer, ManualClock, NoCustomClaims};
 //!
 //! let clock = ManualClock::new(1_800_000_000);
 //! let auth = JwtAuthLayer::builder()
 //!     .hs256(b"an example secret of at least 32 bytes")
 //!     .issuer("my-app")
-//!     .renewal(RenewalPolicy::new().ttl(Duration::from_secs(300)))
+//!     .token_lifetime(Duration::from_secs(300))
 //!     .clock(clock.clone())
 //!     .build()?;
 //! let issuer = auth.issuer();

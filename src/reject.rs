@@ -676,7 +676,7 @@ mod tests {
             TokenError::BeyondSessionLimit,
             TokenError::KeysUnavailable,
             TokenError::Revoked,
-            TokenError::RevocationUnknown,
+            TokenError::RevocationUnavailable,
         ];
         for error in all {
             let text = error.to_string();

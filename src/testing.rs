@@ -171,7 +171,7 @@ impl TokenFactory {
         subject: &str,
         custom: &T,
     ) -> Result<String, IssueError> {
-        let ttl = self.core.ttl();
+        let ttl = self.core.lifetimes.token_secs();
         let now = self.core.now();
         // Well inside the window, whatever the trigger: a quarter of the lifetime is left.
         let left = (ttl / 4).max(1);
@@ -197,7 +197,7 @@ impl TokenFactory {
         custom: &T,
     ) -> Result<String, IssueError> {
         let exp = self.core.now() - self.core.rules.leeway - 1;
-        self.dated(subject, custom, exp - self.core.ttl(), exp)
+        self.dated(subject, custom, exp - self.core.lifetimes.token_secs(), exp)
     }
 
     /// A token whose `nbf` is a minute past the leeway in the future.
@@ -225,7 +225,7 @@ impl TokenFactory {
     }
 
     /// A token of a session older than the maximum session: its `exp` lies beyond
-    /// `auth_time + max_session`, which the layer never issues.
+    /// its session limit, which the layer never issues.
     ///
     /// ```
     /// use tower_sliding_jwt::error::TokenError;
@@ -233,17 +233,17 @@ impl TokenFactory {
     /// use tower_sliding_jwt::{JwtAuthLayer, NoCustomClaims};
     ///
     /// let layer = JwtAuthLayer::builder().hs256([7u8; 32]).build()?;
-    /// let token = TokenFactory::for_layer(&layer).past_session_cap("alice", &())?;
+    /// let token = TokenFactory::for_layer(&layer).past_session_limit("alice", &())?;
     /// let verified = layer.issuer().verify::<NoCustomClaims>(&token);
     /// assert!(matches!(verified, Err(TokenError::BeyondSessionLimit)));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn past_session_cap<T: Serialize + ?Sized>(
+    pub fn past_session_limit<T: Serialize + ?Sized>(
         &self,
         subject: &str,
         custom: &T,
     ) -> Result<String, IssueError> {
-        let login = self.core.now() - secs(self.core.renewal.max_session) - 60;
+        let login = self.core.now() - secs(self.core.lifetimes.session_limit) - 60;
         self.sign(self.claims_map(subject, custom, |map| {
             map.insert("auth_time".into(), login.into());
         })?)
@@ -461,7 +461,7 @@ impl TokenFactory {
     ) -> Result<Map<String, Value>, IssueError> {
         let core = &self.core;
         let now = core.now();
-        let exp = now.saturating_add(core.ttl());
+        let exp = now.saturating_add(core.lifetimes.token_secs());
         let mut map = core.login_claims(subject, custom_object(custom)?, now, exp)?;
         edit(&mut map);
         Ok(map)

@@ -24,10 +24,10 @@ pub(crate) struct Rules {
     pub(crate) token_types: Vec<String>,
     /// Whether `JWT` is among them: the headers this configuration signs carry it.
     pub(crate) accepts_jwt_type: bool,
-    /// The longest session, in seconds: our tokens never outlive `auth_time + max_session`.
-    pub(crate) max_session: i64,
+    /// The session limit, in seconds: our tokens never outlive `auth_time` plus it.
+    pub(crate) session_limit: i64,
     /// The longest session a login may choose for itself, in seconds.
-    pub(crate) longest_session: i64,
+    pub(crate) longest_session_limit: i64,
 }
 
 impl Rules {
@@ -85,15 +85,15 @@ pub(crate) fn validate(
         }
         if role.is_ours() {
             // A login may choose its own lifetimes, within what the policy allows.
-            let max = claims.session_max.unwrap_or(rules.max_session);
-            if max <= 0 || max > rules.longest_session {
+            let max = claims.session_limit.unwrap_or(rules.session_limit);
+            if max <= 0 || max > rules.longest_session_limit {
                 return Err(TokenError::BeyondSessionLimit);
             }
-            if claims.session_ttl.is_some_and(|ttl| ttl <= 0 || ttl > max) {
+            if claims.token_lifetime.is_some_and(|ttl| ttl <= 0 || ttl > max) {
                 return Err(TokenError::MalformedClaims);
             }
-            let cap = start.saturating_add(max).saturating_add(rules.leeway);
-            if claims.exp > cap {
+            let end = start.saturating_add(max).saturating_add(rules.leeway);
+            if claims.exp > end {
                 return Err(TokenError::BeyondSessionLimit);
             }
         }
@@ -125,8 +125,8 @@ mod tests {
             max_token_bytes: 8192,
             token_types: vec!["JWT".into(), "at+jwt".into()],
             accepts_jwt_type: true,
-            max_session: 60,
-            longest_session: 60,
+            session_limit: 60,
+            longest_session_limit: 60,
         };
         assert!(rules.accepts_type("application/AT+JWT"));
         assert!(!rules.accepts_type("application/"));
@@ -148,11 +148,11 @@ mod tests {
             iss: Some("idp".into()),
             exp: 140,
             auth_time: Some(100),
-            session_ttl: ttl,
-            session_max: max,
+            token_lifetime: ttl,
+            session_limit: max,
             ..Default::default()
         };
-        let longer = Rules { longest_session: 600, ..rules.clone() };
+        let longer = Rules { longest_session_limit: 600, ..rules.clone() };
         assert_eq!(validate(&chosen(Some(30), Some(600)), &KeyRole::Signing, &longer, 120), Ok(()));
         assert_eq!(
             validate(&chosen(None, Some(601)), &KeyRole::Signing, &longer, 120),
@@ -173,8 +173,8 @@ mod tests {
             max_token_bytes: 8192,
             token_types: vec!["JWT".into()],
             accepts_jwt_type: true,
-            max_session: 60,
-            longest_session: 60,
+            session_limit: 60,
+            longest_session_limit: 60,
         }
     }
 

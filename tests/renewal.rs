@@ -164,7 +164,10 @@ async fn only_successful_and_redirect_responses_renew() {
 #[tokio::test]
 async fn a_predicate_can_widen_the_responses() {
     let app = App::start(|b| {
-        b.renewal(RenewalPolicy::new().when(|status, _| status.is_success() || status == 404))
+        b.renewal(
+            RenewalPolicy::new()
+                .renew_responses_when(|status, _| status.is_success() || status == 404),
+        )
     })
     .await;
     let token = app.login();
@@ -581,8 +584,7 @@ async fn responses_keep_working_without_an_issuer_name() {
 
 #[tokio::test]
 async fn without_auth_time_iat_starts_the_session_and_renewals_keep_it() {
-    let app =
-        App::start(|b| b.renewal(RenewalPolicy::new().max_session(Duration::from_secs(500)))).await;
+    let app = App::start(|b| b.session_limit(Duration::from_secs(500))).await;
     let start = app.issuer.now();
     let claims = json!({ "sub": "7", "iss": "us", "iat": start, "exp": start + 300 }).to_string();
     let token = hs256(SECRET, r#"{"alg":"HS256"}"#, &claims);
@@ -721,11 +723,8 @@ async fn the_session_header_tells_the_time_left() {
     use tower_sliding_jwt::renewal::SESSION_EXPIRES_IN_HEADER;
 
     let app = App::start(|b| {
-        b.renewal(
-            RenewalPolicy::new()
-                .max_session(Duration::from_secs(3_600))
-                .session_header(SESSION_EXPIRES_IN_HEADER),
-        )
+        b.session_limit(Duration::from_secs(3_600))
+            .renewal(RenewalPolicy::new().session_header(SESSION_EXPIRES_IN_HEADER))
     })
     .await;
     let token = app.login();
@@ -749,13 +748,14 @@ async fn a_login_can_choose_a_longer_session_and_renewals_keep_it() {
     use tower_sliding_jwt::testing::TokenFactory;
 
     let hour = Duration::from_secs(3_600);
-    let app = App::start(move |b| {
-        b.renewal(RenewalPolicy::new().max_session(hour).allow_longer_sessions(24 * hour))
-    })
-    .await;
+    let app = App::start(move |b| b.session_limit(hour).allow_longer_sessions(24 * hour)).await;
     let remembered = app
         .issuer
-        .issue_with("7", &json!({ "role": "user" }), SessionLifetimes::new().max_session(8 * hour))
+        .issue_with(
+            "7",
+            &json!({ "role": "user" }),
+            SessionLifetimes::new().session_limit(8 * hour),
+        )
         .unwrap();
     let ordinary = app.login();
     assert_eq!(remembered.session_expires_at - app.issuer.now(), 8 * 3_600);
@@ -766,7 +766,7 @@ async fn a_login_can_choose_a_longer_session_and_renewals_keep_it() {
         let response = app.get("/whoami", Some(&long)).await;
         assert_eq!(response.status(), StatusCode::OK);
         if let Some(next) = renewed(&response) {
-            assert_eq!(claims_of(&next)["session_max"], 8 * 3_600);
+            assert_eq!(claims_of(&next)["session_limit"], 8 * 3_600);
             long = next;
         }
         if let Some(token) = short.take() {
@@ -781,11 +781,12 @@ async fn a_login_can_choose_a_longer_session_and_renewals_keep_it() {
     // A token of ours claiming a session longer than the policy allows.
     let layer = JwtAuthLayer::builder()
         .hs256(SECRET)
-        .renewal(RenewalPolicy::new().max_session(hour).allow_longer_sessions(24 * hour))
+        .session_limit(hour)
+        .allow_longer_sessions(24 * hour)
         .build()
         .unwrap();
     let tokens = TokenFactory::for_layer(&layer);
-    let greedy = tokens.valid("7", &json!({ "session_max": 48 * 3_600 })).unwrap();
+    let greedy = tokens.valid("7", &json!({ "session_limit": 48 * 3_600 })).unwrap();
     let verdict = layer.issuer().verify::<Value>(&greedy).unwrap_err();
     assert_eq!(verdict.to_string(), "the token outlives its session limit");
 }

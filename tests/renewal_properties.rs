@@ -107,9 +107,7 @@ fn tamper(token: &str) -> String {
 fn run(case: Case) -> Result<(), TestCaseError> {
     let login_at = unix_now();
     let clock = ManualClock::new(login_at);
-    let policy = RenewalPolicy::new()
-        .ttl(Duration::from_secs(case.ttl))
-        .max_session(Duration::from_secs(case.max_session));
+    let policy = RenewalPolicy::new();
     let policy = match case.threshold {
         Threshold::Within(secs) => policy.renew_within(Duration::from_secs(secs)),
         Threshold::Eighths(n) => policy.renew_within_fraction(f64::from(n) / 8.0),
@@ -118,6 +116,8 @@ fn run(case: Case) -> Result<(), TestCaseError> {
         .signing_key(Key::hs256(SECRET).unwrap().with_kid("k"))
         .issuer("props")
         .clock(clock.clone())
+        .token_lifetime(Duration::from_secs(case.ttl))
+        .session_limit(Duration::from_secs(case.max_session))
         .renewal(policy)
         .build()
         .unwrap();

@@ -404,7 +404,7 @@ async fn explicit_renewal_at_update_token() {
 async fn the_session_cap_ends_renewal() {
     use std::time::Duration;
 
-    use tower_sliding_jwt::{JwtAuthLayer, ManualClock, RenewalPolicy};
+    use tower_sliding_jwt::{JwtAuthLayer, ManualClock};
 
     let server = start_with(&[("MAX_SESSION_SECS", "600")]);
     // The history of a session, signed as the server would have: login at `start`, renewed
@@ -414,7 +414,7 @@ async fn the_session_cap_ends_renewal() {
         let issuer = JwtAuthLayer::builder()
             .hs256(SECRET)
             .issuer("demo")
-            .renewal(RenewalPolicy::new().max_session(Duration::from_secs(600)))
+            .session_limit(Duration::from_secs(600))
             .clock(clock.clone())
             .build()
             .unwrap()

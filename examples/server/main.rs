@@ -87,9 +87,7 @@ fn server(settings: &Settings, extras: &Extras) -> Result<(Router, Issuer), Stri
     // `REFRESH_WITHIN_SECS` gets a successor in `x-refreshed-token` (or a new cookie); no
     // successor outlives the login by more than `MAX_SESSION_SECS`.
     let renewal = RenewalPolicy::new()
-        .ttl(settings.ttl)
         .renew_within(settings.refresh_within)
-        .max_session(settings.max_session)
         .mode(settings.mode)
         // The demo serves plain HTTP, where browsers drop `Secure` cookies. Keep it in production.
         .cookie(CookieSettings::new().secure(false));
@@ -113,6 +111,8 @@ fn server(settings: &Settings, extras: &Extras) -> Result<(Router, Issuer), Stri
             TokenSource::cookie("token"),
             TokenSource::query("token"),
         ])
+        .token_lifetime(settings.ttl)
+        .session_limit(settings.max_session)
         .renewal(renewal)
         .revocation(revocations.clone())
         .rejection_handler(json_rejection)

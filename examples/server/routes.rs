@@ -171,7 +171,7 @@ async fn admin(claims: Claims<DemoClaims>) -> Response {
 async fn update_token(State(state): State<AppState>, claims: Claims<DemoClaims>) -> Response {
     let response = match state.issuer.renew(claims.token().as_str()).await {
         Ok(issued) => token_response(&state.issuer, issued),
-        Err(RenewError::SessionEnded) => {
+        Err(RenewError::SessionLimitReached) => {
             error(StatusCode::UNAUTHORIZED, "session_ended", "the session has ended; log in again")
         }
         Err(RenewError::Unavailable) => {

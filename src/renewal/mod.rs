@@ -7,25 +7,27 @@
 //!
 //! let layer = JwtAuthLayer::builder()
 //!     .hs256(b"an example secret of at least 32 bytes")
+//!     .token_lifetime(Duration::from_secs(15 * 60))
+//!     .session_limit(Duration::from_secs(8 * 3600))
 //!     .renewal(
 //!         RenewalPolicy::new()
-//!             .ttl(Duration::from_secs(15 * 60))
 //!             .renew_within(Duration::from_secs(5 * 60))
-//!             .max_session(Duration::from_secs(8 * 3600))
 //!             .mode(RenewalMode::Inject),
 //!     )
 //!     .build()?;
 //! # Ok::<(), tower_sliding_jwt::error::ConfigError>(())
 //! ```
 
+pub(crate) mod lifetimes;
 pub(crate) mod policy;
 pub(crate) mod response;
 pub(crate) mod rule;
 pub(crate) mod successor;
 
 // The policy itself, its modes and the opt-out are at the crate's root.
+pub(crate) use lifetimes::Lifetimes;
+pub use lifetimes::SessionLifetimes;
 pub use policy::{
     CookieSettings, EXPIRES_IN_HEADER, REFRESHED_TOKEN_HEADER, SESSION_EXPIRES_IN_HEADER, SameSite,
-    SessionLifetimes,
 };
 pub(crate) use policy::{NoRenewal, RenewalMode, RenewalPolicy, sensitive_value};

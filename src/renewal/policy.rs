@@ -1,5 +1,5 @@
-//! [`RenewalPolicy`]: the public knobs of renewal (when a token renews, how long sessions last,
-//! which responses carry the successor, and how it is delivered).
+//! [`RenewalPolicy`]: the public knobs of renewal (when a token renews, which responses carry
+//! the successor, and how it is delivered), and [`NoRenewal`], a response's opt-out.
 
 use std::fmt;
 use std::sync::Arc;
@@ -50,41 +50,39 @@ pub const SESSION_EXPIRES_IN_HEADER: HeaderName = HeaderName::from_static("x-ses
 
 type Predicate = Arc<dyn Fn(StatusCode, &HeaderMap) -> bool + Send + Sync>;
 
-/// How and when tokens are renewed, and how long sessions last.
+/// When tokens are renewed, which responses carry the successor, and how.
 ///
-/// Two clocks govern a session. `exp` is the idle limit: a token lives `ttl`, and a client that
-/// keeps making requests gets a fresh one before it runs out. The absolute limit is
-/// `auth_time + max_session` (the *cap*): no renewal ever reaches beyond it, and after it the user
-/// must log in again. Login tokens from [`Issuer`](crate::Issuer), explicit renewals and sliding
-/// renewals all use these same numbers.
+/// How long tokens and sessions last is set on the builder
+/// ([`token_lifetime`](crate::JwtAuthBuilder::token_lifetime),
+/// [`session_limit`](crate::JwtAuthBuilder::session_limit)), since login tokens follow them too:
+/// no renewal ever reaches beyond the session limit.
 ///
 /// | setting | default |
 /// |---|---|
 /// | trigger | renew when at most half the token's lifetime remains |
-/// | `ttl` | 5 minutes |
-/// | `max_session` | 24 hours |
 /// | responses that carry a renewal | 2xx and 3xx |
 /// | delivery | header `x-refreshed-token`; `Set-Cookie` when the token came from a cookie |
 /// | mode | [`RenewalMode::Inject`] |
 ///
 /// ```
 /// use std::time::Duration;
-/// use tower_sliding_jwt::{RenewalMode, RenewalPolicy};
+/// use tower_sliding_jwt::{JwtAuthLayer, RenewalMode, RenewalPolicy};
 ///
-/// let policy = RenewalPolicy::new()
-///     .ttl(Duration::from_secs(15 * 60))
-///     .renew_within(Duration::from_secs(5 * 60))
-///     .max_session(Duration::from_secs(8 * 3600))
-///     .mode(RenewalMode::Inject);
+/// let layer = JwtAuthLayer::builder()
+///     .hs256([7u8; 32])
+///     .token_lifetime(Duration::from_secs(15 * 60))
+///     .renewal(
+///         RenewalPolicy::new()
+///             .renew_within(Duration::from_secs(5 * 60))
+///             .mode(RenewalMode::Inject),
+///     )
+///     .build()?;
+/// # Ok::<(), tower_sliding_jwt::error::ConfigError>(())
 /// ```
 #[derive(Clone)]
 #[must_use = "a policy does nothing until given to the builder"]
 pub struct RenewalPolicy {
     pub(crate) trigger: Trigger,
-    pub(crate) ttl: Duration,
-    pub(crate) max_session: Duration,
-    /// The longest session a login may choose (at least `max_session`).
-    pub(crate) longest_session: Option<Duration>,
     pub(crate) mode: RenewalMode,
     pub(crate) header: HeaderName,
     pub(crate) advice_header: HeaderName,
@@ -161,7 +159,7 @@ impl SameSite {
 /// Attributes of the `Set-Cookie` that delivers a renewed (or login) token read from a cookie.
 ///
 /// Defaults: `HttpOnly`, `Secure`, `SameSite=Lax`, `Path=/`, no `Domain`; `Max-Age` is the token's
-/// remaining lifetime, so never beyond the session cap.
+/// remaining lifetime, so never beyond the session limit.
 ///
 /// Over HTTPS, name the cookie source `__Host-token` (say): browsers then accept the cookie only
 /// with `Secure`, `Path=/` and no `Domain`, so a sibling subdomain cannot plant or overwrite it
@@ -339,73 +337,6 @@ pub(crate) fn sensitive_value(text: String) -> Option<HeaderValue> {
     Some(value)
 }
 
-/// Lifetimes one login chooses instead of the policy's ("remember me"): see
-/// [`Issuer::issue_with`](crate::Issuer::issue_with). Both stay within what the policy allows:
-/// a token lifetime no longer than the session, and a session no longer than
-/// [`allow_longer_sessions`](RenewalPolicy::allow_longer_sessions).
-///
-/// ```
-/// use std::time::Duration;
-/// use tower_sliding_jwt::renewal::SessionLifetimes;
-///
-/// let remember_me = SessionLifetimes::new().max_session(Duration::from_secs(30 * 24 * 3600));
-/// ```
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[must_use = "lifetimes do nothing until given to `Issuer::issue_with`"]
-pub struct SessionLifetimes {
-    pub(crate) ttl: Option<Duration>,
-    pub(crate) max_session: Option<Duration>,
-}
-
-impl SessionLifetimes {
-    /// The policy's lifetimes, until changed.
-    ///
-    /// ```
-    /// use tower_sliding_jwt::renewal::SessionLifetimes;
-    ///
-    /// assert_eq!(SessionLifetimes::new(), SessionLifetimes::default());
-    /// ```
-    pub fn new() -> SessionLifetimes {
-        SessionLifetimes::default()
-    }
-
-    /// The lifetime of this session's tokens.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use tower_sliding_jwt::JwtAuthLayer;
-    /// use tower_sliding_jwt::renewal::SessionLifetimes;
-    ///
-    /// let issuer = JwtAuthLayer::builder().hs256([7u8; 32]).build()?.issuer();
-    /// let short = SessionLifetimes::new().ttl(Duration::from_secs(60));
-    /// assert_eq!(issuer.issue_with("42", &(), short)?.expires_in, 60);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn ttl(mut self, ttl: Duration) -> SessionLifetimes {
-        self.ttl = Some(ttl);
-        self
-    }
-
-    /// The absolute limit of this session, counted from login.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use tower_sliding_jwt::JwtAuthLayer;
-    /// use tower_sliding_jwt::renewal::SessionLifetimes;
-    ///
-    /// let issuer = JwtAuthLayer::builder().hs256([7u8; 32]).build()?.issuer();
-    /// // Shorter than the policy's 24 hours, say for a shared computer.
-    /// let brief = SessionLifetimes::new().max_session(Duration::from_secs(3600));
-    /// let login = issuer.issue_with("42", &(), brief)?;
-    /// assert_eq!(login.session_expires_at - issuer.now(), 3600);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn max_session(mut self, max_session: Duration) -> SessionLifetimes {
-        self.max_session = Some(max_session);
-        self
-    }
-}
-
 /// Put this in a response's extensions to keep the layer from renewing on that response (a
 /// logout handler, an endpoint that issues tokens itself).
 ///
@@ -439,9 +370,6 @@ impl RenewalPolicy {
     pub fn new() -> RenewalPolicy {
         RenewalPolicy {
             trigger: Trigger::Fraction(0.5),
-            ttl: Duration::from_secs(300),
-            max_session: Duration::from_secs(24 * 3600),
-            longest_session: None,
             mode: RenewalMode::Inject,
             header: REFRESHED_TOKEN_HEADER,
             advice_header: EXPIRES_IN_HEADER,
@@ -459,14 +387,13 @@ impl RenewalPolicy {
     /// use tower_sliding_jwt::error::ConfigError;
     ///
     /// // 15-minute tokens, renewed in their last 5 minutes.
-    /// let policy = RenewalPolicy::new()
-    ///     .ttl(Duration::from_secs(900))
-    ///     .renew_within(Duration::from_secs(300));
-    /// assert!(JwtAuthLayer::builder().hs256([7u8; 32]).renewal(policy.clone()).build().is_ok());
+    /// let builder = JwtAuthLayer::builder().hs256([7u8; 32]).token_lifetime(Duration::from_secs(900));
+    /// let policy = RenewalPolicy::new().renew_within(Duration::from_secs(300));
+    /// assert!(builder.clone().renewal(policy.clone()).build().is_ok());
     /// // A threshold past the lifetime would renew on every request.
     /// let always = policy.renew_within(Duration::from_secs(901));
-    /// let error = JwtAuthLayer::builder().hs256([7u8; 32]).renewal(always).build().unwrap_err();
-    /// assert_eq!(error, ConfigError::ThresholdExceedsTtl);
+    /// let error = builder.renewal(always).build().unwrap_err();
+    /// assert_eq!(error, ConfigError::ThresholdExceedsTokenLifetime);
     /// ```
     pub fn renew_within(mut self, remaining: Duration) -> RenewalPolicy {
         self.trigger = Trigger::Within(secs(remaining));
@@ -490,70 +417,6 @@ impl RenewalPolicy {
     pub fn renew_within_fraction(mut self, fraction: f64) -> RenewalPolicy {
         self.trigger = Trigger::Fraction(fraction);
         self
-    }
-
-    /// The lifetime of login and renewed tokens. Default 5 minutes.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use tower_sliding_jwt::{JwtAuthLayer, RenewalPolicy};
-    ///
-    /// let issuer = JwtAuthLayer::builder()
-    ///     .hs256([7u8; 32])
-    ///     .renewal(RenewalPolicy::new().ttl(Duration::from_secs(15 * 60)))
-    ///     .build()?
-    ///     .issuer();
-    /// assert_eq!(issuer.issue("42", &())?.expires_in, 15 * 60);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn ttl(mut self, ttl: Duration) -> RenewalPolicy {
-        self.ttl = ttl;
-        self
-    }
-
-    /// The absolute session limit, counted from `auth_time` (or `iat` for tokens without it).
-    /// Default 24 hours.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use tower_sliding_jwt::{JwtAuthLayer, RenewalPolicy};
-    ///
-    /// // A working day: the user logs in again the next morning, however active.
-    /// let issuer = JwtAuthLayer::builder()
-    ///     .hs256([7u8; 32])
-    ///     .renewal(RenewalPolicy::new().max_session(Duration::from_secs(10 * 3600)))
-    ///     .build()?
-    ///     .issuer();
-    /// let login = issuer.issue("42", &())?;
-    /// assert_eq!(login.session_expires_at - issuer.now(), 10 * 3600);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn max_session(mut self, max_session: Duration) -> RenewalPolicy {
-        self.max_session = max_session;
-        self
-    }
-
-    /// Let a login choose a longer session than `max_session` ("remember me"), up to this
-    /// limit, with [`Issuer::issue_with`](crate::Issuer::issue_with). The choice travels in the
-    /// token (`session_max`, `session_ttl`), every renewal keeps it, and a token of ours that
-    /// claims more than this limit is refused. Default: no longer sessions.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use tower_sliding_jwt::RenewalPolicy;
-    ///
-    /// let policy = RenewalPolicy::new()
-    ///     .max_session(Duration::from_secs(8 * 3600))
-    ///     .allow_longer_sessions(Duration::from_secs(30 * 24 * 3600));
-    /// ```
-    pub fn allow_longer_sessions(mut self, up_to: Duration) -> RenewalPolicy {
-        self.longest_session = Some(up_to);
-        self
-    }
-
-    /// The longest session a login may choose, in seconds.
-    pub(crate) fn longest_session(&self) -> i64 {
-        secs(self.longest_session.unwrap_or(self.max_session).max(self.max_session))
     }
 
     /// Inject, advise, or disabled. Default inject.
@@ -598,7 +461,7 @@ impl RenewalPolicy {
     }
 
     /// Announce on every successful response to one of our tokens how many seconds its session
-    /// has left (until `auth_time + max_session`), in this header, so a client can warn its user
+    /// has left (until its session limit), in this header, so a client can warn its user
     /// before the session ends. Off by default; [`SESSION_EXPIRES_IN_HEADER`] is a fitting name.
     ///
     /// ```
@@ -635,9 +498,9 @@ impl RenewalPolicy {
     ///
     /// // Also renew on 404, so a client polling for a resource keeps its session.
     /// let policy = RenewalPolicy::new()
-    ///     .when(|status, _headers| status.is_success() || status.is_redirection() || status == 404);
+    ///     .renew_responses_when(|status, _headers| status.is_success() || status.is_redirection() || status == 404);
     /// ```
-    pub fn when<F>(mut self, predicate: F) -> RenewalPolicy
+    pub fn renew_responses_when<F>(mut self, predicate: F) -> RenewalPolicy
     where
         F: Fn(StatusCode, &HeaderMap) -> bool + Send + Sync + 'static,
     {
@@ -645,28 +508,18 @@ impl RenewalPolicy {
         self
     }
 
-    /// Check the numbers against each other.
-    /// Every problem of the policy, none when it is consistent.
-    pub(crate) fn problems(&self) -> Vec<ConfigError> {
-        let ttl = secs(self.ttl);
+    /// Every problem of the policy for tokens living `token_lifetime`, none when it is
+    /// consistent.
+    pub(crate) fn problems(&self, token_lifetime: Duration) -> Vec<ConfigError> {
         let mut problems = Vec::new();
-        if ttl == 0 {
-            problems.push(ConfigError::ZeroTtl);
-        }
         match self.trigger {
-            Trigger::Within(threshold) if threshold > ttl => {
-                problems.push(ConfigError::ThresholdExceedsTtl);
+            Trigger::Within(threshold) if threshold > secs(token_lifetime) => {
+                problems.push(ConfigError::ThresholdExceedsTokenLifetime);
             }
             Trigger::Fraction(f) if !(f > 0.0 && f <= 1.0) => {
                 problems.push(ConfigError::InvalidFraction);
             }
             _ => {}
-        }
-        if secs(self.max_session) < ttl {
-            problems.push(ConfigError::MaxSessionShorterThanTtl);
-        }
-        if self.longest_session.is_some_and(|longest| longest < self.max_session) {
-            problems.push(ConfigError::LongestSessionShorterThanMaxSession);
         }
         problems
     }
@@ -683,15 +536,21 @@ impl RenewalPolicy {
         }
     }
 
-    /// Whether the trigger rule fires for a token with these claims at `now`.
-    pub(crate) fn triggers(&self, claims: &RegisteredClaims, now: i64) -> bool {
+    /// Whether the trigger rule fires at `now` for a token with these claims, whose lifetime is
+    /// `token_lifetime` when its `iat` does not say.
+    pub(crate) fn triggers(
+        &self,
+        claims: &RegisteredClaims,
+        now: i64,
+        token_lifetime: i64,
+    ) -> bool {
         let remaining = claims.exp.saturating_sub(now);
         let threshold = match self.trigger {
             Trigger::Within(threshold) => threshold,
             Trigger::Fraction(fraction) => {
                 let lifetime = match claims.iat {
                     Some(iat) if iat < claims.exp => claims.exp.saturating_sub(iat),
-                    _ => secs(self.ttl),
+                    _ => token_lifetime,
                 };
                 (lifetime as f64 * fraction).floor() as i64
             }
@@ -710,9 +569,6 @@ impl fmt::Debug for RenewalPolicy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RenewalPolicy")
             .field("trigger", &self.trigger)
-            .field("ttl", &self.ttl)
-            .field("max_session", &self.max_session)
-            .field("longest_session", &self.longest_session)
             .field("mode", &self.mode)
             .field("header", &self.header)
             .field("advice_header", &self.advice_header)
@@ -730,31 +586,32 @@ mod tests {
 
     #[test]
     fn validation_refuses_inconsistent_numbers() {
-        let p = RenewalPolicy::new().ttl(Duration::from_secs(60));
+        let p = RenewalPolicy::new();
+        let minute = Duration::from_secs(60);
         let cases = [
-            (p.clone().renew_within(Duration::from_secs(61)), ConfigError::ThresholdExceedsTtl),
+            (
+                p.clone().renew_within(Duration::from_secs(61)),
+                ConfigError::ThresholdExceedsTokenLifetime,
+            ),
             (p.clone().renew_within_fraction(0.0), ConfigError::InvalidFraction),
             (p.clone().renew_within_fraction(1.5), ConfigError::InvalidFraction),
             (p.clone().renew_within_fraction(f64::NAN), ConfigError::InvalidFraction),
-            (p.clone().max_session(Duration::from_secs(59)), ConfigError::MaxSessionShorterThanTtl),
         ];
         for (policy, problem) in cases {
-            assert_eq!(policy.problems(), [problem]);
+            assert_eq!(policy.problems(minute), [problem]);
         }
-        // A zero lifetime is one problem (the threshold and session checks still hold).
-        assert_eq!(p.clone().ttl(Duration::ZERO).problems(), [ConfigError::ZeroTtl]);
-        assert!(p.problems().is_empty());
+        assert!(p.renew_within(minute).problems(minute).is_empty());
     }
 
     #[test]
     fn trigger_by_fraction_and_by_duration() {
         let half = RenewalPolicy::new();
         let c = claims(1_000, 1_300);
-        assert!(!half.triggers(&c, 1_149), "151 s of 300 left");
-        assert!(half.triggers(&c, 1_150), "150 s of 300 left");
+        assert!(!half.triggers(&c, 1_149, 300), "151 s of 300 left");
+        assert!(half.triggers(&c, 1_150, 300), "150 s of 300 left");
         let within = RenewalPolicy::new().renew_within(Duration::from_secs(10));
-        assert!(!within.triggers(&c, 1_289));
-        assert!(within.triggers(&c, 1_290));
+        assert!(!within.triggers(&c, 1_289, 300));
+        assert!(within.triggers(&c, 1_290, 300));
     }
 
     #[test]
@@ -767,7 +624,7 @@ mod tests {
         for no in [101, 400, 401, 403, 404, 500, 503] {
             assert!(!p.qualifies(StatusCode::from_u16(no).unwrap(), &h), "{no}");
         }
-        let everything = RenewalPolicy::new().when(|_, _| true);
+        let everything = RenewalPolicy::new().renew_responses_when(|_, _| true);
         assert!(everything.qualifies(StatusCode::NOT_FOUND, &h));
         assert!(!everything.qualifies(StatusCode::SWITCHING_PROTOCOLS, &h));
         // gRPC: a trailers-only error is a 200 whose headers carry the status.

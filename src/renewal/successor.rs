@@ -14,7 +14,7 @@ use crate::error::IssueError;
 ///
 /// Every claim is kept (unknown ones too, byte for byte and in their order) except
 /// `iat = now`, `nbf = now` if present, a new `jti`, and `exp = new_exp`. A token without
-/// `auth_time` gets its session start as `auth_time`, so its renewals keep the same cap; one
+/// `auth_time` gets its session start as `auth_time`, so its renewals keep the same session limit; one
 /// without `sid` gets a fresh `sid`, so the chain that follows can be revoked as one session.
 pub(crate) fn successor_payload(
     payload: &[u8],

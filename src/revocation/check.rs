@@ -80,7 +80,7 @@ pub enum RevocationFailure {
     /// `503 Service Unavailable` with `Retry-After: 1` (gRPC `UNAVAILABLE`): the client may retry
     /// with the same token. The default.
     #[default]
-    ServiceUnavailable,
+    Unavailable,
     /// `401 invalid_token`: the client treats it like any refused token.
     Unauthorized,
 }
@@ -204,8 +204,8 @@ pub(crate) fn verdict(
         Ok(RevocationStatus::Active) => Ok(()),
         Ok(RevocationStatus::Revoked) => Err(Refusal::Token(TokenError::Revoked)),
         Err(_) => Err(match failure {
-            RevocationFailure::ServiceUnavailable => Refusal::Unavailable,
-            RevocationFailure::Unauthorized => Refusal::Token(TokenError::RevocationUnknown),
+            RevocationFailure::Unavailable => Refusal::Unavailable,
+            RevocationFailure::Unauthorized => Refusal::Token(TokenError::RevocationUnavailable),
         }),
     }
 }

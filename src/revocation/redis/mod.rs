@@ -201,7 +201,7 @@ impl RedisRevocations {
     /// ```no_run
     /// # async fn run(revocations: tower_sliding_jwt::revocation::RedisRevocations)
     /// # -> Result<(), Box<dyn std::error::Error>> {
-    /// // Logout: the session's tokens and its renewals, until its cap.
+    /// // Logout: the session's tokens and its renewals, until its session limit.
     /// revocations.revoke_session("session-42", 1_900_000_000).await?;
     /// # Ok(()) }
     /// ```
@@ -218,8 +218,8 @@ impl RedisRevocations {
     /// # -> Result<(), Box<dyn std::error::Error>> {
     /// // A password change at `now`: every session begun up to then ends; later ones do not.
     /// let now = 1_800_000_000;
-    /// let longest_session = 7 * 24 * 3600;
-    /// revocations.revoke_subject("alice", now, now + longest_session).await?;
+    /// let longest_session_limit = 7 * 24 * 3600;
+    /// revocations.revoke_subject("alice", now, now + longest_session_limit).await?;
     /// # Ok(()) }
     /// ```
     pub async fn revoke_subject(
