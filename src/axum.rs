@@ -5,9 +5,9 @@ use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
 use http::{HeaderValue, StatusCode, header::WWW_AUTHENTICATE};
 
-use crate::authenticate::Anonymous;
 use crate::claims::Claims;
-use crate::reject::Rejection;
+use crate::middleware::request::Anonymous;
+use crate::rejection::Rejection;
 
 /// The extractor's refusal when the request carries no [`Claims<C>`] of the type asked for.
 ///

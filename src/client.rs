@@ -22,7 +22,8 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::renewal::{REFRESHED_TOKEN_HEADER, sensitive_value};
+use crate::headers::sensitive_value;
+use crate::renewal::REFRESHED_TOKEN_HEADER;
 
 use crate::error::InvalidOrigin;
 

@@ -7,17 +7,17 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::clock::Clock;
-use crate::crypto::random_id;
 use crate::error::RenewError;
 use crate::error::{IssueError, TokenError};
-use crate::jws::{self, Verified};
+use crate::keys::crypto::random_id;
 use crate::keys::{KeyOrigin, KeySet};
 use crate::renewal::rule::{Renewable, successor_exp};
 use crate::renewal::successor::successor_payload;
 use crate::renewal::{Lifetimes, RenewalPolicy};
 use crate::revocation::{RevocationCheck, RevocationFailure};
-use crate::source::TokenSource;
-use crate::validation::Rules;
+use crate::verify::jws::{self, Verified};
+use crate::verify::rules::Rules;
+use crate::verify::source::TokenSource;
 
 pub(crate) struct Core {
     pub(crate) keys: KeySet,

@@ -7,16 +7,16 @@ use http::HeaderValue;
 use serde::de::DeserializeOwned;
 use serde::{Serialize, Serializer};
 
+use crate::claims::RawToken;
 use crate::claims::{Claims, NoCustomClaims, RegisteredClaims, VouchedBy};
 use crate::clock::secs;
 use crate::config::{Core, custom_object};
 use crate::error::{IssueError, RenewError, TokenError};
-use crate::jws::payload_of;
 use crate::keys::JwkSet;
-use crate::raw_token::RawToken;
 use crate::renewal::SessionLifetimes;
 use crate::renewal::rule::renewable;
 use crate::revocation::{Refusal, verdict};
+use crate::verify::jws::payload_of;
 
 /// The claims the issuer owns; custom claims may not set them.
 const RESERVED_CLAIMS: [&str; 10] = [

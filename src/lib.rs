@@ -14,12 +14,14 @@
 //!    token on an unsafe request must come from the application's own origin ([`CsrfPolicy`]).
 //! 3. It is verified: strict compact JWS, the key selected by `kid` and pinned to one
 //!    [`Algorithm`], the signature, then the claims (dates with leeway, the issuer the key speaks
-//!    for, audience, type, session start). A token seen before is found in a bounded cache, and
-//!    its dates are checked again.
+//!    for, audience, type, session start and session limit). A token seen before is found in a
+//!    bounded cache, and its dates are checked again. A token whose key no remote JWK Set knows
+//!    yet waits for one refetch of the sets.
 //! 4. The [`RenewalPolicy`] decides whether the response should carry a successor; revocation
-//!    and the authorization check run; the [`Claims`] go into the request extensions.
-//! 5. The service answers. If the response qualifies (2xx or 3xx by default), the successor is
-//!    signed and written into it: a header, or `Set-Cookie` for a cookie token.
+//!    and the route's own checks run; the [`Claims`] go into the request extensions.
+//! 5. The service answers. If the response qualifies (2xx or 3xx by default), the revocation
+//!    store is asked again when one is configured, and the successor is signed and written into
+//!    it: a header, or `Set-Cookie` for a cookie token.
 //!
 //! Any refusal is a [`Rejection`]: RFC 6750 for HTTP, `grpc-status` for a gRPC call.
 //!
@@ -72,28 +74,38 @@
 //! # }).unwrap();
 //! ```
 //!
-//! # Map
+//! # The crate, in the order a request meets it
 //!
-//! - **The layer**: [`JwtAuthLayer`], configured by [`JwtAuthBuilder`]; its service [`JwtAuth`]
-//!   and [`ResponseFuture`].
+//! (The source follows the same order: `src/middleware/`, `src/verify/`, `src/keys/`,
+//! `src/claims/`, `src/renewal/`, `src/revocation/`, `src/rejection.rs`.)
+//!
+//! - **The middleware**: [`JwtAuthLayer`], configured by [`JwtAuthBuilder`] (keys, claim rules,
+//!   [`token_lifetime`](JwtAuthBuilder::token_lifetime) and
+//!   [`session_limit`](JwtAuthBuilder::session_limit), sources, renewal, revocation); its
+//!   service [`JwtAuth`] and [`ResponseFuture`]. Per-route variants of one layer share its keys,
+//!   cache, claims type and refusals: [`JwtAuthLayer::optional`], [`JwtAuthLayer::authorize`]
+//!   (a synchronous check) and [`JwtAuthLayer::require`] (a check that may take time; [`require`]
+//!   has the OAuth scope check).
+//! - **Reading and verifying the token**: [`TokenSource`], [`CsrfPolicy`], and the limits on the
+//!   builder ([`DEFAULT_LEEWAY`], [`DEFAULT_MAX_TOKEN_BYTES`], [`DEFAULT_TOKEN_CACHE`],
+//!   [`DEFAULT_TOKEN_TYPES`]).
 //! - **Keys**: [`Key`] (HMAC secrets, RSA / ECDSA / Ed25519 PEM, JWK and JWK Sets), each pinned
-//!   to one [`Algorithm`]. One signing key; previous keys for rotation; trusted third-party keys
-//!   that verify their own issuer's tokens only. [`JwkSet`] publishes ours.
-//! - **Claims**: [`Claims<C>`] = [`RegisteredClaims`] + your own `C: Deserialize`; with the `axum`
-//!   feature, `Claims<C>` and `Option<Claims<C>>` are extractors.
-//! - **Renewal**: [`RenewalPolicy`] (trigger, lifetimes, which responses, header or cookie,
-//!   inject or advise); [`NoRenewal`] opts a response out. More in [`renewal`].
-//! - **Login and explicit renewal**: [`Issuer`].
-//! - **Refusals**: [`Rejection`], shaped by a [`RejectionHandler`]; every error is in [`error`].
-//! - **Per-route rules**: variants of one layer share its keys, cache, claims type and refusals:
-//!   [`JwtAuthLayer::optional`], [`JwtAuthLayer::authorize`] (a synchronous check) and
-//!   [`JwtAuthLayer::require`] (a check that may take time; [`require`] has the OAuth scope
-//!   check).
+//!   to one [`Algorithm`] (`HS256/384/512`, `RS256/384/512`, `PS256/384/512`, `ES256`, `ES384`,
+//!   `EdDSA`, also named `Ed25519` as RFC 9864 does), on the [`CryptoBackend`] the features
+//!   select. One signing key; previous keys for rotation; trusted third-party keys that verify
+//!   their own issuer's tokens only. [`JwkSet`] publishes ours; `jwks` (feature `jwks`) fetches
+//!   identity providers' keys, each set bound to its issuer, found by OpenID Connect discovery
+//!   if need be.
+//! - **Claims**: [`Claims<C>`] = [`RegisteredClaims`] + your own `C: Deserialize`, with the
+//!   [`RawToken`] they came from; with the `axum` feature, `Claims<C>` and `Option<Claims<C>>`
+//!   are extractors.
+//! - **Renewal**: [`RenewalPolicy`] (trigger, which responses, header or cookie, inject or
+//!   advise); [`NoRenewal`] opts a response out. More in [`renewal`].
 //! - **Revocation**: [`revocation`] (the hook, an in-memory store, Redis with feature `redis`).
-//! - **Clients**: [`client`] sends the token and keeps the renewed one; [`tonic`] helpers with
+//! - **Refusals**: [`Rejection`], shaped by a [`RejectionHandler`]; every error is in [`error`].
+//! - **Login and explicit renewal**: [`Issuer`], with the layer's own keys and rules.
+//! - **Clients**: [`client`] sends the token and keeps the renewed one; `tonic` helpers with
 //!   feature `tonic`.
-//! - **Remote keys**: `jwks` (feature `jwks`) fetches identity providers' keys, each set bound
-//!   to its issuer, found by OpenID Connect discovery if need be.
 //! - **Time**: a [`Clock`] shared by validation, renewal and issuing; [`ManualClock`] for tests.
 //! - **Testing your handlers**: `testing` (feature `testing`) signs tokens of every kind with a
 //!   layer's own keys and builds claims by hand.
@@ -104,36 +116,26 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-// The way of a request: layer → service → authenticate (source, csrf, jws, validation, cache,
-// renewal, revocation) → future.
+// In the order a request meets them: the middleware reads the token (verify) with the keys,
+// hands out the claims, plans and writes the renewal, asks revocation, or refuses (rejection).
+// Below them: the shared configuration, the issuer, and small vocabularies.
 mod algorithm;
-mod authenticate;
-mod base64url;
-mod builder;
-mod cache;
-mod claims;
-mod clock;
-mod config;
-mod crypto;
-mod csrf;
-mod future;
-mod issuer;
-mod jws;
-mod keys;
-mod layer;
-mod raw_token;
-mod reject;
-mod service;
-mod source;
-mod validation;
-
 #[cfg(feature = "axum")]
 mod axum;
+mod base64url;
+mod claims;
 pub mod client;
+mod clock;
+mod config;
 pub mod error;
+mod headers;
+mod issuer;
 #[cfg(feature = "jwks")]
 #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
 pub mod jwks;
+mod keys;
+mod middleware;
+mod rejection;
 pub mod renewal;
 pub mod require;
 pub mod revocation;
@@ -143,25 +145,20 @@ pub mod testing;
 #[cfg(feature = "tonic")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tonic")))]
 pub mod tonic;
+mod verify;
 
 pub use algorithm::Algorithm;
-pub use builder::{
-    DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, DEFAULT_TOKEN_CACHE, DEFAULT_TOKEN_TYPES,
-    JwtAuthBuilder,
-};
-pub use claims::{Audience, Claims, NoCustomClaims, RegisteredClaims, VouchedBy};
+pub use claims::{Audience, Claims, NoCustomClaims, RawToken, RegisteredClaims, VouchedBy};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use crypto::CryptoBackend;
-pub use csrf::CsrfPolicy;
-pub use future::ResponseFuture;
 pub use issuer::{IssuedToken, Issuer};
-pub use keys::{JwkSet, Key, PublicJwk};
-pub use layer::JwtAuthLayer;
-pub use raw_token::RawToken;
-pub use reject::{DefaultRejection, Forbidden, Rejection, RejectionContext, RejectionHandler};
+pub use keys::{CryptoBackend, JwkSet, Key, PublicJwk};
+pub use middleware::{
+    DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, DEFAULT_TOKEN_CACHE, DEFAULT_TOKEN_TYPES, JwtAuth,
+    JwtAuthBuilder, JwtAuthLayer, ResponseFuture,
+};
+pub use rejection::{DefaultRejection, Forbidden, Rejection, RejectionContext, RejectionHandler};
 pub use renewal::policy::{NoRenewal, RenewalMode, RenewalPolicy};
-pub use service::JwtAuth;
-pub use source::TokenSource;
+pub use verify::{CsrfPolicy, TokenSource};
 
 #[cfg(feature = "axum")]
 pub use crate::axum::MissingClaims;

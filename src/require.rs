@@ -36,8 +36,8 @@ use std::sync::Arc;
 use http::request::Parts;
 
 use crate::claims::Claims;
-use crate::jws::payload_of;
-use crate::reject::{Forbidden, Rejection};
+use crate::rejection::{Forbidden, Rejection};
+use crate::verify::jws::payload_of;
 
 /// A check of a request's verified claims: a closure
 /// `Fn(Claims<C>, &Parts) -> impl Future<Output = Result<(), Rejection>>`, or a ready-made check

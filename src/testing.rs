@@ -43,16 +43,16 @@ use http::header::{AUTHORIZATION, COOKIE};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::claims::RawToken;
 use crate::claims::{Claims, RegisteredClaims};
 use crate::clock::{Clock as _, secs};
 use crate::config::{Core, custom_object};
 use crate::error::{ConfigError, IssueError};
-use crate::jws;
 use crate::keys::Key;
-use crate::layer::JwtAuthLayer;
-use crate::raw_token::RawToken;
+use crate::middleware::layer::JwtAuthLayer;
 use crate::renewal::RenewalMode;
-use crate::source::TokenSource;
+use crate::verify::jws;
+use crate::verify::source::TokenSource;
 
 /// Signs test tokens with a layer's configuration: its signing key, issuer, audience, lifetimes
 /// and clock, so "valid" means valid for that layer at its current time.

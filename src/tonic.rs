@@ -26,8 +26,8 @@ use tonic::metadata::{AsciiMetadataValue, MetadataMap};
 use tonic::service::Interceptor;
 use tonic::{Request, Status};
 
-use crate::authenticate::Anonymous;
 use crate::claims::Claims;
+use crate::middleware::request::Anonymous;
 
 use crate::client::TokenStore;
 use crate::renewal::REFRESHED_TOKEN_HEADER;

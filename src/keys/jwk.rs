@@ -10,8 +10,8 @@ use jsonwebtoken::{AlgorithmFamily, DecodingKey, DecodingKeyKind};
 use serde::{Serialize, Serializer};
 
 use crate::algorithm::Algorithm;
-use crate::crypto::provider;
 use crate::error::KeyError;
+use crate::keys::crypto::provider;
 
 /// The JWS algorithm a JWK's `alg` names, if it is one of ours (the JWK variant names are the
 /// JOSE names, so our one table of names decides).

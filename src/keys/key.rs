@@ -8,8 +8,8 @@ use jsonwebtoken::{AlgorithmFamily, DecodingKey, EncodingKey};
 
 use super::jwk::{self, PublicJwk, ec_params, ed_params, public_params, rsa_params, thumbprint};
 use crate::algorithm::Algorithm;
-use crate::crypto::{Signer, Verifier, provider};
 use crate::error::KeyError;
+use crate::keys::crypto::{Signer, Verifier, provider};
 
 /// The smallest RSA modulus accepted, in bits.
 const MIN_RSA_BITS: usize = 2048;

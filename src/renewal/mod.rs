@@ -18,6 +18,7 @@
 //! # Ok::<(), tower_sliding_jwt::error::ConfigError>(())
 //! ```
 
+mod cookie;
 pub(crate) mod lifetimes;
 pub(crate) mod policy;
 pub(crate) mod response;
@@ -25,9 +26,8 @@ pub(crate) mod rule;
 pub(crate) mod successor;
 
 // The policy itself, its modes and the opt-out are at the crate's root.
+pub use cookie::{CookieSettings, SameSite};
 pub(crate) use lifetimes::Lifetimes;
 pub use lifetimes::SessionLifetimes;
-pub use policy::{
-    CookieSettings, EXPIRES_IN_HEADER, REFRESHED_TOKEN_HEADER, SESSION_EXPIRES_IN_HEADER, SameSite,
-};
-pub(crate) use policy::{NoRenewal, RenewalMode, RenewalPolicy, sensitive_value};
+pub use policy::{EXPIRES_IN_HEADER, REFRESHED_TOKEN_HEADER, SESSION_EXPIRES_IN_HEADER};
+pub(crate) use policy::{NoRenewal, RenewalMode, RenewalPolicy};

@@ -4,9 +4,10 @@
 use http::header::{ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, SET_COOKIE, VARY};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-use super::policy::{RenewalPolicy, sensitive_value};
-use crate::reject::forbid_storing;
-use crate::source::TokenSource;
+use super::policy::RenewalPolicy;
+use crate::headers::forbid_storing;
+use crate::headers::sensitive_value;
+use crate::verify::source::TokenSource;
 
 /// Whether the handler already delivered a token itself (its own renewal header, or a
 /// `Set-Cookie` for the token's cookie, as a login or logout does): it is never overwritten.

@@ -7,8 +7,8 @@ use std::io::Write as _;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::crypto::random_id;
 use crate::error::IssueError;
+use crate::keys::crypto::random_id;
 
 /// The payload of a successor: the verified `payload` with new dates and a new id.
 ///

@@ -3,12 +3,13 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::request::Parts;
-use http::{HeaderMap, HeaderValue, Method, Response, StatusCode};
+use http::{HeaderValue, Method, Response, StatusCode};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 
 use crate::error::{InvalidRequest, TokenError};
+use crate::headers::{forbid_storing, has_grpc_content_type, made_quotable};
 
 /// Why a request was refused. The inner service is never called for it, and its response never
 /// carries a renewed token.
@@ -119,27 +120,6 @@ impl Forbidden {
     /// ```
     pub fn scope(&self) -> Option<&str> {
         self.scope.as_deref()
-    }
-}
-
-/// Whether `c` can go inside a quoted header parameter (a realm, a scope, a description) as is:
-/// visible ASCII or a space, neither `"` nor `\\`, so it can neither end the string nor add
-/// parameters.
-fn quotable_char(c: char) -> bool {
-    c == ' ' || (c.is_ascii_graphic() && c != '"' && c != '\\')
-}
-
-/// Whether all of `text` can go inside a quoted header parameter as is.
-pub(crate) fn quotable(text: &str) -> bool {
-    text.chars().all(quotable_char)
-}
-
-/// `text` with every character that cannot appear in a quoted header parameter replaced by `?`.
-fn made_quotable(text: Cow<'static, str>) -> Cow<'static, str> {
-    if quotable(&text) {
-        text
-    } else {
-        Cow::Owned(text.chars().map(|c| if quotable_char(c) { c } else { '?' }).collect())
     }
 }
 
@@ -463,22 +443,6 @@ impl RejectionContext<'_> {
     }
 }
 
-/// Whether the request says its body is gRPC.
-pub(crate) fn has_grpc_content_type(parts: &Parts) -> bool {
-    parts.headers.get(CONTENT_TYPE).is_some_and(|ct| ct.as_bytes().starts_with(b"application/grpc"))
-}
-
-/// Add `Cache-Control: no-store` unless the response already has it.
-pub(crate) fn forbid_storing(headers: &mut HeaderMap) {
-    let stored =
-        headers.get_all(CACHE_CONTROL).iter().filter_map(|v| v.to_str().ok()).any(|v| {
-            v.split(',').any(|directive| directive.trim().eq_ignore_ascii_case("no-store"))
-        });
-    if !stored {
-        headers.append(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
-}
-
 /// Builds the response for a refused request.
 ///
 /// The default, [`DefaultRejection`], answers as the [`Rejection`] table says, with an empty body
@@ -541,6 +505,8 @@ where
 
 #[cfg(test)]
 mod tests {
+    use http::header::CACHE_CONTROL;
+
     use super::*;
 
     fn context_parts(grpc: bool) -> Parts {
@@ -607,24 +573,6 @@ mod tests {
             assert_eq!(response.headers()["grpc-message"], message);
             assert_eq!(response.headers()[CONTENT_TYPE], "application/grpc");
         }
-    }
-
-    #[test]
-    fn cache_control_is_merged_not_replaced() {
-        let mut h = HeaderMap::new();
-        forbid_storing(&mut h);
-        assert_eq!(h[CACHE_CONTROL], "no-store");
-
-        let mut h = HeaderMap::new();
-        h.insert(CACHE_CONTROL, HeaderValue::from_static("private, max-age=60"));
-        forbid_storing(&mut h);
-        let all: Vec<_> = h.get_all(CACHE_CONTROL).iter().collect();
-        assert_eq!(all, ["private, max-age=60", "no-store"]);
-
-        let mut h = HeaderMap::new();
-        h.insert(CACHE_CONTROL, HeaderValue::from_static("max-age=0, No-Store"));
-        forbid_storing(&mut h);
-        assert_eq!(h.get_all(CACHE_CONTROL).iter().count(), 1);
     }
 
     #[test]

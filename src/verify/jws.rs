@@ -15,7 +15,7 @@ use crate::base64url;
 use crate::claims::{self, RegisteredClaims};
 use crate::error::{IssueError, TokenError};
 use crate::keys::{Key, KeyRole, KeySet, Selection};
-use crate::validation::{Rules, validate};
+use crate::verify::rules::{Rules, validate};
 
 /// Decoded segments up to this size stay on the stack.
 const STACK_SEGMENT: usize = 1024;

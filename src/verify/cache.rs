@@ -190,8 +190,8 @@ impl<C> Shard<C> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::claims::RawToken;
     use crate::claims::{NoCustomClaims, RegisteredClaims};
-    use crate::raw_token::RawToken;
 
     fn verified(token: &str, exp: i64) -> Claims<NoCustomClaims> {
         let registered = RegisteredClaims { exp, sub: Some("s".into()), ..Default::default() };

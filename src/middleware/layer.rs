@@ -5,12 +5,12 @@ use std::sync::Arc;
 
 use tower_layer::Layer;
 
-use crate::authenticate::{LayerConfig, Require};
 use crate::claims::NoCustomClaims;
 use crate::issuer::Issuer;
-use crate::reject::DefaultRejection;
+use crate::middleware::request::{LayerConfig, Require};
+use crate::middleware::service::JwtAuth;
+use crate::rejection::DefaultRejection;
 use crate::require::ClaimsCheck;
-use crate::service::JwtAuth;
 
 /// Authenticates requests with JWTs and renews tokens close to expiry.
 ///

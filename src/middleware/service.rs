@@ -9,12 +9,14 @@ use http::{Request, Response};
 use serde::de::DeserializeOwned;
 use tower_service::Service;
 
-#[cfg(any(feature = "axum", feature = "tonic"))]
-use crate::authenticate::mark_anonymous;
-use crate::authenticate::{LayerConfig, Step, admit, authenticate, preflight_response, respond};
 use crate::claims::NoCustomClaims;
-use crate::future::{Check, ResponseFuture, Waiting};
-use crate::reject::{DefaultRejection, RejectionHandler};
+use crate::middleware::future::{Check, ResponseFuture, Waiting};
+#[cfg(any(feature = "axum", feature = "tonic"))]
+use crate::middleware::request::mark_anonymous;
+use crate::middleware::request::{
+    LayerConfig, Step, admit, authenticate, preflight_response, respond,
+};
+use crate::rejection::{DefaultRejection, RejectionHandler};
 use crate::revocation::{RevocationFuture, RevocationStatus};
 
 /// The service made by [`JwtAuthLayer`](crate::JwtAuthLayer).
@@ -176,7 +178,7 @@ impl<S: Clone, C, R: Clone> JwtAuth<S, C, R> {
         parts: http::request::Parts,
         body: B,
         claims: Option<crate::Claims<C>>,
-        renewal: Option<crate::authenticate::PlannedRenewal>,
+        renewal: Option<crate::middleware::renew::PlannedRenewal>,
     ) -> Waiting<S, B, C, R> {
         let ready_clone = self.inner.clone();
         let service = std::mem::replace(&mut self.inner, ready_clone);

@@ -428,7 +428,7 @@ mod tests {
             assert_eq!(signature, before);
         }
         // Tokens we sign are in low-S form, and still verify.
-        let pem = include_bytes!("../tests/keys/ec256_private.pem");
+        let pem = include_bytes!("../../tests/keys/ec256_private.pem");
         let issuer = crate::JwtAuthLayer::builder()
             .signing_key(crate::Key::from_private_pem(Algorithm::ES256, pem).unwrap())
             .build()

@@ -11,11 +11,12 @@ use pin_project_lite::pin_project;
 use serde::de::DeserializeOwned;
 use tower_service::Service;
 
-use crate::authenticate::{ClaimsFuture, LayerConfig, PlannedRenewal, admit, respond};
-#[cfg(feature = "jwks")]
-use crate::authenticate::{Step, authenticate};
 use crate::claims::Claims;
-use crate::reject::{Rejection, RejectionHandler};
+use crate::middleware::renew::PlannedRenewal;
+use crate::middleware::request::{ClaimsFuture, LayerConfig, admit, respond};
+#[cfg(feature = "jwks")]
+use crate::middleware::request::{Step, authenticate};
+use crate::rejection::{Rejection, RejectionHandler};
 use crate::revocation::RevocationFuture;
 #[cfg(feature = "jwks")]
 use crate::revocation::RevocationStatus;

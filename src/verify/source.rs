@@ -8,7 +8,7 @@ use http::request::Parts;
 use http::{HeaderName, HeaderValue};
 
 use crate::error::{InvalidRequest, TokenError};
-use crate::reject::Rejection;
+use crate::rejection::Rejection;
 
 /// One place a token may be read from. The layer tries its sources in the configured order; the
 /// first one *present* wins and the others are not read.

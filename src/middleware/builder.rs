@@ -7,20 +7,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::algorithm::Algorithm;
-use crate::authenticate::LayerConfig;
-use crate::cache::TokenCache;
 use crate::claims::NoCustomClaims;
 use crate::clock::{Clock, SystemClock, secs};
 use crate::config::Core;
-use crate::csrf::CsrfPolicy;
 use crate::error::{ConfigError, KeyError};
+use crate::headers::quotable;
 use crate::keys::{Key, KeyRole, KeySet, jose_header};
-use crate::layer::JwtAuthLayer;
-use crate::reject::{DefaultRejection, quotable};
+use crate::middleware::layer::JwtAuthLayer;
+use crate::middleware::request::LayerConfig;
+use crate::rejection::DefaultRejection;
 use crate::renewal::{Lifetimes, RenewalMode, RenewalPolicy};
 use crate::revocation::{RevocationCheck, RevocationFailure};
-use crate::source::TokenSource;
-use crate::validation::Rules;
+use crate::verify::cache::TokenCache;
+use crate::verify::csrf::CsrfPolicy;
+use crate::verify::rules::Rules;
+use crate::verify::source::TokenSource;
 
 /// The default maximum token size: 8 KiB.
 ///
@@ -963,7 +964,7 @@ impl Settings {
         };
         tracing::debug!(
             target: "tower_sliding_jwt",
-            backend = %crate::crypto::CryptoBackend::ACTIVE,
+            backend = %crate::keys::crypto::CryptoBackend::ACTIVE,
             keys = core.keys.iter().count(),
             "JWT layer configured"
         );
