@@ -667,7 +667,7 @@ fn cases(t: &Target) -> Vec<Case> {
             false,
         ),
         accepted(
-            "at the session cap: accepted, not renewed",
+            "at the session limit: accepted, not renewed",
             get_with(&with(&|m| {
                 m.insert("auth_time".into(), json!(now + 100 - 86_400));
             })),

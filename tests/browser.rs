@@ -81,7 +81,7 @@ async fn slide_to_the_end(client: &Client, base: &str, mode: &str) -> (usize, u6
     loop {
         advance(base, 6).await;
         elapsed += 6;
-        // The page also calls by itself every 2 s: past the cap, its own call may end the
+        // The page also calls by itself every 2 s: past the session limit, its own call may end the
         // session (and hide the button) before this click lands.
         let clicked = try_click(client, "call").await;
         settle(client).await;
@@ -99,23 +99,26 @@ async fn slide_to_the_end(client: &Client, base: &str, mode: &str) -> (usize, u6
             // Past the first token's `exp` (20 s): the session goes on.
             assert!(element(client, "session").await.is_displayed().await.unwrap());
         }
-        assert!(elapsed < 120, "the session outlived its cap");
+        assert!(elapsed < 120, "the session outlived its limit");
     }
     let renewals = log_lines(client).await.iter().filter(|l| l.contains("renewed:")).count();
     (renewals, elapsed)
 }
 
-/// Tokens renewed at 6, 12, … 42 s (the last one capped at 60 s); the session ends at the first
-/// call past the cap and its leeway; the timeline drew every token.
+/// Tokens renewed at 6, 12, … 42 s (the last one limited to 60 s); the session ends at the first
+/// call past the session limit and its leeway; the timeline drew every token.
 async fn assert_slid_and_ended(client: &Client, renewals: usize, elapsed: u64) {
-    assert_eq!(renewals, 7, "one renewal per call in the window, until the cap");
-    assert!(elapsed > 60 + LEEWAY && elapsed <= 60 + LEEWAY + 6, "ended at the cap: {elapsed} s");
+    assert_eq!(renewals, 7, "one renewal per call in the window, until the session limit");
+    assert!(
+        elapsed > 60 + LEEWAY && elapsed <= 60 + LEEWAY + 6,
+        "ended at the session limit: {elapsed} s"
+    );
     let bars = js(client, "return document.querySelectorAll('#timeline rect').length").await;
     assert_eq!(bars, json!(8), "one bar per token: the login's and seven renewals");
 }
 
 #[tokio::test]
-async fn header_mode_slides_past_the_first_expiry_and_ends_at_the_cap() {
+async fn header_mode_slides_past_the_first_expiry_and_ends_at_the_session_limit() {
     let server = Example::start("server", &DEMO);
     browser::run("header_mode", move |client| async move {
         let (renewals, elapsed) = slide_to_the_end(&client, &server.base, "header").await;

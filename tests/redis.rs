@@ -101,10 +101,10 @@ async fn revoke_by_jti_and_by_sid_and_entries_expire_by_themselves() {
     }
     let sid = claims_of(&first)["sid"].as_str().unwrap().to_owned();
     let ttl = redis.ttl(&format!("tsj:revoked:sid:{sid}")).await;
-    let cap_in = claims_of(&first)["auth_time"].as_i64().unwrap() + 86_400 - unix_now();
+    let session_end_in = claims_of(&first)["auth_time"].as_i64().unwrap() + 86_400 - unix_now();
     assert!(
-        (cap_in + 60..=cap_in + 65).contains(&ttl),
-        "the sid entry outlives the session cap by the leeway and a margin: {ttl} vs {cap_in}"
+        (session_end_in + 60..=session_end_in + 65).contains(&ttl),
+        "the sid entry outlives the session limit by the leeway and a margin: {ttl} vs {session_end_in}"
     );
     // Another session of the same user is not affected.
     assert_eq!(server.mine(&server.login().await).await.status(), StatusCode::OK);

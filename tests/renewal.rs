@@ -266,8 +266,8 @@ async fn a_third_party_logout_is_kept_as_long_as_its_token() {
     let token = hs256(PARTNER, r#"{"alg":"HS256","kid":"partner"}"#, &claims.to_string());
     let verified = app.issuer.verify::<Value>(&token).unwrap();
     assert!(matches!(verified.vouched_by(), VouchedBy::TrustedIssuer("partner")));
-    let cap = app.issuer.session_expires_at(verified.registered()).unwrap();
-    assert!(cap < now, "the session limit from the provider's auth_time is long past");
+    let session_end = app.issuer.session_expires_at(verified.registered()).unwrap();
+    assert!(session_end < now, "the session limit from the provider's auth_time is long past");
     let until = app.issuer.revocation_until(&verified);
     assert_eq!(until, now + 300 + 5 + 60, "its own exp, the leeway and the store's margin");
     revocations.revoke_session("sso-1", until);
@@ -597,7 +597,7 @@ async fn without_auth_time_iat_starts_the_session_and_renewals_keep_it() {
     // start + 500.
     let response = app.get("/whoami", Some(&first)).await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert!(renewed(&response).is_none(), "capped at start + 500");
+    assert!(renewed(&response).is_none(), "limited at start + 500");
 }
 
 #[tokio::test]
@@ -717,7 +717,7 @@ async fn a_sessionless_token_renews_into_a_revocable_session() {
 }
 
 /// With a session header, every successful response to one of our tokens says how long the
-/// session has left; a partner's token (no cap of ours) and failures say nothing.
+/// session has left; a partner's token (no session limit of ours) and failures say nothing.
 #[tokio::test]
 async fn the_session_header_tells_the_time_left() {
     use tower_sliding_jwt::renewal::SESSION_EXPIRES_IN_HEADER;
@@ -735,7 +735,7 @@ async fn the_session_header_tells_the_time_left() {
     app.advance(200);
     let renewing = app.get("/whoami", Some(&token)).await;
     assert!(renewed(&renewing).is_some());
-    assert_eq!(left(&renewing), Some(3_400), "the cap does not move with renewals");
+    assert_eq!(left(&renewing), Some(3_400), "the session limit does not move with renewals");
     assert_eq!(left(&app.get("/status/500", Some(&token)).await), None);
     assert_eq!(left(&app.get("/whoami", None).await), None);
 }

@@ -31,8 +31,8 @@ enum Step {
     ToThreshold(i8),
     /// To `exp + offset`.
     ToExpiry(i8),
-    /// To `cap - ttl + offset`: where renewals start to be capped.
-    ToCapRegion(i8),
+    /// To `session_end - ttl + offset`: where renewals start to be limited.
+    ToLimitRegion(i8),
 }
 
 #[derive(Debug, Clone)]
@@ -62,7 +62,7 @@ fn case() -> impl Strategy<Value = Case> {
                     3 => (0..ttl + ttl / 4 + 2).prop_map(Step::By),
                     2 => (-1i8..=1).prop_map(Step::ToThreshold),
                     1 => (-1i8..=6).prop_map(Step::ToExpiry),
-                    1 => (-1i8..=1).prop_map(Step::ToCapRegion),
+                    1 => (-1i8..=1).prop_map(Step::ToLimitRegion),
                 ],
                 1..12,
             ),
@@ -127,7 +127,7 @@ fn run(case: Case) -> Result<(), TestCaseError> {
         .service(service_fn(|_req: Request<()>| async { Ok::<_, Infallible>(Response::new(())) }));
     let first = issuer.issue("user-1", &json!({ "team": "blue", "n": 42 })).unwrap();
     let original = claims_of(&first.token);
-    let cap = login_at + case.max_session as i64;
+    let session_end = login_at + case.max_session as i64;
     let mut token = first.token;
     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
     let mut now = login_at;
@@ -142,7 +142,7 @@ fn run(case: Case) -> Result<(), TestCaseError> {
                 exp - threshold_of(case.threshold, &current, case.ttl) + i64::from(offset)
             }
             Step::ToExpiry(offset) => exp + i64::from(offset),
-            Step::ToCapRegion(offset) => cap - case.ttl as i64 + i64::from(offset),
+            Step::ToLimitRegion(offset) => session_end - case.ttl as i64 + i64::from(offset),
         };
         // Time never goes backwards.
         now = now.max(target);
@@ -171,7 +171,7 @@ fn run(case: Case) -> Result<(), TestCaseError> {
         }
         let should_renew = now < exp
             && exp - now <= threshold_of(case.threshold, &current, case.ttl)
-            && (now + case.ttl as i64).min(cap) > exp;
+            && (now + case.ttl as i64).min(session_end) > exp;
         prop_assert_eq!(
             renewed.is_some(),
             should_renew,
@@ -186,8 +186,8 @@ fn run(case: Case) -> Result<(), TestCaseError> {
         prop_assert!(verified.is_ok(), "a renewed token verifies: {:?}", verified.err());
         let new = claims_of(&new_token);
         let new_exp = new["exp"].as_i64().unwrap();
-        prop_assert!(new_exp <= cap, "exp never passes auth_time + max_session");
-        prop_assert_eq!(new_exp, (now + case.ttl as i64).min(cap));
+        prop_assert!(new_exp <= session_end, "exp never passes auth_time + max_session");
+        prop_assert_eq!(new_exp, (now + case.ttl as i64).min(session_end));
         prop_assert!(new_exp > exp);
         prop_assert_eq!(new["iat"].as_i64(), Some(now), "iat is now");
         for kept in ["auth_time", "sid", "sub", "iss", "team", "n"] {

@@ -94,8 +94,8 @@ async fn login_issues_the_tutorial_token() {
     assert_eq!(body["expires_in"], 300);
     let token = body["token"].as_str().unwrap();
     let claims = claims_of(token);
-    let cap = claims["auth_time"].as_i64().unwrap() + 86_400;
-    assert_eq!(body["session_expires_at"], cap, "when the session ends for good");
+    let session_end = claims["auth_time"].as_i64().unwrap() + 86_400;
+    assert_eq!(body["session_expires_at"], session_end, "when the session ends for good");
     let now = unix_now();
     assert_eq!(claims["sub"], "1");
     assert_eq!(claims["user_id"], 1);
@@ -401,7 +401,7 @@ async fn explicit_renewal_at_update_token() {
 }
 
 #[tokio::test]
-async fn the_session_cap_ends_renewal() {
+async fn the_session_limit_ends_renewal() {
     use std::time::Duration;
 
     use tower_sliding_jwt::{JwtAuthLayer, ManualClock};
@@ -431,12 +431,12 @@ async fn the_session_cap_ends_renewal() {
         token
     };
     // Logged in 450 s ago, renewed once (exp = login + 500, 50 s left): the server renews, but
-    // only up to the cap, login + 600.
+    // only up to the session limit, login + 600.
     let login_at = unix_now() - 450;
     let response = server.get("/mine", &session(login_at, 1)).await;
-    let capped = renewed(&response).expect("renewal before the cap");
-    assert_eq!(claims_of(&capped)["exp"], login_at + 600);
-    // Logged in 580 s ago, renewed twice (exp = the cap, 20 s left): in the window, but nothing
+    let limited = renewed(&response).expect("renewal before the session limit");
+    assert_eq!(claims_of(&limited)["exp"], login_at + 600);
+    // Logged in 580 s ago, renewed twice (exp = the session limit, 20 s left): in the window, but nothing
     // to extend, and explicit renewal says the session has ended.
     let token = session(unix_now() - 580, 2);
     let response = server.get("/mine", &token).await;
@@ -446,7 +446,7 @@ async fn the_session_cap_ends_renewal() {
     assert_eq!(explicit.status(), StatusCode::UNAUTHORIZED);
     let body: Value = explicit.json().await.unwrap();
     assert_eq!(body["error"], "session_ended");
-    // And a session past its cap is over for good.
+    // And a session past its limit is over for good.
     assert_eq!(server.get("/mine", &session(unix_now() - 610, 2)).await.status(), 401);
 }
 

@@ -59,7 +59,7 @@ async fn every_kind_of_token_gets_the_answer_its_name_promises() {
     for (kind, token, reason) in [
         ("expired", tokens.expired("7", &user), "expired"),
         ("not yet valid", tokens.not_yet_valid("7", &user), "not valid yet"),
-        ("past the session cap", tokens.past_session_limit("7", &user), "outlives its session"),
+        ("past the session limit", tokens.past_session_limit("7", &user), "outlives its session"),
         ("wrong issuer", tokens.wrong_issuer("7", &user), "issuer is not accepted"),
         ("wrong audience", tokens.wrong_audience("7", &user), "audience is not accepted"),
         ("foreign key", tokens.foreign_key("7", &user), "signature is invalid"),

@@ -96,7 +96,7 @@ async fn walk_through(
     let body: Value = response.json().await.map_err(|e| e.to_string())?;
     let mut token = body["token"].as_str().unwrap_or_default().to_owned();
     let (mut exp, session_start) = dates(&issuer, &token);
-    let cap = session_start + SESSION as i64;
+    let session_end = session_start + SESSION as i64;
     println!(
         "{} POST /auth admin/admin           -> 200, token expires in {} s; session ends at login + {SESSION} s",
         at(),
@@ -104,7 +104,7 @@ async fn walk_through(
     );
 
     let mut renewals = 0;
-    let mut capped = false;
+    let mut limited = false;
     loop {
         // Read before the request: the server decides on its own clock, at most this late.
         let now = issuer.now();
@@ -124,8 +124,8 @@ async fn walk_through(
             (StatusCode::OK, Some(new_token)) => {
                 let (new_exp, new_start) = dates(&issuer, &new_token);
                 expect(
-                    new_exp > exp && new_exp <= cap,
-                    "a renewal must extend exp, never past the cap",
+                    new_exp > exp && new_exp <= session_end,
+                    "a renewal must extend exp, never past the session limit",
                 )?;
                 expect(new_start == session_start, "a renewal must keep auth_time")?;
                 renewals += 1;
@@ -134,12 +134,12 @@ async fn walk_through(
                     at(),
                     exp - now,
                     new_exp - exp,
-                    if new_exp == cap { " (reaches the session cap)" } else { "" }
+                    if new_exp == session_end { " (reaches the session limit)" } else { "" }
                 );
                 token = new_token;
                 exp = new_exp;
             }
-            (StatusCode::OK, None) if exp < cap => {
+            (StatusCode::OK, None) if exp < session_end => {
                 println!(
                     "{} GET /mine ({} s left)             -> 200, fresh enough: no renewal",
                     at(),
@@ -147,9 +147,9 @@ async fn walk_through(
                 );
             }
             (StatusCode::OK, None) => {
-                capped = true;
+                limited = true;
                 println!(
-                    "{} GET /mine ({} s left)             -> 200, no renewal: the session cap is reached",
+                    "{} GET /mine ({} s left)             -> 200, no renewal: the session limit is reached",
                     at(),
                     exp - now
                 );
@@ -166,7 +166,7 @@ async fn walk_through(
             }
             (other, _) => return Err(format!("unexpected status {other}")),
         }
-        if capped {
+        if limited {
             let response = http
                 .get(format!("{base}/update/token"))
                 .bearer_auth(&token)
@@ -174,18 +174,18 @@ async fn walk_through(
                 .await
                 .map_err(|e| e.to_string())?;
             println!(
-                "{} GET /update/token (explicit)     -> {} (the cap binds explicit renewal too)",
+                "{} GET /update/token (explicit)     -> {} (the session limit binds explicit renewal too)",
                 at(),
                 response.status()
             );
             expect(
                 response.status() == StatusCode::UNAUTHORIZED,
-                "explicit renewal must stop at the cap",
+                "explicit renewal must stop at the session limit",
             )?;
             println!("{} waiting for the last token to expire (exp + 5 s of leeway)...", at());
             let wait = (exp + 5 - issuer.now()).max(0) as u64;
             tokio::time::sleep(Duration::from_secs(wait)).await;
-            capped = false;
+            limited = false;
             continue;
         }
         tokio::time::sleep(Duration::from_millis(1_000)).await;

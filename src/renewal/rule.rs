@@ -119,8 +119,8 @@ pub(crate) mod tests {
         );
         // Capped by the session limit.
         let late = claims(1_000, 1_900);
-        let capped = renewable(&late, &KeyRole::Previous, Some("us"), l, 1_850).unwrap();
-        assert_eq!(capped.new_exp, 2_000);
+        let limited = renewable(&late, &KeyRole::Previous, Some("us"), l, 1_850).unwrap();
+        assert_eq!(limited.new_exp, 2_000);
         // At its limit, the session ends.
         let last = claims(1_700, 2_000);
         let mut last = last;
@@ -157,7 +157,7 @@ pub(crate) mod tests {
     #[test]
     fn the_successor_exp_at_signing_time() {
         assert_eq!(successor_exp(1_300, 2_000, 300, 1_200), Ok(1_500));
-        assert_eq!(successor_exp(1_300, 1_400, 300, 1_200), Ok(1_400), "capped");
+        assert_eq!(successor_exp(1_300, 1_400, 300, 1_200), Ok(1_400), "limited");
         assert_eq!(
             successor_exp(1_300, 2_000, 300, 1_300),
             Err(RenewError::Invalid(TokenError::Expired))
