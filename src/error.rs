@@ -197,7 +197,7 @@ impl fmt::Display for ConfigError {
                  without quotes or backslashes"
             ),
             ConfigError::ZeroMaxTokenSize => {
-                f.write_str("the maximum token size must not be zero (max_token_bytes)")
+                f.write_str("the maximum token size must not be zero (max_token_size)")
             }
             ConfigError::CookiePrefixMismatch => f.write_str(
                 "a __Host- cookie needs Secure, Path=/ and no Domain (a __Secure- one, Secure)",

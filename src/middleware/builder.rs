@@ -1130,6 +1130,59 @@ mod tests {
         assert!(base.build().is_ok());
     }
 
+    /// Each refusal's message names the setting that fixes it.
+    #[test]
+    fn every_configuration_error_says_how_to_fix_it() {
+        let b = JwtAuthLayer::builder;
+        let pem = std::fs::read("tests/keys/ec256_public.pem").unwrap();
+        let public = || Key::from_public_pem(Algorithm::ES256, &pem).unwrap();
+        let minute = Duration::from_secs(60);
+        let cases: Vec<(JwtAuthBuilder, &str)> = vec![
+            (b(), "signing key"),
+            (b().hs256(SECRET).hs256(SECRET), "previous keys"),
+            (b().signing_key(public()), "trusted_key or previous_key"),
+            (
+                b().trusted_key("idp", public()).audience("api").renewal(RenewalPolicy::new()),
+                "add a signing key",
+            ),
+            (
+                b().signing_key(Key::hs256(SECRET).unwrap().with_kid("k"))
+                    .previous_key(Key::hs256(SECRET).unwrap().with_kid("k")),
+                "with_kid",
+            ),
+            (
+                b().hs256(SECRET)
+                    .token_lifetime(minute)
+                    .renewal(RenewalPolicy::new().renew_within(2 * minute)),
+                "renew_within",
+            ),
+            (
+                b().hs256(SECRET).renewal(RenewalPolicy::new().renew_within_fraction(2.0)),
+                "renew_within_fraction",
+            ),
+            (b().hs256(SECRET).session_limit(Duration::from_secs(1)), "session_limit"),
+            (b().hs256(SECRET).allow_longer_sessions(minute), "allow_longer_sessions"),
+            (b().hs256(SECRET).token_lifetime(Duration::ZERO), "token_lifetime"),
+            (b().hs256(SECRET).token_sources([]), "token_sources"),
+            (b().hs256(SECRET).token_sources([TokenSource::cookie("a b")]), "letters, digits"),
+            (b().hs256(SECRET).realm("a\"b"), "visible ASCII"),
+            (b().hs256(SECRET).max_token_size(0), "max_token_size"),
+            (
+                b().hs256(SECRET)
+                    .token_sources([TokenSource::cookie("__Host-t")])
+                    .renewal(RenewalPolicy::new().cookie(CookieSettings::new().secure(false))),
+                "needs Secure",
+            ),
+            (b().trusted_key("idp", public()), "audience()"),
+        ];
+        for (builder, fix) in cases {
+            let error = err(builder);
+            assert!(!matches!(error, ConfigError::Several(_)), "one problem at a time: {error}");
+            let message = error.to_string();
+            assert!(message.contains(fix), "{message:?} does not say {fix:?}");
+        }
+    }
+
     #[test]
     fn error_messages_are_clear_and_secret_free() {
         let message = err(JwtAuthLayer::builder().hs256(b"tiny-secret")).to_string();
