@@ -110,6 +110,10 @@
 //! - **Testing your handlers**: `testing` (feature `testing`) signs tokens of every kind with a
 //!   layer's own keys and builds claims by hand.
 //!
+//! # Feature flags
+//!
+#![doc = document_features::document_features!()]
+//!
 //! `SECURITY.md` in the repository lists the threats the crate defends against and the test that
 //! pins each defence.
 #![forbid(unsafe_code)]
