@@ -153,3 +153,9 @@ where
         }
     }
 }
+
+impl IntoResponse for crate::LoggedOut {
+    fn into_response(self) -> Response {
+        crate::LoggedOut::into_response(self)
+    }
+}

@@ -12,9 +12,10 @@ use crate::claims::{Claims, NoCustomClaims, RegisteredClaims, VouchedBy};
 use crate::clock::secs;
 use crate::config::{Core, custom_object};
 use crate::error::{IssueError, RenewError, TokenError};
+use crate::headers::forbid_storing;
 use crate::keys::JwkSet;
-use crate::renewal::SessionLifetimes;
 use crate::renewal::rule::renewable;
+use crate::renewal::{NoRenewal, SessionLifetimes};
 use crate::revocation::{Refusal, verdict};
 use crate::verify::jws::payload_of;
 
@@ -61,6 +62,50 @@ const RESERVED_CLAIMS: [&str; 10] = [
 #[derive(Clone)]
 pub struct Issuer {
     core: Arc<Core>,
+}
+
+/// The response to a logout, made by [`Issuer::logout`]: `204`, `no-store`, no renewal, and the
+/// token cookie deleted when the layer reads one.
+#[derive(Clone)]
+#[must_use = "a logout response does nothing until it is returned"]
+pub struct LoggedOut {
+    clear_cookie: Option<HeaderValue>,
+}
+
+impl LoggedOut {
+    /// The response, with any body type.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::{JwtAuthLayer, NoRenewal, TokenSource};
+    ///
+    /// let issuer = JwtAuthLayer::builder()
+    ///     .hs256([7u8; 32])
+    ///     .token_sources([TokenSource::Bearer])
+    ///     .build()?
+    ///     .issuer();
+    /// let response: http::Response<String> = issuer.logout().into_response();
+    /// assert_eq!(response.status(), 204);
+    /// assert!(response.extensions().get::<NoRenewal>().is_some());
+    /// assert!(response.headers().get("set-cookie").is_none(), "no cookie to delete");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn into_response<B: Default>(self) -> http::Response<B> {
+        let mut response = http::Response::new(B::default());
+        *response.status_mut() = http::StatusCode::NO_CONTENT;
+        let headers = response.headers_mut();
+        forbid_storing(headers);
+        if let Some(clear) = self.clear_cookie {
+            headers.append(http::header::SET_COOKIE, clear);
+        }
+        response.extensions_mut().insert(NoRenewal);
+        response
+    }
+}
+
+impl fmt::Debug for LoggedOut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoggedOut").field("clears_cookie", &self.clear_cookie.is_some()).finish()
+    }
 }
 
 /// A freshly signed token.
@@ -387,6 +432,64 @@ impl Issuer {
     pub fn clear_cookie(&self) -> Option<HeaderValue> {
         let name = self.core.cookie_name()?;
         self.core.renewal.cookie.set_cookie(name, "", 0)
+    }
+
+    /// The response half of a logout, once the session is revoked: `204 No Content` that no
+    /// cache stores, that the layer does not renew ([`NoRenewal`](crate::NoRenewal)), and that
+    /// deletes the token cookie when the layer reads one. With the `axum` feature it is a
+    /// response itself; elsewhere, [`LoggedOut::into_response`].
+    ///
+    /// A complete logout revokes the session for as long as any of its tokens could be accepted
+    /// ([`revocation_until`](Issuer::revocation_until)), then answers this:
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use axum::{Router, body::Body, extract::State, http::Request, routing::post};
+    /// use tower::ServiceExt;
+    /// use tower_sliding_jwt::revocation::InMemoryRevocations;
+    /// use tower_sliding_jwt::testing::TokenFactory;
+    /// use tower_sliding_jwt::{Claims, Issuer, JwtAuthLayer, LoggedOut, TokenSource};
+    ///
+    /// #[derive(Clone)]
+    /// struct App {
+    ///     issuer: Issuer,
+    ///     revocations: InMemoryRevocations,
+    /// }
+    ///
+    /// async fn logout(State(app): State<App>, claims: Claims) -> LoggedOut {
+    ///     if let Some(sid) = claims.session_id() {
+    ///         app.revocations.revoke_session(sid, app.issuer.revocation_until(&claims));
+    ///     }
+    ///     app.issuer.logout()
+    /// }
+    ///
+    /// let revocations = InMemoryRevocations::new();
+    /// let auth = JwtAuthLayer::builder()
+    ///     .hs256([7u8; 32])
+    ///     .token_sources([TokenSource::cookie("session")])
+    ///     .revocation(revocations.clone())
+    ///     .build()?;
+    /// let tokens = TokenFactory::for_layer(&auth);
+    /// let app = Router::new()
+    ///     .route("/logout", post(logout))
+    ///     .layer(auth.clone())
+    ///     .with_state(App { issuer: auth.issuer(), revocations });
+    /// let token = tokens.in_renewal_window("alice", &())?;
+    /// let call = |token: &str| {
+    ///     let request = tokens.request(Request::post("/logout"), token).header("sec-fetch-site", "same-origin");
+    ///     app.clone().oneshot(request.body(Body::empty()).unwrap())
+    /// };
+    /// let response = call(&token).await?;
+    /// assert_eq!(response.status(), 204);
+    /// assert_eq!(tokens.renewed(&response), None, "no renewal, though the token was in its window");
+    /// assert!(response.headers()["set-cookie"].to_str()?.starts_with("session=;"));
+    /// assert_eq!(response.headers()["cache-control"], "no-store");
+    /// assert_eq!(call(&token).await?.status(), 401, "the session is over");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn logout(&self) -> LoggedOut {
+        LoggedOut { clear_cookie: self.clear_cookie() }
     }
 
     /// When the session of a token with these claims ends for good: its start (`auth_time`, or

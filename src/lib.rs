@@ -154,13 +154,15 @@ mod verify;
 pub use algorithm::Algorithm;
 pub use claims::{Audience, Claims, NoCustomClaims, RawToken, RegisteredClaims, VouchedBy};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use issuer::{IssuedToken, Issuer};
+pub use issuer::{IssuedToken, Issuer, LoggedOut};
 pub use keys::{CryptoBackend, JwkSet, Key, PublicJwk};
 pub use middleware::{
     DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, DEFAULT_TOKEN_CACHE, DEFAULT_TOKEN_TYPES, JwtAuth,
     JwtAuthBuilder, JwtAuthLayer, ResponseFuture,
 };
-pub use rejection::{DefaultRejection, Forbidden, Rejection, RejectionContext, RejectionHandler};
+pub use rejection::{
+    DefaultRejection, Forbidden, JsonRejection, Rejection, RejectionContext, RejectionHandler,
+};
 pub use renewal::policy::{NoRenewal, RenewalMode, RenewalPolicy};
 pub use verify::{CsrfPolicy, TokenSource};
 

@@ -494,6 +494,53 @@ impl<B: Default> RejectionHandler<B> for DefaultRejection {
     }
 }
 
+/// Refusals as JSON for HTTP: the default status and headers (`WWW-Authenticate`, `no-store`),
+/// with a body `{"error": "...", "error_description": "..."}` (the RFC 6750 code, or
+/// `unauthorized`, `forbidden` or `temporarily_unavailable` when there is none) and
+/// `Content-Type: application/json`. A gRPC call gets the default answer, whose reason is in
+/// `grpc-message`.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use axum::{Router, body::{Body, to_bytes}, http::Request, routing::get};
+/// use tower::ServiceExt;
+/// use tower_sliding_jwt::{JsonRejection, JwtAuthLayer};
+///
+/// let auth = JwtAuthLayer::builder().hs256([7u8; 32]).rejection_handler(JsonRejection).build()?;
+/// let app = Router::new().route("/", get(|| async { "hello" })).layer(auth);
+/// let request = Request::get("/").header("authorization", "Bearer not-a-token");
+/// let response = app.oneshot(request.body(Body::empty())?).await?;
+/// assert_eq!(response.status(), 401);
+/// assert_eq!(response.headers()["content-type"], "application/json");
+/// assert!(response.headers()["www-authenticate"].to_str()?.contains("invalid_token"));
+/// let body: serde_json::Value = serde_json::from_slice(&to_bytes(response.into_body(), 1024).await?)?;
+/// assert_eq!(body["error"], "invalid_token");
+/// assert_eq!(body["error_description"], "the token is not a well-formed compact JWS");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JsonRejection;
+
+impl<B: Default + From<String>> RejectionHandler<B> for JsonRejection {
+    fn respond(&self, rejection: &Rejection, context: &RejectionContext<'_>) -> Response<B> {
+        let mut response: Response<B> = rejection.default_response(context);
+        if context.is_grpc() {
+            return response;
+        }
+        let error = rejection.error_code().unwrap_or(match rejection.status() {
+            StatusCode::FORBIDDEN => "forbidden",
+            StatusCode::SERVICE_UNAVAILABLE => "temporarily_unavailable",
+            _ => "unauthorized",
+        });
+        let body =
+            serde_json::json!({ "error": error, "error_description": rejection.to_string() });
+        *response.body_mut() = B::from(body.to_string());
+        response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        response
+    }
+}
+
 impl<B, F> RejectionHandler<B> for F
 where
     F: Fn(&Rejection, &RejectionContext<'_>) -> Response<B> + Clone + Send + Sync + 'static,
@@ -630,5 +677,36 @@ mod tests {
             let text = error.to_string();
             assert!(text.chars().all(|c| c == ' ' || (c.is_ascii_graphic() && c != '"')), "{text}");
         }
+    }
+
+    #[test]
+    fn json_refusals_keep_the_standard_headers_and_name_a_code() {
+        let parts = http::Request::get("/").body(()).unwrap().into_parts().0;
+        let context = RejectionContext { parts: &parts, realm: "api" };
+        let cases = [
+            (Rejection::Missing, 401, "unauthorized"),
+            (Rejection::InvalidToken(TokenError::Expired), 401, "invalid_token"),
+            (Rejection::Forbidden(Forbidden::new("admins only")), 403, "insufficient_scope"),
+            (Rejection::CrossSite, 403, "forbidden"),
+            (Rejection::Unavailable, 503, "temporarily_unavailable"),
+        ];
+        for (rejection, status, code) in cases {
+            let response: Response<String> = JsonRejection.respond(&rejection, &context);
+            assert_eq!(response.status(), status, "{rejection}");
+            assert_eq!(response.headers()[CACHE_CONTROL], "no-store");
+            let body: serde_json::Value = serde_json::from_str(response.body()).unwrap();
+            assert_eq!(body["error"], code, "{rejection}");
+            assert_eq!(body["error_description"], rejection.to_string());
+        }
+        let grpc = http::Request::post("/svc/Method")
+            .header(CONTENT_TYPE, "application/grpc")
+            .body(())
+            .unwrap()
+            .into_parts()
+            .0;
+        let context = RejectionContext { parts: &grpc, realm: "api" };
+        let response: Response<String> = JsonRejection.respond(&Rejection::Missing, &context);
+        assert_eq!(response.headers()["grpc-status"], "16");
+        assert!(response.body().is_empty(), "gRPC keeps its own answer");
     }
 }

@@ -383,6 +383,58 @@ impl TokenFactory {
         jws::encode(&crate::base64url::encode(header), payload, key, usize::MAX)
     }
 
+    /// The token this response renewed, if it did: from the renewal header (a bearer token) or
+    /// from the `Set-Cookie` of the layer's token cookie (a cookie token). A cookie that deletes
+    /// the token (a logout) is no renewal.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use axum::{Router, body::Body, http::Request, routing::get};
+    /// use tower::ServiceExt;
+    /// use tower_sliding_jwt::testing::TokenFactory;
+    /// use tower_sliding_jwt::{JwtAuthLayer, NoCustomClaims, TokenSource};
+    ///
+    /// let auth = JwtAuthLayer::builder()
+    ///     .hs256([7u8; 32])
+    ///     .token_sources([TokenSource::Bearer, TokenSource::cookie("session")])
+    ///     .build()?;
+    /// let tokens = TokenFactory::for_layer(&auth);
+    /// let app = Router::new().route("/", get(|| async { "hello" })).layer(auth.clone());
+    /// let token = tokens.in_renewal_window("alice", &())?;
+    /// // As a bearer token: renewed in the header.
+    /// let request = Request::get("/").header("authorization", format!("Bearer {token}"));
+    /// let response = app.clone().oneshot(request.body(Body::empty())?).await?;
+    /// let renewed = tokens.renewed(&response).expect("renewed in its window");
+    /// assert!(auth.issuer().verify::<NoCustomClaims>(&renewed).is_ok());
+    /// // As a cookie: renewed in `Set-Cookie`.
+    /// let request = Request::get("/").header("cookie", format!("session={token}"));
+    /// let response = app.clone().oneshot(request.body(Body::empty())?).await?;
+    /// assert!(tokens.renewed(&response).is_some());
+    /// // A fresh token is not renewed.
+    /// let request = tokens.request(Request::get("/"), &tokens.valid("alice", &())?);
+    /// assert_eq!(tokens.renewed(&app.oneshot(request.body(Body::empty())?).await?), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn renewed<B>(&self, response: &http::Response<B>) -> Option<String> {
+        let headers = response.headers();
+        if let Some(value) = headers.get(&self.core.renewal.header) {
+            return value.to_str().ok().map(str::to_owned);
+        }
+        let name = self.core.cookie_name()?;
+        headers
+            .get_all(http::header::SET_COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .filter_map(|value| cookie::Cookie::parse_encoded(value).ok())
+            .find(|cookie| {
+                cookie.name() == name
+                    && !cookie.value().is_empty()
+                    && cookie.max_age().is_none_or(|age| age.is_positive())
+            })
+            .map(|cookie| cookie.value().to_owned())
+    }
+
     /// `request` carrying `token` where the layer looks first: `Authorization: Bearer`, the named
     /// header, the cookie, or the query parameter.
     ///

@@ -33,12 +33,12 @@ use axum::Router;
 use tower_http::cors::{Any, CorsLayer};
 use tower_sliding_jwt::renewal::{CookieSettings, EXPIRES_IN_HEADER, REFRESHED_TOKEN_HEADER};
 use tower_sliding_jwt::{
-    Algorithm, Issuer, JwtAuthLayer, Key, ManualClock, RenewalPolicy, TokenSource,
+    Algorithm, Issuer, JsonRejection, JwtAuthLayer, Key, ManualClock, RenewalPolicy, TokenSource,
 };
 
 use passwords::PasswordChecker;
 use revocations::Revocations;
-use routes::{AppState, DemoClaims, json_rejection};
+use routes::{AppState, DemoClaims};
 use settings::Settings;
 
 /// What only the demo server reads from the environment.
@@ -115,7 +115,7 @@ fn server(settings: &Settings, extras: &Extras) -> Result<(Router, Issuer), Stri
         .session_limit(settings.max_session)
         .renewal(renewal)
         .revocation(revocations.clone())
-        .rejection_handler(json_rejection)
+        .rejection_handler(JsonRejection)
         .build()
         .map_err(|e| e.to_string())?;
     let issuer = auth.issuer();

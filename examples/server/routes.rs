@@ -2,7 +2,7 @@
 //! and a page at `/` that runs a session in the browser.
 
 use axum::extract::State;
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, PRAGMA, SET_COOKIE};
+use axum::http::header::{CACHE_CONTROL, PRAGMA, SET_COOKIE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -10,9 +10,7 @@ use axum::{Extension, Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tower_sliding_jwt::error::RenewError;
-use tower_sliding_jwt::{
-    Claims, Clock, IssuedToken, Issuer, JwkSet, ManualClock, NoRenewal, Rejection, RejectionContext,
-};
+use tower_sliding_jwt::{Claims, Clock, IssuedToken, Issuer, JwkSet, ManualClock, NoRenewal};
 
 use crate::passwords::PasswordChecker;
 use crate::revocations::Revocations;
@@ -62,20 +60,6 @@ pub fn protected() -> Router<AppState> {
         .route("/admin", get(admin))
         .route("/update/token", get(update_token))
         .route("/logout", post(logout))
-}
-
-/// The layer's rejections as JSON, keeping the standard status and `WWW-Authenticate`.
-pub fn json_rejection(rejection: &Rejection, context: &RejectionContext<'_>) -> Response {
-    let mut response: Response = rejection.default_response(context);
-    if !context.is_grpc() {
-        let body = json!({
-            "error": rejection.error_code().unwrap_or("unauthorized"),
-            "error_description": rejection.to_string(),
-        });
-        *response.body_mut() = body.to_string().into();
-        response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    }
-    response
 }
 
 fn error(status: StatusCode, code: &str, description: &str) -> Response {
