@@ -1,4 +1,4 @@
-//! tonic 0.14 client helpers (feature `tonic`).
+//! tonic 0.14 helpers (feature `tonic`): a call's claims in a service, and a client's token.
 //!
 //! The server side needs nothing tonic-specific: `Server::builder().layer(auth)` and gRPC calls
 //! get `grpc-status` rejections and `x-refreshed-token` in their response metadata. On the client,

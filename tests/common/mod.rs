@@ -233,16 +233,33 @@ impl Example {
     /// Start the built example `name` with these environment variables (and `BIND` on a free
     /// port). `cargo test` builds the examples before it runs the tests.
     pub fn start(name: &str, env: &[(&str, &str)]) -> Example {
-        use std::io::{BufRead, BufReader};
+        let mut command = Example::command(name);
+        command.env("BIND", "127.0.0.1:0").envs(env.iter().copied());
+        Example::spawn(command)
+    }
+
+    /// Start the built example `name`, which reads no environment, with these arguments.
+    pub fn start_with_args(name: &str, args: &[&str]) -> Example {
+        let mut command = Example::command(name);
+        command.args(args);
+        Example::spawn(command)
+    }
+
+    /// The command that runs the built example `name`.
+    pub fn command(name: &str) -> std::process::Command {
         // target/<profile>/deps/<test>-… → target/<profile>/examples/<name>
         let exe = std::env::current_exe().expect("test binary path");
         let profile = exe.parent().and_then(|deps| deps.parent()).expect("target dir");
         let binary = profile.join("examples").join(name);
         assert!(binary.exists(), "{} is missing: `cargo build --examples`", binary.display());
-        let mut child = std::process::Command::new(binary)
-            .env("BIND", "127.0.0.1:0")
-            .env("RUST_LOG", "warn")
-            .envs(env.iter().copied())
+        let mut command = std::process::Command::new(binary);
+        command.env("RUST_LOG", "warn");
+        command
+    }
+
+    fn spawn(mut command: std::process::Command) -> Example {
+        use std::io::{BufRead, BufReader};
+        let mut child = command
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()
