@@ -297,3 +297,132 @@ async fn a_page_of_another_origin_reads_the_renewal_only_as_the_readme_says() {
     })
     .await;
 }
+
+/// Whether the page's own session box (and its Log out button) is showing.
+async fn session_shown(client: &Client) -> bool {
+    js(client, "return !document.getElementById('session').hidden").await == json!(true)
+}
+
+/// A reload, or a new tab, finds the cookie session alive and shows it: who, the mode, a bar
+/// for the current token and the Log out button, which still ends it.
+#[tokio::test]
+async fn a_reload_resumes_a_live_cookie_session() {
+    let server = Example::start("server", &DEMO);
+    browser::run("reload_resumes", move |client| async move {
+        log_in(&client, &server.base, "cookie").await;
+        client.refresh().await.unwrap();
+        settle(&client).await;
+        assert!(session_shown(&client).await, "the session is shown again");
+        assert_eq!(text(&client, "who").await, "alice");
+        assert_eq!(text(&client, "mode").await, "cookie");
+        assert!(log_lines(&client).await[0].ends_with("resumed the cookie session of alice"));
+        assert_eq!(js(&client, "return state.tokens.length").await, json!(1), "the current token");
+        // A new tab resumes it too.
+        let tab = client.new_window(true).await.unwrap();
+        client.switch_to_window(tab.handle).await.unwrap();
+        client.goto(&server.base).await.unwrap();
+        settle(&client).await;
+        assert_eq!(text(&client, "who").await, "alice");
+        click(&client, "logout").await;
+        settle(&client).await;
+        assert_eq!(text(&client, "status").await, "logged out");
+        client.refresh().await.unwrap();
+        settle(&client).await;
+        assert!(!session_shown(&client).await, "after a logout, a reload shows the login form");
+    })
+    .await;
+}
+
+/// Two tabs share the cookie: a login in the second replaces the first tab's session, and the
+/// first tab says so instead of calling it a renewal.
+#[tokio::test]
+async fn a_login_in_another_tab_is_reported_as_such() {
+    let server = Example::start("server", &DEMO);
+    browser::run("two_tabs", move |client| async move {
+        let first = client.window().await.unwrap();
+        client.goto(&server.base).await.unwrap();
+        let second = client.new_window(true).await.unwrap().handle;
+        client.switch_to_window(second.clone()).await.unwrap();
+        client.goto(&server.base).await.unwrap(); // its form, before anyone logged in
+        settle(&client).await;
+        client.switch_to_window(first).await.unwrap();
+        log_in(&client, &server.base, "cookie").await;
+        let first = client.window().await.unwrap();
+        client.switch_to_window(second).await.unwrap();
+        element(&client, "user").await.clear().await.unwrap();
+        element(&client, "user").await.send_keys("admin").await.unwrap();
+        element(&client, "password").await.clear().await.unwrap();
+        element(&client, "password").await.send_keys("admin").await.unwrap();
+        client
+            .find(Locator::Css("input[name=mode][value=cookie]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        click(&client, "login-button").await;
+        settle(&client).await;
+        assert_eq!(text(&client, "who").await, "admin");
+        client.switch_to_window(first).await.unwrap();
+        click(&client, "call").await;
+        settle(&client).await;
+        let lines = log_lines(&client).await;
+        assert!(lines[0].ends_with("another login (admin) replaced this session"), "{lines:?}");
+        assert!(!lines.iter().any(|line| line.contains("renewed")), "{lines:?}");
+        assert_eq!(text(&client, "who").await, "admin");
+    })
+    .await;
+}
+
+/// From phone width to wide screens, nothing scrolls sideways and the timeline fits its column;
+/// the empty timeline explains itself; a refused login and an ending look different.
+#[tokio::test]
+async fn the_page_fits_from_phone_width_and_tells_errors_from_endings() {
+    let server = Example::start("server", &DEMO);
+    browser::run("layout", move |client| async move {
+        let fits = "const column = document.body.clientWidth; \
+            const timeline = document.getElementById('timeline').getBoundingClientRect(); \
+            return [document.documentElement.scrollWidth <= window.innerWidth, \
+                    timeline.right <= document.body.getBoundingClientRect().right, \
+                    window.innerWidth, column]";
+        for width in [360, 800, 1000] {
+            client.set_window_size(width, 900).await.unwrap();
+            client.goto(&server.base).await.unwrap();
+            settle(&client).await;
+            let [no_scroll, inside, inner, _] =
+                serde_json::from_value::<[Value; 4]>(js(&client, fits).await).unwrap();
+            assert!(
+                inner.as_u64().unwrap() <= u64::from(width),
+                "the window is {width} px wide: {inner}"
+            );
+            assert_eq!(
+                (no_scroll, inside),
+                (json!(true), json!(true)),
+                "at {width} px, empty page"
+            );
+            let caption =
+                js(&client, "return document.querySelector('figure figcaption').textContent");
+            assert!(caption.await.as_str().unwrap().contains("session limit"), "a legend");
+            log_in(&client, &server.base, "header").await;
+            let [no_scroll, inside, _, _] =
+                serde_json::from_value::<[Value; 4]>(js(&client, fits).await).unwrap();
+            assert_eq!(
+                (no_scroll, inside),
+                (json!(true), json!(true)),
+                "at {width} px, in a session"
+            );
+            click(&client, "logout").await;
+            settle(&client).await;
+        }
+        let ending = js(&client, "const s = document.getElementById('status'); return [s.className, getComputedStyle(s).color]").await;
+        element(&client, "password").await.clear().await.unwrap();
+        element(&client, "password").await.send_keys("wrong").await.unwrap();
+        click(&client, "login-button").await;
+        settle(&client).await;
+        assert!(text(&client, "status").await.starts_with("login refused"));
+        let error = js(&client, "const s = document.getElementById('status'); return [s.className, getComputedStyle(s).color]").await;
+        assert_eq!((ending[0].clone(), error[0].clone()), (json!("ended"), json!("error")));
+        assert_ne!(ending[1], error[1], "an error and an ending are styled apart");
+    })
+    .await;
+}

@@ -129,6 +129,7 @@ async fn session(State(state): State<AppState>, claims: Claims<DemoClaims>) -> R
     let registered = claims.registered();
     Json(json!({
         "username": claims.custom().username,
+        "session_start": registered.session_start(),
         "iat": registered.issued_at(),
         "exp": registered.expires_at(),
         "session_expires_at": state.issuer.session_expires_at(registered),
