@@ -10,3 +10,4 @@ mkdir -p target/criterion-aws && cp -r target/criterion/. target/criterion-aws/
 cargo bench --no-default-features -F rust --bench jwt -- --warm-up-time 1 --measurement-time 5 'router/ours'
 echo; echo "aws-lc-rs backend (and floors, peers):"; python3 ../scripts/bench-table.py target/criterion-aws
 echo; echo "RustCrypto backend (last run of the router cases):"; python3 ../scripts/bench-table.py target/criterion | grep 'router | ours'
+echo; python3 ../scripts/bench-chart.py target/criterion-aws ../docs/benchmarks.svg

@@ -648,9 +648,10 @@ mod tests {
         assert_eq!(Forbidden::new("café").description(), "caf?");
     }
 
-    #[test]
-    fn every_message_is_free_of_quotes_and_controls() {
-        let all = [
+    /// Every reason a token is refused, each once. The match has no wildcard, so a new variant
+    /// fails to compile here until it is listed, and the count below catches one left out.
+    fn every_token_error() -> Vec<TokenError> {
+        let all = vec![
             TokenError::TooLarge,
             TokenError::Malformed,
             TokenError::MalformedHeader,
@@ -672,10 +673,58 @@ mod tests {
             TokenError::KeysUnavailable,
             TokenError::Revoked,
             TokenError::RevocationUnavailable,
+            TokenError::SenderConstrained,
         ];
-        for error in all {
-            let text = error.to_string();
-            assert!(text.chars().all(|c| c == ' ' || (c.is_ascii_graphic() && c != '"')), "{text}");
+        let arm = |error: &TokenError| match error {
+            TokenError::TooLarge => 0,
+            TokenError::Malformed => 1,
+            TokenError::MalformedHeader => 2,
+            TokenError::UnsupportedHeader => 3,
+            TokenError::UnsupportedAlgorithm => 4,
+            TokenError::AlgorithmMismatch => 5,
+            TokenError::UnknownKeyId => 6,
+            TokenError::InvalidSignature => 7,
+            TokenError::MalformedClaims => 8,
+            TokenError::MissingClaim(_) => 9,
+            TokenError::Expired => 10,
+            TokenError::NotYetValid => 11,
+            TokenError::IssuedInFuture => 12,
+            TokenError::WrongIssuer => 13,
+            TokenError::WrongAudience => 14,
+            TokenError::UnacceptedType => 15,
+            TokenError::SessionStartInFuture => 16,
+            TokenError::BeyondSessionLimit => 17,
+            TokenError::KeysUnavailable => 18,
+            TokenError::Revoked => 19,
+            TokenError::RevocationUnavailable => 20,
+            TokenError::SenderConstrained => 21,
+        };
+        let arms: std::collections::BTreeSet<_> = all.iter().map(arm).collect();
+        assert_eq!(arms.len(), 22, "every variant listed once");
+        all
+    }
+
+    /// Every description goes into a quoted `WWW-Authenticate` parameter: it must not be able to
+    /// end the string (`"`), escape (`\`) or break the header (controls, non-ASCII).
+    #[test]
+    fn every_message_can_stand_in_a_quoted_parameter() {
+        let invalid = [
+            InvalidRequest::Repeated,
+            InvalidRequest::Empty,
+            InvalidRequest::NotOneToken,
+            InvalidRequest::InvalidBytes,
+        ];
+        let mut rejections: Vec<Rejection> =
+            every_token_error().into_iter().map(Rejection::InvalidToken).collect();
+        rejections.extend(invalid.map(Rejection::InvalidRequest));
+        rejections.extend([Rejection::Missing, Rejection::Unavailable, Rejection::CrossSite]);
+        rejections.push(Rejection::Forbidden(Forbidden::new("a \"quoted\" \\ description")));
+        for rejection in rejections {
+            let text = rejection.to_string();
+            assert!(!text.is_empty() && crate::headers::quotable(&text), "{text:?}");
+            let challenge = rejection.www_authenticate("api");
+            let challenge = challenge.to_str().expect("visible ASCII");
+            assert_eq!(challenge.matches('"').count() % 2, 0, "{challenge}");
         }
     }
 

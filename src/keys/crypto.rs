@@ -401,11 +401,20 @@ pub(crate) fn random_id() -> Result<String, IssueError> {
 mod tests {
     use super::*;
 
+    /// The backend that `ACTIVE` names is the one that signs, seen from outside: RustCrypto's
+    /// ECDSA is deterministic (RFC 6979), aws-lc-rs draws a fresh nonce for every signature.
     #[test]
-    fn the_provider_is_the_one_the_features_select() {
-        // aws-lc-rs when it is compiled in (alone or with rust_crypto), RustCrypto otherwise.
-        let expected = if cfg!(feature = "aws_lc_rs") { "aws_lc_rs" } else { "rust_crypto" };
-        assert_eq!(CryptoBackend::ACTIVE.name(), expected);
+    fn the_backend_named_active_is_the_one_that_signs() {
+        let pem = include_bytes!("../../tests/keys/ec256_private.pem");
+        let key = crate::Key::from_private_pem(Algorithm::ES256, pem).unwrap();
+        let first = key.sign(b"the same message").unwrap();
+        let deterministic = (0..4).all(|_| key.sign(b"the same message").unwrap() == first);
+        let name = CryptoBackend::ACTIVE.name();
+        assert_eq!(
+            deterministic,
+            name == "rust_crypto",
+            "{name} signed deterministically: {deterministic}"
+        );
         println!("crypto backend under test: {}", CryptoBackend::ACTIVE);
     }
 

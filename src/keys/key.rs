@@ -658,10 +658,40 @@ mod tests {
         assert!(Key::from_jwk_with_algorithm(&parsed, Algorithm::ES384).is_err());
     }
 
+    /// No encoding of a secret or private key appears in `Debug`: not the bytes as text, hex,
+    /// base64 or a list of numbers, nor any stretch of a PEM's body.
     #[test]
     fn debug_output_has_no_key_material() {
-        let key = Key::hs256(b"super-secret-super-secret-super-secret").unwrap();
+        use base64::Engine as _;
+        use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+        let secret: Vec<u8> = (0u8..48).map(|i| i.wrapping_mul(37).wrapping_add(11)).collect();
+        let key = Key::hs256(&secret).unwrap().with_kid("k1");
         let debug = format!("{key:?}");
-        assert!(!debug.contains("super-secret"), "{debug}");
+        let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+        let forms = [
+            hex.clone(),
+            hex.to_uppercase(),
+            STANDARD.encode(&secret)[..16].to_owned(),
+            URL_SAFE_NO_PAD.encode(&secret)[..16].to_owned(),
+            format!("{:?}", &secret[..6]).trim_end_matches(']').to_owned(),
+            String::from_utf8_lossy(&secret[..8]).into_owned(),
+        ];
+        for form in forms {
+            assert!(!debug.contains(&form), "{debug} shows {form}");
+        }
+        assert!(debug.contains("k1") && debug.contains("HS256"), "what it may say: {debug}");
+        for (alg, file) in [
+            (Algorithm::ES256, "ec256_private.pem"),
+            (Algorithm::RS256, "rsa_private.pem"),
+            (Algorithm::EdDSA, "ed25519_private.pem"),
+        ] {
+            let pem = std::fs::read_to_string(format!("tests/keys/{file}")).unwrap();
+            let debug = format!("{:?}", Key::from_private_pem(alg, &pem).unwrap());
+            let body: String = pem.lines().filter(|line| !line.starts_with("-----")).collect();
+            for window in body.as_bytes().chunks(12).filter(|w| w.len() == 12) {
+                let window = std::str::from_utf8(window).unwrap();
+                assert!(!debug.contains(window), "{alg:?}: {debug} shows {window}");
+            }
+        }
     }
 }
