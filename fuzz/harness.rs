@@ -1,5 +1,5 @@
 //! Entry points shared by the libFuzzer targets (`fuzz/fuzz_targets`) and the randomized test in
-//! the normal suite (`tests/fuzz_entry_points.rs`). Public API only. Each function panics only
+//! the normal suite (`tests/suite/fuzz_entry_points.rs`). Public API only. Each function panics only
 //! when an invariant of the layer is broken; anything the input does must end in a documented
 //! response.
 #![allow(dead_code)]

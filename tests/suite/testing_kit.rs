@@ -1,11 +1,10 @@
 //! The testing kit against a real layer, in process: each kind of token gets exactly the answer
 //! its name promises, and requests carry the token the way the layer reads it.
 
-mod common;
 
 use axum::Router;
 use axum::routing::get;
-use common::{call, challenge, renewed};
+use crate::common::{call, challenge, renewed};
 use http::{HeaderName, StatusCode};
 use serde::Deserialize;
 use serde_json::json;

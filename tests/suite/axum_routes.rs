@@ -1,11 +1,10 @@
 //! Where the layer sits in an axum app: `route_layer` next to public routes, `layer` over a nested
 //! router, and what unauthenticated requests to unknown paths get in each case. In process.
 
-mod common;
 
 use axum::Router;
 use axum::routing::get;
-use common::call;
+use crate::common::call;
 use http::StatusCode;
 use http::header::AUTHORIZATION;
 use tower_sliding_jwt::{Claims, Issuer, JwtAuthLayer};

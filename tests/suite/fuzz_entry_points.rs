@@ -1,7 +1,7 @@
 //! The fuzzing entry points (fuzz/harness.rs) on random and mutated input, for a few seconds in
 //! every test run, so CI exercises what the fuzzers do. Long runs: see fuzz/README.md.
 
-#[path = "../fuzz/harness.rs"]
+#[path = "../../fuzz/harness.rs"]
 mod harness;
 
 use std::sync::LazyLock;

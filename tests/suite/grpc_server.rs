@@ -2,9 +2,8 @@
 //! client. Tokens "from the past" are signed by an issuer with the server's configuration on a
 //! clock of its own.
 
-mod common;
 
-use common::{Example, claims_of, example_issuer, unix_now};
+use crate::common::{Example, claims_of, example_issuer, unix_now};
 use serde_json::json;
 use tonic::transport::Channel;
 use tonic::{Code, Request};

@@ -2,10 +2,9 @@
 //! client over HTTP/1.1 and over HTTP/2 with prior knowledge. Tokens "from the past" are signed
 //! by an issuer with the server's configuration on a clock of its own.
 
-mod common;
 
 use bytes::Bytes;
-use common::{Example, claims_of, example_issuer, unix_now};
+use crate::common::{Example, claims_of, example_issuer, unix_now};
 use http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use http::{Request, Response, StatusCode, Version};
 use http_body_util::{BodyExt, Full};
@@ -161,14 +160,14 @@ async fn the_client_layer_sends_and_takes_tokens_for_its_origin_only() {
         let mut claims = claims_of(&login);
         claims["exp"] = json!(i64::MAX);
         let (header, _) = login.split_once('.').unwrap();
-        format!("{header}.{}.forged", common::b64(claims.to_string().as_bytes()))
+        format!("{header}.{}.forged", crate::common::b64(claims.to_string().as_bytes()))
     };
     let evil = axum::Router::new().fallback(move |headers: http::HeaderMap| {
         record.lock().unwrap().push(headers.get(AUTHORIZATION).cloned());
         let pinned = pinned.clone();
         async move { ([("x-refreshed-token", pinned)], "hello") }
     });
-    let evil = common::serve(evil).await;
+    let evil = crate::common::serve(evil).await;
     let store = TokenStore::new(&server.base).unwrap().with_token(login.clone());
     let client =
         ServiceBuilder::new().layer(ClientTokenLayer::new(store.clone())).service(client(false));

@@ -1,12 +1,11 @@
 //! One smoke test per small example binary: each is started as a user would run it (on a free
 //! loopback port) and does what its docs say, with a real client. The demo, hyper and gRPC
-//! servers have suites of their own (`server_api.rs`, `hyper.rs`, `grpc.rs`).
+//! servers have suites of their own (`demo_api.rs`, `hyper_server.rs`, `grpc_server.rs`).
 
-mod common;
 
 use axum::Router;
 use axum::routing::get;
-use common::{Example, pem};
+use crate::common::{Example, pem};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use tower_sliding_jwt::{Algorithm, JwtAuthLayer, Key};

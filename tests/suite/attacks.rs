@@ -5,7 +5,6 @@
 //! The baseline claims are *inside* the renewal window, so "no renewal" is meaningful: the control
 //! case shows the same claims, correctly signed, do renew.
 
-mod common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -15,7 +14,7 @@ use axum::Router;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::routing::{any, get};
-use common::{RawResponse, b64, hmac_token, hs256, hs256_raw, pem, raw_request, unix_now};
+use crate::common::{RawResponse, b64, hmac_token, hs256, hs256_raw, pem, raw_request, unix_now};
 use serde_json::{Map, Value, json};
 use tower_sliding_jwt::revocation::InMemoryRevocations;
 use tower_sliding_jwt::{Algorithm, Issuer, JwtAuthLayer, Key, ManualClock, TokenSource};
@@ -87,7 +86,7 @@ async fn target() -> Target {
             }),
         )
         .layer(layer);
-    let base = common::serve(app).await;
+    let base = crate::common::serve(app).await;
     Target { addr: base.trim_start_matches("http://").to_owned(), calls, now, partner }
 }
 

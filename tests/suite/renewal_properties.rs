@@ -1,12 +1,11 @@
 //! Property tests of sliding renewal: random clocks, lifetimes, thresholds and request timings,
 //! through the real layer (in process), checked against an independent statement of the rules.
 
-mod common;
 
 use std::convert::Infallible;
 use std::time::Duration;
 
-use common::{claims_of, header_of, unix_now};
+use crate::common::{claims_of, header_of, unix_now};
 use http::{Request, Response, StatusCode};
 use proptest::prelude::*;
 use serde_json::{Value, json};

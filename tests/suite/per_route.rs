@@ -1,13 +1,12 @@
 //! Per-route rules from one layer, in process: variants that share the layer's keys and cache,
 //! and claim requirements (asynchronous ones too) on parts of a router.
 
-mod common;
 
 use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
-use common::{call, challenge};
+use crate::common::{call, challenge};
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
