@@ -117,7 +117,6 @@ async fn assert_slid_and_ended(client: &Client, renewals: usize, elapsed: u64) {
     assert_eq!(bars, json!(8), "one bar per token: the login's and seven renewals");
 }
 
-#[tokio::test]
 async fn header_mode_slides_past_the_first_expiry_and_ends_at_the_session_limit() {
     let server = Example::start("server", &DEMO);
     browser::run("header_mode", move |client| async move {
@@ -131,7 +130,6 @@ async fn header_mode_slides_past_the_first_expiry_and_ends_at_the_session_limit(
     .await;
 }
 
-#[tokio::test]
 async fn cookie_mode_slides_and_ends_without_the_page_ever_seeing_the_token() {
     let server = Example::start("server", &DEMO);
     browser::run("cookie_mode", move |client| async move {
@@ -155,7 +153,6 @@ async fn status_with_bearer(client: &Client, token: &str) -> Value {
     client.execute(script, vec![json!(token)]).await.unwrap()
 }
 
-#[tokio::test]
 async fn logout_refuses_the_next_call_even_with_a_renewed_token() {
     let server = Example::start("server", &DEMO);
     browser::run("logout_header", move |client| async move {
@@ -178,7 +175,6 @@ async fn logout_refuses_the_next_call_even_with_a_renewed_token() {
     .await;
 }
 
-#[tokio::test]
 async fn cookie_mode_logout_clears_the_cookie_and_ends_the_session() {
     let server = Example::start("server", &DEMO);
     browser::run("logout_cookie", move |client| async move {
@@ -209,7 +205,6 @@ async fn other_origin(body: String) -> String {
     serve(Router::new().route("/", get(move || async move { Html(body) }))).await
 }
 
-#[tokio::test]
 async fn a_form_post_from_another_origin_is_refused_though_it_carries_the_cookie() {
     let server = Example::start("server", &DEMO);
     browser::run("csrf", move |client| async move {
@@ -265,7 +260,6 @@ async fn fetch_from_page(client: &Client, api: &str, token: &str) -> Value {
     client.execute(script, vec![json!(api), json!(token)]).await.unwrap()
 }
 
-#[tokio::test]
 async fn a_page_of_another_origin_reads_the_renewal_only_as_the_readme_says() {
     browser::run("cors", move |client| async move {
         let page = other_origin("<!doctype html><title>app</title>".to_owned()).await;
@@ -305,7 +299,6 @@ async fn session_shown(client: &Client) -> bool {
 
 /// A reload, or a new tab, finds the cookie session alive and shows it: who, the mode, a bar
 /// for the current token and the Log out button, which still ends it.
-#[tokio::test]
 async fn a_reload_resumes_a_live_cookie_session() {
     let server = Example::start("server", &DEMO);
     browser::run("reload_resumes", move |client| async move {
@@ -335,7 +328,6 @@ async fn a_reload_resumes_a_live_cookie_session() {
 
 /// Two tabs share the cookie: a login in the second replaces the first tab's session, and the
 /// first tab says so instead of calling it a renewal.
-#[tokio::test]
 async fn a_login_in_another_tab_is_reported_as_such() {
     let server = Example::start("server", &DEMO);
     browser::run("two_tabs", move |client| async move {
@@ -376,7 +368,6 @@ async fn a_login_in_another_tab_is_reported_as_such() {
 
 /// From phone width to wide screens, nothing scrolls sideways and the timeline fits its column;
 /// the empty timeline explains itself; a refused login and an ending look different.
-#[tokio::test]
 async fn the_page_fits_from_phone_width_and_tells_errors_from_endings() {
     let server = Example::start("server", &DEMO);
     browser::run("layout", move |client| async move {
@@ -425,4 +416,64 @@ async fn the_page_fits_from_phone_width_and_tells_errors_from_endings() {
         assert_ne!(ending[1], error[1], "an error and an ending are styled apart");
     })
     .await;
+}
+
+fn main() {
+    use common::harness::{Needs, Runtime, run, trial};
+    run(vec![
+        trial(
+            "header_mode_slides_past_the_first_expiry_and_ends_at_the_session_limit",
+            Needs::Browser,
+            Runtime::CurrentThread,
+            header_mode_slides_past_the_first_expiry_and_ends_at_the_session_limit,
+        ),
+        trial(
+            "cookie_mode_slides_and_ends_without_the_page_ever_seeing_the_token",
+            Needs::Browser,
+            Runtime::CurrentThread,
+            cookie_mode_slides_and_ends_without_the_page_ever_seeing_the_token,
+        ),
+        trial(
+            "logout_refuses_the_next_call_even_with_a_renewed_token",
+            Needs::Browser,
+            Runtime::CurrentThread,
+            logout_refuses_the_next_call_even_with_a_renewed_token,
+        ),
+        trial(
+            "cookie_mode_logout_clears_the_cookie_and_ends_the_session",
+            Needs::Browser,
+            Runtime::CurrentThread,
+            cookie_mode_logout_clears_the_cookie_and_ends_the_session,
+        ),
+        trial(
+            "a_form_post_from_another_origin_is_refused_though_it_carries_the_cookie",
+            Needs::Browser,
+            Runtime::CurrentThread,
+            a_form_post_from_another_origin_is_refused_though_it_carries_the_cookie,
+        ),
+        trial(
+            "a_page_of_another_origin_reads_the_renewal_only_as_the_readme_says",
+            Needs::Browser,
+            Runtime::CurrentThread,
+            a_page_of_another_origin_reads_the_renewal_only_as_the_readme_says,
+        ),
+        trial(
+            "a_reload_resumes_a_live_cookie_session",
+            Needs::Browser,
+            Runtime::CurrentThread,
+            a_reload_resumes_a_live_cookie_session,
+        ),
+        trial(
+            "a_login_in_another_tab_is_reported_as_such",
+            Needs::Browser,
+            Runtime::CurrentThread,
+            a_login_in_another_tab_is_reported_as_such,
+        ),
+        trial(
+            "the_page_fits_from_phone_width_and_tells_errors_from_endings",
+            Needs::Browser,
+            Runtime::CurrentThread,
+            the_page_fits_from_phone_width_and_tells_errors_from_endings,
+        ),
+    ]);
 }

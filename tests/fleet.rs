@@ -128,7 +128,6 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[index]
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_instances_share_logouts_and_renewals_under_load() {
     let Some(redis) = RedisServer::start() else { return };
     let secs: u64 = std::env::var("FLEET_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
@@ -184,4 +183,14 @@ async fn three_instances_share_logouts_and_renewals_under_load() {
     );
     assert!(record.sessions >= CLIENTS, "every client finished at least one session");
     assert!(record.renewals_used_elsewhere > 0, "no renewal crossed instances; the test is void");
+}
+
+fn main() {
+    use common::harness::{Needs, Runtime, run, trial};
+    run(vec![trial(
+        "three_instances_share_logouts_and_renewals_under_load",
+        Needs::Redis,
+        Runtime::MultiThread,
+        three_instances_share_logouts_and_renewals_under_load,
+    )]);
 }

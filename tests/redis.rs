@@ -68,7 +68,6 @@ impl Instance {
     }
 }
 
-#[tokio::test]
 async fn revoke_by_jti_and_by_sid_and_entries_expire_by_themselves() {
     let Some(redis) = RedisServer::start() else { return };
     let server = instance(&redis);
@@ -110,7 +109,6 @@ async fn revoke_by_jti_and_by_sid_and_entries_expire_by_themselves() {
     assert_eq!(server.mine(&server.login().await).await.status(), StatusCode::OK);
 }
 
-#[tokio::test]
 async fn a_logout_on_one_instance_is_refused_by_the_other() {
     let Some(redis) = RedisServer::start() else { return };
     let a = instance(&redis);
@@ -128,7 +126,6 @@ async fn a_logout_on_one_instance_is_refused_by_the_other() {
     assert_eq!(b.update_token(&token).await, StatusCode::UNAUTHORIZED, "no explicit renewal");
 }
 
-#[tokio::test]
 async fn redis_down_fails_closed_and_service_recovers() {
     let Some(mut redis) = RedisServer::start() else { return };
     let server = instance(&redis);
@@ -167,7 +164,6 @@ async fn redis_down_fails_closed_and_service_recovers() {
     assert_eq!(server.mine(&token).await.status(), StatusCode::UNAUTHORIZED);
 }
 
-#[tokio::test]
 async fn a_store_created_while_redis_is_down_connects_later() {
     let Some(mut redis) = RedisServer::start() else { return };
     redis.stop();
@@ -188,7 +184,6 @@ fn registered(token: &str) -> tower_sliding_jwt::RegisteredClaims {
     issuer.verify::<Value>(token).unwrap().registered().clone()
 }
 
-#[tokio::test]
 async fn a_cluster_store_asks_each_key_of_the_node_that_holds_it() {
     let Some(cluster) = RedisCluster::start() else { return };
     let token = logged_in(0);
@@ -216,7 +211,6 @@ async fn a_cluster_store_asks_each_key_of_the_node_that_holds_it() {
     assert_eq!(store.status(&other).await.unwrap(), RevocationStatus::Revoked);
 }
 
-#[tokio::test]
 async fn a_cluster_store_built_while_the_cluster_is_down_fails_closed_then_connects() {
     let Some(mut cluster) = RedisCluster::start() else { return };
     let urls = cluster.urls();
@@ -238,7 +232,6 @@ async fn a_cluster_store_built_while_the_cluster_is_down_fails_closed_then_conne
     }
 }
 
-#[tokio::test]
 async fn rediss_with_the_servers_certificate_trusted() {
     let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
     let certificate = certified.cert.pem();
@@ -265,7 +258,6 @@ async fn rediss_with_the_servers_certificate_trusted() {
     assert!(RedisRevocations::connect(&plain).unwrap().status(&claims).await.is_err());
 }
 
-#[tokio::test]
 async fn a_store_on_the_applications_own_connection() {
     let Some(redis) = RedisServer::start() else { return };
     let client = redis::Client::open(redis.url()).unwrap();
@@ -307,7 +299,6 @@ async fn until_revoked(
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn local_answers_skip_the_round_trip_and_a_logout_elsewhere_reaches_them_in_a_push() {
     let Some(redis) = RedisServer::start() else { return };
     let claims = registered(&logged_in(0));
@@ -332,7 +323,6 @@ async fn local_answers_skip_the_round_trip_and_a_logout_elsewhere_reaches_them_i
     assert!(window < Duration::from_secs(1), "{window:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn local_answers_are_dropped_with_a_lost_connection() {
     let Some(mut redis) = RedisServer::start() else { return };
     let claims = registered(&logged_in(0));
@@ -367,8 +357,7 @@ async fn local_answers_are_dropped_with_a_lost_connection() {
     }
 }
 
-#[test]
-fn local_answers_are_for_a_single_server() {
+async fn local_answers_are_for_a_single_server() {
     let refused = RedisRevocations::cluster(["redis://127.0.0.1:7000/"])
         .local_answers(Duration::from_secs(1))
         .build()
@@ -378,7 +367,6 @@ fn local_answers_are_for_a_single_server() {
 
 /// A session whose last token ends exactly at its limit: the logout must outlive that token's
 /// `exp` by the leeway (it is accepted until then), and by a margin for Redis's clock.
-#[tokio::test]
 async fn a_logout_outlives_every_token_it_covers() {
     let Some(redis) = RedisServer::start() else { return };
     let process = Example::start(
@@ -413,7 +401,6 @@ async fn a_logout_outlives_every_token_it_covers() {
 
 /// A revocation asked to end at a moment already past is kept for the minimum retention, never
 /// silently dropped (the caller believes the token revoked).
-#[tokio::test]
 async fn a_revocation_whose_moment_has_passed_is_kept_a_while() {
     let Some(redis) = RedisServer::start() else { return };
     let store = RedisRevocations::connect(&redis.url()).unwrap();
@@ -426,7 +413,6 @@ async fn a_revocation_whose_moment_has_passed_is_kept_a_while() {
 
 /// A handler that revokes the session but forgets to opt out of renewal: the layer asks the
 /// store again before it signs, and the logout response carries no successor.
-#[tokio::test]
 async fn a_session_ended_during_the_request_gets_no_successor() {
     let Some(redis) = RedisServer::start() else { return };
     let server = instance(&redis);
@@ -443,7 +429,6 @@ async fn a_session_ended_during_the_request_gets_no_successor() {
 
 /// Replies of the wrong shape (fewer values than keys, nil, an empty array) cannot mean "not
 /// revoked": the demo answers 503, never 200.
-#[tokio::test]
 async fn a_reply_of_the_wrong_shape_fails_closed() {
     let replies: [&'static [u8]; 4] = [b"*0\r\n", b"$-1\r\n", b"*1\r\n$-1\r\n", b"+OK\r\n"];
     for reply in replies {
@@ -511,7 +496,6 @@ async fn local_answers_never_outlive_a_delivered_revocation(
     assert_eq!(active, 0, "{active} of {pairs} revoked sessions still answered active");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn local_answers_never_miss_a_revocation_that_races_their_fill() {
     let Some(redis) = RedisServer::start() else { return };
     for _ in 0..3 {
@@ -519,7 +503,6 @@ async fn local_answers_never_miss_a_revocation_that_races_their_fill() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn local_answers_behind_a_slow_link_never_miss_a_revocation() {
     let Some(redis) = RedisServer::start() else { return };
     // Answers and pushes come back late: the fill races the revocation for longer.
@@ -527,4 +510,112 @@ async fn local_answers_behind_a_slow_link_never_miss_a_revocation() {
     for _ in 0..3 {
         local_answers_never_outlive_a_delivered_revocation(&proxy.url(), &redis, 2_000).await;
     }
+}
+
+fn main() {
+    use common::harness::{Needs, Runtime, run, trial};
+    run(vec![
+        trial(
+            "revoke_by_jti_and_by_sid_and_entries_expire_by_themselves",
+            Needs::Redis,
+            Runtime::CurrentThread,
+            revoke_by_jti_and_by_sid_and_entries_expire_by_themselves,
+        ),
+        trial(
+            "a_logout_on_one_instance_is_refused_by_the_other",
+            Needs::Redis,
+            Runtime::CurrentThread,
+            a_logout_on_one_instance_is_refused_by_the_other,
+        ),
+        trial(
+            "redis_down_fails_closed_and_service_recovers",
+            Needs::Redis,
+            Runtime::CurrentThread,
+            redis_down_fails_closed_and_service_recovers,
+        ),
+        trial(
+            "a_store_created_while_redis_is_down_connects_later",
+            Needs::Redis,
+            Runtime::CurrentThread,
+            a_store_created_while_redis_is_down_connects_later,
+        ),
+        trial(
+            "a_cluster_store_asks_each_key_of_the_node_that_holds_it",
+            Needs::Redis,
+            Runtime::CurrentThread,
+            a_cluster_store_asks_each_key_of_the_node_that_holds_it,
+        ),
+        trial(
+            "a_cluster_store_built_while_the_cluster_is_down_fails_closed_then_connects",
+            Needs::Redis,
+            Runtime::CurrentThread,
+            a_cluster_store_built_while_the_cluster_is_down_fails_closed_then_connects,
+        ),
+        trial(
+            "rediss_with_the_servers_certificate_trusted",
+            Needs::Redis,
+            Runtime::CurrentThread,
+            rediss_with_the_servers_certificate_trusted,
+        ),
+        trial(
+            "a_store_on_the_applications_own_connection",
+            Needs::Redis,
+            Runtime::CurrentThread,
+            a_store_on_the_applications_own_connection,
+        ),
+        trial(
+            "local_answers_skip_the_round_trip_and_a_logout_elsewhere_reaches_them_in_a_push",
+            Needs::Redis,
+            Runtime::MultiThread,
+            local_answers_skip_the_round_trip_and_a_logout_elsewhere_reaches_them_in_a_push,
+        ),
+        trial(
+            "local_answers_are_for_a_single_server",
+            Needs::Nothing,
+            Runtime::CurrentThread,
+            local_answers_are_for_a_single_server,
+        ),
+        trial(
+            "local_answers_are_dropped_with_a_lost_connection",
+            Needs::Redis,
+            Runtime::MultiThread,
+            local_answers_are_dropped_with_a_lost_connection,
+        ),
+        trial(
+            "a_logout_outlives_every_token_it_covers",
+            Needs::Redis,
+            Runtime::CurrentThread,
+            a_logout_outlives_every_token_it_covers,
+        ),
+        trial(
+            "a_revocation_whose_moment_has_passed_is_kept_a_while",
+            Needs::Redis,
+            Runtime::CurrentThread,
+            a_revocation_whose_moment_has_passed_is_kept_a_while,
+        ),
+        trial(
+            "a_session_ended_during_the_request_gets_no_successor",
+            Needs::Redis,
+            Runtime::CurrentThread,
+            a_session_ended_during_the_request_gets_no_successor,
+        ),
+        trial(
+            "a_reply_of_the_wrong_shape_fails_closed",
+            Needs::Redis,
+            Runtime::CurrentThread,
+            a_reply_of_the_wrong_shape_fails_closed,
+        ),
+        trial(
+            "local_answers_never_miss_a_revocation_that_races_their_fill",
+            Needs::Redis,
+            Runtime::MultiThread,
+            local_answers_never_miss_a_revocation_that_races_their_fill,
+        ),
+        trial(
+            "local_answers_behind_a_slow_link_never_miss_a_revocation",
+            Needs::Redis,
+            Runtime::MultiThread,
+            local_answers_behind_a_slow_link_never_miss_a_revocation,
+        ),
+    ]);
 }

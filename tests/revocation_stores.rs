@@ -106,22 +106,43 @@ async fn conformance<S: Store + RevocationCheck + Clone>(store: S) {
     assert_eq!(status(&carol).await, RevocationStatus::Revoked, "kept for {MIN_RETENTION:?}");
 }
 
-#[tokio::test]
 async fn the_in_memory_store_meets_the_specification() {
     conformance(InMemoryRevocations::new()).await;
 }
 
-#[tokio::test]
 async fn the_redis_store_meets_the_specification() {
     let Some(server) = RedisServer::start() else { return };
     let store = RedisRevocations::builder(&server.url()).build().unwrap();
     conformance(store).await;
 }
 
-#[tokio::test]
 async fn the_redis_store_with_local_answers_meets_the_specification() {
     let Some(server) = RedisServer::start() else { return };
     let store =
         RedisRevocations::builder(&server.url()).local_answers(Duration::from_secs(60)).build();
     conformance(store.unwrap()).await;
+}
+
+fn main() {
+    use common::harness::{Needs, Runtime, run, trial};
+    run(vec![
+        trial(
+            "the_in_memory_store_meets_the_specification",
+            Needs::Nothing,
+            Runtime::CurrentThread,
+            the_in_memory_store_meets_the_specification,
+        ),
+        trial(
+            "the_redis_store_meets_the_specification",
+            Needs::Redis,
+            Runtime::CurrentThread,
+            the_redis_store_meets_the_specification,
+        ),
+        trial(
+            "the_redis_store_with_local_answers_meets_the_specification",
+            Needs::Redis,
+            Runtime::CurrentThread,
+            the_redis_store_with_local_answers_meets_the_specification,
+        ),
+    ]);
 }

@@ -25,19 +25,13 @@ impl Drop for Driver {
     }
 }
 
-/// Whether `program` is an executable on `PATH`.
-fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
-}
-
 /// Where failing tests leave their last screenshot.
 pub fn screenshot_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join("browser-screenshots")
 }
 
 async fn start() -> Option<Driver> {
-    if !on_path("chromedriver") || !on_path("chromium") {
+    if !super::on_path("chromedriver") || !super::on_path("chromium") {
         assert!(
             std::env::var_os("REQUIRE_BROWSER").is_none(),
             "REQUIRE_BROWSER is set but chromium or chromedriver is not installed"

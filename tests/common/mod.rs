@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod harness;
 pub mod redis;
 
 use std::net::SocketAddr;
@@ -312,4 +313,10 @@ pub fn example_issuer(
         .expect("the examples' configuration")
         .issuer();
     (issuer, clock)
+}
+
+/// Whether `program` is an executable on `PATH`.
+pub fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
 }

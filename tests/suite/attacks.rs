@@ -5,16 +5,15 @@
 //! The baseline claims are *inside* the renewal window, so "no renewal" is meaningful: the control
 //! case shows the same claims, correctly signed, do renew.
 
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use crate::common::{RawResponse, b64, hmac_token, hs256, hs256_raw, pem, raw_request, unix_now};
 use axum::Router;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::routing::{any, get};
-use crate::common::{RawResponse, b64, hmac_token, hs256, hs256_raw, pem, raw_request, unix_now};
 use serde_json::{Map, Value, json};
 use tower_sliding_jwt::revocation::InMemoryRevocations;
 use tower_sliding_jwt::{Algorithm, Issuer, JwtAuthLayer, Key, ManualClock, TokenSource};

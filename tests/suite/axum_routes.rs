@@ -1,10 +1,9 @@
 //! Where the layer sits in an axum app: `route_layer` next to public routes, `layer` over a nested
 //! router, and what unauthenticated requests to unknown paths get in each case. In process.
 
-
+use crate::common::call;
 use axum::Router;
 use axum::routing::get;
-use crate::common::call;
 use http::StatusCode;
 use http::header::AUTHORIZATION;
 use tower_sliding_jwt::{Claims, Issuer, JwtAuthLayer};

@@ -2,7 +2,6 @@
 //! every kind of refused token, the token sources, and sliding and explicit renewal. Tokens "from
 //! the past" are signed by an issuer with the server's configuration on a clock of its own.
 
-
 use crate::common::{
     Example, challenge, claims_of, example_issuer, header_of, hmac_token, hs256, renewed, unix_now,
 };

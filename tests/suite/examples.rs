@@ -2,10 +2,9 @@
 //! loopback port) and does what its docs say, with a real client. The demo, hyper and gRPC
 //! servers have suites of their own (`demo_api.rs`, `hyper_server.rs`, `grpc_server.rs`).
 
-
+use crate::common::{Example, pem};
 use axum::Router;
 use axum::routing::get;
-use crate::common::{Example, pem};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use tower_sliding_jwt::{Algorithm, JwtAuthLayer, Key};

@@ -2,7 +2,6 @@
 //! client. Tokens "from the past" are signed by an issuer with the server's configuration on a
 //! clock of its own.
 
-
 use crate::common::{Example, claims_of, example_issuer, unix_now};
 use serde_json::json;
 use tonic::transport::Channel;

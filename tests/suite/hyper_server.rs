@@ -2,9 +2,8 @@
 //! client over HTTP/1.1 and over HTTP/2 with prior knowledge. Tokens "from the past" are signed
 //! by an issuer with the server's configuration on a clock of its own.
 
-
-use bytes::Bytes;
 use crate::common::{Example, claims_of, example_issuer, unix_now};
+use bytes::Bytes;
 use http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use http::{Request, Response, StatusCode, Version};
 use http_body_util::{BodyExt, Full};

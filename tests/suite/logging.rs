@@ -11,7 +11,6 @@ use tower_sliding_jwt::error::RevocationError;
 use tower_sliding_jwt::revocation::{InMemoryRevocations, RevocationCheck, RevocationFuture};
 use tower_sliding_jwt::{JwtAuthLayer, ManualClock, RegisteredClaims};
 
-
 use crate::common::Capture;
 
 const SECRET: &str = "logging-test-secret-of-at-least-32-bytes";

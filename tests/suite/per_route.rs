@@ -1,12 +1,11 @@
 //! Per-route rules from one layer, in process: variants that share the layer's keys and cache,
 //! and claim requirements (asynchronous ones too) on parts of a router.
 
-
 use std::time::Duration;
 
+use crate::common::{call, challenge};
 use axum::Router;
 use axum::routing::get;
-use crate::common::{call, challenge};
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;

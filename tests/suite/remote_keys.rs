@@ -1,14 +1,13 @@
 //! JWKS: publishing the public keys, and a verify-only service that fetches them from a JWKS server
 //! on 127.0.0.1, through rotation, rate-limited refetches and the JWKS server going down.
 
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use crate::common::{Example, pem, serve, unix_now};
 use axum::Router;
 use axum::routing::get;
-use crate::common::{Example, pem, serve, unix_now};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use tower_sliding_jwt::error::JwksError;
@@ -351,7 +350,9 @@ async fn symmetric_and_unusable_keys_are_skipped() {
     let secret = b"a-secret-anyone-reading-the-document-has";
     let mut document: Value = serde_json::to_value(set(&[&a])).unwrap();
     let keys = document["keys"].as_array_mut().unwrap();
-    keys.push(json!({ "kty": "oct", "alg": "HS256", "kid": "oct", "k": crate::common::b64(secret) }));
+    keys.push(
+        json!({ "kty": "oct", "alg": "HS256", "kid": "oct", "k": crate::common::b64(secret) }),
+    );
     keys.push(json!({ "kty": "RSA", "kid": "tiny", "n": "AQAB", "e": "AQAB" }));
     keys.push(json!({ "kty": "EC", "crv": "P-521", "kid": "p521", "x": "AA", "y": "AA" }));
     keys.push(json!({ "kty": "future-kind", "kid": "new" }));
@@ -362,7 +363,8 @@ async fn symmetric_and_unusable_keys_are_skipped() {
     assert_eq!(status(&http, &base, &a.issue("alice", &json!({})).unwrap().token).await, 200);
     let now = unix_now();
     let claims = json!({ "sub": "eve", "iss": IDP, "aud": "api", "iat": now, "exp": now + 60 });
-    let forged = crate::common::hs256(secret, r#"{"alg":"HS256","kid":"oct"}"#, &claims.to_string());
+    let forged =
+        crate::common::hs256(secret, r#"{"alg":"HS256","kid":"oct"}"#, &claims.to_string());
     assert_eq!(status(&http, &base, &forged).await, StatusCode::UNAUTHORIZED);
 }
 

@@ -1,17 +1,16 @@
 //! The layer on purpose-built axum apps, called in process: which responses renew, rotation,
 //! foreign tokens, optional mode, authorization, revocation (ready and pending), rejection shapes.
 
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use crate::common::{Reply, call, claims_of, header_of, hs256, renewed, signed_with, unix_now};
 use axum::extract::Path;
 use axum::http::{HeaderMap, HeaderValue, StatusCode as AxumStatus};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::{Extension, Json, Router};
-use crate::common::{Reply, call, claims_of, header_of, hs256, renewed, signed_with, unix_now};
 use http::StatusCode;
 use http::header::{AUTHORIZATION, CACHE_CONTROL, WWW_AUTHENTICATE};
 use serde::Deserialize;

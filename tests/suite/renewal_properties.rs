@@ -1,7 +1,6 @@
 //! Property tests of sliding renewal: random clocks, lifetimes, thresholds and request timings,
 //! through the real layer (in process), checked against an independent statement of the rules.
 
-
 use std::convert::Infallible;
 use std::time::Duration;
 

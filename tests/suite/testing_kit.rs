@@ -1,10 +1,9 @@
 //! The testing kit against a real layer, in process: each kind of token gets exactly the answer
 //! its name promises, and requests carry the token the way the layer reads it.
 
-
+use crate::common::{call, challenge, renewed};
 use axum::Router;
 use axum::routing::get;
-use crate::common::{call, challenge, renewed};
 use http::{HeaderName, StatusCode};
 use serde::Deserialize;
 use serde_json::json;
