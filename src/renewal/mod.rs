@@ -38,7 +38,7 @@
 //!    [`renew_responses_when`](RenewalPolicy::renew_responses_when) changes this. The token is
 //!    checked again when the response is written: one that expired while the handler ran, or
 //!    whose session was revoked meanwhile (a logout), gets no successor. A handler opts out with
-//!    the [`NoRenewal`](crate::NoRenewal) response extension, and a header it set itself is never
+//!    the [`NoRenewal`] response extension, and a header it set itself is never
 //!    overwritten.
 //! 6. **Where**: [`REFRESHED_TOKEN_HEADER`] (`x-refreshed-token`, configurable) carries the bare
 //!    token, marked sensitive. A token that came from a cookie is renewed with a `Set-Cookie` for
@@ -48,7 +48,7 @@
 //!    `Access-Control-Allow-Origin` when the layer writes it (CORS inside the auth layer), the
 //!    header name is added to `Access-Control-Expose-Headers`; a CORS layer outside it (the
 //!    recommended order) must list the header in its own `expose_headers`.
-//! 8. **Advise mode** ([`RenewalMode::Advise`](crate::RenewalMode::Advise)) sends
+//! 8. **Advise mode** ([`RenewalMode::Advise`]) sends
 //!    [`EXPIRES_IN_HEADER`] (`x-token-expires-in: <seconds>`) instead, and the client calls the
 //!    application's refresh endpoint, which uses [`Issuer::renew`](crate::Issuer::renew) with
 //!    the same rules.
