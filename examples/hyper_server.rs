@@ -62,8 +62,8 @@ async fn main() -> ExitCode {
         .claims::<Value>()
         .hs256(&settings.secret)
         .issuer(settings.issuer.clone())
-        .token_lifetime(settings.ttl)
-        .session_limit(settings.max_session)
+        .token_lifetime(settings.token_lifetime)
+        .session_limit(settings.session_limit)
         .renewal(renewal)
         .build();
     let auth = match auth {

@@ -266,8 +266,9 @@ impl Issuer {
     ///
     /// The token must verify without leeway, pass the revocation check, come from our issuer and
     /// one of our own keys (current or previous). The successor keeps every claim except `iat`,
-    /// `nbf`, `jti` and `exp = min(now + ttl, auth_time + max_session)`, and is signed with the
-    /// current key. Unlike sliding renewal, no threshold applies: a client may renew at any time.
+    /// `nbf`, `jti` and `exp` (now plus the token lifetime, never past the session limit), and
+    /// is signed with the current key. Unlike sliding renewal, no threshold applies: a client may
+    /// renew at any time.
     ///
     /// As for a login, the response carrying the new token must say `Cache-Control: no-store`.
     ///

@@ -22,9 +22,9 @@ pub async fn run(
     mut settings: Settings,
     server: impl FnOnce(&Settings) -> Result<(Router, Issuer), String>,
 ) -> ExitCode {
-    settings.ttl = Duration::from_secs(TTL);
+    settings.token_lifetime = Duration::from_secs(TTL);
     settings.refresh_within = Duration::from_secs(WITHIN);
-    settings.max_session = Duration::from_secs(SESSION);
+    settings.session_limit = Duration::from_secs(SESSION);
     match walk_through(settings, server).await {
         Ok(()) => {
             println!("\ndemo complete");

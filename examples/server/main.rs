@@ -111,8 +111,8 @@ fn server(settings: &Settings, extras: &Extras) -> Result<(Router, Issuer), Stri
             TokenSource::cookie("token"),
             TokenSource::query("token"),
         ])
-        .token_lifetime(settings.ttl)
-        .session_limit(settings.max_session)
+        .token_lifetime(settings.token_lifetime)
+        .session_limit(settings.session_limit)
         .renewal(renewal)
         .revocation(revocations.clone())
         .rejection_handler(JsonRejection)

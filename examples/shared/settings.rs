@@ -15,9 +15,9 @@ pub struct Settings {
     /// `JWT_SECRET` was unset and a random secret was generated.
     pub secret_generated: bool,
     pub issuer: String,
-    pub ttl: Duration,
+    pub token_lifetime: Duration,
     pub refresh_within: Duration,
-    pub max_session: Duration,
+    pub session_limit: Duration,
     pub mode: RenewalMode,
 }
 
@@ -60,9 +60,9 @@ impl Settings {
             secret,
             secret_generated,
             issuer: get("JWT_ISSUER").unwrap_or_else(|| "demo".to_owned()),
-            ttl: secs("TOKEN_TTL_SECS", 300)?,
+            token_lifetime: secs("TOKEN_TTL_SECS", 300)?,
             refresh_within: secs("REFRESH_WITHIN_SECS", 150)?,
-            max_session: secs("MAX_SESSION_SECS", 86_400)?,
+            session_limit: secs("MAX_SESSION_SECS", 86_400)?,
             mode,
         })
     }
