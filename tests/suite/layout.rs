@@ -3,7 +3,9 @@
 //! outside its unit tests is an edge to the module it names.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+use crate::common::rust_files;
 
 /// `src/keys/key.rs` → `keys::key`; `src/keys/mod.rs` → `keys`; `src/lib.rs` → `crate`.
 fn module_of(src: &Path, file: &Path) -> String {
@@ -14,17 +16,6 @@ fn module_of(src: &Path, file: &Path) -> String {
         parts.pop();
     }
     if parts == ["lib"] { "crate".to_owned() } else { parts.join("::") }
-}
-
-fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files(&path, out);
-        } else if path.extension().is_some_and(|ext| ext == "rs") {
-            out.push(path);
-        }
-    }
 }
 
 /// The modules a file imports, without its `#[cfg(test)] mod tests` (which may use anything).
@@ -71,9 +62,7 @@ fn imports(module: &str, text: &str, known: &BTreeSet<String>) -> BTreeSet<Strin
 #[test]
 fn no_module_imports_another_that_imports_it_back() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut paths = Vec::new();
-    files(&src, &mut paths);
-    let modules: BTreeMap<String, String> = paths
+    let modules: BTreeMap<String, String> = rust_files(&src)
         .iter()
         .map(|path| (module_of(&src, path), std::fs::read_to_string(path).unwrap()))
         .collect();

@@ -5,9 +5,11 @@
 //! modules (`axum`, `tonic`) exist to speak their framework's types and are left out.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use syn::visit::Visit;
+
+use crate::common::rust_files;
 
 /// Crates whose types may appear: the standard library, and the crate's chosen vocabulary.
 const ALLOWED_CRATES: &[&str] = &["std", "core", "alloc", "http", "serde"];
@@ -23,17 +25,6 @@ const EXCEPTIONS: &[(&str, &str)] = &[
 
 /// Files that are framework glue, by design in their framework's terms.
 const GLUE: &[&str] = &["axum.rs", "tonic.rs"];
-
-fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files(&path, out);
-        } else if path.extension().is_some_and(|ext| ext == "rs") {
-            out.push(path);
-        }
-    }
-}
 
 /// The crate names of `[dependencies]` in Cargo.toml, as Rust spells them.
 fn dependencies() -> BTreeSet<String> {
@@ -189,35 +180,48 @@ fn quote_type(ty: &syn::Type) -> String {
     }
 }
 
+/// The dependency paths `file`'s public items name, each reported as `prefix` and the item,
+/// and how many public items there were.
+fn dependency_paths(
+    file: &syn::File,
+    prefix: &str,
+    dependencies: &BTreeSet<String>,
+) -> (Vec<String>, usize) {
+    let mut scope = BTreeMap::new();
+    for item in &file.items {
+        if let syn::Item::Use(import) = item {
+            uses(&import.tree, "", &mut scope);
+        }
+    }
+    let (mut found, mut items) = (Vec::new(), 0);
+    public_items(&file.items, &mut |context, visit| {
+        items += 1;
+        let mut paths = Paths {
+            uses: &scope,
+            dependencies,
+            context: format!("{prefix}{context}"),
+            found: &mut found,
+        };
+        visit(&mut paths);
+    });
+    (found, items)
+}
+
 #[test]
 fn no_dependency_type_appears_in_the_public_api() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut paths = Vec::new();
-    files(&src, &mut paths);
     let dependencies = dependencies();
     assert!(dependencies.contains("jsonwebtoken") && dependencies.contains("redis"));
     let mut found = Vec::new();
     let mut items_seen = 0;
-    for path in paths.iter().filter(|path| !GLUE.iter().any(|glue| path.ends_with(glue))) {
+    for path in rust_files(&src).iter().filter(|path| !GLUE.iter().any(|glue| path.ends_with(glue)))
+    {
         let text = std::fs::read_to_string(path).unwrap();
         let file = syn::parse_file(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let mut scope = BTreeMap::new();
-        for item in &file.items {
-            if let syn::Item::Use(import) = item {
-                uses(&import.tree, "", &mut scope);
-            }
-        }
-        let name = path.strip_prefix(&src).unwrap().display().to_string();
-        public_items(&file.items, &mut |context, visit| {
-            items_seen += 1;
-            let mut paths = Paths {
-                uses: &scope,
-                dependencies: &dependencies,
-                context: format!("{name}: {context}"),
-                found: &mut found,
-            };
-            visit(&mut paths);
-        });
+        let name = path.strip_prefix(&src).unwrap().display();
+        let (paths, items) = dependency_paths(&file, &format!("{name}: "), &dependencies);
+        found.extend(paths);
+        items_seen += items;
     }
     assert!(items_seen > 200, "the walk found the public items: {items_seen}");
     assert!(found.is_empty(), "dependency types in the public API:\n{}", found.join("\n"));
@@ -230,29 +234,13 @@ fn the_check_finds_a_dependency_type() {
         use redis::aio::ConnectionManager;
         use tokio::time as clock;
         pub struct Store { pub connection: ConnectionManager, private: u8 }
-        pub fn sleep() -> clock::Sleep { todo!() }
-        pub fn token() -> jsonwebtoken::Header { todo!() }
-        pub fn fine(request: http::Request<()>) -> std::time::Duration { todo!() }
-        impl From<redis::RedisError> for Store { fn from(_: redis::RedisError) -> Self { todo!() } }
+        pub fn sleep() -> clock::Sleep { body() }
+        pub fn token() -> jsonwebtoken::Header { body() }
+        pub fn fine(request: http::Request<()>) -> std::time::Duration { body() }
+        impl From<redis::RedisError> for Store { fn from(_: redis::RedisError) -> Self { body() } }
     "#;
     let file = syn::parse_file(text).unwrap();
-    let mut scope = BTreeMap::new();
-    for item in &file.items {
-        if let syn::Item::Use(import) = item {
-            uses(&import.tree, "", &mut scope);
-        }
-    }
-    let dependencies = dependencies();
-    let mut found = Vec::new();
-    public_items(&file.items, &mut |context, visit| {
-        let mut paths = Paths {
-            uses: &scope,
-            dependencies: &dependencies,
-            context: context.to_owned(),
-            found: &mut found,
-        };
-        visit(&mut paths);
-    });
+    let (found, _) = dependency_paths(&file, "", &dependencies());
     assert_eq!(
         found,
         [
