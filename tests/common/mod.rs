@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: real servers on 127.0.0.1:0 and hand-made tokens.
 #![allow(dead_code)]
 
+pub mod app;
 pub mod browser;
 pub mod harness;
 pub mod redis;

@@ -950,34 +950,3 @@ async fn header_urls_are_never_fetched() {
     assert!(nobody_called, "the server connected to a URL from a token header");
     assert_eq!(target.calls.load(Ordering::SeqCst), 0);
 }
-
-/// hyper's header values are slices of the connection's read buffer: a verification the layer
-/// remembers must own its copy of the token, or every cached token would pin all the bytes its
-/// request carried (a few hundred kilobytes of junk headers each, for an attacker).
-#[tokio::test]
-async fn a_remembered_token_keeps_no_view_of_its_request() {
-    use axum::body::Body;
-    use bytes::Bytes;
-    use tower::ServiceExt as _;
-
-    let layer = JwtAuthLayer::builder().hs256(SECRET).issuer("us").build().unwrap();
-    let issuer = layer.issuer();
-    let app = Router::new().route("/", get(|| async { "ok" })).layer(layer);
-    for round in 0..50 {
-        let token = issuer.issue("alice", &json!({})).unwrap().token;
-        let credentials = format!("Bearer {token}");
-        let mut wire = credentials.clone().into_bytes();
-        wire.resize(250 * 1024, b'x');
-        let wire = Bytes::from(wire);
-        // The header value shares the buffer, as hyper's do.
-        let value = http::HeaderValue::from_maybe_shared(wire.slice(..credentials.len())).unwrap();
-        // Sent twice: verified, then answered from the cache.
-        for _ in 0..2 {
-            let request = http::Request::get("/").header("authorization", value.clone());
-            let response = app.clone().oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
-            assert_eq!(response.status(), StatusCode::OK);
-        }
-        drop(value);
-        assert!(wire.is_unique(), "round {round}: something still holds the request's buffer");
-    }
-}

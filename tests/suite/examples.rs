@@ -1,6 +1,6 @@
 //! One smoke test per small example binary: each is started as a user would run it (on a free
 //! loopback port) and does what its docs say, with a real client. The demo, hyper and gRPC
-//! servers have suites of their own (`demo_api.rs`, `hyper_server.rs`, `grpc_server.rs`).
+//! servers have suites of their own (`demo.rs`, `hyper.rs`, `grpc.rs`).
 
 use crate::common::{Example, pem};
 use axum::Router;

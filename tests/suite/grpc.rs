@@ -162,45 +162,6 @@ async fn the_client_helpers_keep_the_token_current() {
     assert_ne!(store.token().as_deref(), Some(login.as_str()));
 }
 
-/// tonic routes by path alone, so an `OPTIONS` to a method path would run the RPC if the layer
-/// let "preflights" through. Sent over a real HTTP/2 connection, as a gRPC client would.
-#[tokio::test]
-async fn a_forged_preflight_never_runs_the_rpc() {
-    use http_body_util::{BodyExt, Full};
-    use hyper_util::client::legacy::Client;
-    use hyper_util::rt::TokioExecutor;
-
-    let server = start().await;
-    let client = Client::builder(TokioExecutor::new()).http2_only(true).build_http();
-    // A gRPC-framed HealthCheckRequest with an empty service name.
-    let frame = bytes::Bytes::from_static(&[0, 0, 0, 0, 0]);
-    for content_type in [None, Some("application/grpc")] {
-        let mut request = http::Request::builder()
-            .method("OPTIONS")
-            .uri(format!("{}/grpc.health.v1.Health/Check", server.url))
-            .header("origin", "https://evil.example")
-            .header("access-control-request-method", "POST")
-            .header("te", "trailers");
-        if let Some(content_type) = content_type {
-            request = request.header("content-type", content_type);
-        }
-        let response = client.request(request.body(Full::new(frame.clone())).unwrap()).await;
-        let response = response.unwrap();
-        let (parts, body) = response.into_parts();
-        let collected = body.collect().await.unwrap();
-        let status = parts
-            .headers
-            .get("grpc-status")
-            .or(collected.trailers().and_then(|t| t.get("grpc-status")));
-        assert_ne!(status.map(|s| s.as_bytes()), Some(&b"0"[..]), "{content_type:?}: the RPC ran");
-        assert!(collected.to_bytes().is_empty(), "{content_type:?}: a health status was sent");
-        // A real preflight gets the layer's 204; one with a gRPC content type is not a preflight
-        // and is refused as the plain HTTP request it is (not POST, so not a gRPC call).
-        let expected = if content_type.is_some() { 401 } else { 204 };
-        assert_eq!(parts.status, expected, "{content_type:?}");
-    }
-}
-
 /// A failed RPC often travels as a trailers-only response: HTTP 200 whose headers carry a
 /// non-zero `grpc-status`. It must not carry a renewal, like any failed call.
 #[tokio::test]
