@@ -574,6 +574,40 @@ impl Issuer {
     pub fn now(&self) -> i64 {
         self.core.now()
     }
+
+    /// Whether the layer can decide requests now: every remote JWK Set within its maximum
+    /// staleness, and the revocation store answering its
+    /// [probe](crate::revocation::RevocationCheck::probe). For a health endpoint that a load
+    /// balancer asks, answering `503` while it is not ready.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use axum::Router;
+    /// use axum::extract::State;
+    /// use axum::http::StatusCode;
+    /// use axum::routing::get;
+    /// use tower::ServiceExt;
+    /// use tower_sliding_jwt::{Issuer, JwtAuthLayer};
+    ///
+    /// async fn health(State(issuer): State<Issuer>) -> (StatusCode, String) {
+    ///     let readiness = issuer.readiness().await;
+    ///     let status = match readiness.is_ready() {
+    ///         true => StatusCode::OK,
+    ///         false => StatusCode::SERVICE_UNAVAILABLE,
+    ///     };
+    ///     (status, readiness.to_string())
+    /// }
+    ///
+    /// let layer = JwtAuthLayer::builder().hs256([7u8; 32]).build()?;
+    /// let app = Router::new().route("/health", get(health)).with_state(layer.issuer());
+    /// let response = app.oneshot(http::Request::get("/health").body(axum::body::Body::empty())?).await?;
+    /// assert_eq!(response.status(), StatusCode::OK);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn readiness(&self) -> crate::readiness::Readiness {
+        crate::readiness::check(&self.core).await
+    }
 }
 
 impl fmt::Debug for Issuer {

@@ -106,6 +106,8 @@
 //! - **Login and explicit renewal**: [`Issuer`], with the layer's own keys and rules.
 //! - **Clients**: [`client`] sends the token and keeps the renewed one; `tonic` helpers with
 //!   feature `tonic`.
+//! - **Operations**: [`Issuer::readiness`] for a health endpoint; [`metrics`] (feature
+//!   `metrics`) counts every outcome, renewal, revocation check and key download.
 //! - **Time**: a [`Clock`] shared by validation, renewal and issuing; [`ManualClock`] for tests.
 //! - **Testing your handlers**: `testing` (feature `testing`) signs tokens of every kind with a
 //!   layer's own keys and builds claims by hand.
@@ -138,7 +140,9 @@ mod issuer;
 #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
 pub mod jwks;
 mod keys;
+pub mod metrics;
 mod middleware;
+pub mod readiness;
 mod rejection;
 pub mod renewal;
 pub mod require;

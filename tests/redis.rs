@@ -59,6 +59,11 @@ impl Instance {
         self.http.get(url).bearer_auth(token).send().await.unwrap().status()
     }
 
+    /// `GET /health`: the layer's readiness.
+    async fn health(&self) -> StatusCode {
+        self.http.get(format!("{}/health", self.base)).send().await.unwrap().status()
+    }
+
     async fn logout(&self, token: &str) -> StatusCode {
         self.logout_response(token).await.status()
     }
@@ -131,8 +136,10 @@ async fn redis_down_fails_closed_and_service_recovers() {
     let server = instance(&redis);
     let token = server.login().await;
     assert_eq!(server.mine(&token).await.status(), StatusCode::OK);
+    assert_eq!(server.health().await, StatusCode::OK);
 
     redis.stop();
+    assert_eq!(server.health().await, StatusCode::SERVICE_UNAVAILABLE, "not ready: Redis is down");
     let started = Instant::now();
     let response = server.mine(&token).await;
     assert_eq!(
@@ -159,6 +166,7 @@ async fn redis_down_fails_closed_and_service_recovers() {
         assert!(Instant::now() < deadline, "the service did not recover after Redis came back");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    assert_eq!(server.health().await, StatusCode::OK, "ready again");
     // And revocations work again.
     assert_eq!(server.logout(&token).await, StatusCode::OK);
     assert_eq!(server.mine(&token).await.status(), StatusCode::UNAUTHORIZED);
@@ -321,6 +329,37 @@ async fn local_answers_skip_the_round_trip_and_a_logout_elsewhere_reaches_them_i
     let window = until_revoked(&local, &claims, Duration::from_secs(5)).await;
     println!("logout elsewhere to refused here: {window:?}");
     assert!(window < Duration::from_secs(1), "{window:?}");
+}
+
+/// The local answers are counted: a miss fills them, then hits.
+async fn local_answers_are_counted_as_hits_and_misses() {
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+    use tower_sliding_jwt::metrics::REVOCATION_LOCAL_ANSWERS;
+
+    let Some(redis) = RedisServer::start() else { return };
+    let recorder = DebuggingRecorder::new();
+    let snapshots = recorder.snapshotter();
+    // On this one thread (the runtime has no other), for the rest of the test.
+    let _recording = metrics::set_default_local_recorder(&recorder);
+    let claims = registered(&logged_in(0));
+    let local = RedisRevocations::builder(&redis.url())
+        .local_answers(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    for _ in 0..10 {
+        assert_eq!(local.status(&claims).await.unwrap(), RevocationStatus::Active);
+    }
+    // One snapshot: taking one drains the counters.
+    let snapshot = snapshots.snapshot().into_vec();
+    let counted = |result: &str| {
+        snapshot.iter().find_map(|(key, _, _, value)| {
+            let key = key.key();
+            let labelled = key.labels().any(|l| l.key() == "result" && l.value() == result);
+            (key.name() == REVOCATION_LOCAL_ANSWERS && labelled).then_some(value)
+        })
+    };
+    assert_eq!(counted("miss"), Some(&DebugValue::Counter(1)), "the first fills them");
+    assert_eq!(counted("hit"), Some(&DebugValue::Counter(9)));
 }
 
 async fn local_answers_are_dropped_with_a_lost_connection() {
@@ -568,6 +607,12 @@ fn main() {
             Needs::Redis,
             Runtime::MultiThread,
             local_answers_skip_the_round_trip_and_a_logout_elsewhere_reaches_them_in_a_push,
+        ),
+        trial(
+            "local_answers_are_counted_as_hits_and_misses",
+            Needs::Redis,
+            Runtime::CurrentThread,
+            local_answers_are_counted_as_hits_and_misses,
         ),
         trial(
             "local_answers_are_for_a_single_server",

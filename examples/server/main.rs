@@ -83,6 +83,15 @@ impl Extras {
 
 /// The demo's router, and the issuer its login route signs with.
 fn server(settings: &Settings, extras: &Extras) -> Result<(Router, Issuer), String> {
+    server_with(settings, extras, None)
+}
+
+/// With `metrics`, the router also serves `GET /metrics`.
+fn server_with(
+    settings: &Settings,
+    extras: &Extras,
+    metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+) -> Result<(Router, Issuer), String> {
     // Sliding renewal: tokens live `TOKEN_TTL_SECS`; a request in their last
     // `REFRESH_WITHIN_SECS` gets a successor in `x-refreshed-token` (or a new cookie); no
     // successor outlives the login by more than `MAX_SESSION_SECS`.
@@ -131,6 +140,9 @@ fn server(settings: &Settings, extras: &Extras) -> Result<(Router, Issuer), Stri
     if let Some(clock) = &extras.clock {
         public = public.merge(routes::clock(clock.clone()));
     }
+    if let Some(metrics) = metrics {
+        public = public.merge(routes::metrics(metrics));
+    }
     let router = public.merge(routes::protected().route_layer(auth)).with_state(state).layer(cors);
     Ok((router, issuer))
 }
@@ -152,7 +164,12 @@ async fn main() -> ExitCode {
         return demo::run(settings, |settings| server(settings, &extras)).await;
     }
     startup::warn_if_secret_generated(&settings);
-    let router = match server(&settings, &extras) {
+    // Every metric the layer records, kept for `GET /metrics`.
+    let metrics = match metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder() {
+        Ok(handle) => handle,
+        Err(e) => return startup::configuration_error(&format!("metrics: {e}")),
+    };
+    let router = match server_with(&settings, &extras, Some(metrics)) {
         Ok((router, _)) => router,
         Err(e) => return startup::configuration_error(&e),
     };

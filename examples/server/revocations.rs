@@ -3,7 +3,7 @@
 
 use tower_sliding_jwt::error::RevocationError;
 use tower_sliding_jwt::revocation::{
-    InMemoryRevocations, RedisRevocations, RevocationCheck, RevocationFuture,
+    InMemoryRevocations, ProbeFuture, RedisRevocations, RevocationCheck, RevocationFuture,
 };
 use tower_sliding_jwt::{ManualClock, RegisteredClaims};
 
@@ -48,6 +48,13 @@ impl RevocationCheck for Revocations {
         match self {
             Revocations::Memory(memory) => memory.check(claims),
             Revocations::Redis(redis) => redis.check(claims),
+        }
+    }
+
+    fn probe(&self) -> ProbeFuture {
+        match self {
+            Revocations::Memory(memory) => memory.probe(),
+            Revocations::Redis(redis) => redis.probe(),
         }
     }
 }

@@ -197,7 +197,25 @@ async fn jwks(State(state): State<AppState>) -> Json<JwkSet> {
     Json(state.issuer.jwks())
 }
 
-/// `GET /health`: public.
-async fn health() -> Json<serde_json::Value> {
-    Json(json!({ "status": "ok" }))
+/// `GET /health`: public, for a load balancer. `503` while the layer cannot decide every
+/// request (the revocation store down, an identity provider's keys too old).
+async fn health(State(state): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {
+    let readiness = state.issuer.readiness().await;
+    if readiness.is_ready() {
+        return (StatusCode::OK, Json(json!({ "status": "ok" })));
+    }
+    let problems: Vec<String> = readiness.problems.iter().map(ToString::to_string).collect();
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(json!({ "status": "unavailable", "problems": problems })),
+    )
+}
+
+/// `GET /metrics`: what the layer counted, in the Prometheus text format.
+pub fn metrics(prometheus: metrics_exporter_prometheus::PrometheusHandle) -> Router<AppState> {
+    let scrape = move || {
+        let text = prometheus.render();
+        async move { ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], text) }
+    };
+    Router::new().route("/metrics", get(scrape))
 }

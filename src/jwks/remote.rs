@@ -98,6 +98,13 @@ struct Inner {
     timeout: Duration,
 }
 
+impl Inner {
+    fn age(&self) -> Duration {
+        let last = Duration::from_millis(self.last_success.load(Ordering::Acquire));
+        self.started.elapsed().saturating_sub(last)
+    }
+}
+
 struct Current {
     keys: Arc<KeySet>,
     generation: u64,
@@ -147,10 +154,17 @@ impl RemoteJwks {
 
     /// Whether the set is not older than its maximum staleness.
     pub(crate) fn fresh(&self) -> bool {
-        let inner = &self.inner;
-        let age = millis(inner.started.elapsed())
-            .saturating_sub(inner.last_success.load(Ordering::Acquire));
-        age <= millis(inner.max_staleness)
+        self.inner.age() <= self.inner.max_staleness
+    }
+
+    /// How long ago the last good download was (the first one is made when the set is built).
+    pub fn age(&self) -> Duration {
+        self.inner.age()
+    }
+
+    /// How old the set may grow, while downloads fail, before its tokens are refused.
+    pub fn max_staleness(&self) -> Duration {
+        self.inner.max_staleness
     }
 
     fn generation(&self) -> u64 {
@@ -228,6 +242,8 @@ pub(super) struct Start {
 impl RemoteJwks {
     /// A set holding its first download, refreshed in the background from now on.
     pub(super) fn start(start: Start) -> RemoteJwks {
+        // The first download, made by the builder, counts like the ones that follow.
+        crate::metrics::jwks_download(&start.issuer, true, Some(start.keys.iter().count()));
         let inner = Arc::new(Inner {
             issuer: start.issuer,
             url: start.url,
@@ -285,14 +301,18 @@ async fn download_held(inner: &Inner) {
                     Current { keys: Arc::new(keys), generation: current.generation, document };
                 inner.generation.store(current.generation, Ordering::Release);
             }
+            let keys = current.keys.iter().count();
             drop(current);
             inner.last_success.store(millis(inner.started.elapsed()), Ordering::Release);
             tracing::debug!(target: "tower_sliding_jwt", url = %inner.url, "JWK Set refreshed");
+            crate::metrics::jwks_download(&inner.issuer, true, Some(keys));
         }
         Err(error) => {
             tracing::warn!(target: "tower_sliding_jwt", url = %inner.url, %error, "JWK Set refresh failed; keeping the last set");
+            crate::metrics::jwks_download(&inner.issuer, false, None);
         }
     }
+    crate::metrics::jwks_age(&inner.issuer, inner.age());
     inner.fetching.store(false, Ordering::Release);
     inner.downloads.send_modify(|ended| *ended += 1);
 }

@@ -259,7 +259,10 @@ where
                         let outcome = ready!(check.as_mut().poll(cx));
                         let waiting = waiting.take().expect("polled after completion");
                         match outcome {
-                            Ok(()) => waiting.call(),
+                            Ok(()) => {
+                                crate::metrics::request("accepted");
+                                waiting.call()
+                            }
                             Err(refusal) => waiting.refused(&refusal),
                         }
                     }

@@ -16,7 +16,7 @@ use crate::renewal::response::{handler_delivered, write_advice, write_token};
 use crate::renewal::rule::{Renewable, renewable};
 use crate::renewal::{NoRenewal, RenewalMode};
 use crate::revocation::{RevocationFuture, RevocationStatus};
-use crate::verify::source::Token;
+use crate::verify::source::{Token, TokenSource};
 
 /// A renewal (and the session's time left, when announced) decided in the request phase and
 /// written into the response if it qualifies. The successor is only signed then, so a failing
@@ -140,6 +140,7 @@ impl PlannedRenewal {
         response: &mut Response<B>,
         answer: Result<RevocationStatus, RevocationError>,
     ) {
+        crate::revocation::count_answer(&answer);
         match answer {
             Ok(RevocationStatus::Active) => self.apply(response),
             Ok(RevocationStatus::Revoked) => {
@@ -167,6 +168,7 @@ impl PlannedRenewal {
         let (payload, renewable, sub) = match self.kind {
             None => return,
             Some(Kind::Advise) => {
+                crate::metrics::renewal("advise");
                 return write_advice(headers, policy, self.old_exp.saturating_sub(now));
             }
             Some(Kind::Inject { payload, renewable, sub, .. }) => (payload, renewable, sub),
@@ -188,6 +190,10 @@ impl PlannedRenewal {
             }
         };
         write_token(headers, policy, source, token, new_exp - now);
+        crate::metrics::renewal(match source {
+            TokenSource::Cookie(_) => "cookie",
+            _ => "header",
+        });
         tracing::debug!(
             target: "tower_sliding_jwt",
             sub,

@@ -116,12 +116,14 @@ pub(crate) fn authenticate<C: DeserializeOwned + Send + Sync + 'static>(
     let core = &config.core;
     if config.answer_preflight && is_cors_preflight(parts) {
         tracing::debug!(target: "tower_sliding_jwt", "CORS preflight answered");
+        crate::metrics::preflight();
         return Step::Preflight;
     }
     let found = match extract(&core.sources, parts, core.rules.max_token_bytes) {
         Ok(Some(found)) => found,
         Ok(None) if config.optional => {
             tracing::debug!(target: "tower_sliding_jwt", "no token; optional mode");
+            crate::metrics::request("anonymous");
             return Step::Pass;
         }
         Ok(None) => {
@@ -183,8 +185,12 @@ fn verify_cached<C: DeserializeOwned + Send + Sync + 'static>(
     if let Some((claims, role, origin)) = cached
         && core.is_current(origin)
     {
+        crate::metrics::token_cache(true);
         validate(claims.registered(), &role, &core.rules, now)?;
         return Ok((claims, role));
+    }
+    if config.cache.is_some() {
+        crate::metrics::token_cache(false);
     }
     let token = found.token.as_str();
     let (verified, origin) = core.verify::<C>(token, now)?;
@@ -209,6 +215,9 @@ pub(crate) fn admit<C: Send + Sync + 'static>(
     if let Err(error) = &answer {
         tracing::warn!(target: "tower_sliding_jwt", sub, jti, %error, "revocation check failed");
     }
+    if config.core.revocation.is_some() {
+        crate::revocation::count_answer(&answer);
+    }
     let refused = match verdict(&answer, config.core.revocation_failure) {
         Ok(()) => config
             .authorize
@@ -222,6 +231,10 @@ pub(crate) fn admit<C: Send + Sync + 'static>(
         return Err(rejection);
     }
     tracing::debug!(target: "tower_sliding_jwt", sub, jti, "token accepted");
+    // With a route's own check still to come, the request is counted once that check passes.
+    if config.require.is_none() {
+        crate::metrics::request("accepted");
+    }
     // One extension (the token rides in the claims): with axum's own two, the map stays within
     // its first allocation.
     parts.extensions.insert(claims);
@@ -236,6 +249,7 @@ pub(crate) fn respond<C, R: RejectionHandler<B>, B>(
     rejection: &Rejection,
     parts: &Parts,
 ) -> Response<B> {
+    crate::metrics::refused(rejection);
     let mut response =
         handler.respond(rejection, &RejectionContext { parts, realm: &config.realm });
     forbid_storing(response.headers_mut());

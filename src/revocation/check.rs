@@ -37,11 +37,34 @@ use crate::error::{RevocationError, TokenError};
 pub trait RevocationCheck: Send + Sync + 'static {
     /// Whether the verified token with these claims is revoked.
     fn check(&self, claims: &RegisteredClaims) -> RevocationFuture;
+
+    /// Whether the store can answer now, for [`Issuer::readiness`](crate::Issuer::readiness)
+    /// (a load balancer's health check). The default, right for a store in memory: always.
+    /// A networked store asks its server something cheap.
+    fn probe(&self) -> ProbeFuture {
+        Box::pin(std::future::ready(Ok(())))
+    }
 }
+
+/// Count an answer in the metrics, by its result.
+pub(crate) fn count_answer(answer: &Result<RevocationStatus, RevocationError>) {
+    crate::metrics::revocation_check(match answer {
+        Ok(RevocationStatus::Active) => "active",
+        Ok(RevocationStatus::Revoked) => "revoked",
+        Err(_) => "unavailable",
+    });
+}
+
+/// The answer of [`RevocationCheck::probe`]: `Ok` when the store can answer.
+pub type ProbeFuture = Pin<Box<dyn Future<Output = Result<(), RevocationError>> + Send>>;
 
 impl<T: RevocationCheck + ?Sized> RevocationCheck for Arc<T> {
     fn check(&self, claims: &RegisteredClaims) -> RevocationFuture {
         (**self).check(claims)
+    }
+
+    fn probe(&self) -> ProbeFuture {
+        (**self).probe()
     }
 }
 
@@ -149,6 +172,13 @@ impl RevocationFuture {
     where
         F: Future<Output = Result<RevocationStatus, RevocationError>> + Send + 'static,
     {
+        #[cfg(feature = "metrics")]
+        let future = async move {
+            let started = std::time::Instant::now();
+            let answer = future.await;
+            crate::metrics::revocation_latency(started.elapsed());
+            answer
+        };
         RevocationFuture { inner: Inner::Pending(Box::pin(future)) }
     }
 

@@ -21,8 +21,11 @@ mod memory;
 #[cfg(feature = "redis")]
 mod redis;
 
+pub(crate) use check::count_answer;
+pub use check::{
+    ProbeFuture, RevocationCheck, RevocationFailure, RevocationFuture, RevocationStatus,
+};
 pub(crate) use check::{Refusal, verdict};
-pub use check::{RevocationCheck, RevocationFailure, RevocationFuture, RevocationStatus};
 pub use memory::InMemoryRevocations;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]

@@ -72,6 +72,14 @@ impl Hasher for Prehashed {
     }
 }
 
+/// The entries of a cache that goes (its layer dropped) leave the shared gauge.
+#[cfg(feature = "metrics")]
+impl<C> Drop for TokenCache<C> {
+    fn drop(&mut self) {
+        crate::metrics::token_cache_entries(-(self.len() as f64));
+    }
+}
+
 impl<C> TokenCache<C> {
     /// A cache of at most `capacity` tokens; `None` for a capacity of zero.
     pub(crate) fn new(capacity: usize) -> Option<TokenCache<C>> {
@@ -137,6 +145,7 @@ impl<C> TokenCache<C> {
                 return;
             }
         }
+        let before = shard.len;
         if shard.len >= self.per_shard {
             shard.evict(now, leeway, self.per_shard);
         }
@@ -146,6 +155,7 @@ impl<C> TokenCache<C> {
             origin,
         });
         shard.len += 1;
+        crate::metrics::token_cache_entries(shard.len as f64 - before as f64);
     }
 
     /// The bytes of tokens held, an upper bound of what the entries keep beyond their fixed

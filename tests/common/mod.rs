@@ -125,9 +125,41 @@ pub async fn raw_request(addr: &str, request: &[u8]) -> RawResponse {
 #[derive(Clone, Default)]
 pub struct Capture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
 
+/// A global subscriber that records nothing but never lets a callsite be cached as "never
+/// interesting". tracing caches each callsite's interest over the dispatchers alive when it is
+/// first hit; a test thread hitting one while another test's scoped subscriber is being set up
+/// can cache "never" and silence it for that subscriber too. With this one installed, every
+/// callsite asks each time.
+struct Undecided;
+
+impl tracing::Subscriber for Undecided {
+    fn register_callsite(
+        &self,
+        _: &'static tracing::Metadata<'static>,
+    ) -> tracing::subscriber::Interest {
+        tracing::subscriber::Interest::sometimes()
+    }
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        false
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, _: &tracing::Event<'_>) {}
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
 impl Capture {
     /// A subscriber writing every event up to DEBUG, without colours, into this capture.
     pub fn subscriber(&self) -> impl tracing::Subscriber + Send + Sync + 'static {
+        static UNDECIDED: std::sync::Once = std::sync::Once::new();
+        UNDECIDED.call_once(|| {
+            // Fails only if a global subscriber is already set, which then decides instead.
+            let _ = tracing::subscriber::set_global_default(Undecided);
+        });
         let writer = self.clone();
         tracing_subscriber::fmt()
             .with_max_level(tracing::Level::DEBUG)

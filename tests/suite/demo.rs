@@ -311,3 +311,36 @@ async fn only_a_manual_clock_server_lets_a_client_move_its_time() {
     // An hour on, the 5-minute token is long expired by the server's clock.
     assert_eq!(session().await.unwrap().status(), StatusCode::UNAUTHORIZED);
 }
+
+/// `GET /metrics`: the layer's counters in the Prometheus text format, with outcome labels and
+/// never a token or a user.
+#[tokio::test]
+async fn the_metrics_endpoint_shows_what_the_layer_counted() {
+    let server = start();
+    let token = server.token("alice", "wonderland").await;
+    assert_eq!(server.get("/mine", &token).await.status(), StatusCode::OK);
+    assert_eq!(server.get("/mine", "a.b.c").await.status(), StatusCode::UNAUTHORIZED);
+    let response = server.http.get(server.url("/metrics")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    let scrape = response.text().await.unwrap();
+    for line in [
+        r#"tower_sliding_jwt_requests_total{outcome="accepted"} 1"#,
+        r#"tower_sliding_jwt_requests_total{outcome="invalid"} 1"#,
+        r#"tower_sliding_jwt_revocation_checks_total{result="active"} 1"#,
+        r#"tower_sliding_jwt_token_cache_total{result="miss"} 2"#,
+    ] {
+        assert!(scrape.lines().any(|l| l == line), "no {line:?} in:\n{scrape}");
+    }
+    for secret in [token.as_str(), "alice", SECRET] {
+        assert!(!scrape.contains(secret), "the scrape names {secret:?}");
+    }
+}
+
+#[tokio::test]
+async fn health_answers_ok_while_the_layer_can_decide() {
+    let server = start();
+    let response = server.http.get(server.url("/health")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.json::<Value>().await.unwrap(), json!({ "status": "ok" }));
+}

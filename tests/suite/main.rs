@@ -23,6 +23,7 @@ mod hyper;
 mod issuers;
 mod layout;
 mod logging;
+mod metrics;
 mod public_api;
 mod rejections;
 mod remote_keys;

@@ -182,3 +182,25 @@ async fn an_unreachable_store_fails_closed() {
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(unavailable.calls.get() + unauthorized.calls.get(), 0);
 }
+
+/// A store that cannot be reached makes the layer not ready, with the store's reason, so a load
+/// balancer stops sending it requests it would refuse anyway.
+#[tokio::test]
+async fn readiness_asks_the_store() {
+    #[derive(Clone)]
+    struct Down;
+    impl RevocationCheck for Down {
+        fn check(&self, _: &RegisteredClaims) -> RevocationFuture {
+            RevocationFuture::ready(Err(RevocationError::new("connection refused")))
+        }
+        fn probe(&self) -> tower_sliding_jwt::revocation::ProbeFuture {
+            Box::pin(async { Err(RevocationError::new("connection refused")) })
+        }
+    }
+    let down = App::start(|b| b.revocation(Down)).await;
+    let readiness = down.issuer.readiness().await;
+    assert!(!readiness.is_ready());
+    assert_eq!(readiness.to_string(), "the revocation store did not answer: connection refused");
+    let up = App::start(|b| b.revocation(InMemoryRevocations::new())).await;
+    assert!(up.issuer.readiness().await.is_ready(), "a store in memory is always ready");
+}

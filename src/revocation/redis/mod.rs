@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use redis::RedisResult;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use super::check::{RevocationCheck, RevocationFuture, RevocationStatus};
+use super::check::{ProbeFuture, RevocationCheck, RevocationFuture, RevocationStatus};
 use crate::claims::RegisteredClaims;
 use crate::error::RevocationError;
 
@@ -571,6 +571,15 @@ impl RevocationCheck for RedisRevocations {
             Ok(asked.status(&values))
         })
     }
+
+    /// `PING`, within the store's timeout.
+    fn probe(&self) -> ProbeFuture {
+        let answer = self.connection.clone().send(redis::cmd("PING"));
+        let timeout = self.timeout;
+        Box::pin(
+            async move { answered(timeout, answer, "Redis could not be reached").await.map(drop) },
+        )
+    }
 }
 
 impl RedisRevocations {
@@ -585,8 +594,10 @@ impl RedisRevocations {
         asked: Asked,
     ) -> RevocationFuture {
         if let Some(values) = local.get(&keys) {
+            crate::metrics::local_answer(true);
             return RevocationFuture::ready(Ok(asked.status(&values)));
         }
+        crate::metrics::local_answer(false);
         let ticket = local.ticket();
         let mut pipeline = redis::pipe();
         pipeline.cmd("CLIENT").arg("TRACKING").arg("ON").ignore();
