@@ -34,6 +34,8 @@ pub(crate) struct Core {
     pub(crate) revocation_failure: RevocationFailure,
     /// The base64url JOSE header of every token we sign (`alg`, `kid`, `typ`), built once.
     pub(crate) signing_header: Option<String>,
+    /// The counters of what the layer decides, registered when it was built.
+    pub(crate) meters: crate::metrics::Meters,
     /// Keys fetched from remote JWK Sets, one per identity provider.
     #[cfg(feature = "jwks")]
     pub(crate) remote: Vec<crate::jwks::RemoteJwks>,
@@ -99,17 +101,14 @@ impl Core {
         })
     }
 
-    /// A token's key is unknown to every fresh remote set: a provider may have rotated its keys.
-    /// Ends when each set's download (joined or started) has ended; `None` when none will come.
-    /// Dropping it leaves the downloads running. (A stale set is fetched again periodically.)
+    /// A token's key is unknown to every remote set, or only a set too old to trust could
+    /// know it: a provider may have rotated its keys, or be back after an outage. Ends when each
+    /// set's download (joined or started, within its refetch rate limit) has ended; `None` when
+    /// none will come. Dropping it leaves the downloads running.
     #[cfg(feature = "jwks")]
     pub(crate) fn refetch_keys(&self) -> Option<crate::jwks::KeysFuture> {
-        let waits: Vec<_> = self
-            .remote
-            .iter()
-            .filter(|remote| remote.fresh())
-            .filter_map(crate::jwks::RemoteJwks::refetch)
-            .collect();
+        let waits: Vec<_> =
+            self.remote.iter().filter_map(crate::jwks::RemoteJwks::refetch).collect();
         if waits.is_empty() {
             return None;
         }

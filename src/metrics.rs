@@ -71,109 +71,257 @@ pub const TOKEN_CACHE: &str = "tower_sliding_jwt_token_cache_total";
 /// Entries in the verified-token cache.
 pub const TOKEN_CACHE_ENTRIES: &str = "tower_sliding_jwt_token_cache_entries";
 
-/// The `outcome` of a refused request.
-#[cfg_attr(not(feature = "metrics"), allow(dead_code))]
-pub(crate) fn refusal_class(rejection: &Rejection) -> &'static str {
-    match rejection {
-        Rejection::Missing => "missing",
-        Rejection::InvalidRequest(_) => "invalid",
-        Rejection::InvalidToken(TokenError::Revoked) => "revoked",
-        Rejection::InvalidToken(TokenError::RevocationUnavailable) | Rejection::Unavailable => {
-            "unavailable"
+/// How the layer decided a request: the `outcome` label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Accepted,
+    Anonymous,
+    Missing,
+    Invalid,
+    Revoked,
+    CrossSite,
+    Unavailable,
+    Forbidden,
+}
+
+impl Outcome {
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    const ALL: [Outcome; 8] = [
+        Outcome::Accepted,
+        Outcome::Anonymous,
+        Outcome::Missing,
+        Outcome::Invalid,
+        Outcome::Revoked,
+        Outcome::CrossSite,
+        Outcome::Unavailable,
+        Outcome::Forbidden,
+    ];
+
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    fn label(self) -> &'static str {
+        match self {
+            Outcome::Accepted => "accepted",
+            Outcome::Anonymous => "anonymous",
+            Outcome::Missing => "missing",
+            Outcome::Invalid => "invalid",
+            Outcome::Revoked => "revoked",
+            Outcome::CrossSite => "cross_site",
+            Outcome::Unavailable => "unavailable",
+            Outcome::Forbidden => "forbidden",
         }
-        Rejection::InvalidToken(_) => "invalid",
-        Rejection::Forbidden(_) => "forbidden",
-        Rejection::CrossSite => "cross_site",
     }
+
+    /// The outcome of a refusal.
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    pub(crate) fn of(rejection: &Rejection) -> Outcome {
+        match rejection {
+            Rejection::Missing => Outcome::Missing,
+            Rejection::InvalidRequest(_) => Outcome::Invalid,
+            Rejection::InvalidToken(TokenError::Revoked) => Outcome::Revoked,
+            Rejection::InvalidToken(TokenError::RevocationUnavailable) | Rejection::Unavailable => {
+                Outcome::Unavailable
+            }
+            Rejection::InvalidToken(_) => Outcome::Invalid,
+            Rejection::Forbidden(_) => Outcome::Forbidden,
+            Rejection::CrossSite => Outcome::CrossSite,
+        }
+    }
+}
+
+/// How a renewal was delivered: the `kind` label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Renewal {
+    Header,
+    Cookie,
+    Advise,
+}
+
+/// What a revocation check answered: the `result` label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Answer {
+    Active,
+    Revoked,
+    Unavailable,
+}
+
+/// A layer's counters, registered once, when the layer is built, with the recorder in effect
+/// then (install it first): counting is then an atomic add, with no lookup per request.
+#[derive(Clone, Default)]
+pub(crate) struct Meters {
+    #[cfg(feature = "metrics")]
+    handles: Option<std::sync::Arc<Handles>>,
 }
 
 #[cfg(feature = "metrics")]
-mod record {
-    use std::time::Duration;
+struct Handles {
+    requests: [::metrics::Counter; 8],
+    preflights: ::metrics::Counter,
+    renewals: [::metrics::Counter; 3],
+    answers: [::metrics::Counter; 3],
+    cache: [::metrics::Counter; 2],
+    cache_entries: ::metrics::Gauge,
+}
 
-    use super::*;
-
-    pub(crate) fn request(outcome: &'static str) {
-        ::metrics::counter!(REQUESTS, "outcome" => outcome).increment(1);
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables, clippy::unused_self))]
+impl Meters {
+    /// The handles of every metric a layer records.
+    pub(crate) fn register() -> Meters {
+        #[cfg(feature = "metrics")]
+        {
+            use ::metrics::{counter, gauge};
+            let handles = Handles {
+                requests: Outcome::ALL.map(|o| counter!(REQUESTS, "outcome" => o.label())),
+                preflights: counter!(PREFLIGHTS),
+                renewals: ["header", "cookie", "advise"].map(|k| counter!(RENEWALS, "kind" => k)),
+                answers: ["active", "revoked", "unavailable"]
+                    .map(|r| counter!(REVOCATION_CHECKS, "result" => r)),
+                cache: ["hit", "miss"].map(|r| counter!(TOKEN_CACHE, "result" => r)),
+                cache_entries: gauge!(TOKEN_CACHE_ENTRIES),
+            };
+            Meters { handles: Some(std::sync::Arc::new(handles)) }
+        }
+        #[cfg(not(feature = "metrics"))]
+        Meters {}
     }
 
-    pub(crate) fn refused(rejection: &Rejection) {
-        request(refusal_class(rejection));
-    }
-
-    pub(crate) fn preflight() {
-        ::metrics::counter!(PREFLIGHTS).increment(1);
-    }
-
-    pub(crate) fn renewal(kind: &'static str) {
-        ::metrics::counter!(RENEWALS, "kind" => kind).increment(1);
-    }
-
-    pub(crate) fn revocation_check(result: &'static str) {
-        ::metrics::counter!(REVOCATION_CHECKS, "result" => result).increment(1);
-    }
-
-    pub(crate) fn revocation_latency(elapsed: Duration) {
-        ::metrics::histogram!(REVOCATION_CHECK_SECONDS).record(elapsed.as_secs_f64());
-    }
-
-    #[cfg_attr(not(feature = "redis-cache"), allow(dead_code))]
-    pub(crate) fn local_answer(hit: bool) {
-        let result = if hit { "hit" } else { "miss" };
-        ::metrics::counter!(REVOCATION_LOCAL_ANSWERS, "result" => result).increment(1);
-    }
-
-    #[cfg_attr(not(feature = "jwks"), allow(dead_code))]
-    pub(crate) fn jwks_download(issuer: &str, ok: bool, keys: Option<usize>) {
-        let result = if ok { "ok" } else { "error" };
-        let issuer = issuer.to_owned();
-        ::metrics::counter!(JWKS_DOWNLOADS, "issuer" => issuer.clone(), "result" => result)
-            .increment(1);
-        if let Some(keys) = keys {
-            ::metrics::gauge!(JWKS_KEYS, "issuer" => issuer).set(keys as f64);
+    pub(crate) fn request(&self, outcome: Outcome) {
+        #[cfg(feature = "metrics")]
+        if let Some(h) = &self.handles {
+            h.requests[outcome as usize].increment(1);
         }
     }
 
-    #[cfg_attr(not(feature = "jwks"), allow(dead_code))]
-    pub(crate) fn jwks_age(issuer: &str, age: Duration) {
-        ::metrics::gauge!(JWKS_AGE_SECONDS, "issuer" => issuer.to_owned()).set(age.as_secs_f64());
+    pub(crate) fn refused(&self, rejection: &Rejection) {
+        #[cfg(feature = "metrics")]
+        self.request(Outcome::of(rejection));
     }
 
-    pub(crate) fn token_cache(hit: bool) {
-        let result = if hit { "hit" } else { "miss" };
-        ::metrics::counter!(TOKEN_CACHE, "result" => result).increment(1);
+    pub(crate) fn preflight(&self) {
+        #[cfg(feature = "metrics")]
+        if let Some(h) = &self.handles {
+            h.preflights.increment(1);
+        }
     }
 
-    /// Entries added (or, negative, removed), summed over every layer's cache.
-    pub(crate) fn token_cache_entries(change: f64) {
-        if change != 0.0 {
-            ::metrics::gauge!(TOKEN_CACHE_ENTRIES).increment(change);
+    pub(crate) fn renewal(&self, kind: Renewal) {
+        #[cfg(feature = "metrics")]
+        if let Some(h) = &self.handles {
+            h.renewals[kind as usize].increment(1);
+        }
+    }
+
+    pub(crate) fn revocation(&self, answer: Answer) {
+        #[cfg(feature = "metrics")]
+        if let Some(h) = &self.handles {
+            h.answers[answer as usize].increment(1);
+        }
+    }
+
+    pub(crate) fn token_cache(&self, hit: bool) {
+        #[cfg(feature = "metrics")]
+        if let Some(h) = &self.handles {
+            h.cache[usize::from(!hit)].increment(1);
+        }
+    }
+
+    /// Entries added (or, negative, removed): the gauge sums every layer's cache.
+    pub(crate) fn token_cache_entries(&self, change: f64) {
+        #[cfg(feature = "metrics")]
+        if let Some(h) = &self.handles
+            && change != 0.0
+        {
+            h.cache_entries.increment(change);
         }
     }
 }
 
-/// Without the feature: the same calls, doing nothing, so the call sites need no `cfg`.
-#[cfg(not(feature = "metrics"))]
-#[allow(dead_code)]
-mod record {
-    use std::time::Duration;
-
-    use super::Rejection;
-
-    pub(crate) fn request(_: &'static str) {}
-    pub(crate) fn refused(_: &Rejection) {}
-    pub(crate) fn preflight() {}
-    pub(crate) fn renewal(_: &'static str) {}
-    pub(crate) fn revocation_check(_: &'static str) {}
-    pub(crate) fn revocation_latency(_: Duration) {}
-    pub(crate) fn local_answer(_: bool) {}
-    pub(crate) fn jwks_download(_: &str, _: bool, _: Option<usize>) {}
-    pub(crate) fn jwks_age(_: &str, _: Duration) {}
-    pub(crate) fn token_cache(_: bool) {}
-    pub(crate) fn token_cache_entries(_: f64) {}
+/// A revocation check that needed I/O took this long (looked up per check: each is a round
+/// trip anyway).
+#[cfg(feature = "metrics")]
+pub(crate) fn revocation_latency(elapsed: std::time::Duration) {
+    ::metrics::histogram!(REVOCATION_CHECK_SECONDS).record(elapsed.as_secs_f64());
 }
 
-pub(crate) use record::*;
+/// The Redis store's local answers, registered when the store is built.
+#[derive(Clone, Default)]
+#[cfg_attr(not(feature = "redis-cache"), allow(dead_code))]
+pub(crate) struct LocalAnswerMeters {
+    #[cfg(feature = "metrics")]
+    hit_miss: Option<std::sync::Arc<[::metrics::Counter; 2]>>,
+}
+
+#[cfg_attr(not(feature = "redis-cache"), allow(dead_code))]
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables, clippy::unused_self))]
+impl LocalAnswerMeters {
+    pub(crate) fn register() -> LocalAnswerMeters {
+        #[cfg(feature = "metrics")]
+        {
+            let counters = ["hit", "miss"]
+                .map(|r| ::metrics::counter!(REVOCATION_LOCAL_ANSWERS, "result" => r));
+            LocalAnswerMeters { hit_miss: Some(std::sync::Arc::new(counters)) }
+        }
+        #[cfg(not(feature = "metrics"))]
+        LocalAnswerMeters {}
+    }
+
+    pub(crate) fn answer(&self, hit: bool) {
+        #[cfg(feature = "metrics")]
+        if let Some(counters) = &self.hit_miss {
+            counters[usize::from(!hit)].increment(1);
+        }
+    }
+}
+
+/// One remote JWK Set's metrics, labelled with its issuer, registered when the set is built.
+#[cfg_attr(not(feature = "jwks"), allow(dead_code))]
+pub(crate) struct KeySetMeters {
+    #[cfg(feature = "metrics")]
+    handles: KeySetHandles,
+}
+
+#[cfg(feature = "metrics")]
+struct KeySetHandles {
+    downloads: [::metrics::Counter; 2],
+    keys: ::metrics::Gauge,
+    age: ::metrics::Gauge,
+}
+
+#[cfg_attr(not(feature = "jwks"), allow(dead_code))]
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables, clippy::unused_self))]
+impl KeySetMeters {
+    pub(crate) fn register(issuer: &str) -> KeySetMeters {
+        #[cfg(feature = "metrics")]
+        {
+            use ::metrics::{counter, gauge};
+            let label = || issuer.to_owned();
+            let handles = KeySetHandles {
+                downloads: ["ok", "error"]
+                    .map(|r| counter!(JWKS_DOWNLOADS, "issuer" => label(), "result" => r)),
+                keys: gauge!(JWKS_KEYS, "issuer" => label()),
+                age: gauge!(JWKS_AGE_SECONDS, "issuer" => label()),
+            };
+            KeySetMeters { handles }
+        }
+        #[cfg(not(feature = "metrics"))]
+        KeySetMeters {}
+    }
+
+    /// A download ended: well, with this many keys, or not.
+    pub(crate) fn download(&self, keys: Option<usize>) {
+        #[cfg(feature = "metrics")]
+        {
+            self.handles.downloads[usize::from(keys.is_none())].increment(1);
+            if let Some(keys) = keys {
+                self.handles.keys.set(keys as f64);
+            }
+        }
+    }
+
+    pub(crate) fn age(&self, age: std::time::Duration) {
+        #[cfg(feature = "metrics")]
+        self.handles.age.set(age.as_secs_f64());
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -194,8 +342,10 @@ mod tests {
             (Rejection::Forbidden(Forbidden::new("no")), "forbidden"),
             (Rejection::CrossSite, "cross_site"),
         ] {
-            assert_eq!(refusal_class(&rejection), class, "{rejection:?}");
+            let outcome = Outcome::of(&rejection);
+            assert_eq!(outcome.label(), class, "{rejection:?}");
             assert!(classes.contains(&class));
+            assert_eq!(Outcome::ALL[outcome as usize], outcome, "the handles are in label order");
         }
     }
 }

@@ -95,8 +95,7 @@ pub(crate) async fn check(core: &Core) -> Readiness {
     let mut problems = Vec::new();
     #[cfg(feature = "jwks")]
     for set in &core.remote {
-        let age = set.age();
-        crate::metrics::jwks_age(set.issuer(), age);
+        let age = set.report_age();
         if age > set.max_staleness() {
             problems.push(NotReady::StaleKeys { issuer: set.issuer().to_owned(), age });
         }

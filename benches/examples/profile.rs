@@ -1,5 +1,6 @@
 //! One case in a plain loop, for profilers:
 //! `valgrind --tool=callgrind target/release/examples/profile [accept|uncached|renew|reject|rs256|bare|layer] [N]`.
+//! Built with `--features metrics`, `--prometheus` installs a Prometheus recorder first.
 
 #[path = "../benches/common/mod.rs"]
 mod common;
@@ -19,6 +20,10 @@ fn main() {
         .cloned()
         .unwrap_or_else(|| "accept".into());
     let rounds: u64 = args.iter().filter_map(|a| a.parse().ok()).next().unwrap_or(100_000);
+    #[cfg(feature = "metrics")]
+    let _scrape = args.iter().any(|a| a == "--prometheus").then(|| {
+        metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder().unwrap()
+    });
     let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
     let now = now();
     let clock = ManualClock::new(now);

@@ -46,7 +46,9 @@ pub(crate) type KeysFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 ///   (RFC 9864) is EdDSA on Ed25519.
 /// - When a refetch fails, the last good set stays in use, for at most `max_staleness`
 ///   (default 24 hours) after the last good download. Past it, tokens that need these keys are
-///   refused with 503 (fail closed) until a download succeeds.
+///   refused with 503 (fail closed) until a download succeeds. Such a token waits for one
+///   refetch first, under the same rate limit as an unknown `kid`: service comes back with the
+///   provider, not with the next periodic refresh.
 /// - Only `https` URLs, unless [`allow_http`](crate::jwks::RemoteJwksBuilder::allow_http) (for loopback
 ///   tests); responses over 1 MiB are refused.
 ///
@@ -96,6 +98,7 @@ struct Inner {
     min_refetch_interval: Duration,
     max_staleness: Duration,
     timeout: Duration,
+    meters: crate::metrics::KeySetMeters,
 }
 
 impl Inner {
@@ -160,6 +163,13 @@ impl RemoteJwks {
     /// How long ago the last good download was (the first one is made when the set is built).
     pub fn age(&self) -> Duration {
         self.inner.age()
+    }
+
+    /// The age, also reported to the age gauge (a readiness check looks at it).
+    pub(crate) fn report_age(&self) -> Duration {
+        let age = self.inner.age();
+        self.inner.meters.age(age);
+        age
     }
 
     /// How old the set may grow, while downloads fail, before its tokens are refused.
@@ -242,8 +252,9 @@ pub(super) struct Start {
 impl RemoteJwks {
     /// A set holding its first download, refreshed in the background from now on.
     pub(super) fn start(start: Start) -> RemoteJwks {
+        let meters = crate::metrics::KeySetMeters::register(&start.issuer);
         // The first download, made by the builder, counts like the ones that follow.
-        crate::metrics::jwks_download(&start.issuer, true, Some(start.keys.iter().count()));
+        meters.download(Some(start.keys.iter().count()));
         let inner = Arc::new(Inner {
             issuer: start.issuer,
             url: start.url,
@@ -262,6 +273,7 @@ impl RemoteJwks {
             min_refetch_interval: start.min_refetch_interval,
             max_staleness: start.max_staleness,
             timeout: start.timeout,
+            meters,
         });
         tokio::spawn(refresh_periodically(Arc::downgrade(&inner), start.refresh_every));
         RemoteJwks { inner }
@@ -305,14 +317,14 @@ async fn download_held(inner: &Inner) {
             drop(current);
             inner.last_success.store(millis(inner.started.elapsed()), Ordering::Release);
             tracing::debug!(target: "tower_sliding_jwt", url = %inner.url, "JWK Set refreshed");
-            crate::metrics::jwks_download(&inner.issuer, true, Some(keys));
+            inner.meters.download(Some(keys));
         }
         Err(error) => {
             tracing::warn!(target: "tower_sliding_jwt", url = %inner.url, %error, "JWK Set refresh failed; keeping the last set");
-            crate::metrics::jwks_download(&inner.issuer, false, None);
+            inner.meters.download(None);
         }
     }
-    crate::metrics::jwks_age(&inner.issuer, inner.age());
+    inner.meters.age(inner.age());
     inner.fetching.store(false, Ordering::Release);
     inner.downloads.send_modify(|ended| *ended += 1);
 }

@@ -959,6 +959,7 @@ impl Settings {
             revocation: self.revocation,
             revocation_failure: self.revocation_failure,
             signing_header,
+            meters: crate::metrics::Meters::register(),
             #[cfg(feature = "jwks")]
             remote: self.remote,
         };
@@ -968,9 +969,10 @@ impl Settings {
             keys = core.keys.iter().count(),
             "JWT layer configured"
         );
+        let meters = core.meters.clone();
         let config = LayerConfig {
             core: Arc::new(core),
-            cache: TokenCache::new(self.cache_capacity).map(Arc::new),
+            cache: TokenCache::new(self.cache_capacity, meters).map(Arc::new),
             optional: self.optional,
             answer_preflight: self.answer_preflight,
             realm: self.realm,

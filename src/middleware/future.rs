@@ -260,7 +260,11 @@ where
                         let waiting = waiting.take().expect("polled after completion");
                         match outcome {
                             Ok(()) => {
-                                crate::metrics::request("accepted");
+                                waiting
+                                    .config
+                                    .core
+                                    .meters
+                                    .request(crate::metrics::Outcome::Accepted);
                                 waiting.call()
                             }
                             Err(refusal) => waiting.refused(&refusal),

@@ -12,6 +12,7 @@ use crate::clock::secs;
 use crate::config::Core;
 use crate::error::{IssueError, RenewError, RevocationError};
 use crate::keys::KeyRole;
+use crate::metrics::Renewal;
 use crate::renewal::response::{handler_delivered, write_advice, write_token};
 use crate::renewal::rule::{Renewable, renewable};
 use crate::renewal::{NoRenewal, RenewalMode};
@@ -140,7 +141,7 @@ impl PlannedRenewal {
         response: &mut Response<B>,
         answer: Result<RevocationStatus, RevocationError>,
     ) {
-        crate::revocation::count_answer(&answer);
+        self.core.meters.revocation((&answer).into());
         match answer {
             Ok(RevocationStatus::Active) => self.apply(response),
             Ok(RevocationStatus::Revoked) => {
@@ -168,7 +169,7 @@ impl PlannedRenewal {
         let (payload, renewable, sub) = match self.kind {
             None => return,
             Some(Kind::Advise) => {
-                crate::metrics::renewal("advise");
+                core.meters.renewal(Renewal::Advise);
                 return write_advice(headers, policy, self.old_exp.saturating_sub(now));
             }
             Some(Kind::Inject { payload, renewable, sub, .. }) => (payload, renewable, sub),
@@ -190,9 +191,9 @@ impl PlannedRenewal {
             }
         };
         write_token(headers, policy, source, token, new_exp - now);
-        crate::metrics::renewal(match source {
-            TokenSource::Cookie(_) => "cookie",
-            _ => "header",
+        core.meters.renewal(match source {
+            TokenSource::Cookie(_) => Renewal::Cookie,
+            _ => Renewal::Header,
         });
         tracing::debug!(
             target: "tower_sliding_jwt",

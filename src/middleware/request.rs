@@ -16,6 +16,7 @@ use crate::config::Core;
 use crate::error::{RevocationError, TokenError};
 use crate::headers::forbid_storing;
 use crate::keys::KeyRole;
+use crate::metrics::Outcome;
 use crate::middleware::renew::PlannedRenewal;
 use crate::rejection::{Forbidden, Rejection, RejectionContext, RejectionHandler};
 use crate::revocation::{Refusal, RevocationFuture, RevocationStatus, verdict};
@@ -116,14 +117,14 @@ pub(crate) fn authenticate<C: DeserializeOwned + Send + Sync + 'static>(
     let core = &config.core;
     if config.answer_preflight && is_cors_preflight(parts) {
         tracing::debug!(target: "tower_sliding_jwt", "CORS preflight answered");
-        crate::metrics::preflight();
+        core.meters.preflight();
         return Step::Preflight;
     }
     let found = match extract(&core.sources, parts, core.rules.max_token_bytes) {
         Ok(Some(found)) => found,
         Ok(None) if config.optional => {
             tracing::debug!(target: "tower_sliding_jwt", "no token; optional mode");
-            crate::metrics::request("anonymous");
+            core.meters.request(Outcome::Anonymous);
             return Step::Pass;
         }
         Ok(None) => {
@@ -146,10 +147,15 @@ pub(crate) fn authenticate<C: DeserializeOwned + Send + Sync + 'static>(
     let verified = verify_cached(config, &found, now);
     #[cfg(feature = "jwks")]
     if may_await_keys
-        && matches!(verified, Err(TokenError::UnknownKeyId | TokenError::AlgorithmMismatch))
+        && matches!(
+            verified,
+            Err(TokenError::UnknownKeyId
+                | TokenError::AlgorithmMismatch
+                | TokenError::KeysUnavailable)
+        )
         && let Some(wait) = core.refetch_keys()
     {
-        tracing::debug!(target: "tower_sliding_jwt", "unknown key; waiting for the key sets");
+        tracing::debug!(target: "tower_sliding_jwt", "unknown key or stale keys; waiting for the key sets");
         return Step::AwaitKeys(wait);
     }
     #[cfg(not(feature = "jwks"))]
@@ -185,12 +191,12 @@ fn verify_cached<C: DeserializeOwned + Send + Sync + 'static>(
     if let Some((claims, role, origin)) = cached
         && core.is_current(origin)
     {
-        crate::metrics::token_cache(true);
+        core.meters.token_cache(true);
         validate(claims.registered(), &role, &core.rules, now)?;
         return Ok((claims, role));
     }
     if config.cache.is_some() {
-        crate::metrics::token_cache(false);
+        core.meters.token_cache(false);
     }
     let token = found.token.as_str();
     let (verified, origin) = core.verify::<C>(token, now)?;
@@ -216,7 +222,7 @@ pub(crate) fn admit<C: Send + Sync + 'static>(
         tracing::warn!(target: "tower_sliding_jwt", sub, jti, %error, "revocation check failed");
     }
     if config.core.revocation.is_some() {
-        crate::revocation::count_answer(&answer);
+        config.core.meters.revocation((&answer).into());
     }
     let refused = match verdict(&answer, config.core.revocation_failure) {
         Ok(()) => config
@@ -233,7 +239,7 @@ pub(crate) fn admit<C: Send + Sync + 'static>(
     tracing::debug!(target: "tower_sliding_jwt", sub, jti, "token accepted");
     // With a route's own check still to come, the request is counted once that check passes.
     if config.require.is_none() {
-        crate::metrics::request("accepted");
+        config.core.meters.request(Outcome::Accepted);
     }
     // One extension (the token rides in the claims): with axum's own two, the map stays within
     // its first allocation.
@@ -249,7 +255,7 @@ pub(crate) fn respond<C, R: RejectionHandler<B>, B>(
     rejection: &Rejection,
     parts: &Parts,
 ) -> Response<B> {
-    crate::metrics::refused(rejection);
+    config.core.meters.refused(rejection);
     let mut response =
         handler.respond(rejection, &RejectionContext { parts, realm: &config.realm });
     forbid_storing(response.headers_mut());

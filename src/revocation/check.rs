@@ -46,13 +46,14 @@ pub trait RevocationCheck: Send + Sync + 'static {
     }
 }
 
-/// Count an answer in the metrics, by its result.
-pub(crate) fn count_answer(answer: &Result<RevocationStatus, RevocationError>) {
-    crate::metrics::revocation_check(match answer {
-        Ok(RevocationStatus::Active) => "active",
-        Ok(RevocationStatus::Revoked) => "revoked",
-        Err(_) => "unavailable",
-    });
+impl From<&Result<RevocationStatus, RevocationError>> for crate::metrics::Answer {
+    fn from(answer: &Result<RevocationStatus, RevocationError>) -> Self {
+        match answer {
+            Ok(RevocationStatus::Active) => crate::metrics::Answer::Active,
+            Ok(RevocationStatus::Revoked) => crate::metrics::Answer::Revoked,
+            Err(_) => crate::metrics::Answer::Unavailable,
+        }
+    }
 }
 
 /// The answer of [`RevocationCheck::probe`]: `Ok` when the store can answer.

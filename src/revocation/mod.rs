@@ -21,7 +21,6 @@ mod memory;
 #[cfg(feature = "redis")]
 mod redis;
 
-pub(crate) use check::count_answer;
 pub use check::{
     ProbeFuture, RevocationCheck, RevocationFailure, RevocationFuture, RevocationStatus,
 };

@@ -14,6 +14,7 @@ use std::sync::{PoisonError, RwLock};
 
 use crate::claims::Claims;
 use crate::keys::{KeyOrigin, KeyRole};
+use crate::metrics::Meters;
 
 /// Tokens longer than this are never cached (they are verified every time).
 pub(crate) const MAX_CACHED_TOKEN_BYTES: usize = 2048;
@@ -22,6 +23,7 @@ const SHARDS: usize = 16;
 pub(crate) struct TokenCache<C> {
     shards: Box<[RwLock<Shard<C>>]>,
     per_shard: usize,
+    meters: Meters,
 }
 
 struct Shard<C> {
@@ -76,13 +78,13 @@ impl Hasher for Prehashed {
 #[cfg(feature = "metrics")]
 impl<C> Drop for TokenCache<C> {
     fn drop(&mut self) {
-        crate::metrics::token_cache_entries(-(self.len() as f64));
+        self.meters.token_cache_entries(-(self.len() as f64));
     }
 }
 
 impl<C> TokenCache<C> {
     /// A cache of at most `capacity` tokens; `None` for a capacity of zero.
-    pub(crate) fn new(capacity: usize) -> Option<TokenCache<C>> {
+    pub(crate) fn new(capacity: usize, meters: Meters) -> Option<TokenCache<C>> {
         if capacity == 0 {
             return None;
         }
@@ -90,7 +92,7 @@ impl<C> TokenCache<C> {
         let shards = (0..SHARDS)
             .map(|_| RwLock::new(Shard { buckets: HashMap::default(), len: 0 }))
             .collect();
-        Some(TokenCache { shards, per_shard })
+        Some(TokenCache { shards, per_shard, meters })
     }
 
     /// The hash of a token: its last 16 bytes, the signature's, mixed. No secret key is needed
@@ -155,7 +157,7 @@ impl<C> TokenCache<C> {
             origin,
         });
         shard.len += 1;
-        crate::metrics::token_cache_entries(shard.len as f64 - before as f64);
+        self.meters.token_cache_entries(shard.len as f64 - before as f64);
     }
 
     /// The bytes of tokens held, an upper bound of what the entries keep beyond their fixed
@@ -212,7 +214,7 @@ mod tests {
 
     #[test]
     fn signatures_spread_over_every_shard() {
-        let cache = TokenCache::<NoCustomClaims>::new(1600).unwrap();
+        let cache = TokenCache::<NoCustomClaims>::new(1600, Meters::default()).unwrap();
         let mut per_shard = [0usize; SHARDS];
         for i in 0u32..16_000 {
             // Distinct signature tails, as base64url text.
@@ -225,7 +227,7 @@ mod tests {
 
     #[test]
     fn hits_only_on_the_exact_token() {
-        let cache = TokenCache::new(64).unwrap();
+        let cache = TokenCache::new(64, Meters::default()).unwrap();
         cache.insert(&verified("aaa.bbb.sig", 100), &KeyRole::Signing, OURS, 0, 5);
         let (claims, _, origin) = cache.get(b"aaa.bbb.sig").unwrap();
         assert_eq!((claims.expires_at(), origin), (100, OURS));
@@ -241,7 +243,7 @@ mod tests {
 
     #[test]
     fn memory_stays_bounded() {
-        let cache = TokenCache::new(100).unwrap();
+        let cache = TokenCache::new(100, Meters::default()).unwrap();
         for i in 0..10_000 {
             let claims = verified(&format!("h.p.{i}"), 1_000_000);
             cache.insert(&claims, &KeyRole::Signing, OURS, 0, 5);
@@ -280,10 +282,10 @@ mod tests {
 
     #[test]
     fn long_tokens_are_not_cached() {
-        let cache = TokenCache::new(16).unwrap();
+        let cache = TokenCache::new(16, Meters::default()).unwrap();
         let long = format!("h.{}.s", "p".repeat(MAX_CACHED_TOKEN_BYTES));
         cache.insert(&verified(&long, 100), &KeyRole::Signing, OURS, 0, 5);
         assert!(cache.get(long.as_bytes()).is_none());
-        assert!(TokenCache::<NoCustomClaims>::new(0).is_none());
+        assert!(TokenCache::<NoCustomClaims>::new(0, Meters::default()).is_none());
     }
 }

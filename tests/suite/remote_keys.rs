@@ -389,15 +389,21 @@ async fn past_the_maximum_staleness_verification_fails_closed() {
     advance_until(&server, 2, Duration::from_secs(60)).await;
     advance_until(&server, 3, Duration::from_secs(60)).await;
     assert_eq!(status(&http, &base, &token).await, StatusCode::OK);
-    // 180 s after the last good download: closed.
+    // 180 s after the last good download: closed, once the one refetch it waited for failed.
     advance_until(&server, 4, Duration::from_secs(60)).await;
     let response = http.get(&base).bearer_auth(&token).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(response.headers().get("retry-after").is_some());
-    // The provider is back: the next refresh reopens.
+    assert_eq!(server.fetches(), 5, "the refused request asked the provider once more");
+    // The provider is back. Within the refetch interval nothing more is asked: still closed.
     server.publish(&[&a]);
-    advance_until(&server, 5, Duration::from_secs(60)).await;
+    assert_eq!(status(&http, &base, &token).await, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(server.fetches(), 5);
+    // 30 s on, long before the next periodic refresh (at 240 s), a request refetches and is
+    // served: service comes back with the provider.
+    tokio::time::sleep(Duration::from_secs(30)).await;
     assert_eq!(status(&http, &base, &token).await, StatusCode::OK);
+    assert_eq!(server.fetches(), 6);
 }
 
 /// Let `elapsed` pass on the paused clock (the runtime jumps to each timer), then wait (in paused time) for the JWKS server to

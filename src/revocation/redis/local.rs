@@ -23,6 +23,7 @@ const MAX_ENTRIES: usize = 65_536;
 pub(super) struct LocalAnswers {
     state: Arc<Mutex<State>>,
     max_age: Duration,
+    pub(super) meters: crate::metrics::LocalAnswerMeters,
 }
 
 #[derive(Default)]
@@ -37,7 +38,8 @@ pub(super) struct Ticket(u64);
 
 impl LocalAnswers {
     pub(super) fn new(max_age: Duration) -> LocalAnswers {
-        LocalAnswers { state: Arc::default(), max_age }
+        let meters = crate::metrics::LocalAnswerMeters::register();
+        LocalAnswers { state: Arc::default(), max_age, meters }
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {

@@ -18,6 +18,7 @@ use crate::error::RevocationError;
 
 const DEFAULT_PREFIX: &str = "tsj:revoked:";
 const DEFAULT_TIMEOUT: Duration = Duration::from_millis(250);
+const RECONNECT_MAX_DELAY: Duration = Duration::from_millis(500);
 
 /// Revoked tokens, sessions and subjects in Redis, shared by every instance of a service.
 ///
@@ -34,8 +35,8 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_millis(250);
 /// Checking a token is one round trip (`MGET` of its `jti`, `sid` and `sub` entries), bounded by a
 /// timeout (250 ms by default). If Redis cannot answer, the layer fails closed as
 /// [`RevocationFailure`](crate::revocation::RevocationFailure) says (503 by default), never letting the
-/// request through; the connection manager reconnects in the background, and requests succeed
-/// again as soon as Redis is back. By default nothing is kept locally, so a logout on one
+/// request through; the connection manager reconnects in the background (at least every half second), and
+/// requests succeed again within about half a second of Redis coming back. By default nothing is kept locally, so a logout on one
 /// instance is refused by every other one from the very next request;
 /// [`local_answers`](RedisRevocationsBuilder::local_answers) trades that for answers from memory
 /// that Redis keeps current (a logout reaches the other instances one push later).
@@ -416,7 +417,9 @@ impl RedisRevocationsBuilder {
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(self.timeout))
             .set_response_timeout(Some(self.timeout))
-            .set_max_delay(Duration::from_secs(2));
+            // Retried at least every half second while Redis is away, so service is back
+            // within about that once it returns (the backoff used to reach 2 s).
+            .set_max_delay(RECONNECT_MAX_DELAY);
         // Invalidations, and the loss of the connection they came on, reach the local answers.
         #[cfg(feature = "redis-cache")]
         let config = match local {
@@ -594,10 +597,10 @@ impl RedisRevocations {
         asked: Asked,
     ) -> RevocationFuture {
         if let Some(values) = local.get(&keys) {
-            crate::metrics::local_answer(true);
+            local.meters.answer(true);
             return RevocationFuture::ready(Ok(asked.status(&values)));
         }
-        crate::metrics::local_answer(false);
+        local.meters.answer(false);
         let ticket = local.ticket();
         let mut pipeline = redis::pipe();
         pipeline.cmd("CLIENT").arg("TRACKING").arg("ON").ignore();
