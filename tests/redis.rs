@@ -545,9 +545,10 @@ async fn local_answers_never_miss_a_revocation_that_races_their_fill() {
 async fn local_answers_behind_a_slow_link_never_miss_a_revocation() {
     let Some(redis) = RedisServer::start() else { return };
     // Answers and pushes come back late: the fill races the revocation for longer.
-    let proxy = StandIn::delaying(redis.port, Duration::ZERO, Duration::from_millis(3)).await;
+    let proxy = common::proxy::FaultProxy::start(redis.port).await;
+    proxy.delay_replies(Duration::from_millis(3));
     for _ in 0..3 {
-        local_answers_never_outlive_a_delivered_revocation(&proxy.url(), &redis, 2_000).await;
+        local_answers_never_outlive_a_delivered_revocation(&proxy.redis_url(), &redis, 2_000).await;
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod browser;
 pub mod harness;
+pub mod proxy;
 pub mod redis;
 
 use std::net::SocketAddr;

@@ -223,55 +223,6 @@ impl StandIn {
         format!("redis://127.0.0.1:{}/", self.port)
     }
 
-    /// A TCP proxy in front of `target`, holding back every chunk it relays for `to_server` on
-    /// the way in and `to_client` on the way back (order kept): a slow network between a store
-    /// and its Redis.
-    pub async fn delaying(target: u16, to_server: Duration, to_client: Duration) -> StandIn {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let task = tokio::spawn(async move {
-            while let Ok((client, _)) = listener.accept().await {
-                let Ok(server) = tokio::net::TcpStream::connect(("127.0.0.1", target)).await else {
-                    continue;
-                };
-                let (client_read, client_write) = client.into_split();
-                let (server_read, server_write) = server.into_split();
-                for (mut from, mut to, delay) in [
-                    (
-                        Box::new(client_read) as Box<dyn tokio::io::AsyncRead + Send + Unpin>,
-                        Box::new(server_write) as Box<dyn tokio::io::AsyncWrite + Send + Unpin>,
-                        to_server,
-                    ),
-                    (Box::new(server_read), Box::new(client_write), to_client),
-                ] {
-                    // Chunks go through a queue so a delay never slows the reading.
-                    let (sender, mut receiver) =
-                        tokio::sync::mpsc::unbounded_channel::<(tokio::time::Instant, Vec<u8>)>();
-                    tokio::spawn(async move {
-                        let mut buffer = vec![0u8; 64 * 1024];
-                        while let Ok(read @ 1..) = from.read(&mut buffer).await {
-                            let due = tokio::time::Instant::now() + delay;
-                            if sender.send((due, buffer[..read].to_vec())).is_err() {
-                                break;
-                            }
-                        }
-                    });
-                    tokio::spawn(async move {
-                        while let Some((due, chunk)) = receiver.recv().await {
-                            tokio::time::sleep_until(due).await;
-                            if to.write_all(&chunk).await.is_err() {
-                                break;
-                            }
-                        }
-                        let _ = to.shutdown().await;
-                    });
-                }
-            }
-        });
-        StandIn { port, task }
-    }
-
     /// A server speaking just enough RESP to be taken for Redis: `+OK` to every command but
     /// `MGET`, which gets `mget_reply` (raw RESP bytes), whatever it asked. What a broken proxy
     /// or a misbehaving server could send.

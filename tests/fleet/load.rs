@@ -8,13 +8,11 @@
 //! their last 3 s, and each session calls for 2.5 s. Skipped without `redis-server`, unless
 //! `REQUIRE_REDIS` is set.
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::Example;
-use common::redis::RedisServer;
+use crate::common::Example;
+use crate::common::redis::RedisServer;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
@@ -41,7 +39,7 @@ struct Record {
 }
 
 fn exp_of(token: &str) -> i64 {
-    common::claims_of(token)["exp"].as_i64().unwrap_or(0)
+    crate::common::claims_of(token)["exp"].as_i64().unwrap_or(0)
 }
 
 /// One client: sessions until the deadline; each logs in on one instance, calls all of them,
@@ -111,7 +109,8 @@ async fn client(id: usize, bases: Arc<Vec<String>>, deadline: Instant, record: A
             for base in bases.iter() {
                 let status = http.get(format!("{base}/mine")).bearer_auth(token).send().await;
                 if status.is_ok_and(|r| r.status() == StatusCode::OK) {
-                    let sid = common::claims_of(token)["sid"].as_str().unwrap_or("").to_owned();
+                    let sid =
+                        crate::common::claims_of(token)["sid"].as_str().unwrap_or("").to_owned();
                     record.lock().unwrap().accepted_after_logout.push(format!("{sid} on {base}"));
                 }
             }
@@ -128,7 +127,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[index]
 }
 
-async fn three_instances_share_logouts_and_renewals_under_load() {
+pub async fn three_instances_share_logouts_and_renewals_under_load() {
     let Some(redis) = RedisServer::start() else { return };
     let secs: u64 = std::env::var("FLEET_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
     let instances: Vec<Example> = (0..INSTANCES)
@@ -183,14 +182,4 @@ async fn three_instances_share_logouts_and_renewals_under_load() {
     );
     assert!(record.sessions >= CLIENTS, "every client finished at least one session");
     assert!(record.renewals_used_elsewhere > 0, "no renewal crossed instances; the test is void");
-}
-
-fn main() {
-    use common::harness::{Needs, Runtime, run, trial};
-    run(vec![trial(
-        "three_instances_share_logouts_and_renewals_under_load",
-        Needs::Redis,
-        Runtime::MultiThread,
-        three_instances_share_logouts_and_renewals_under_load,
-    )]);
 }
