@@ -19,6 +19,9 @@
 //! Every label value is one of the words listed, or an issuer from the configuration: never a
 //! token, a subject or anything else a client chooses, so the number of series stays bounded.
 //!
+//! Install the recorder before building the layer (and the key sets and the Redis store): each
+//! registers its metrics once, when it is built, so that counting a request is an atomic add.
+//!
 //! ```
 //! # #[cfg(feature = "metrics")] {
 //! use metrics_util::debugging::{DebugValue, DebuggingRecorder};
