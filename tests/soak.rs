@@ -7,7 +7,8 @@
 //! ```
 //!
 //! Many concurrent clients mix valid tokens (which renew, and are replaced by their renewals),
-//! logins, and hostile tokens. It checks that no request fails unexpectedly, that every renewed
+//! logins, and hostile tokens; beside them an attacker sends a stream of distinct valid tokens
+//! (renewals it harvested) with large junk headers. It checks that no request fails unexpectedly, that every renewed
 //! token verifies, and that the server's resident memory stays flat after warm-up.
 //!
 //! Beside it, not ignored: an attacker's pattern, more distinct valid tokens than the cache
@@ -150,6 +151,38 @@ async fn client_loop(
     }
 }
 
+/// The attacker beside the soak's clients: over and over, it gets a renewal from the server
+/// (a token it signed near the end of its life) and sends that new, distinct, valid token once
+/// with 64 kB of junk headers. Every one must be served; memory must stay flat all the same.
+async fn adversary(base: String, deadline: Instant, tally: Arc<Mutex<Tally>>) {
+    let http = Client::new();
+    let junk = "x".repeat(64 * 1024);
+    let (issuer, clock) = common::example_issuer(SECRET, unix_now());
+    while Instant::now() < deadline {
+        // A five-minute token signed 290 s ago: 10 s left, inside the server's 18 s window.
+        clock.set(unix_now() - 290);
+        let claims = json!({ "user_id": 2, "username": "alice" });
+        let old = issuer.issue("2", &claims).unwrap().token;
+        let harvest = http.get(format!("{base}/mine")).bearer_auth(old).send().await;
+        let renewed = harvest.ok().and_then(|r| {
+            r.headers().get("x-refreshed-token").and_then(|v| v.to_str().ok()).map(str::to_owned)
+        });
+        let mut sent = None;
+        if let Some(renewed) = renewed {
+            let request =
+                http.get(format!("{base}/mine")).bearer_auth(renewed).header("x-junk", &junk);
+            sent = Some(request.send().await.map(|r| r.status()));
+        }
+        let mut tally = tally.lock().unwrap();
+        *tally.by_kind.entry("adversary").or_default() += 1;
+        match sent {
+            Some(Ok(StatusCode::OK)) => {}
+            None => tally.failures.push("adversary: no renewal to harvest".to_owned()),
+            Some(other) => tally.failures.push(format!("adversary: junk request got {other:?}")),
+        }
+    }
+}
+
 /// The attacker's harvest: `count` distinct tokens the server itself handed out as renewals
 /// (each login's token sent once in its renewal window), as a client that logs in and renews
 /// over and over would collect them.
@@ -250,6 +283,7 @@ async fn soak_the_example_server() {
             ))
         })
         .collect();
+    let attacker = tokio::spawn(adversary(server.base.clone(), deadline, tally.clone()));
     tokio::time::sleep(Duration::from_secs(seconds / 5)).await;
     let baseline = rss_kib(pid);
     let requests_at_baseline: u64 = tally.lock().unwrap().by_kind.values().sum();
@@ -261,6 +295,7 @@ async fn soak_the_example_server() {
     for client in clients {
         client.await.expect("client task");
     }
+    attacker.await.expect("adversary task");
     let end = rss_kib(pid);
     let elapsed = started.elapsed().as_secs_f64();
     let tally = tally.lock().unwrap();
