@@ -139,6 +139,8 @@ pub enum ConfigError {
     /// so a token their issuer made for any other service would be accepted. Add
     /// [`audience`](crate::JwtAuthBuilder::audience).
     TrustedKeysWithoutAudience,
+    /// The [`DpopPolicy`](crate::DpopPolicy) cannot be used, and why.
+    InvalidDpopPolicy(&'static str),
     /// More than one of the problems above, all of them, in the order the builder checks
     /// them (a configuration with one problem reports that problem itself).
     Several(Vec<ConfigError>),
@@ -206,6 +208,7 @@ impl fmt::Display for ConfigError {
                 "third-party keys need an audience, or their issuer's tokens for any service \
                  would be accepted; configure audience()",
             ),
+            ConfigError::InvalidDpopPolicy(reason) => write!(f, "the DPoP policy {reason}"),
             ConfigError::Several(problems) => {
                 write!(f, "{} configuration problems: ", problems.len())?;
                 for (i, problem) in problems.iter().enumerate() {
@@ -424,6 +427,103 @@ pub enum TokenError {
     /// token would defeat the binding, and this layer cannot check one.
     SenderConstrained,
 }
+
+/// Why a DPoP proof (RFC 9449), or the token it goes with, is refused: HTTP 401 with
+/// `WWW-Authenticate: DPoP error="invalid_dpop_proof"` (or `invalid_token` where the token is
+/// at fault).
+///
+/// ```
+/// use tower_sliding_jwt::Rejection;
+/// use tower_sliding_jwt::error::DpopError;
+///
+/// let replayed = Rejection::InvalidDpopProof(DpopError::Replayed);
+/// assert_eq!(replayed.status(), 401);
+/// assert_eq!(replayed.to_string(), "the DPoP proof was used before");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DpopError {
+    /// A DPoP-bound token came without a `DPoP` header.
+    Missing,
+    /// More than one `DPoP` header.
+    Repeated,
+    /// Not a compact JWS with a JSON header and payload.
+    Malformed,
+    /// `typ` is not `dpop+jwt`.
+    WrongType,
+    /// `alg` is not one of the configured asymmetric algorithms.
+    UnsupportedAlgorithm,
+    /// The `jwk` header holds private key material.
+    PrivateKey,
+    /// The `jwk` header is missing or not a public key of the proof's algorithm.
+    InvalidKey,
+    /// The signature does not verify with the proof's own key.
+    InvalidSignature,
+    /// A required claim (`jti`, `htm`, `htu`, `iat`, `ath`) is missing or of the wrong type.
+    MissingClaim(&'static str),
+    /// `htm` is not the request's method.
+    WrongMethod,
+    /// `htu` is not the request's URI (without query and fragment).
+    WrongUri,
+    /// `iat` is outside the accepted window.
+    Stale,
+    /// `ath` is not the hash of the presented token.
+    WrongTokenHash,
+    /// The proof's key is not the one the token is bound to (`cnf.jkt`).
+    WrongKey,
+    /// The proof's `jti` was seen before within its window.
+    Replayed,
+    /// `Authorization: DPoP` with a token that is not bound to a key.
+    UnboundToken,
+    /// A plain bearer token where only DPoP-bound tokens are accepted.
+    BearerNotAccepted,
+}
+
+impl DpopError {
+    /// The RFC 9449 error code: `invalid_token` when the token is at fault, else
+    /// `invalid_dpop_proof`.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::error::DpopError;
+    ///
+    /// assert_eq!(DpopError::WrongUri.code(), "invalid_dpop_proof");
+    /// assert_eq!(DpopError::BearerNotAccepted.code(), "invalid_token");
+    /// ```
+    pub fn code(self) -> &'static str {
+        match self {
+            DpopError::UnboundToken | DpopError::BearerNotAccepted => "invalid_token",
+            _ => "invalid_dpop_proof",
+        }
+    }
+}
+
+impl fmt::Display for DpopError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DpopError::Missing => f.write_str("the DPoP proof is missing"),
+            DpopError::Repeated => f.write_str("the DPoP proof is sent more than once"),
+            DpopError::Malformed => f.write_str("the DPoP proof is not a well-formed JWT"),
+            DpopError::WrongType => f.write_str("the DPoP proof is not of type dpop+jwt"),
+            DpopError::UnsupportedAlgorithm => {
+                f.write_str("the DPoP proof's algorithm is not accepted")
+            }
+            DpopError::PrivateKey => f.write_str("the DPoP proof's key is a private key"),
+            DpopError::InvalidKey => f.write_str("the DPoP proof's key is not usable"),
+            DpopError::InvalidSignature => f.write_str("the DPoP proof's signature is invalid"),
+            DpopError::MissingClaim(claim) => write!(f, "the DPoP proof lacks the {claim} claim"),
+            DpopError::WrongMethod => f.write_str("the DPoP proof is for another method"),
+            DpopError::WrongUri => f.write_str("the DPoP proof is for another URI"),
+            DpopError::Stale => f.write_str("the DPoP proof is too old or from the future"),
+            DpopError::WrongTokenHash => f.write_str("the DPoP proof is for another token"),
+            DpopError::WrongKey => f.write_str("the DPoP proof's key is not the token's"),
+            DpopError::Replayed => f.write_str("the DPoP proof was used before"),
+            DpopError::UnboundToken => f.write_str("the token is not bound to a DPoP key"),
+            DpopError::BearerNotAccepted => f.write_str("the token must be bound to a DPoP key"),
+        }
+    }
+}
+
+impl Error for DpopError {}
 
 impl fmt::Display for InvalidRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -102,6 +102,8 @@
 //! - **Renewal**: [`RenewalPolicy`] (trigger, which responses, header or cookie, inject or
 //!   advise); [`NoRenewal`] opts a response out. More in [`renewal`].
 //! - **Revocation**: [`revocation`] (the hook, an in-memory store, Redis with feature `redis`).
+//! - **Sender-constrained tokens**: [`DpopPolicy`] checks the DPoP proof (RFC 9449) a token
+//!   bound to a client's key must come with.
 //! - **Refusals**: [`Rejection`], shaped by a [`RejectionHandler`]; every error is in [`error`].
 //! - **Login and explicit renewal**: [`Issuer`], with the layer's own keys and rules.
 //! - **Clients**: [`client`] sends the token and keeps the renewed one; `tonic` helpers with
@@ -133,6 +135,7 @@ mod claims;
 pub mod client;
 mod clock;
 mod config;
+mod dpop;
 pub mod error;
 mod headers;
 mod issuer;
@@ -158,6 +161,7 @@ mod verify;
 pub use algorithm::Algorithm;
 pub use claims::{Audience, Claims, NoCustomClaims, RawToken, RegisteredClaims, VouchedBy};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use dpop::DpopPolicy;
 pub use issuer::{IssuedToken, Issuer, LoggedOut};
 pub use keys::{CryptoBackend, JwkSet, Key, PublicJwk};
 pub use middleware::{

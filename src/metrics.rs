@@ -4,7 +4,7 @@
 //!
 //! | name | kind | labels | what it counts |
 //! |---|---|---|---|
-//! | `tower_sliding_jwt_requests_total` | counter | `outcome` | requests the layer decided: `accepted`, `anonymous` (optional mode, no token), `missing`, `invalid` (a bad token or an ambiguous request), `revoked`, `cross_site`, `unavailable` (keys too stale or the revocation store down), `forbidden` |
+//! | `tower_sliding_jwt_requests_total` | counter | `outcome` | requests the layer decided: `accepted`, `anonymous` (optional mode, no token), `missing`, `invalid` (a bad token or DPoP proof, or an ambiguous request), `revoked`, `cross_site`, `unavailable` (keys too stale or the revocation store down), `forbidden` |
 //! | `tower_sliding_jwt_preflights_total` | counter | | CORS preflights the layer answered |
 //! | `tower_sliding_jwt_renewals_total` | counter | `kind` | renewals written into responses: `header`, `cookie`, `advise` |
 //! | `tower_sliding_jwt_revocation_checks_total` | counter | `result` | revocation answers: `active`, `revoked`, `unavailable` |
@@ -124,7 +124,7 @@ impl Outcome {
             Rejection::InvalidToken(TokenError::RevocationUnavailable) | Rejection::Unavailable => {
                 Outcome::Unavailable
             }
-            Rejection::InvalidToken(_) => Outcome::Invalid,
+            Rejection::InvalidToken(_) | Rejection::InvalidDpopProof(_) => Outcome::Invalid,
             Rejection::Forbidden(_) => Outcome::Forbidden,
             Rejection::CrossSite => Outcome::CrossSite,
         }

@@ -8,7 +8,7 @@ use http::request::Parts;
 use http::{HeaderValue, Method, Response, StatusCode};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 
-use crate::error::{InvalidRequest, TokenError};
+use crate::error::{DpopError, InvalidRequest, TokenError};
 use crate::headers::{forbid_storing, has_grpc_content_type, made_quotable};
 
 /// Why a request was refused. The inner service is never called for it, and its response never
@@ -52,6 +52,9 @@ pub enum Rejection {
     /// A request authenticated by a cookie, with an unsafe method, from another site (see
     /// [`CsrfPolicy`](crate::CsrfPolicy)).
     CrossSite,
+    /// The DPoP proof is missing or wrong, or the token does not go with the scheme it came
+    /// with (see [`DpopPolicy`](crate::DpopPolicy)).
+    InvalidDpopProof(DpopError),
 }
 
 /// A refusal by the authorization check: HTTP 403 `insufficient_scope`, gRPC
@@ -141,6 +144,7 @@ impl fmt::Display for Rejection {
                 "cross-site request refused: a request authenticated by a cookie must come from \
                  the application's own pages",
             ),
+            Rejection::InvalidDpopProof(reason) => reason.fmt(f),
         }
     }
 }
@@ -181,7 +185,9 @@ impl Rejection {
     /// ```
     pub fn status(&self) -> StatusCode {
         match self {
-            Rejection::Missing | Rejection::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            Rejection::Missing | Rejection::InvalidToken(_) | Rejection::InvalidDpopProof(_) => {
+                StatusCode::UNAUTHORIZED
+            }
             Rejection::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             Rejection::Forbidden(_) => StatusCode::FORBIDDEN,
             Rejection::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -206,6 +212,7 @@ impl Rejection {
             Rejection::InvalidRequest(_) => Some("invalid_request"),
             Rejection::InvalidToken(_) => Some("invalid_token"),
             Rejection::Forbidden(_) => Some("insufficient_scope"),
+            Rejection::InvalidDpopProof(reason) => Some(reason.code()),
         }
     }
 
@@ -224,6 +231,24 @@ impl Rejection {
             Rejection::CrossSite => GRPC_PERMISSION_DENIED,
             _ => GRPC_UNAUTHENTICATED,
         }
+    }
+
+    /// The `DPoP` challenge (RFC 9449 section 7.1): the algorithms a proof may use, and the
+    /// error when it is a DPoP matter (or every error, when bearer tokens are not accepted).
+    fn dpop_challenge(&self, dpop: &DpopChallenge) -> HeaderValue {
+        let algs = &dpop.algs;
+        let code = match self {
+            Rejection::InvalidDpopProof(reason) => Some(reason.code()),
+            _ if !dpop.bearer => self.error_code(),
+            _ => None,
+        };
+        let value = match code {
+            None => format!("DPoP algs=\"{algs}\""),
+            Some(code) => {
+                format!("DPoP algs=\"{algs}\", error=\"{code}\", error_description=\"{self}\"")
+            }
+        };
+        HeaderValue::try_from(value).unwrap_or_else(|_| HeaderValue::from_static("DPoP"))
     }
 
     /// The `WWW-Authenticate` challenge for `realm` (RFC 6750 section 3).
@@ -304,9 +329,23 @@ impl Rejection {
                 }
                 // Not an authentication problem: no challenge to answer.
                 Rejection::CrossSite => {}
-                _ => {
-                    headers.insert(WWW_AUTHENTICATE, self.www_authenticate(context.realm()));
-                }
+                _ => match context.dpop {
+                    None => {
+                        headers.insert(WWW_AUTHENTICATE, self.www_authenticate(context.realm()));
+                    }
+                    Some(dpop) => {
+                        if dpop.bearer {
+                            let bearer = match self {
+                                // The Bearer scheme has nothing to do with a DPoP proof.
+                                Rejection::InvalidDpopProof(_) => Rejection::Missing,
+                                other => other.clone(),
+                            };
+                            headers
+                                .append(WWW_AUTHENTICATE, bearer.www_authenticate(context.realm()));
+                        }
+                        headers.append(WWW_AUTHENTICATE, self.dpop_challenge(dpop));
+                    }
+                },
             }
         }
         response
@@ -334,6 +373,17 @@ impl Rejection {
 pub struct RejectionContext<'a> {
     pub(crate) parts: &'a Parts,
     pub(crate) realm: &'a str,
+    /// With a DPoP policy: what its challenge says.
+    pub(crate) dpop: Option<&'a DpopChallenge>,
+}
+
+/// What a DPoP challenge tells the client: the algorithms a proof may use, and whether a plain
+/// bearer token would do too.
+#[derive(Debug, Clone)]
+pub(crate) struct DpopChallenge {
+    /// Space-separated, as the `algs` parameter lists them.
+    pub(crate) algs: String,
+    pub(crate) bearer: bool,
 }
 
 impl RejectionContext<'_> {
@@ -566,7 +616,7 @@ mod tests {
 
     fn respond(rejection: &Rejection, grpc: bool) -> Response<()> {
         let parts = context_parts(grpc);
-        rejection.default_response(&RejectionContext { parts: &parts, realm: "api" })
+        rejection.default_response(&RejectionContext { parts: &parts, realm: "api", dpop: None })
     }
 
     #[test]
@@ -635,7 +685,7 @@ mod tests {
             .unwrap()
             .into_parts()
             .0;
-        let context = RejectionContext { parts: &parts, realm: "api" };
+        let context = RejectionContext { parts: &parts, realm: "api", dpop: None };
         assert!(!context.is_grpc());
         let response: Response<()> = Rejection::Missing.default_response(&context);
         assert_eq!(response.status(), 401);
@@ -719,6 +769,28 @@ mod tests {
         rejections.extend(invalid.map(Rejection::InvalidRequest));
         rejections.extend([Rejection::Missing, Rejection::Unavailable, Rejection::CrossSite]);
         rejections.push(Rejection::Forbidden(Forbidden::new("a \"quoted\" \\ description")));
+        rejections.extend(
+            [
+                DpopError::Missing,
+                DpopError::Repeated,
+                DpopError::Malformed,
+                DpopError::WrongType,
+                DpopError::UnsupportedAlgorithm,
+                DpopError::PrivateKey,
+                DpopError::InvalidKey,
+                DpopError::InvalidSignature,
+                DpopError::MissingClaim("ath"),
+                DpopError::WrongMethod,
+                DpopError::WrongUri,
+                DpopError::Stale,
+                DpopError::WrongTokenHash,
+                DpopError::WrongKey,
+                DpopError::Replayed,
+                DpopError::UnboundToken,
+                DpopError::BearerNotAccepted,
+            ]
+            .map(Rejection::InvalidDpopProof),
+        );
         for rejection in rejections {
             let text = rejection.to_string();
             assert!(!text.is_empty() && crate::headers::quotable(&text), "{text:?}");
@@ -731,7 +803,7 @@ mod tests {
     #[test]
     fn json_refusals_keep_the_standard_headers_and_name_a_code() {
         let parts = http::Request::get("/").body(()).unwrap().into_parts().0;
-        let context = RejectionContext { parts: &parts, realm: "api" };
+        let context = RejectionContext { parts: &parts, realm: "api", dpop: None };
         let cases = [
             (Rejection::Missing, 401, "unauthorized"),
             (Rejection::InvalidToken(TokenError::Expired), 401, "invalid_token"),
@@ -753,7 +825,7 @@ mod tests {
             .unwrap()
             .into_parts()
             .0;
-        let context = RejectionContext { parts: &grpc, realm: "api" };
+        let context = RejectionContext { parts: &grpc, realm: "api", dpop: None };
         let response: Response<String> = JsonRejection.respond(&Rejection::Missing, &context);
         assert_eq!(response.headers()["grpc-status"], "16");
         assert!(response.body().is_empty(), "gRPC keeps its own answer");

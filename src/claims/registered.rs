@@ -65,6 +65,9 @@ pub struct RegisteredClaims {
     /// Whether the token carries a key binding (`cnf`).
     #[serde(skip)]
     pub(crate) bound: bool,
+    /// The RFC 7638 thumbprint of the DPoP key the token is bound to (`cnf.jkt`).
+    #[serde(skip)]
+    pub(crate) cnf_jkt: Option<CompactString>,
 }
 
 impl RegisteredClaims {
@@ -328,9 +331,64 @@ struct WireClaims {
     token_lifetime: Option<i64>,
     #[serde(default, deserialize_with = "numeric_date")]
     session_limit: Option<i64>,
-    /// Only its presence matters: a key binding this crate cannot check.
+    /// A key binding: its DPoP thumbprint is kept, whatever else it holds is only noticed.
     #[serde(default)]
-    cnf: Option<serde::de::IgnoredAny>,
+    cnf: Option<Confirmation>,
+}
+
+/// A `cnf` claim (RFC 7800) of any shape; `jkt` (RFC 9449) is read from an object, and must
+/// then be a string.
+struct Confirmation {
+    jkt: Option<CompactString>,
+}
+
+impl<'de> Deserialize<'de> for Confirmation {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct AnyShape;
+        impl<'de> Visitor<'de> for AnyShape {
+            type Value = Confirmation;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a confirmation claim")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Confirmation, A::Error> {
+                let mut jkt = None;
+                while let Some(member) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    if member == "jkt" {
+                        jkt = Some(map.next_value::<CompactString>()?);
+                    } else {
+                        map.next_value::<de::IgnoredAny>()?;
+                    }
+                }
+                Ok(Confirmation { jkt })
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Confirmation, A::Error> {
+                while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+                Ok(Confirmation { jkt: None })
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Confirmation, E> {
+                Ok(Confirmation { jkt: None })
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Confirmation, E> {
+                Ok(Confirmation { jkt: None })
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Confirmation, E> {
+                Ok(Confirmation { jkt: None })
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Confirmation, E> {
+                Ok(Confirmation { jkt: None })
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Confirmation, E> {
+                Ok(Confirmation { jkt: None })
+            }
+        }
+        deserializer.deserialize_any(AnyShape)
+    }
 }
 
 /// A present `NumericDate`: a JSON number within the range of an `i64`. Fractions are allowed
@@ -383,6 +441,7 @@ pub(crate) fn parse_registered(payload: &[u8]) -> Result<RegisteredClaims, Token
         token_lifetime: wire.token_lifetime,
         session_limit: wire.session_limit,
         bound: wire.cnf.is_some(),
+        cnf_jkt: wire.cnf.and_then(|cnf| cnf.jkt),
     })
 }
 

@@ -291,6 +291,19 @@ impl Key {
         Ok((keys, skipped))
     }
 
+    /// A verifying key from the public JWK a DPoP proof carries in its header, pinned to the
+    /// proof's `alg`, and the key's RFC 7638 thumbprint (what a bound token's `cnf.jkt` names).
+    pub(crate) fn from_proof_jwk(
+        value: serde_json::Value,
+        algorithm: Algorithm,
+    ) -> Result<(Key, String), KeyError> {
+        let jwk = jwk::from_value(value)?;
+        let key = Key::from_jwk_with_algorithm(&jwk, algorithm)?;
+        let thumbprint =
+            thumbprint(&jwk.algorithm).ok_or(KeyError::InvalidJwk("no thumbprint for this key"))?;
+        Ok((key, thumbprint))
+    }
+
     /// A key from a parsed JWK, with the algorithm it declares or implies.
     pub(crate) fn from_jwk(jwk: &Jwk) -> Result<Key, KeyError> {
         Key::from_jwk_with_algorithm(jwk, jwk::algorithm_of(jwk)?)

@@ -10,6 +10,7 @@ use crate::algorithm::Algorithm;
 use crate::claims::NoCustomClaims;
 use crate::clock::{Clock, SystemClock, secs};
 use crate::config::Core;
+use crate::dpop::DpopPolicy;
 use crate::error::{ConfigError, KeyError};
 use crate::headers::quotable;
 use crate::keys::{Key, KeyRole, KeySet, jose_header};
@@ -138,6 +139,7 @@ struct Settings {
     revocation_failure: RevocationFailure,
     cache_capacity: usize,
     csrf: CsrfPolicy,
+    dpop: Option<DpopPolicy>,
     #[cfg(feature = "jwks")]
     remote: Vec<crate::jwks::RemoteJwks>,
 }
@@ -176,6 +178,7 @@ impl JwtAuthLayer {
                 revocation_failure: RevocationFailure::default(),
                 cache_capacity: DEFAULT_TOKEN_CACHE,
                 csrf: CsrfPolicy::new(),
+                dpop: None,
                 #[cfg(feature = "jwks")]
                 remote: Vec::new(),
             },
@@ -732,6 +735,23 @@ impl<C, R> JwtAuthBuilder<C, R> {
         self
     }
 
+    /// Check DPoP-bound tokens against the proof each request carries, instead of refusing
+    /// them (see [`DpopPolicy`]): a copied token is worthless without the client's key.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::{DpopPolicy, JwtAuthLayer};
+    ///
+    /// let layer = JwtAuthLayer::builder()
+    ///     .hs256(b"an example secret of at least 32 bytes")
+    ///     .dpop(DpopPolicy::new().public_origin("https://api.example.com"))
+    ///     .build()?;
+    /// # Ok::<(), tower_sliding_jwt::error::ConfigError>(())
+    /// ```
+    pub fn dpop(mut self, policy: DpopPolicy) -> Self {
+        self.settings.dpop = Some(policy);
+        self
+    }
+
     /// The realm of `WWW-Authenticate` challenges. Default `api`.
     ///
     /// ```
@@ -929,6 +949,14 @@ impl Settings {
         if !self.token_types.iter().all(|typ| quotable(typ) && !typ.is_empty()) {
             problems.push(ConfigError::InvalidHeaderValue("token type"));
         }
+        let dpop = match self.dpop.take().map(DpopPolicy::compile) {
+            None => None,
+            Some(Ok(verifier)) => Some(Arc::new(verifier)),
+            Some(Err(reason)) => {
+                problems.push(ConfigError::InvalidDpopPolicy(reason));
+                None
+            }
+        };
         match problems.len() {
             0 => {}
             1 => return Err(problems.remove(0)),
@@ -945,6 +973,7 @@ impl Settings {
             accepts_jwt_type: false,
             session_limit: secs(self.lifetimes.session_limit),
             longest_session_limit: self.lifetimes.longest_session_limit(),
+            dpop: dpop.is_some(),
         };
         rules.accepts_jwt_type = rules.accepts_type("JWT");
         let core = Core {
@@ -979,6 +1008,7 @@ impl Settings {
             authorize: None,
             require: None,
             csrf: self.csrf,
+            dpop,
         };
         Ok(JwtAuthLayer::from_parts(Arc::new(config), rejection))
     }
@@ -1176,6 +1206,30 @@ mod tests {
                 "needs Secure",
             ),
             (b().trusted_key("idp", public()), "audience()"),
+            (b().hs256(SECRET).dpop(DpopPolicy::new()), "DpopPolicy::public_origin"),
+            (
+                b().hs256(SECRET).dpop(DpopPolicy::new().public_origin("api.example.com")),
+                "DpopPolicy::public_origin",
+            ),
+            (
+                b().hs256(SECRET).dpop(
+                    DpopPolicy::new()
+                        .public_origin("https://api.example.com")
+                        .algorithms([Algorithm::HS256]),
+                ),
+                "DpopPolicy::algorithms",
+            ),
+            (
+                b().hs256(SECRET).dpop(
+                    DpopPolicy::new().public_origin("https://a.example").max_age(Duration::ZERO),
+                ),
+                "DpopPolicy::max_age",
+            ),
+            (
+                b().hs256(SECRET)
+                    .dpop(DpopPolicy::new().public_origin("https://a.example").replay_capacity(0)),
+                "DpopPolicy::replay_capacity",
+            ),
         ];
         for (builder, fix) in cases {
             let error = err(builder);

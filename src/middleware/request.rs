@@ -46,6 +46,8 @@ pub(crate) struct LayerConfig<C> {
     pub(crate) authorize: Option<Authorize<C>>,
     pub(crate) require: Option<Require<C>>,
     pub(crate) csrf: CsrfPolicy,
+    /// Proofs of possession for DPoP-bound tokens, when configured.
+    pub(crate) dpop: Option<Arc<crate::dpop::Verifier>>,
 }
 
 /// Builds the layer's refusal for a request, its response type erased (a `Response<B>` in a
@@ -76,8 +78,9 @@ pub(crate) fn mark_anonymous<C, R: RejectionHandler<B>, B: Send + 'static>(
     let refuse: Responder = {
         let handler = handler.clone();
         let realm = config.realm.clone();
+        let dpop = config.dpop.as_ref().map(|dpop| dpop.challenge.clone());
         Arc::new(move |rejection: &Rejection, parts: &Parts| {
-            let context = RejectionContext { parts, realm: &realm };
+            let context = RejectionContext { parts, realm: &realm, dpop: dpop.as_ref() };
             Box::new(handler.respond(rejection, &context))
         })
     };
@@ -120,7 +123,7 @@ pub(crate) fn authenticate<C: DeserializeOwned + Send + Sync + 'static>(
         core.meters.preflight();
         return Step::Preflight;
     }
-    let found = match extract(&core.sources, parts, core.rules.max_token_bytes) {
+    let found = match extract(&core.sources, parts, core.rules.max_token_bytes, core.rules.dpop) {
         Ok(Some(found)) => found,
         Ok(None) if config.optional => {
             tracing::debug!(target: "tower_sliding_jwt", "no token; optional mode");
@@ -172,6 +175,20 @@ pub(crate) fn authenticate<C: DeserializeOwned + Send + Sync + 'static>(
         }
     };
     let registered = claims.registered();
+    // A bound token is worth nothing without a proof of its key, checked on every request.
+    if let Some(dpop) = &config.dpop
+        && let Err(rejection) = dpop.admit(
+            parts,
+            registered,
+            found.token.as_str(),
+            found.as_dpop,
+            now,
+            core.rules.leeway,
+        )
+    {
+        tracing::debug!(target: "tower_sliding_jwt", reason = %rejection, "DPoP refused");
+        return Step::Reject(rejection);
+    }
     let renewal = PlannedRenewal::plan(core, registered, &role, &found.token, found.index, now);
     let check = core.revocation.as_ref().map(|check| check.check(registered));
     Step::Verified { claims, renewal, check }
@@ -256,8 +273,14 @@ pub(crate) fn respond<C, R: RejectionHandler<B>, B>(
     parts: &Parts,
 ) -> Response<B> {
     config.core.meters.refused(rejection);
-    let mut response =
-        handler.respond(rejection, &RejectionContext { parts, realm: &config.realm });
+    let mut response = handler.respond(
+        rejection,
+        &RejectionContext {
+            parts,
+            realm: &config.realm,
+            dpop: config.dpop.as_ref().map(|dpop| &dpop.challenge),
+        },
+    );
     forbid_storing(response.headers_mut());
     response
 }

@@ -252,6 +252,7 @@ mod tests {
             accepts_jwt_type: true,
             session_limit: 86_400,
             longest_session_limit: 86_400,
+            dpop: false,
         }
     }
 

@@ -28,6 +28,8 @@ pub(crate) struct Rules {
     pub(crate) session_limit: i64,
     /// The longest session a login may choose for itself, in seconds.
     pub(crate) longest_session_limit: i64,
+    /// Whether DPoP-bound tokens are checked (against the request's proof) instead of refused.
+    pub(crate) dpop: bool,
 }
 
 impl Rules {
@@ -70,7 +72,8 @@ pub(crate) fn validate(
         }
     }
     // A bound token used without its proof of possession is what the binding exists to stop.
-    if claims.bound {
+    // A DPoP binding is checked against the request's proof after this; any other is refused.
+    if claims.bound && !(rules.dpop && claims.cnf_jkt.is_some()) {
         return Err(TokenError::SenderConstrained);
     }
     // A token of our keys with no session start was not issued as a session (another purpose,
@@ -127,6 +130,7 @@ mod tests {
             accepts_jwt_type: true,
             session_limit: 60,
             longest_session_limit: 60,
+            dpop: false,
         };
         assert!(rules.accepts_type("application/AT+JWT"));
         assert!(!rules.accepts_type("application/"));
@@ -175,6 +179,7 @@ mod tests {
             accepts_jwt_type: true,
             session_limit: 60,
             longest_session_limit: 60,
+            dpop: false,
         }
     }
 

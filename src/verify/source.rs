@@ -130,9 +130,12 @@ pub(crate) struct Found<'a> {
     pub(crate) token: Token<'a>,
     /// The source's position in the configured list.
     pub(crate) index: usize,
+    /// Sent as `Authorization: DPoP`, which claims a proof of possession comes with it.
+    pub(crate) as_dpop: bool,
 }
 
-/// Read the token from the first present source.
+/// Read the token from the first present source; with `dpop`, `Authorization: DPoP` counts as
+/// well as `Bearer`.
 ///
 /// `Ok(None)`: no source present. Oversized tokens are refused here, before their bytes are even
 /// scanned, so the cost of a refusal does not grow with the size of the input.
@@ -140,10 +143,18 @@ pub(crate) fn extract<'a>(
     sources: &'a [TokenSource],
     parts: &'a Parts,
     max_len: usize,
+    dpop: bool,
 ) -> Result<Option<Found<'a>>, Rejection> {
     for (index, source) in sources.iter().enumerate() {
+        let mut as_dpop = false;
         let raw = match source {
-            TokenSource::Bearer => bearer(parts)?.map(Cow::Borrowed),
+            TokenSource::Bearer => match authorization(parts, dpop)? {
+                Some((credentials, scheme_is_dpop)) => {
+                    as_dpop = scheme_is_dpop;
+                    Some(Cow::Borrowed(credentials))
+                }
+                None => None,
+            },
             TokenSource::Header(name) => {
                 one_value(parts, name)?.map(|v| Cow::Borrowed(v.as_bytes()))
             }
@@ -152,7 +163,7 @@ pub(crate) fn extract<'a>(
         };
         if let Some(raw) = raw {
             let token = check_token(raw, max_len)?;
-            return Ok(Some(Found { token, index }));
+            return Ok(Some(Found { token, index, as_dpop }));
         }
     }
     Ok(None)
@@ -191,16 +202,27 @@ fn one_value<'a>(
     Ok(first)
 }
 
-/// The credentials after `Bearer `, or `None` for a missing header or another scheme.
-fn bearer(parts: &Parts) -> Result<Option<&[u8]>, Rejection> {
-    const SCHEME: &[u8] = b"bearer";
+/// The credentials after `Bearer ` (or, with `dpop`, `DPoP `) and whether the scheme was DPoP;
+/// `None` for a missing header or another scheme.
+fn authorization(parts: &Parts, dpop: bool) -> Result<Option<(&[u8], bool)>, Rejection> {
     let Some(value) = one_value(parts, &AUTHORIZATION)? else {
         return Ok(None);
     };
-    let Some((scheme, rest)) = value.as_bytes().split_at_checked(SCHEME.len()) else {
+    if let Some(credentials) = credentials(value.as_bytes(), b"bearer")? {
+        return Ok(Some((credentials, false)));
+    }
+    if dpop && let Some(credentials) = credentials(value.as_bytes(), b"dpop")? {
+        return Ok(Some((credentials, true)));
+    }
+    Ok(None)
+}
+
+/// The credentials after `scheme ` (compared without case), or `None` for another scheme.
+fn credentials<'a>(value: &'a [u8], scheme_name: &[u8]) -> Result<Option<&'a [u8]>, Rejection> {
+    let Some((scheme, rest)) = value.split_at_checked(scheme_name.len()) else {
         return Ok(None);
     };
-    if !scheme.eq_ignore_ascii_case(SCHEME) {
+    if !scheme.eq_ignore_ascii_case(scheme_name) {
         return Ok(None);
     }
     match rest.first() {
@@ -269,7 +291,7 @@ mod tests {
     }
 
     fn run(sources: &[TokenSource], p: &Parts) -> Result<Option<(String, TokenSource)>, Rejection> {
-        extract(sources, p, 100)
+        extract(sources, p, 100, false)
             .map(|found| found.map(|f| (f.token.as_str().to_owned(), sources[f.index].clone())))
     }
 
@@ -280,7 +302,7 @@ mod tests {
     #[test]
     fn a_found_token_never_shows_in_debug_output() {
         let p = parts("/", &[("authorization", b"Bearer secret.token.value")]);
-        let found = extract(&[TokenSource::Bearer], &p, 100).unwrap().unwrap();
+        let found = extract(&[TokenSource::Bearer], &p, 100, false).unwrap().unwrap();
         let shown = format!("{found:?}");
         assert!(!shown.contains("secret.token.value"), "{shown}");
         assert!(shown.contains("redacted, 18 bytes"), "{shown}");

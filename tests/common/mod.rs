@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod browser;
+pub mod dpop;
 pub mod harness;
 pub mod proxy;
 pub mod redis;

@@ -16,6 +16,7 @@ mod attacks;
 mod cors;
 mod csrf;
 mod demo;
+mod dpop;
 mod examples;
 mod fuzz_entry_points;
 mod grpc;

@@ -1,0 +1,10 @@
+//! Sender-constrained tokens with DPoP (RFC 9449): a token bound to a key the client holds is
+//! worthless without a fresh proof signed by that key for each request, so a copied token
+//! cannot be used. [`DpopPolicy`] configures the proofs the layer accepts.
+
+mod policy;
+mod proof;
+mod replay;
+
+pub use policy::DpopPolicy;
+pub(crate) use policy::Verifier;

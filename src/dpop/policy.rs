@@ -1,0 +1,273 @@
+//! [`DpopPolicy`]: which DPoP proofs the layer accepts, and whether plain bearer tokens still
+//! are; and the checks it makes of each request.
+
+use std::time::Duration;
+
+use http::request::Parts;
+
+use super::proof::{Expected, check, normalize};
+use super::replay::{FirstUse, ReplayCache};
+use crate::algorithm::Algorithm;
+use crate::claims::RegisteredClaims;
+use crate::error::{DpopError, TokenError};
+use crate::rejection::{DpopChallenge, Rejection};
+
+/// Sender-constrained tokens (RFC 9449): a token bound to a key (`cnf.jkt`) is accepted only
+/// as `Authorization: DPoP <token>`, with a `DPoP` header holding a fresh proof signed by that
+/// key for this request. Given to [`JwtAuthBuilder::dpop`](crate::JwtAuthBuilder::dpop).
+///
+/// - The proof is a JWS of type `dpop+jwt` with one of the accepted asymmetric algorithms and
+///   the public key in its header; its `htm` and `htu` are this request's method and URI (the
+///   configured public origin followed by the request's path, without query, compared after
+///   normalization); its `iat` lies within [`max_age`](DpopPolicy::max_age) (and the leeway);
+///   its `ath` is the token's hash; its `jti` was never seen in that window.
+/// - A bound token presented as `Bearer`, or without a proof, is refused: no downgrade.
+///   A token without `cnf.jkt` presented as `DPoP` is refused too.
+/// - Plain bearer tokens are still accepted unless [`bound_only`](DpopPolicy::bound_only), so a
+///   service can move its clients over.
+/// - The URI is the path the layer sees: put it outside routers that strip a prefix (axum's
+///   `nest`), or include that prefix in the public origin.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use std::convert::Infallible;
+///
+/// use http::{Request, Response, StatusCode};
+/// use tower::{Layer, ServiceExt, service_fn};
+/// use tower_sliding_jwt::{DpopPolicy, JwtAuthLayer};
+///
+/// let layer = JwtAuthLayer::builder()
+///     .hs256(b"an example secret of at least 32 bytes")
+///     .dpop(DpopPolicy::new().public_origin("https://api.example.com").bound_only())
+///     .build()?;
+/// let inner = service_fn(|_: Request<()>| async { Ok::<_, Infallible>(Response::new(())) });
+/// let refused = layer.layer(inner).oneshot(Request::new(())).await?;
+/// assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+/// // The challenge names DPoP and the algorithms a proof may use.
+/// assert_eq!(refused.headers()["www-authenticate"], r#"DPoP algs="ES256 ES384 EdDSA PS256 RS256""#);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use = "a policy does nothing until given to the builder"]
+pub struct DpopPolicy {
+    algorithms: Vec<Algorithm>,
+    accept_bearer: bool,
+    max_age: Duration,
+    origins: Vec<String>,
+    replay_capacity: usize,
+}
+
+impl Default for DpopPolicy {
+    fn default() -> Self {
+        DpopPolicy::new()
+    }
+}
+
+impl DpopPolicy {
+    /// Proofs of ES256, ES384, EdDSA, PS256 or RS256, at most 60 s old; up to 100,000 proofs
+    /// remembered against replay; plain bearer tokens still accepted. The public origin has to
+    /// be set.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::DpopPolicy;
+    ///
+    /// assert_eq!(DpopPolicy::new(), DpopPolicy::default());
+    /// ```
+    pub fn new() -> DpopPolicy {
+        DpopPolicy {
+            algorithms: vec![
+                Algorithm::ES256,
+                Algorithm::ES384,
+                Algorithm::EdDSA,
+                Algorithm::PS256,
+                Algorithm::RS256,
+            ],
+            accept_bearer: true,
+            max_age: Duration::from_secs(60),
+            origins: Vec::new(),
+            replay_capacity: 100_000,
+        }
+    }
+
+    /// The origin (and path prefix) clients address, as they write it in `htu`:
+    /// `https://api.example.com`, or `https://example.com/api` behind a proxy that strips
+    /// `/api`. Called again, it adds another. Never guessed from the request's `Host` or
+    /// forwarded headers, which a client chooses.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::{DpopPolicy, JwtAuthLayer};
+    ///
+    /// let missing = JwtAuthLayer::builder().hs256([7u8; 32]).dpop(DpopPolicy::new()).build();
+    /// assert!(missing.unwrap_err().to_string().contains("public_origin"));
+    /// ```
+    pub fn public_origin(mut self, origin: impl Into<String>) -> DpopPolicy {
+        self.origins.push(origin.into());
+        self
+    }
+
+    /// Accept only DPoP-bound tokens: a plain bearer token is refused.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::DpopPolicy;
+    ///
+    /// let strict = DpopPolicy::new().public_origin("https://api.example.com").bound_only();
+    /// assert_ne!(strict, DpopPolicy::new().public_origin("https://api.example.com"));
+    /// ```
+    pub fn bound_only(mut self) -> DpopPolicy {
+        self.accept_bearer = false;
+        self
+    }
+
+    /// The algorithms a proof may be signed with (asymmetric only).
+    ///
+    /// ```
+    /// use tower_sliding_jwt::{Algorithm, DpopPolicy, JwtAuthLayer};
+    ///
+    /// let policy = DpopPolicy::new().public_origin("https://api.example.com");
+    /// let hmac = policy.algorithms([Algorithm::HS256]);
+    /// assert!(JwtAuthLayer::builder().hs256([7u8; 32]).dpop(hmac).build().is_err());
+    /// ```
+    pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> DpopPolicy {
+        self.algorithms = algorithms.into_iter().collect();
+        self
+    }
+
+    /// How old a proof's `iat` may be (the layer's leeway is added on both sides). Default 60 s.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_sliding_jwt::DpopPolicy;
+    ///
+    /// let tight = DpopPolicy::new().max_age(Duration::from_secs(10));
+    /// ```
+    pub fn max_age(mut self, max_age: Duration) -> DpopPolicy {
+        self.max_age = max_age;
+        self
+    }
+
+    /// How many proofs are remembered against replay (each for its `iat` window). When that
+    /// many are in their window at once, new proofs are refused with 503 rather than risk a
+    /// replay. Default 100,000.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::DpopPolicy;
+    ///
+    /// let small = DpopPolicy::new().replay_capacity(10_000);
+    /// ```
+    pub fn replay_capacity(mut self, capacity: usize) -> DpopPolicy {
+        self.replay_capacity = capacity;
+        self
+    }
+
+    /// The checks this policy makes, or what is wrong with it.
+    pub(crate) fn compile(self) -> Result<Verifier, &'static str> {
+        if self.origins.is_empty() {
+            return Err("needs the origin clients address (DpopPolicy::public_origin)");
+        }
+        let mut origins = Vec::new();
+        for origin in &self.origins {
+            let normalized = normalize(origin)
+                .filter(|_| !origin.contains(['?', '#']))
+                .ok_or("needs an absolute http(s) URL without query (DpopPolicy::public_origin)")?;
+            origins.push(normalized.trim_end_matches('/').to_owned());
+        }
+        if self.algorithms.is_empty() || self.algorithms.iter().any(|alg| alg.is_hmac()) {
+            return Err("accepts one or more asymmetric algorithms only (DpopPolicy::algorithms)");
+        }
+        if self.max_age < Duration::from_secs(1) {
+            return Err("needs a max_age of at least one second (DpopPolicy::max_age)");
+        }
+        if self.replay_capacity == 0 {
+            return Err("needs room for at least one proof (DpopPolicy::replay_capacity)");
+        }
+        let names: Vec<&str> = self.algorithms.iter().map(|alg| alg.name()).collect();
+        Ok(Verifier {
+            challenge: DpopChallenge { algs: names.join(" "), bearer: self.accept_bearer },
+            algorithms: self.algorithms,
+            accept_bearer: self.accept_bearer,
+            max_age: i64::try_from(self.max_age.as_secs()).unwrap_or(i64::MAX),
+            origins,
+            replay: ReplayCache::new(self.replay_capacity),
+        })
+    }
+}
+
+/// A compiled [`DpopPolicy`], shared by every request of a layer.
+pub(crate) struct Verifier {
+    pub(crate) challenge: DpopChallenge,
+    algorithms: Vec<Algorithm>,
+    accept_bearer: bool,
+    max_age: i64,
+    /// Normalized, without a trailing `/`.
+    origins: Vec<String>,
+    replay: ReplayCache,
+}
+
+impl Verifier {
+    /// Whether a verified token may be used as it was presented: a bound token only with a
+    /// good proof of its key, an unbound one only as a bearer token (and only if accepted).
+    pub(crate) fn admit(
+        &self,
+        parts: &Parts,
+        claims: &RegisteredClaims,
+        token: &str,
+        as_dpop: bool,
+        now: i64,
+        leeway: i64,
+    ) -> Result<(), Rejection> {
+        match (claims.cnf_jkt.as_deref(), as_dpop) {
+            (Some(jkt), true) => self.proven(parts, jkt, token, now, leeway),
+            (Some(_), false) => Err(Rejection::InvalidToken(TokenError::SenderConstrained)),
+            (None, true) => Err(Rejection::InvalidDpopProof(DpopError::UnboundToken)),
+            (None, false) if !self.accept_bearer => {
+                Err(Rejection::InvalidDpopProof(DpopError::BearerNotAccepted))
+            }
+            (None, false) => Ok(()),
+        }
+    }
+
+    /// The request's one proof, checked, for the key `jkt` and this `token`, and never used
+    /// before.
+    fn proven(
+        &self,
+        parts: &Parts,
+        jkt: &str,
+        token: &str,
+        now: i64,
+        leeway: i64,
+    ) -> Result<(), Rejection> {
+        let refused = Rejection::InvalidDpopProof;
+        let mut headers = parts.headers.get_all("dpop").iter();
+        let proof = headers.next().ok_or(refused(DpopError::Missing))?;
+        if headers.next().is_some() {
+            return Err(refused(DpopError::Repeated));
+        }
+        let proof = proof.to_str().map_err(|_| refused(DpopError::Malformed))?;
+        let path = parts.uri.path();
+        let uris: Vec<String> = self
+            .origins
+            .iter()
+            .filter_map(|origin| normalize(&format!("{origin}{path}")))
+            .collect();
+        let expected = Expected {
+            method: &parts.method,
+            uris: &uris,
+            algorithms: &self.algorithms,
+            earliest: now.saturating_sub(self.max_age).saturating_sub(leeway),
+            latest: now.saturating_add(leeway),
+            token: Some(token),
+        };
+        let checked = check(proof, &expected).map_err(refused)?;
+        if checked.jkt != jkt {
+            return Err(refused(DpopError::WrongKey));
+        }
+        // Kept as long as the proof could be accepted: until its iat leaves the window.
+        let until = checked.iat.saturating_add(self.max_age).saturating_add(leeway);
+        match self.replay.first_use(&checked.jkt, &checked.jti, until, now) {
+            FirstUse::Yes => Ok(()),
+            FirstUse::Replayed => Err(refused(DpopError::Replayed)),
+            FirstUse::Full => Err(Rejection::Unavailable),
+        }
+    }
+}

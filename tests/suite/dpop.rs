@@ -1,0 +1,216 @@
+//! DPoP (RFC 9449) on the layer: a token bound to a key (`cnf.jkt`) is accepted only as
+//! `Authorization: DPoP` with a fresh proof of that key for this very request (section 4.3);
+//! anything short of that is refused with a `DPoP` challenge (section 7.1), and a copied token
+//! is worthless. Proofs are made by jsonwebtoken here, not by the crate.
+
+use crate::common::app::App;
+use crate::common::dpop::{Proof, ProofKey, ath};
+use crate::common::{challenge, hs256, renewed};
+use http::StatusCode;
+use http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use serde_json::json;
+use tower_sliding_jwt::{DpopPolicy, Key};
+
+const IDP: &[u8] = b"an-identity-provider-secret-32-bytes";
+const ORIGIN: &str = "https://api.example";
+
+/// A layer trusting the identity provider `idp` (HS256, audience `api`) with this DPoP policy.
+async fn app(policy: DpopPolicy) -> App {
+    App::start(|b| {
+        b.trusted_key("idp", Key::hs256(IDP).unwrap().with_kid("idp"))
+            .audience("api")
+            .dpop(policy.public_origin(ORIGIN))
+    })
+    .await
+}
+
+/// The app with the default policy, a client's proof key, and a token bound to that key.
+async fn bound() -> (App, ProofKey, String) {
+    let app = app(DpopPolicy::new()).await;
+    let key = ProofKey::p256();
+    let token = token(&app, Some(&key.jkt));
+    (app, key, token)
+}
+
+/// A good proof of `key` for `GET /whoami` with `token`, now.
+fn good_proof(app: &App, key: &ProofKey, jti: &str, token: &str) -> String {
+    let htu = format!("{ORIGIN}/whoami");
+    key.sign(&Proof { method: "GET", htu: &htu, iat: app.issuer.now(), jti, token: Some(token) })
+}
+
+/// An access token of the provider, bound to `jkt` when given.
+fn token(app: &App, jkt: Option<&str>) -> String {
+    let now = app.issuer.now();
+    let mut claims =
+        json!({ "sub": "svc", "iss": "idp", "aud": "api", "iat": now, "exp": now + 300 });
+    if let Some(jkt) = jkt {
+        claims["cnf"] = json!({ "jkt": jkt });
+    }
+    hs256(IDP, r#"{"alg":"HS256","kid":"idp"}"#, &claims.to_string())
+}
+
+/// `GET /whoami` with `Authorization: <scheme> <token>` and these `DPoP` headers.
+fn request(scheme: &str, token: &str, proofs: &[&str]) -> http::request::Builder {
+    let mut request =
+        http::Request::get("/whoami").header(AUTHORIZATION, format!("{scheme} {token}"));
+    for proof in proofs {
+        request = request.header("dpop", *proof);
+    }
+    request
+}
+
+/// Every `WWW-Authenticate` challenge of a response, in order.
+fn challenges(response: &crate::common::Reply) -> Vec<String> {
+    let values = response.headers().get_all(WWW_AUTHENTICATE);
+    values.iter().map(|v| v.to_str().unwrap().to_owned()).collect()
+}
+
+fn description(response: &crate::common::Reply) -> String {
+    challenges(response).join(" | ")
+}
+
+#[tokio::test]
+async fn a_bound_token_is_accepted_with_a_fresh_proof_of_its_key() {
+    let (app, key, token) = bound().await;
+    let now = app.issuer.now();
+    let htu = format!("{ORIGIN}/whoami");
+    let proof = Proof { method: "GET", htu: &htu, iat: now, jti: "first", token: Some(&token) };
+    let response = app.send(request("DPoP", &token, &[&key.sign(&proof)])).await;
+    assert_eq!(response.status(), StatusCode::OK, "{}", description(&response));
+    assert_eq!(response.json(), json!({ "sub": "svc" }));
+    assert!(renewed(&response).is_none(), "a provider's token is never re-signed here");
+    // The URI is compared after normalization (RFC 9449 section 4.3, point 9).
+    let loud = "HTTPS://API.EXAMPLE:443/whoami";
+    let again = Proof { htu: loud, jti: "second", ..proof };
+    assert_eq!(app.send(request("DPoP", &token, &[&key.sign(&again)])).await.status(), 200);
+    assert_eq!(app.calls.get(), 2);
+}
+
+/// Section 4.3's checks, each one failing alone: the token is refused, with the reason, and the
+/// handler never runs.
+#[tokio::test]
+async fn every_broken_proof_is_refused_as_invalid_dpop_proof() {
+    let (app, key, token) = bound().await;
+    let other_token = self::token(&app, Some("the-jkt-of-another-key"));
+    let now = app.issuer.now();
+    let htu = format!("{ORIGIN}/whoami");
+    let good = Proof { method: "GET", htu: &htu, iat: now, jti: "j", token: Some(&token) };
+    let sign = |proof: Proof<'_>| key.sign(&proof);
+    let other_path = format!("{ORIGIN}/admin");
+    let with_private_key = {
+        let mut jwk = key.jwk.clone();
+        jwk["d"] = "private".into();
+        let header = json!({ "typ": "dpop+jwt", "alg": "ES256", "jwk": jwk });
+        let claims =
+            json!({ "jti": "p", "htm": "GET", "htu": htu, "iat": now, "ath": ath(&token) });
+        key.sign_raw(&header, &claims)
+    };
+    let wrong_type = key.sign_raw(
+        &json!({ "typ": "JWT", "alg": "ES256", "jwk": key.jwk }),
+        &json!({ "jti": "t", "htm": "GET", "htu": htu, "iat": now, "ath": ath(&token) }),
+    );
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("another key", ProofKey::another().sign(&good), "not the token's"),
+        ("another method", sign(Proof { method: "POST", jti: "m", ..good }), "another method"),
+        ("another path", sign(Proof { htu: &other_path, jti: "u", ..good }), "another URI"),
+        (
+            "another origin",
+            sign(Proof { htu: "https://evil.example/whoami", jti: "o", ..good }),
+            "another URI",
+        ),
+        ("too old", sign(Proof { iat: now - 66, jti: "s", ..good }), "too old"),
+        ("from the future", sign(Proof { iat: now + 6, jti: "f", ..good }), "too old"),
+        ("without ath", sign(Proof { token: None, jti: "a", ..good }), "lacks the ath claim"),
+        (
+            "for another token",
+            sign(Proof { token: Some(&other_token), jti: "b", ..good }),
+            "for another token",
+        ),
+        ("a private key in the header", with_private_key, "a private key"),
+        ("not dpop+jwt", wrong_type, "dpop+jwt"),
+        ("not a JWT", "garbage".to_owned(), "well-formed"),
+    ];
+    for (name, proof, reason) in cases {
+        let response = app.send(request("DPoP", &token, &[&proof])).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{name}");
+        let challenges = description(&response);
+        assert!(challenges.contains(r#"DPoP algs=""#), "{name}: {challenges}");
+        assert!(challenges.contains(r#"error="invalid_dpop_proof""#), "{name}: {challenges}");
+        assert!(challenges.contains(reason), "{name}: {challenges}");
+        assert!(!challenges.contains(&token[..20]), "{name}: the token is quoted");
+    }
+    let missing = app.send(request("DPoP", &token, &[])).await;
+    assert!(description(&missing).contains("the DPoP proof is missing"));
+    let twice = sign(Proof { jti: "twice", ..good });
+    let two = app.send(request("DPoP", &token, &[&twice, &twice])).await;
+    assert!(description(&two).contains("more than once"), "{}", description(&two));
+    assert_eq!(app.calls.get(), 0);
+}
+
+/// A proof is good for one request (section 11.1): the same proof again is refused.
+#[tokio::test]
+async fn a_proof_is_used_once() {
+    let (app, key, token) = bound().await;
+    let proof = good_proof(&app, &key, "once", &token);
+    assert_eq!(app.send(request("DPoP", &token, &[&proof])).await.status(), StatusCode::OK);
+    let replayed = app.send(request("DPoP", &token, &[&proof])).await;
+    assert_eq!(replayed.status(), StatusCode::UNAUTHORIZED);
+    assert!(description(&replayed).contains("used before"), "{}", description(&replayed));
+    assert_eq!(app.calls.get(), 1);
+}
+
+/// A stolen bound token is worthless: presented as a bearer token (the downgrade), it is
+/// refused, and so is a token that is not bound but claims to be DPoP.
+#[tokio::test]
+async fn no_downgrade_and_no_pretending() {
+    let (app, key, stolen) = bound().await;
+    let as_bearer = app.send(request("Bearer", &stolen, &[])).await;
+    assert_eq!(as_bearer.status(), StatusCode::UNAUTHORIZED);
+    assert!(challenge(&as_bearer).contains("bound to a key"), "{}", description(&as_bearer));
+    let unbound = token(&app, None);
+    let proof = good_proof(&app, &key, "u", &unbound);
+    let pretending = app.send(request("DPoP", &unbound, &[&proof])).await;
+    assert_eq!(pretending.status(), StatusCode::UNAUTHORIZED);
+    let challenges = description(&pretending);
+    assert!(challenges.contains(r#"error="invalid_token""#), "{challenges}");
+    assert!(challenges.contains("not bound to a DPoP key"), "{challenges}");
+    assert_eq!(app.calls.get(), 0);
+    // During a migration an unbound token is still good as a bearer token.
+    assert_eq!(app.send(request("Bearer", &unbound, &[])).await.status(), StatusCode::OK);
+}
+
+/// Section 7.1's challenges: with bearer tokens still accepted, a `Bearer` challenge and a
+/// `DPoP` one naming the algorithms; with `bound_only`, the `DPoP` one alone, carrying the error.
+#[tokio::test]
+async fn challenges_name_dpop_and_its_algorithms_and_bound_only_refuses_bearer_tokens() {
+    let both = app(DpopPolicy::new()).await;
+    let missing = both.send(http::Request::get("/whoami")).await;
+    assert_eq!(
+        challenges(&missing),
+        [r#"Bearer realm="api""#, r#"DPoP algs="ES256 ES384 EdDSA PS256 RS256""#]
+    );
+
+    let strict = app(DpopPolicy::new().bound_only()).await;
+    let unbound = token(&strict, None);
+    let refused = strict.send(request("Bearer", &unbound, &[])).await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let only = challenges(&refused);
+    assert_eq!(only.len(), 1, "{only:?}");
+    assert!(only[0].starts_with(r#"DPoP algs="#), "{only:?}");
+    assert!(only[0].contains(r#"error="invalid_token""#), "{only:?}");
+    assert!(only[0].contains("must be bound to a DPoP key"), "{only:?}");
+    assert_eq!(strict.calls.get(), 0);
+}
+
+/// A gRPC call gets the same refusal in its own shape: status 16 and the reason.
+#[tokio::test]
+async fn grpc_calls_get_the_reason_in_grpc_status_16() {
+    let (app, _, token) = bound().await;
+    let call = http::Request::post("/whoami")
+        .header("content-type", "application/grpc")
+        .header(AUTHORIZATION, format!("DPoP {token}"));
+    let response = app.send(call).await;
+    assert_eq!(response.headers()["grpc-status"], "16");
+    let message = response.headers()["grpc-message"].to_str().unwrap().to_owned();
+    assert!(message.contains("DPoP"), "{message}");
+}
