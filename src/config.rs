@@ -34,6 +34,9 @@ pub(crate) struct Core {
     pub(crate) revocation_failure: RevocationFailure,
     /// The base64url JOSE header of every token we sign (`alg`, `kid`, `typ`), built once.
     pub(crate) signing_header: Option<String>,
+    /// Proofs of possession for DPoP-bound tokens, when configured (the issuer checks a
+    /// login's proof with it too).
+    pub(crate) dpop: Option<Arc<crate::dpop::Verifier>>,
     /// The counters of what the layer decides, registered when it was built.
     pub(crate) meters: crate::metrics::Meters,
     /// Keys fetched from remote JWK Sets, one per identity provider.

@@ -477,6 +477,8 @@ pub enum DpopError {
     UnboundToken,
     /// A plain bearer token where only DPoP-bound tokens are accepted.
     BearerNotAccepted,
+    /// A login proof was asked for, but the layer has no [`DpopPolicy`](crate::DpopPolicy).
+    NotEnabled,
 }
 
 impl DpopError {
@@ -519,6 +521,7 @@ impl fmt::Display for DpopError {
             DpopError::Replayed => f.write_str("the DPoP proof was used before"),
             DpopError::UnboundToken => f.write_str("the token is not bound to a DPoP key"),
             DpopError::BearerNotAccepted => f.write_str("the token must be bound to a DPoP key"),
+            DpopError::NotEnabled => f.write_str("this service does not accept DPoP"),
         }
     }
 }

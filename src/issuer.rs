@@ -11,16 +11,20 @@ use crate::claims::RawToken;
 use crate::claims::{Claims, NoCustomClaims, RegisteredClaims, VouchedBy};
 use crate::clock::secs;
 use crate::config::{Core, custom_object};
+use crate::dpop::DpopKey;
+use crate::error::DpopError;
 use crate::error::{IssueError, RenewError, TokenError};
 use crate::headers::forbid_storing;
 use crate::keys::JwkSet;
+use crate::rejection::Rejection;
 use crate::renewal::rule::renewable;
 use crate::renewal::{NoRenewal, SessionLifetimes};
 use crate::revocation::{Refusal, verdict};
 use crate::verify::jws::payload_of;
 
 /// The claims the issuer owns; custom claims may not set them.
-const RESERVED_CLAIMS: [&str; 10] = [
+const RESERVED_CLAIMS: [&str; 11] = [
+    "cnf",
     "iss",
     "sub",
     "exp",
@@ -137,6 +141,8 @@ pub struct IssuedToken {
     pub expires_at: i64,
     /// The session's absolute limit: no renewal goes beyond it.
     pub session_expires_at: i64,
+    /// How the client presents it: `Bearer`, or `DPoP` for a token bound to its key.
+    pub token_type: &'static str,
 }
 
 impl Issuer {
@@ -226,6 +232,61 @@ impl Issuer {
         custom: &T,
         lifetimes: SessionLifetimes,
     ) -> Result<IssuedToken, IssueError> {
+        self.sign_login(subject.into(), custom, lifetimes, None)
+    }
+
+    /// The key a login request proves it holds with its `DPoP` proof (RFC 9449; no token goes
+    /// with it), checked as the layer checks a request's proof: to bind the login's token to it
+    /// with [`issue_bound`](Issuer::issue_bound). Refused when the layer has no
+    /// [`DpopPolicy`](crate::DpopPolicy), or the proof is missing or wrong.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::{DpopPolicy, JwtAuthLayer, Rejection};
+    /// use tower_sliding_jwt::error::DpopError;
+    ///
+    /// let issuer = JwtAuthLayer::builder()
+    ///     .hs256(b"an example secret of at least 32 bytes")
+    ///     .dpop(DpopPolicy::new().public_origin("https://api.example.com"))
+    ///     .build()?
+    ///     .issuer();
+    /// let login = http::Request::post("/login").body(())?.into_parts().0;
+    /// assert_eq!(issuer.dpop_key(&login), Err(Rejection::InvalidDpopProof(DpopError::Missing)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn dpop_key(&self, request: &http::request::Parts) -> Result<DpopKey, Rejection> {
+        let core = &self.core;
+        let dpop = core.dpop.as_ref().ok_or(Rejection::InvalidDpopProof(DpopError::NotEnabled))?;
+        dpop.login_key(request, core.now(), core.rules.leeway)
+    }
+
+    /// [`issue`](Issuer::issue), with the token bound to the client's key (`cnf.jkt`) and
+    /// `token_type` `DPoP`: only requests with a proof of that key can use it, and its sliding
+    /// renewals stay bound.
+    ///
+    /// ```
+    /// # fn login(issuer: &tower_sliding_jwt::Issuer, request: &http::request::Parts)
+    /// #     -> Result<(), Box<dyn std::error::Error>> {
+    /// let key = issuer.dpop_key(request)?;
+    /// let issued = issuer.issue_bound("42", &(), &key)?;
+    /// assert_eq!(issued.token_type, "DPoP");
+    /// # Ok(()) }
+    /// ```
+    pub fn issue_bound<T: Serialize + ?Sized>(
+        &self,
+        subject: impl Into<String>,
+        custom: &T,
+        key: &DpopKey,
+    ) -> Result<IssuedToken, IssueError> {
+        self.sign_login(subject.into(), custom, SessionLifetimes::new(), Some(key))
+    }
+
+    fn sign_login<T: Serialize + ?Sized>(
+        &self,
+        subject: String,
+        custom: &T,
+        lifetimes: SessionLifetimes,
+        bound_to: Option<&DpopKey>,
+    ) -> Result<IssuedToken, IssueError> {
         let custom = custom_object(custom)?;
         if let Some(reserved) = RESERVED_CLAIMS.iter().find(|name| custom.contains_key(**name)) {
             return Err(IssueError::ReservedClaim(reserved));
@@ -244,8 +305,10 @@ impl Issuer {
         let ttl = chosen_lifetime.unwrap_or(configured.token_secs()).min(limit);
         let now = core.now();
         let exp = now.saturating_add(ttl);
-        let subject: String = subject.into();
         let mut claims = core.login_claims(&subject, custom, now, exp)?;
+        if let Some(key) = bound_to {
+            claims.insert("cnf".into(), serde_json::json!({ "jkt": key.thumbprint() }));
+        }
         if lifetimes.token_lifetime.is_some() {
             claims.insert("token_lifetime".into(), ttl.into());
         }
@@ -258,6 +321,7 @@ impl Issuer {
             expires_in: u64::try_from(exp - now).unwrap_or(0),
             expires_at: exp,
             session_expires_at: now.saturating_add(limit),
+            token_type: if bound_to.is_some() { "DPoP" } else { "Bearer" },
         })
     }
 
@@ -301,6 +365,11 @@ impl Issuer {
         let (verified, _) =
             core.verify::<NoCustomClaims>(token, now).map_err(RenewError::Invalid)?;
         let claims = &verified.registered;
+        // A bound token is renewed only on a request whose proof the layer checked (sliding
+        // renewal); this call has no proof to check.
+        if claims.bound {
+            return Err(RenewError::Invalid(TokenError::SenderConstrained));
+        }
         let plan = renewable(claims, &verified.role, core.issuer.as_deref(), &core.lifetimes, now)?;
         if let Some(check) = &core.revocation {
             match verdict(&check.check(claims).await, core.revocation_failure) {
@@ -318,6 +387,7 @@ impl Issuer {
             expires_in: u64::try_from(exp - now).unwrap_or(0),
             expires_at: exp,
             session_expires_at: plan.session_expires_at,
+            token_type: "Bearer",
         })
     }
 
@@ -630,7 +700,7 @@ impl Serialize for IssuedToken {
         }
         let wire = Wire {
             token: &self.token,
-            token_type: "Bearer",
+            token_type: self.token_type,
             expires_in: self.expires_in,
             session_expires_at: self.session_expires_at,
         };
@@ -645,6 +715,7 @@ impl fmt::Debug for IssuedToken {
             .field("expires_in", &self.expires_in)
             .field("expires_at", &self.expires_at)
             .field("session_expires_at", &self.session_expires_at)
+            .field("token_type", &self.token_type)
             .finish()
     }
 }

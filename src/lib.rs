@@ -161,7 +161,7 @@ mod verify;
 pub use algorithm::Algorithm;
 pub use claims::{Audience, Claims, NoCustomClaims, RawToken, RegisteredClaims, VouchedBy};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use dpop::DpopPolicy;
+pub use dpop::{DpopKey, DpopPolicy};
 pub use issuer::{IssuedToken, Issuer, LoggedOut};
 pub use keys::{CryptoBackend, JwkSet, Key, PublicJwk};
 pub use middleware::{

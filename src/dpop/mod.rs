@@ -6,5 +6,5 @@ mod policy;
 mod proof;
 mod replay;
 
-pub use policy::DpopPolicy;
 pub(crate) use policy::Verifier;
+pub use policy::{DpopKey, DpopPolicy};

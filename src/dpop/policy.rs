@@ -193,6 +193,27 @@ impl DpopPolicy {
     }
 }
 
+/// The key a client proved it holds, with the proof it sent to log in: what
+/// [`Issuer::issue_bound`](crate::Issuer::issue_bound) binds a token to. Made by
+/// [`Issuer::dpop_key`](crate::Issuer::dpop_key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DpopKey {
+    jkt: String,
+}
+
+impl DpopKey {
+    /// The RFC 7638 thumbprint of the key: the bound token's `cnf.jkt`.
+    ///
+    /// ```
+    /// # fn show(key: &tower_sliding_jwt::DpopKey) {
+    /// println!("bound to {}", key.thumbprint());
+    /// # }
+    /// ```
+    pub fn thumbprint(&self) -> &str {
+        &self.jkt
+    }
+}
+
 /// A compiled [`DpopPolicy`], shared by every request of a layer.
 pub(crate) struct Verifier {
     pub(crate) challenge: DpopChallenge,
@@ -217,7 +238,10 @@ impl Verifier {
         leeway: i64,
     ) -> Result<(), Rejection> {
         match (claims.cnf_jkt.as_deref(), as_dpop) {
-            (Some(jkt), true) => self.proven(parts, jkt, token, now, leeway),
+            (Some(jkt), true) => match self.proven(parts, Some(token), now, leeway)? {
+                proven if proven == jkt => Ok(()),
+                _ => Err(Rejection::InvalidDpopProof(DpopError::WrongKey)),
+            },
             (Some(_), false) => Err(Rejection::InvalidToken(TokenError::SenderConstrained)),
             (None, true) => Err(Rejection::InvalidDpopProof(DpopError::UnboundToken)),
             (None, false) if !self.accept_bearer => {
@@ -227,16 +251,25 @@ impl Verifier {
         }
     }
 
-    /// The request's one proof, checked, for the key `jkt` and this `token`, and never used
-    /// before.
+    /// The key a login request proves it holds: its proof, checked (no token goes with it).
+    pub(crate) fn login_key(
+        &self,
+        parts: &Parts,
+        now: i64,
+        leeway: i64,
+    ) -> Result<DpopKey, Rejection> {
+        self.proven(parts, None, now, leeway).map(|jkt| DpopKey { jkt })
+    }
+
+    /// The request's one proof, checked (for `token`, if one goes with it) and never used
+    /// before: the thumbprint of its key.
     fn proven(
         &self,
         parts: &Parts,
-        jkt: &str,
-        token: &str,
+        token: Option<&str>,
         now: i64,
         leeway: i64,
-    ) -> Result<(), Rejection> {
+    ) -> Result<String, Rejection> {
         let refused = Rejection::InvalidDpopProof;
         let mut headers = parts.headers.get_all("dpop").iter();
         let proof = headers.next().ok_or(refused(DpopError::Missing))?;
@@ -256,16 +289,13 @@ impl Verifier {
             algorithms: &self.algorithms,
             earliest: now.saturating_sub(self.max_age).saturating_sub(leeway),
             latest: now.saturating_add(leeway),
-            token: Some(token),
+            token,
         };
         let checked = check(proof, &expected).map_err(refused)?;
-        if checked.jkt != jkt {
-            return Err(refused(DpopError::WrongKey));
-        }
         // Kept as long as the proof could be accepted: until its iat leaves the window.
         let until = checked.iat.saturating_add(self.max_age).saturating_add(leeway);
         match self.replay.first_use(&checked.jkt, &checked.jti, until, now) {
-            FirstUse::Yes => Ok(()),
+            FirstUse::Yes => Ok(checked.jkt),
             FirstUse::Replayed => Err(refused(DpopError::Replayed)),
             FirstUse::Full => Err(Rejection::Unavailable),
         }

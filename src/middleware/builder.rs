@@ -988,6 +988,7 @@ impl Settings {
             revocation: self.revocation,
             revocation_failure: self.revocation_failure,
             signing_header,
+            dpop,
             meters: crate::metrics::Meters::register(),
             #[cfg(feature = "jwks")]
             remote: self.remote,
@@ -1008,7 +1009,6 @@ impl Settings {
             authorize: None,
             require: None,
             csrf: self.csrf,
-            dpop,
         };
         Ok(JwtAuthLayer::from_parts(Arc::new(config), rejection))
     }

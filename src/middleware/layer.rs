@@ -207,7 +207,6 @@ impl<C, R> JwtAuthLayer<C, R> {
             authorize: self.config.authorize.clone(),
             require: self.config.require.clone(),
             csrf: self.config.csrf.clone(),
-            dpop: self.config.dpop.clone(),
         };
         change(&mut config);
         JwtAuthLayer { config: Arc::new(config), rejection: self.rejection.clone() }

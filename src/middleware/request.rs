@@ -46,8 +46,6 @@ pub(crate) struct LayerConfig<C> {
     pub(crate) authorize: Option<Authorize<C>>,
     pub(crate) require: Option<Require<C>>,
     pub(crate) csrf: CsrfPolicy,
-    /// Proofs of possession for DPoP-bound tokens, when configured.
-    pub(crate) dpop: Option<Arc<crate::dpop::Verifier>>,
 }
 
 /// Builds the layer's refusal for a request, its response type erased (a `Response<B>` in a
@@ -78,7 +76,7 @@ pub(crate) fn mark_anonymous<C, R: RejectionHandler<B>, B: Send + 'static>(
     let refuse: Responder = {
         let handler = handler.clone();
         let realm = config.realm.clone();
-        let dpop = config.dpop.as_ref().map(|dpop| dpop.challenge.clone());
+        let dpop = config.core.dpop.as_ref().map(|dpop| dpop.challenge.clone());
         Arc::new(move |rejection: &Rejection, parts: &Parts| {
             let context = RejectionContext { parts, realm: &realm, dpop: dpop.as_ref() };
             Box::new(handler.respond(rejection, &context))
@@ -176,7 +174,7 @@ pub(crate) fn authenticate<C: DeserializeOwned + Send + Sync + 'static>(
     };
     let registered = claims.registered();
     // A bound token is worth nothing without a proof of its key, checked on every request.
-    if let Some(dpop) = &config.dpop
+    if let Some(dpop) = &core.dpop
         && let Err(rejection) = dpop.admit(
             parts,
             registered,
@@ -278,7 +276,7 @@ pub(crate) fn respond<C, R: RejectionHandler<B>, B>(
         &RejectionContext {
             parts,
             realm: &config.realm,
-            dpop: config.dpop.as_ref().map(|dpop| &dpop.challenge),
+            dpop: config.core.dpop.as_ref().map(|dpop| &dpop.challenge),
         },
     );
     forbid_storing(response.headers_mut());

@@ -214,3 +214,68 @@ async fn grpc_calls_get_the_reason_in_grpc_status_16() {
     let message = response.headers()["grpc-message"].to_str().unwrap().to_owned();
     assert!(message.contains("DPoP"), "{message}");
 }
+
+/// The login side (RFC 9449 section 5): the login request carries a proof, the handler binds
+/// the token to its key, and every renewal stays bound (a renewal happens only on a request
+/// whose proof was checked). Explicit renewal, which has no proof to check, refuses it.
+#[tokio::test]
+async fn a_login_with_a_proof_gets_a_bound_token_and_its_renewals_stay_bound() {
+    use axum::extract::State;
+    use axum::response::IntoResponse;
+    use axum::routing::{get, post};
+    use tower_sliding_jwt::{Clock as _, Issuer, JwtAuthLayer, ManualClock};
+
+    let clock = ManualClock::new(crate::common::unix_now());
+    let auth = JwtAuthLayer::builder()
+        .hs256(IDP)
+        .issuer("us")
+        .clock(clock.clone())
+        .dpop(DpopPolicy::new().public_origin(ORIGIN).bound_only())
+        .build()
+        .unwrap();
+    let issuer = auth.issuer();
+    let login = |State(issuer): State<Issuer>, request: axum::extract::Request| async move {
+        let (parts, _) = request.into_parts();
+        match issuer.dpop_key(&parts) {
+            Ok(key) => axum::Json(issuer.issue_bound("7", &(), &key).unwrap()).into_response(),
+            Err(refusal) => (StatusCode::UNAUTHORIZED, refusal.to_string()).into_response(),
+        }
+    };
+    let router = axum::Router::new()
+        .route("/login", post(login))
+        .merge(axum::Router::new().route("/whoami", get(|| async { "ok" })).route_layer(auth))
+        .with_state(issuer.clone());
+    let key = ProofKey::p256();
+    let now = clock.now();
+    let login_htu = format!("{ORIGIN}/login");
+    let proof =
+        key.sign(&Proof { method: "POST", htu: &login_htu, iat: now, jti: "l", token: None });
+    let without = crate::common::call(&router, http::Request::post("/login")).await;
+    assert_eq!(without.status(), StatusCode::UNAUTHORIZED, "a login without a proof");
+    let issued =
+        crate::common::call(&router, http::Request::post("/login").header("dpop", &proof)).await;
+    assert_eq!(issued.json()["token_type"], "DPoP");
+    let token = issued.json()["token"].as_str().unwrap().to_owned();
+    assert_eq!(crate::common::claims_of(&token)["cnf"]["jkt"], key.jkt.as_str());
+
+    clock.advance(std::time::Duration::from_secs(200));
+    let htu = format!("{ORIGIN}/whoami");
+    let call = |token: &str, jti: &str| {
+        let proof = key.sign(&Proof {
+            method: "GET",
+            htu: &htu,
+            iat: clock.now(),
+            jti,
+            token: Some(token),
+        });
+        crate::common::call(&router, request("DPoP", token, &[&proof]))
+    };
+    let response = call(&token, "a").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let successor = renewed(&response).expect("renewed in its second half");
+    assert_eq!(crate::common::claims_of(&successor)["cnf"]["jkt"], key.jkt.as_str(), "still bound");
+    assert_eq!(call(&successor, "b").await.status(), StatusCode::OK);
+    let stolen = crate::common::call(&router, request("Bearer", &successor, &[])).await;
+    assert_eq!(stolen.status(), StatusCode::UNAUTHORIZED, "the successor is no bearer token");
+    assert!(issuer.renew(&successor).await.is_err(), "no explicit renewal without a proof");
+}
