@@ -526,6 +526,159 @@ impl TokenFactory {
     }
 }
 
+impl TokenFactory {
+    /// A token the layer accepts with a proof of `key` (it is bound to it: `cnf.jkt`), as an
+    /// identity provider or [`Issuer::issue_bound`](crate::Issuer::issue_bound) makes one.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::testing::{DpopTestKey, TokenFactory};
+    /// use tower_sliding_jwt::{JwtAuthLayer, NoCustomClaims};
+    ///
+    /// let layer = JwtAuthLayer::builder().hs256([7u8; 32]).build()?;
+    /// let key = DpopTestKey::new();
+    /// let token = TokenFactory::for_layer(&layer).bound("alice", &(), &key)?;
+    /// // Without a DPoP policy, the layer refuses a bound token: it could not check the proof.
+    /// assert!(layer.issuer().verify::<NoCustomClaims>(&token).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn bound<T: Serialize + ?Sized>(
+        &self,
+        subject: &str,
+        custom: &T,
+        key: &DpopTestKey,
+    ) -> Result<String, IssueError> {
+        self.sign(self.claims_map(subject, custom, |claims| {
+            claims.insert("cnf".into(), serde_json::json!({ "jkt": key.thumbprint() }));
+        })?)
+    }
+
+    /// `request` carrying the bound `token` as `Authorization: DPoP`, with a fresh proof of
+    /// `key` for this request: its method, the layer's (first) public origin and the path, the
+    /// layer's clock, a new `jti` and the token's hash. Without a DPoP policy, no proof.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::convert::Infallible;
+    ///
+    /// use http::{Request, Response, StatusCode};
+    /// use tower::{Layer, ServiceExt, service_fn};
+    /// use tower_sliding_jwt::testing::{DpopTestKey, TokenFactory};
+    /// use tower_sliding_jwt::{DpopPolicy, JwtAuthLayer};
+    ///
+    /// let layer = JwtAuthLayer::builder()
+    ///     .hs256([7u8; 32])
+    ///     .dpop(DpopPolicy::new().public_origin("https://api.example.com"))
+    ///     .build()?;
+    /// let tokens = TokenFactory::for_layer(&layer);
+    /// let (key, thief) = (DpopTestKey::new(), DpopTestKey::another());
+    /// let token = tokens.bound("alice", &(), &key)?;
+    /// let inner = service_fn(|_: Request<()>| async { Ok::<_, Infallible>(Response::new(())) });
+    /// let call = |key: &DpopTestKey| {
+    ///     let request = tokens.dpop_request(Request::get("/orders"), &token, key);
+    ///     layer.layer(inner.clone()).oneshot(request.body(()).unwrap())
+    /// };
+    /// assert_eq!(call(&key).await?.status(), StatusCode::OK);
+    /// assert_eq!(call(&thief).await?.status(), StatusCode::UNAUTHORIZED);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn dpop_request(
+        &self,
+        request: http::request::Builder,
+        token: &str,
+        key: &DpopTestKey,
+    ) -> http::request::Builder {
+        let Some(dpop) = &self.core.dpop else {
+            return request.header(AUTHORIZATION, format!("DPoP {token}"));
+        };
+        let method = request.method_ref().map_or("GET", http::Method::as_str).to_owned();
+        let path = request.uri_ref().map_or("/", http::Uri::path).to_owned();
+        let htu = format!("{}{path}", dpop.first_origin());
+        let mut jti = [0u8; 16];
+        getrandom::fill(&mut jti).unwrap_or_default();
+        let jti = crate::base64url::encode(&jti);
+        let proof = key.proof(&method, &htu, self.core.now(), &jti, Some(token));
+        request.header(AUTHORIZATION, format!("DPoP {token}")).header("dpop", proof)
+    }
+}
+
+/// A client's DPoP key pair for tests (P-256, ES256): its thumbprint, and proofs (RFC 9449)
+/// made as a client makes them, or broken on purpose. The keys are fixed and public: for tests
+/// only.
+///
+/// ```
+/// use tower_sliding_jwt::testing::DpopTestKey;
+///
+/// let key = DpopTestKey::new();
+/// assert_ne!(key.thumbprint(), DpopTestKey::another().thumbprint());
+/// let proof = key.proof("GET", "https://api.example.com/orders", 1_800_000_000, "id-1", None);
+/// assert_eq!(proof.split('.').count(), 3);
+/// ```
+pub struct DpopTestKey {
+    key: Key,
+    jwk: Value,
+    jkt: String,
+}
+
+impl DpopTestKey {
+    /// The test suite's P-256 key.
+    pub fn new() -> DpopTestKey {
+        DpopTestKey::from_pem(include_str!("../tests/keys/ec256_private.pem"))
+    }
+
+    /// Another P-256 key: a proof by someone who copied the token.
+    pub fn another() -> DpopTestKey {
+        DpopTestKey::from_pem(include_str!("../tests/keys/ec256_other_private.pem"))
+    }
+
+    fn from_pem(pem: &str) -> DpopTestKey {
+        let key = Key::from_private_pem(crate::Algorithm::ES256, pem).expect("a P-256 test key");
+        let jwk =
+            serde_json::to_value(key.public_jwk().expect("a public half")).expect("a JWK is JSON");
+        let jkt = key.thumbprint().expect("an EC key has a thumbprint");
+        DpopTestKey { key, jwk, jkt }
+    }
+
+    /// The RFC 7638 thumbprint of the public key: a bound token's `cnf.jkt`.
+    pub fn thumbprint(&self) -> &str {
+        &self.jkt
+    }
+
+    /// A proof for `method` and `htu` issued at `iat`, with `jti`, and `ath` for `token` when
+    /// given. Change one argument to make the proof wrong in one way (another method or URI,
+    /// an old `iat`, a `jti` already used, no `ath`).
+    pub fn proof(
+        &self,
+        method: &str,
+        htu: &str,
+        iat: i64,
+        jti: &str,
+        token: Option<&str>,
+    ) -> String {
+        let header = serde_json::json!({ "typ": "dpop+jwt", "alg": "ES256", "jwk": self.jwk });
+        let mut claims = serde_json::json!({ "jti": jti, "htm": method, "htu": htu, "iat": iat });
+        if let Some(token) = token {
+            claims["ath"] = crate::dpop::token_hash(token).into();
+        }
+        let encode = |value: &Value| crate::base64url::encode(value.to_string().as_bytes());
+        let input = format!("{}.{}", encode(&header), encode(&claims));
+        let signature = self.key.sign(input.as_bytes()).unwrap_or_default();
+        format!("{input}.{}", crate::base64url::encode(&signature))
+    }
+}
+
+impl Default for DpopTestKey {
+    fn default() -> Self {
+        DpopTestKey::new()
+    }
+}
+
+impl std::fmt::Debug for DpopTestKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DpopTestKey").field("thumbprint", &self.jkt).finish_non_exhaustive()
+    }
+}
+
 impl std::fmt::Debug for TokenFactory {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TokenFactory").field("issuer", &self.core.issuer).finish_non_exhaustive()

@@ -8,3 +8,5 @@ mod replay;
 
 pub(crate) use policy::Verifier;
 pub use policy::{DpopKey, DpopPolicy};
+#[cfg(feature = "testing")]
+pub(crate) use proof::token_hash;

@@ -226,6 +226,12 @@ pub(crate) struct Verifier {
 }
 
 impl Verifier {
+    /// The first public origin configured: where a test client sends its proofs.
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
+    pub(crate) fn first_origin(&self) -> &str {
+        &self.origins[0]
+    }
+
     /// Whether a verified token may be used as it was presented: a bound token only with a
     /// good proof of its key, an unbound one only as a bearer token (and only if accepted).
     pub(crate) fn admit(

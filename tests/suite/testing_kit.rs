@@ -107,3 +107,45 @@ async fn a_handler_can_be_called_with_claims_made_by_hand() {
     assert_eq!(whoami(claims).await, "7 viewer");
     assert!(tokens.claims::<User, _>("7", &json!({ "no_role": true })).is_err());
 }
+
+/// The DPoP part of the kit: bound tokens, and proofs good or broken in one way each, as a test
+/// of a handler behind a DPoP layer needs them.
+#[tokio::test]
+async fn the_kit_makes_bound_tokens_and_proofs_good_or_broken() {
+    use tower_sliding_jwt::DpopPolicy;
+    use tower_sliding_jwt::testing::DpopTestKey;
+
+    let auth = JwtAuthLayer::builder()
+        .hs256(SECRET)
+        .dpop(DpopPolicy::new().public_origin("https://api.example").bound_only())
+        .build()
+        .unwrap();
+    let tokens = TokenFactory::for_layer(&auth);
+    let app = Router::new().route("/", get(|| async { "ok" })).layer(auth.clone());
+    let key = DpopTestKey::new();
+    let token = tokens.bound("alice", &(), &key).unwrap();
+    let good = call(&app, tokens.dpop_request(http::Request::get("/"), &token, &key)).await;
+    assert_eq!(good.status(), StatusCode::OK);
+    let now = auth.issuer().now();
+    let url = "https://api.example/";
+    let send = |proof: String| {
+        let request = http::Request::get("/")
+            .header("authorization", format!("DPoP {token}"))
+            .header("dpop", proof);
+        call(&app, request)
+    };
+    for (name, proof) in [
+        ("another method", key.proof("POST", url, now, "1", Some(&token))),
+        ("another URI", key.proof("GET", "https://api.example/x", now, "2", Some(&token))),
+        ("stale", key.proof("GET", url, now - 120, "3", Some(&token))),
+        ("without ath", key.proof("GET", url, now, "4", None)),
+        ("another key", DpopTestKey::another().proof("GET", url, now, "5", Some(&token))),
+    ] {
+        let response = send(proof).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{name}");
+        assert!(challenge(&response).contains("invalid_dpop_proof"), "{name}");
+    }
+    let once = key.proof("GET", url, now, "6", Some(&token));
+    assert_eq!(send(once.clone()).await.status(), StatusCode::OK);
+    assert_eq!(send(once).await.status(), StatusCode::UNAUTHORIZED, "replayed");
+}
