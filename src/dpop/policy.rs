@@ -5,12 +5,15 @@ use std::time::Duration;
 
 use http::request::Parts;
 
-use super::proof::{Expected, check, normalize};
+use super::proof::{Expected, KeyCache, check, normalize};
 use super::replay::{FirstUse, ReplayCache};
 use crate::algorithm::Algorithm;
 use crate::claims::RegisteredClaims;
 use crate::error::{DpopError, TokenError};
 use crate::rejection::{DpopChallenge, Rejection};
+
+/// Proof keys kept parsed: one per active client is the aim, a few hundred at most.
+const PROOF_KEYS: usize = 512;
 
 /// Sender-constrained tokens (RFC 9449): a token bound to a key (`cnf.jkt`) is accepted only
 /// as `Authorization: DPoP <token>`, with a `DPoP` header holding a fresh proof signed by that
@@ -189,6 +192,7 @@ impl DpopPolicy {
             max_age: i64::try_from(self.max_age.as_secs()).unwrap_or(i64::MAX),
             origins,
             replay: ReplayCache::new(self.replay_capacity),
+            keys: KeyCache::new(PROOF_KEYS),
         })
     }
 }
@@ -223,6 +227,7 @@ pub(crate) struct Verifier {
     /// Normalized, without a trailing `/`.
     origins: Vec<String>,
     replay: ReplayCache,
+    keys: KeyCache,
 }
 
 impl Verifier {
@@ -297,7 +302,7 @@ impl Verifier {
             latest: now.saturating_add(leeway),
             token,
         };
-        let checked = check(proof, &expected).map_err(refused)?;
+        let checked = check(proof, &expected, &self.keys).map_err(refused)?;
         // Kept as long as the proof could be accepted: until its iat leaves the window.
         let until = checked.iat.saturating_add(self.max_age).saturating_add(leeway);
         match self.replay.first_use(&checked.jkt, &checked.jti, until, now) {

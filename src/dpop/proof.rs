@@ -2,6 +2,9 @@
 //! the public key in its own header, for this request's method and URI, issued just now, and
 //! (with a token) for that token.
 
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
 use http::Method;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -55,7 +58,62 @@ struct Claims {
     ath: Option<String>,
 }
 
-pub(crate) fn check(proof: &str, expected: &Expected<'_>) -> Result<Checked, DpopError> {
+/// Proof keys already parsed, by the header that carried them: a client signs every proof with
+/// one key, so its header (`typ`, `alg`, `jwk`) is the same each time. Bounded: when full it
+/// starts over, so a flood of new keys costs only their parsing.
+pub(crate) struct KeyCache {
+    capacity: usize,
+    keys: Mutex<HashMap<Box<str>, (Key, String)>>,
+}
+
+impl KeyCache {
+    pub(crate) fn new(capacity: usize) -> KeyCache {
+        KeyCache { capacity, keys: Mutex::new(HashMap::new()) }
+    }
+
+    fn get(&self, header: &str) -> Option<(Key, String)> {
+        self.keys.lock().unwrap_or_else(PoisonError::into_inner).get(header).cloned()
+    }
+
+    fn insert(&self, header: &str, key: Key, jkt: String) {
+        let mut keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
+        if keys.len() >= self.capacity {
+            keys.clear();
+        }
+        keys.insert(header.into(), (key, jkt));
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.keys.lock().unwrap().len()
+    }
+}
+
+/// The key a proof's header names, and its thumbprint, after every header check.
+fn header_key(header_b64: &str, algorithms: &[Algorithm]) -> Result<(Key, String), DpopError> {
+    let json = crate::base64url::decode(header_b64).ok_or(DpopError::Malformed)?;
+    let header: Header = serde_json::from_slice(&json).map_err(|_| DpopError::Malformed)?;
+    if !header.typ.is_some_and(|typ| typ.eq_ignore_ascii_case("dpop+jwt")) {
+        return Err(DpopError::WrongType);
+    }
+    let algorithm = header
+        .alg
+        .and_then(|alg| alg.parse::<Algorithm>().ok())
+        .filter(|alg| !alg.is_hmac() && algorithms.contains(alg))
+        .ok_or(DpopError::UnsupportedAlgorithm)?;
+    let jwk = header.jwk.ok_or(DpopError::InvalidKey)?;
+    if PRIVATE_MEMBERS.iter().any(|member| jwk.contains_key(*member)) {
+        return Err(DpopError::PrivateKey);
+    }
+    Key::from_proof_jwk(serde_json::Value::Object(jwk), algorithm)
+        .map_err(|_| DpopError::InvalidKey)
+}
+
+pub(crate) fn check(
+    proof: &str,
+    expected: &Expected<'_>,
+    keys: &KeyCache,
+) -> Result<Checked, DpopError> {
     if proof.len() > MAX_PROOF_BYTES {
         return Err(DpopError::Malformed);
     }
@@ -65,30 +123,23 @@ pub(crate) fn check(proof: &str, expected: &Expected<'_>) -> Result<Checked, Dpo
     else {
         return Err(DpopError::Malformed);
     };
-    let json = |segment: &str| crate::base64url::decode(segment).ok_or(DpopError::Malformed);
-    let header: Header =
-        serde_json::from_slice(&json(header_b64)?).map_err(|_| DpopError::Malformed)?;
-    if !header.typ.is_some_and(|typ| typ.eq_ignore_ascii_case("dpop+jwt")) {
-        return Err(DpopError::WrongType);
-    }
-    let algorithm = header
-        .alg
-        .and_then(|alg| alg.parse::<Algorithm>().ok())
-        .filter(|alg| !alg.is_hmac() && expected.algorithms.contains(alg))
-        .ok_or(DpopError::UnsupportedAlgorithm)?;
-    let jwk = header.jwk.ok_or(DpopError::InvalidKey)?;
-    if PRIVATE_MEMBERS.iter().any(|member| jwk.contains_key(*member)) {
-        return Err(DpopError::PrivateKey);
-    }
-    let (key, jkt) = Key::from_proof_jwk(serde_json::Value::Object(jwk), algorithm)
-        .map_err(|_| DpopError::InvalidKey)?;
+    let cached = keys.get(header_b64);
+    let fresh = cached.is_none();
+    let (key, jkt) = match cached {
+        Some(known) => known,
+        None => header_key(header_b64, expected.algorithms)?,
+    };
     let signature = crate::base64url::decode(signature_b64).ok_or(DpopError::Malformed)?;
     let signed = &proof[..header_b64.len() + 1 + payload_b64.len()];
     if !key.verify(signed.as_bytes(), &signature) {
         return Err(DpopError::InvalidSignature);
     }
-    let claims: Claims =
-        serde_json::from_slice(&json(payload_b64)?).map_err(|_| DpopError::Malformed)?;
+    // Kept once it has signed a proof: a key that never did costs its parsing each time.
+    if fresh {
+        keys.insert(header_b64, key, jkt.clone());
+    }
+    let payload = crate::base64url::decode(payload_b64).ok_or(DpopError::Malformed)?;
+    let claims: Claims = serde_json::from_slice(&payload).map_err(|_| DpopError::Malformed)?;
     let jti = claims.jti.filter(|jti| !jti.is_empty()).ok_or(DpopError::MissingClaim("jti"))?;
     let htm = claims.htm.ok_or(DpopError::MissingClaim("htm"))?;
     if htm != expected.method.as_str() {
@@ -200,8 +251,8 @@ mod tests {
     #[test]
     fn the_rfc_9449_example_proof_verifies_with_its_thumbprint() {
         let uris = ["https://server.example.com/token".to_owned()];
-        let checked =
-            check(RFC_PROOF, &expected(&Method::POST, &uris)).expect("RFC 9449 section 4.2");
+        let checked = check(RFC_PROOF, &expected(&Method::POST, &uris), &KeyCache::new(8))
+            .expect("RFC 9449 section 4.2");
         assert_eq!(checked.jkt, RFC_JKT, "RFC 9449 section 6.1");
         assert_eq!(checked.jti, "-BwC3ESc6acc2lTc");
         assert_eq!(checked.iat, RFC_IAT);
@@ -220,7 +271,8 @@ mod tests {
     fn a_proof_for_another_request_time_or_token_is_refused() {
         let uri = &["https://server.example.com/token".to_owned()][..];
         let post = Method::POST;
-        let refused = |expected: Expected<'_>| check(RFC_PROOF, &expected).unwrap_err();
+        let refused =
+            |expected: Expected<'_>| check(RFC_PROOF, &expected, &KeyCache::new(8)).unwrap_err();
         assert_eq!(refused(expected(&Method::GET, uri)), DpopError::WrongMethod);
         let other = &["https://server.example.com/other".to_owned()][..];
         assert_eq!(refused(expected(&post, other)), DpopError::WrongUri);
@@ -241,9 +293,15 @@ mod tests {
         let (head, signature) = RFC_PROOF.rsplit_once('.').unwrap();
         let flipped = if signature.starts_with('2') { "3" } else { "2" };
         let tampered = format!("{head}.{flipped}{}", &signature[1..]);
-        assert_eq!(check(&tampered, &expected).unwrap_err(), DpopError::InvalidSignature);
+        assert_eq!(
+            check(&tampered, &expected, &KeyCache::new(8)).unwrap_err(),
+            DpopError::InvalidSignature
+        );
         for malformed in ["", "a.b", "a.b.c.d", "!!.!!.!!", &"a".repeat(MAX_PROOF_BYTES + 1)] {
-            assert_eq!(check(malformed, &expected).unwrap_err(), DpopError::Malformed);
+            assert_eq!(
+                check(malformed, &expected, &KeyCache::new(8)).unwrap_err(),
+                DpopError::Malformed
+            );
         }
     }
 
@@ -284,7 +342,30 @@ mod tests {
                 DpopError::InvalidKey,
             ),
         ] {
-            assert_eq!(check(&with_header(&header), &expected).unwrap_err(), error, "{header}");
+            let keys = KeyCache::new(8);
+            assert_eq!(check(&with_header(&header), &expected, &keys).unwrap_err(), error, "{header}");
+        }
+    }
+
+    /// A key is parsed once, and only kept after it signed; the cache never outgrows its bound.
+    #[test]
+    fn proof_keys_are_parsed_once_and_bounded() {
+        let uris = ["https://server.example.com/token".to_owned()];
+        let expected = expected(&Method::POST, &uris);
+        let keys = KeyCache::new(2);
+        let (head, signature) = RFC_PROOF.rsplit_once('.').unwrap();
+        let flipped = if signature.starts_with('2') { "3" } else { "2" };
+        let forged = format!("{head}.{flipped}{}", &signature[1..]);
+        assert!(check(&forged, &expected, &keys).is_err());
+        assert_eq!(keys.len(), 0, "a key that signed nothing is not kept");
+        assert!(check(RFC_PROOF, &expected, &keys).is_ok());
+        assert_eq!(keys.len(), 1);
+        assert!(check(RFC_PROOF, &expected, &keys).is_ok(), "from the cache");
+        assert_eq!(check(&forged, &expected, &keys).unwrap_err(), DpopError::InvalidSignature);
+        let (key, _) = keys.get(head.split('.').next().unwrap()).unwrap();
+        for i in 0..5 {
+            keys.insert(&format!("header {i}"), key.clone(), String::new());
+            assert!(keys.len() <= 2);
         }
     }
 
