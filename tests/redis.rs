@@ -333,7 +333,7 @@ async fn local_answers_skip_the_round_trip_and_a_logout_elsewhere_reaches_them_i
 
 /// The local answers are counted: a miss fills them, then hits.
 async fn local_answers_are_counted_as_hits_and_misses() {
-    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+    use metrics_util::debugging::DebuggingRecorder;
     use tower_sliding_jwt::metrics::REVOCATION_LOCAL_ANSWERS;
 
     let Some(redis) = RedisServer::start() else { return };
@@ -350,16 +350,11 @@ async fn local_answers_are_counted_as_hits_and_misses() {
         assert_eq!(local.status(&claims).await.unwrap(), RevocationStatus::Active);
     }
     // One snapshot: taking one drains the counters.
-    let snapshot = snapshots.snapshot().into_vec();
-    let counted = |result: &str| {
-        snapshot.iter().find_map(|(key, _, _, value)| {
-            let key = key.key();
-            let labelled = key.labels().any(|l| l.key() == "result" && l.value() == result);
-            (key.name() == REVOCATION_LOCAL_ANSWERS && labelled).then_some(value)
-        })
-    };
-    assert_eq!(counted("miss"), Some(&DebugValue::Counter(1)), "the first fills them");
-    assert_eq!(counted("hit"), Some(&DebugValue::Counter(9)));
+    let series = common::metrics_series(&snapshots);
+    let counted =
+        |result: &str| series.get(&format!("{REVOCATION_LOCAL_ANSWERS}{{result={result}}}"));
+    assert_eq!(counted("miss"), Some(&1.0), "the first fills them");
+    assert_eq!(counted("hit"), Some(&9.0));
 }
 
 async fn local_answers_are_dropped_with_a_lost_connection() {

@@ -151,6 +151,16 @@ async fn client_loop(
     }
 }
 
+/// One renewal harvested: a token `issuer` signs (dated by its clock) sent once to `url`, and the
+/// successor the server hands back, if it did.
+async fn renewal_of(http: &Client, url: &str, issuer: &Issuer) -> Option<String> {
+    let claims = json!({ "user_id": 2, "username": "alice" });
+    let old = issuer.issue("2", &claims).unwrap().token;
+    let response = http.get(url).bearer_auth(old).send().await.ok()?;
+    let header = response.headers().get("x-refreshed-token")?;
+    header.to_str().ok().map(str::to_owned)
+}
+
 /// The attacker beside the soak's clients: over and over, it gets a renewal from the server
 /// (a token it signed near the end of its life) and sends that new, distinct, valid token once
 /// with 64 kB of junk headers. Every one must be served; memory must stay flat all the same.
@@ -158,19 +168,13 @@ async fn adversary(base: String, deadline: Instant, tally: Arc<Mutex<Tally>>) {
     let http = Client::new();
     let junk = "x".repeat(64 * 1024);
     let (issuer, clock) = common::example_issuer(SECRET, unix_now());
+    let url = format!("{base}/mine");
     while Instant::now() < deadline {
         // A five-minute token signed 290 s ago: 10 s left, inside the server's 18 s window.
         clock.set(unix_now() - 290);
-        let claims = json!({ "user_id": 2, "username": "alice" });
-        let old = issuer.issue("2", &claims).unwrap().token;
-        let harvest = http.get(format!("{base}/mine")).bearer_auth(old).send().await;
-        let renewed = harvest.ok().and_then(|r| {
-            r.headers().get("x-refreshed-token").and_then(|v| v.to_str().ok()).map(str::to_owned)
-        });
         let mut sent = None;
-        if let Some(renewed) = renewed {
-            let request =
-                http.get(format!("{base}/mine")).bearer_auth(renewed).header("x-junk", &junk);
+        if let Some(renewed) = renewal_of(&http, &url, &issuer).await {
+            let request = http.get(&url).bearer_auth(renewed).header("x-junk", &junk);
             sent = Some(request.send().await.map(|r| r.status()));
         }
         let mut tally = tally.lock().unwrap();
@@ -197,11 +201,7 @@ async fn harvest(base: &str, count: usize) -> Vec<String> {
         tasks.spawn(async move {
             let mut renewed = Vec::new();
             for _ in 0..count.div_ceil(8) {
-                let claims = json!({ "user_id": 2, "username": "alice" });
-                let token = issuer.issue("2", &claims).unwrap().token;
-                let response = http.get(&*url).bearer_auth(token).send().await.unwrap();
-                let header = response.headers()["x-refreshed-token"].to_str().unwrap().to_owned();
-                renewed.push(header);
+                renewed.push(renewal_of(&http, &url, &issuer).await.expect("a renewal"));
             }
             renewed
         });

@@ -106,6 +106,13 @@ impl Inner {
         let last = Duration::from_millis(self.last_success.load(Ordering::Acquire));
         self.started.elapsed().saturating_sub(last)
     }
+
+    /// The age, also set on the age gauge.
+    fn report_age(&self) -> Duration {
+        let age = self.age();
+        self.meters.age(age);
+        age
+    }
 }
 
 struct Current {
@@ -167,9 +174,7 @@ impl RemoteJwks {
 
     /// The age, also reported to the age gauge (a readiness check looks at it).
     pub(crate) fn report_age(&self) -> Duration {
-        let age = self.inner.age();
-        self.inner.meters.age(age);
-        age
+        self.inner.report_age()
     }
 
     /// How old the set may grow, while downloads fail, before its tokens are refused.
@@ -324,7 +329,7 @@ async fn download_held(inner: &Inner) {
             inner.meters.download(None);
         }
     }
-    inner.meters.age(inner.age());
+    inner.report_age();
     inner.fetching.store(false, Ordering::Release);
     inner.downloads.send_modify(|ended| *ended += 1);
 }

@@ -477,14 +477,13 @@ impl Key {
     }
 
     /// The RFC 7638 thumbprint of the public key (`None` for an HMAC key).
-    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
     pub(crate) fn thumbprint(&self) -> Option<String> {
         self.material.public.as_ref().and_then(thumbprint)
     }
 
     fn with_thumbprint_kid(mut self) -> Key {
         if self.kid.is_none() {
-            self.kid = self.material.public.as_ref().and_then(thumbprint);
+            self.kid = self.thumbprint();
         }
         self
     }

@@ -369,3 +369,25 @@ pub fn rust_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     files
 }
+
+/// What a test's metrics recorder holds, as `name{label=value,...}` and a number (a counter's
+/// count, a gauge's value, a histogram's number of samples). Taking a snapshot drains it.
+pub fn metrics_series(
+    snapshots: &metrics_util::debugging::Snapshotter,
+) -> std::collections::BTreeMap<String, f64> {
+    use metrics_util::debugging::DebugValue;
+    let snapshot = snapshots.snapshot().into_vec().into_iter();
+    snapshot
+        .map(|(key, _, _, value)| {
+            let key = key.key();
+            let labels: Vec<String> =
+                key.labels().map(|l| format!("{}={}", l.key(), l.value())).collect();
+            let value = match value {
+                DebugValue::Counter(n) => n as f64,
+                DebugValue::Gauge(g) => g.into_inner(),
+                DebugValue::Histogram(samples) => samples.len() as f64,
+            };
+            (format!("{}{{{}}}", key.name(), labels.join(",")), value)
+        })
+        .collect()
+}

@@ -399,9 +399,8 @@ struct Run {
     record: Record,
     /// When the rotated key was published.
     rotated_at: Option<Instant>,
-    /// When each store fault ended (Redis back, partition healed).
-    store_back: Vec<(&'static str, Instant)>,
-    /// The store faults: no acceptance may start inside them.
+    /// The store faults, from start to end (Redis back, partition healed): no acceptance may
+    /// start inside them, and every instance must serve soon after.
     store_down: Vec<(&'static str, Instant, Instant)>,
 }
 
@@ -466,7 +465,6 @@ async fn drive(
         phases: Vec::new(),
         record: Record::default(),
         rotated_at: None,
-        store_back: Vec::new(),
         store_down: Vec::new(),
     };
     for &(fault, name) in phases {
@@ -503,7 +501,6 @@ async fn drive(
         }
         if matches!(fault, Fault::RedisKilled | Fault::RedisPartitioned) {
             run.store_down.push((name, started, Instant::now()));
-            run.store_back.push((name, Instant::now()));
         }
         run.phases.push(Phase { name, started, ended });
     }
@@ -515,6 +512,13 @@ async fn drive(
 }
 
 impl Run {
+    /// How long after `back` the probe first had a request accepted by `instance`.
+    fn served_again(&self, back: Instant, instance: usize) -> Option<Duration> {
+        let calls = self.record.calls.iter();
+        let served = calls.filter(|c| c.probe && c.instance == instance && c.started >= back);
+        served.filter(|c| c.accepted()).map(|c| c.ended - back).min()
+    }
+
     /// Every broken promise: the clients' own findings, then what the calls show.
     fn violations(&self) -> Vec<String> {
         let mut violations = self.record.violations.clone();
@@ -530,16 +534,9 @@ impl Run {
                 ));
             }
         }
-        for (name, back) in &self.store_back {
+        for (name, _, back) in &self.store_down {
             for instance in 0..INSTANCES {
-                let first = calls
-                    .iter()
-                    .filter(|c| {
-                        c.probe && c.instance == instance && c.started >= *back && c.accepted()
-                    })
-                    .map(|c| c.ended)
-                    .min();
-                match first.map(|t| t - *back) {
+                match self.served_again(*back, instance) {
                     Some(took) if took <= RECOVERY_BOUND => {}
                     took => violations.push(format!(
                         "instance {instance} served again {took:?} after {name} ended"
@@ -607,18 +604,11 @@ impl Run {
             }
         }
         out += "\n| store fault ended | instance | served again after |\n|---|---|---|\n";
-        for (name, back) in &self.store_back {
+        for (name, _, back) in &self.store_down {
             for instance in 0..INSTANCES {
-                let first = self
-                    .record
-                    .calls
-                    .iter()
-                    .filter(|c| {
-                        c.probe && c.instance == instance && c.started >= *back && c.accepted()
-                    })
-                    .map(|c| c.ended - *back)
-                    .min();
-                let took = first.map_or("never".to_owned(), |d| format!("{} ms", d.as_millis()));
+                let took = self
+                    .served_again(*back, instance)
+                    .map_or("never".to_owned(), |d| format!("{} ms", d.as_millis()));
                 out += &format!("| {name} | {instance} | {took} |\n");
             }
         }

@@ -8,10 +8,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::common::app::App;
-use crate::common::{pem, renewed};
+use crate::common::{metrics_series, pem, renewed};
 use http::StatusCode;
 use http::header::{AUTHORIZATION, COOKIE, HOST, ORIGIN};
-use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+use metrics_util::debugging::DebuggingRecorder;
 use serde_json::json;
 use tower_sliding_jwt::jwks::RemoteJwks;
 use tower_sliding_jwt::metrics::*;
@@ -32,22 +32,7 @@ type Series = BTreeMap<String, f64>;
 fn recorded<T>(body: impl AsyncFnOnce() -> T) -> (Series, Series) {
     let recorder = DebuggingRecorder::new();
     let snapshots = recorder.snapshotter();
-    let read = || -> Series {
-        let snapshot = snapshots.snapshot().into_vec().into_iter();
-        snapshot
-            .map(|(key, _, _, value)| {
-                let key = key.key();
-                let labels: Vec<String> =
-                    key.labels().map(|l| format!("{}={}", l.key(), l.value())).collect();
-                let value = match value {
-                    DebugValue::Counter(n) => n as f64,
-                    DebugValue::Gauge(g) => g.into_inner(),
-                    DebugValue::Histogram(samples) => samples.len() as f64,
-                };
-                (format!("{}{{{}}}", key.name(), labels.join(",")), value)
-            })
-            .collect()
-    };
+    let read = || metrics_series(&snapshots);
     metrics::with_local_recorder(&recorder, || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
