@@ -16,16 +16,19 @@ use std::pin::Pin;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::task::{Context, Poll, ready};
 
-use http::header::AUTHORIZATION;
-use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, Uri};
+use http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use http::request::Parts;
+use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode, Uri};
+use http_body::Body;
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::headers::sensitive_value;
-use crate::renewal::REFRESHED_TOKEN_HEADER;
-
+pub use crate::dpop::DpopKeyPair;
 use crate::error::InvalidOrigin;
+use crate::headers::sensitive_value;
+use crate::rejection::DPOP_NONCE;
+use crate::renewal::REFRESHED_TOKEN_HEADER;
 
 /// A client's current token for one origin, shared by everything that sends requests there.
 /// Cloning shares it.
@@ -142,6 +145,11 @@ impl Origin {
             host: authority.host().to_ascii_lowercase(),
             port: authority.port_u16().unwrap_or(default_port),
         })
+    }
+
+    /// `htu` for a request to `path` here (the server normalizes the default port away).
+    fn htu(&self, path: &str) -> String {
+        format!("{}://{}:{}{path}", self.scheme, self.host, self.port)
     }
 
     /// Whether a request to `uri` goes here. A URI without an authority (a path alone) goes
@@ -329,6 +337,24 @@ impl TokenStore {
         let token = self.token()?;
         sensitive_value(format!("Bearer {token}"))
     }
+
+    /// Sign `request` for DPoP with `dpop`: `Authorization: DPoP` with the current token (if
+    /// any: a login has none) and a fresh proof for it and the request.
+    fn sign(&self, dpop: &ClientDpop, parts: &mut Parts) -> Option<Arc<str>> {
+        let token = self.token();
+        let nonce = dpop.nonce.read().unwrap_or_else(PoisonError::into_inner).clone();
+        let htu = self.origin.htu(parts.uri.path());
+        let proof = dpop.key.proof(&parts.method, &htu, token.as_deref(), nonce.as_deref());
+        if let Some(token) = &token
+            && let Some(value) = sensitive_value(format!("DPoP {token}"))
+        {
+            parts.headers.insert(AUTHORIZATION, value);
+        }
+        if let Some(value) = sensitive_value(proof) {
+            parts.headers.insert(DPOP, value);
+        }
+        nonce
+    }
 }
 
 impl fmt::Debug for TokenStore {
@@ -359,15 +385,15 @@ impl fmt::Debug for TokenStore {
 /// let store = TokenStore::new("https://api.example.com")?.with_token("header.payload.signature");
 /// let client = ServiceBuilder::new()
 ///     .layer(ClientTokenLayer::new(store.clone()))
-///     .service(service_fn(|request: Request<()>| async move {
+///     .service(service_fn(|request: Request<String>| async move {
 ///         let sent = request.headers().get("authorization").map(|v| v.to_str().unwrap().to_owned());
 ///         Ok::<_, std::convert::Infallible>(Response::new(sent))
 ///     }));
-/// let ours = Request::get("https://api.example.com/me").body(())?;
+/// let ours = Request::get("https://api.example.com/me").body(String::new())?;
 /// let response = client.clone().oneshot(ours).await?;
 /// assert_eq!(response.body().as_deref(), Some("Bearer header.payload.signature"));
 ///
-/// let elsewhere = Request::get("https://cdn.example.net/logo.png").body(())?;
+/// let elsewhere = Request::get("https://cdn.example.net/logo.png").body(String::new())?;
 /// assert_eq!(client.oneshot(elsewhere).await?.body(), &None);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// # }).unwrap();
@@ -376,6 +402,46 @@ impl fmt::Debug for TokenStore {
 pub struct ClientTokenLayer {
     store: TokenStore,
     header: HeaderName,
+    dpop: Option<Arc<ClientDpop>>,
+}
+
+/// The `DPoP` request header (RFC 9449 section 4.1).
+const DPOP: HeaderName = HeaderName::from_static("dpop");
+
+/// A client's DPoP key, and the last nonce its server handed out.
+struct ClientDpop {
+    key: DpopKeyPair,
+    nonce: RwLock<Option<Arc<str>>>,
+}
+
+impl ClientDpop {
+    /// Keep the server's nonce, if the response brings one: the next proofs carry it.
+    /// Whether it is new.
+    fn learn(&self, headers: &HeaderMap) -> bool {
+        let Some(given) = headers.get(DPOP_NONCE).and_then(|v| v.to_str().ok()) else {
+            return false;
+        };
+        let mut nonce = self.nonce.write().unwrap_or_else(PoisonError::into_inner);
+        if nonce.as_deref() == Some(given) {
+            return false;
+        }
+        *nonce = Some(Arc::from(given));
+        true
+    }
+}
+
+impl fmt::Debug for ClientDpop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientDpop").field("key", &self.key).finish_non_exhaustive()
+    }
+}
+
+/// Whether a response refuses a proof for want of the server's nonce (RFC 9449 section 9).
+fn asks_for_nonce(headers: &HeaderMap, status: StatusCode) -> bool {
+    status == StatusCode::UNAUTHORIZED
+        && headers.get_all(WWW_AUTHENTICATE).iter().any(|challenge| {
+            challenge.to_str().is_ok_and(|text| text.contains("error=\"use_dpop_nonce\""))
+        })
 }
 
 impl ClientTokenLayer {
@@ -396,7 +462,7 @@ impl ClientTokenLayer {
     /// #     format!("{}.{}.sig", b64(r#"{"alg":"HS256"}"#.into()), b64(claims.to_string()))
     /// # }
     /// // A stand-in for the API: it checks the token and sends a renewal back.
-    /// let api = service_fn(|request: Request<()>| async move {
+    /// let api = service_fn(|request: Request<String>| async move {
     ///     assert_eq!(request.headers()[AUTHORIZATION], format!("Bearer {}", token(0, 100)));
     ///     let mut response = Response::new(());
     ///     response.headers_mut().insert("x-refreshed-token", token(60, 160).parse().unwrap());
@@ -404,13 +470,48 @@ impl ClientTokenLayer {
     /// });
     /// let store = TokenStore::new("https://api.example.com")?.with_token(token(0, 100));
     /// let client = ClientTokenLayer::new(store.clone()).layer(api);
-    /// client.oneshot(Request::get("https://api.example.com/orders").body(())?).await?;
+    /// client.oneshot(Request::get("https://api.example.com/orders").body(String::new())?).await?;
     /// assert_eq!(store.token().as_deref(), Some(token(60, 160).as_str()));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// # }).unwrap();
     /// ```
     pub fn new(store: TokenStore) -> ClientTokenLayer {
-        ClientTokenLayer { store, header: REFRESHED_TOKEN_HEADER }
+        ClientTokenLayer { store, header: REFRESHED_TOKEN_HEADER, dpop: None }
+    }
+
+    /// Sender-constrained tokens (RFC 9449): every request to the store's origin carries
+    /// `Authorization: DPoP <token>` and a fresh proof signed with `key` (its method, the
+    /// origin and path, now, a new `jti`, the token's hash and the server's latest nonce). A
+    /// login request through the layer carries a proof too, so the server can bind the token
+    /// to the key. When the server asks for a new nonce (`use_dpop_nonce`), a request without a
+    /// body is sent once more with it; any other request returns the refusal, and the next one
+    /// carries the nonce. A copied token is worthless without the key.
+    ///
+    /// tonic interceptors do not see a call's path, which a proof signs: for gRPC put this
+    /// layer on the `Channel`.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::convert::Infallible;
+    ///
+    /// use http::{Request, Response};
+    /// use tower::{Layer, ServiceExt, service_fn};
+    /// use tower_sliding_jwt::client::{ClientTokenLayer, DpopKeyPair, TokenStore};
+    ///
+    /// let api = service_fn(|request: Request<String>| async move {
+    ///     assert_eq!(request.headers()["authorization"], "DPoP header.payload.signature");
+    ///     assert_eq!(request.headers()["dpop"].to_str().unwrap().split('.').count(), 3);
+    ///     Ok::<_, Infallible>(Response::new(()))
+    /// });
+    /// let store = TokenStore::new("https://api.example.com")?.with_token("header.payload.signature");
+    /// let client = ClientTokenLayer::new(store).dpop(DpopKeyPair::generate()?).layer(api);
+    /// client.oneshot(Request::get("https://api.example.com/orders").body(String::new())?).await?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn dpop(mut self, key: DpopKeyPair) -> ClientTokenLayer {
+        self.dpop = Some(Arc::new(ClientDpop { key, nonce: RwLock::new(None) }));
+        self
     }
 
     /// The response header renewed tokens arrive in (default `x-refreshed-token`).
@@ -429,7 +530,7 @@ impl ClientTokenLayer {
     /// #     let claims = serde_json::json!({"iss":"api","sub":"7","sid":"s","iat":iat,"exp":exp});
     /// #     format!("{}.{}.sig", b64(r#"{"alg":"HS256"}"#.into()), b64(claims.to_string()))
     /// # }
-    /// let api = service_fn(|_: Request<()>| async {
+    /// let api = service_fn(|_: Request<String>| async {
     ///     let mut response = Response::new(());
     ///     response.headers_mut().insert("x-new-token", token(60, 160).parse().unwrap());
     ///     Ok::<_, Infallible>(response)
@@ -438,7 +539,7 @@ impl ClientTokenLayer {
     /// let client = ClientTokenLayer::new(store.clone())
     ///     .renewal_header(HeaderName::from_static("x-new-token"))
     ///     .layer(api);
-    /// client.oneshot(Request::get("https://api.example.com/").body(())?).await?;
+    /// client.oneshot(Request::get("https://api.example.com/").body(String::new())?).await?;
     /// assert_eq!(store.token().as_deref(), Some(token(60, 160).as_str()));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// # }).unwrap();
@@ -453,7 +554,12 @@ impl<S> Layer<S> for ClientTokenLayer {
     type Service = ClientToken<S>;
 
     fn layer(&self, inner: S) -> ClientToken<S> {
-        ClientToken { inner, store: self.store.clone(), header: self.header.clone() }
+        ClientToken {
+            inner,
+            store: self.store.clone(),
+            header: self.header.clone(),
+            dpop: self.dpop.clone(),
+        }
     }
 }
 
@@ -465,7 +571,7 @@ impl<S> Layer<S> for ClientTokenLayer {
 ///
 /// let store = TokenStore::new("https://api.example.com")?;
 /// let client: ClientToken<_> = ClientTokenLayer::new(store).layer(tower::service_fn(
-///     |_: http::Request<()>| async { Ok::<_, std::convert::Infallible>(http::Response::new(())) },
+///     |_: http::Request<String>| async { Ok::<_, std::convert::Infallible>(http::Response::new(())) },
 /// ));
 /// # Ok::<(), tower_sliding_jwt::error::InvalidOrigin>(())
 /// ```
@@ -474,40 +580,67 @@ pub struct ClientToken<S> {
     inner: S,
     store: TokenStore,
     header: HeaderName,
+    dpop: Option<Arc<ClientDpop>>,
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for ClientToken<S>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
+    ReqBody: Body + Default,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future>;
+    type Future = ResponseFuture<S, ReqBody>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         // Another origin never sees the token, and cannot plant one.
         let ours = self.store.serves(request.uri());
-        if ours
-            && !request.headers().contains_key(AUTHORIZATION)
-            && let Some(value) = self.store.authorization()
-        {
-            request.headers_mut().insert(AUTHORIZATION, value);
+        let (mut parts, body) = request.into_parts();
+        let mut retry = None;
+        if ours && !parts.headers.contains_key(AUTHORIZATION) {
+            match &self.dpop {
+                Some(dpop) => {
+                    // Sent again only if nothing is lost: a request without a body.
+                    let unsigned = body.is_end_stream().then(|| parts.clone());
+                    let sent = self.store.sign(dpop, &mut parts);
+                    retry =
+                        unsigned.map(|parts| Retry { service: self.inner.clone(), parts, sent });
+                }
+                None => {
+                    if let Some(value) = self.store.authorization() {
+                        parts.headers.insert(AUTHORIZATION, value);
+                    }
+                }
+            }
         }
         ResponseFuture {
-            inner: self.inner.call(request),
+            inner: self.inner.call(Request::from_parts(parts, body)),
             store: ours.then(|| self.store.clone()),
             header: self.header.clone(),
+            dpop: self.dpop.clone().filter(|_| ours),
+            retry,
+            resend: None,
         }
     }
 }
 
+/// What a request needs to be sent once more with the server's new nonce.
+struct Retry<S> {
+    service: S,
+    /// As the caller sent it, before signing.
+    parts: Parts,
+    /// The nonce the first proof carried.
+    sent: Option<Arc<str>>,
+}
+
 pin_project! {
     /// The response future of [`ClientToken`]: offers the renewed token to the store (for a
-    /// request to the store's origin).
+    /// request to the store's origin), and with DPoP keeps the server's nonce and sends a
+    /// request without a body once more when the server asks for a new one.
     ///
     /// ```
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -517,36 +650,68 @@ pin_project! {
     /// use tower::{Layer, Service, ServiceExt, service_fn};
     /// use tower_sliding_jwt::client::{ClientTokenLayer, ResponseFuture, TokenStore};
     ///
-    /// let api = service_fn(|_: Request<()>| async { Ok::<_, Infallible>(Response::new(())) });
+    /// let api = service_fn(|_: Request<String>| async { Ok::<_, Infallible>(Response::new(())) });
     /// let store = TokenStore::new("https://api.example.com")?;
     /// let mut client = ClientTokenLayer::new(store).layer(api);
-    /// let request = Request::get("https://api.example.com/").body(())?;
-    /// let future: ResponseFuture<_> = client.ready().await?.call(request);
+    /// let request = Request::get("https://api.example.com/").body(String::new())?;
+    /// let future: ResponseFuture<_, _> = client.ready().await?.call(request);
     /// assert_eq!(future.await?.status(), 200);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// # }).unwrap();
     /// ```
-    pub struct ResponseFuture<F> {
+    pub struct ResponseFuture<S, ReqBody>
+    where
+        S: Service<Request<ReqBody>>,
+    {
         #[pin]
-        inner: F,
+        inner: S::Future,
         store: Option<TokenStore>,
         header: HeaderName,
+        dpop: Option<Arc<ClientDpop>>,
+        retry: Option<Retry<S>>,
+        resend: Option<(S, Request<ReqBody>)>,
     }
 }
 
-impl<F, ResBody, E> Future for ResponseFuture<F>
+impl<S, ReqBody, ResBody> Future for ResponseFuture<S, ReqBody>
 where
-    F: Future<Output = Result<Response<ResBody>, E>>,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ReqBody: Default,
 {
-    type Output = Result<Response<ResBody>, E>;
+    type Output = Result<Response<ResBody>, S::Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let response = ready!(this.inner.poll(cx))?;
-        if let Some(store) = this.store {
-            store.offer_from_headers(response.headers(), this.header);
+        let mut this = self.project();
+        loop {
+            if let Some((service, _)) = this.resend.as_mut() {
+                ready!(service.poll_ready(cx))?;
+                let (mut service, request) = this.resend.take().expect("just seen");
+                this.inner.set(service.call(request));
+            }
+            let response = ready!(this.inner.as_mut().poll(cx))?;
+            if let Some(store) = this.store {
+                store.offer_from_headers(response.headers(), this.header);
+            }
+            let Some(dpop) = this.dpop else {
+                return Poll::Ready(Ok(response));
+            };
+            dpop.learn(response.headers());
+            if asks_for_nonce(response.headers(), response.status())
+                && let Some(retry) = this.retry.take()
+                && let Some(store) = this.store
+            {
+                let now = dpop.nonce.read().unwrap_or_else(PoisonError::into_inner).clone();
+                // Only a nonce other than the one just refused can help.
+                if now.is_some() && now != retry.sent {
+                    let mut parts = retry.parts;
+                    store.sign(dpop, &mut parts);
+                    let request = Request::from_parts(parts, ReqBody::default());
+                    *this.resend = Some((retry.service, request));
+                    continue;
+                }
+            }
+            return Poll::Ready(Ok(response));
         }
-        Poll::Ready(Ok(response))
     }
 }
 

@@ -473,6 +473,9 @@ pub enum DpopError {
     WrongKey,
     /// The proof's `jti` was seen before within its window.
     Replayed,
+    /// The proof lacks the server's current nonce (RFC 9449 section 8): sign again with the
+    /// one in the response's `DPoP-Nonce` header.
+    UseNonce,
     /// `Authorization: DPoP` with a token that is not bound to a key.
     UnboundToken,
     /// A plain bearer token where only DPoP-bound tokens are accepted.
@@ -494,6 +497,7 @@ impl DpopError {
     pub fn code(self) -> &'static str {
         match self {
             DpopError::UnboundToken | DpopError::BearerNotAccepted => "invalid_token",
+            DpopError::UseNonce => "use_dpop_nonce",
             _ => "invalid_dpop_proof",
         }
     }
@@ -519,6 +523,7 @@ impl fmt::Display for DpopError {
             DpopError::WrongTokenHash => f.write_str("the DPoP proof is for another token"),
             DpopError::WrongKey => f.write_str("the DPoP proof's key is not the token's"),
             DpopError::Replayed => f.write_str("the DPoP proof was used before"),
+            DpopError::UseNonce => f.write_str("the DPoP proof must carry the server's nonce"),
             DpopError::UnboundToken => f.write_str("the token is not bound to a DPoP key"),
             DpopError::BearerNotAccepted => f.write_str("the token must be bound to a DPoP key"),
             DpopError::NotEnabled => f.write_str("this service does not accept DPoP"),

@@ -259,6 +259,27 @@ impl Issuer {
         dpop.login_key(request, core.now(), core.rules.leeway)
     }
 
+    /// The server nonce DPoP proofs must carry now, when the policy requires nonces
+    /// ([`DpopPolicy::nonces`](crate::DpopPolicy::nonces)): what a login handler puts in the
+    /// `DPoP-Nonce` header of its `use_dpop_nonce` refusal (the layer does so for the requests
+    /// it checks).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_sliding_jwt::{DpopPolicy, JwtAuthLayer};
+    ///
+    /// let policy = DpopPolicy::new().public_origin("https://api.example.com");
+    /// let layer = JwtAuthLayer::builder().hs256([7u8; 32]).dpop(policy.clone()).build()?;
+    /// assert_eq!(layer.issuer().dpop_nonce(), None);
+    /// let policy = policy.nonces([9u8; 32], Duration::from_secs(300));
+    /// let layer = JwtAuthLayer::builder().hs256([7u8; 32]).dpop(policy).build()?;
+    /// assert_eq!(layer.issuer().dpop_nonce().map(|nonce| nonce.len()), Some(22));
+    /// # Ok::<(), tower_sliding_jwt::error::ConfigError>(())
+    /// ```
+    pub fn dpop_nonce(&self) -> Option<String> {
+        self.core.dpop.as_ref().and_then(|dpop| dpop.nonce(self.core.now()))
+    }
+
     /// [`issue`](Issuer::issue), with the token bound to the client's key (`cnf.jkt`) and
     /// `token_type` `DPoP`: only requests with a proof of that key can use it, and its sliding
     /// renewals stay bound.

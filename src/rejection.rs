@@ -314,6 +314,14 @@ impl Rejection {
         }
         let headers = response.headers_mut();
         forbid_storing(headers);
+        // The nonce a new proof must carry (RFC 9449 section 8), with every refusal a new proof
+        // could answer.
+        if let Some(nonce) = &context.dpop_nonce
+            && self.status() == StatusCode::UNAUTHORIZED
+            && let Ok(value) = HeaderValue::try_from(nonce.as_str())
+        {
+            headers.insert(DPOP_NONCE, value);
+        }
         if context.is_grpc() {
             headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
             headers.insert("grpc-status", HeaderValue::from(u16::from(self.grpc_code())));
@@ -375,7 +383,12 @@ pub struct RejectionContext<'a> {
     pub(crate) realm: &'a str,
     /// With a DPoP policy: what its challenge says.
     pub(crate) dpop: Option<&'a DpopChallenge>,
+    /// With DPoP nonces: the one a new proof must carry.
+    pub(crate) dpop_nonce: Option<String>,
 }
+
+/// The header that hands a client the server's DPoP nonce (RFC 9449 section 8.1).
+pub(crate) const DPOP_NONCE: http::HeaderName = http::HeaderName::from_static("dpop-nonce");
 
 /// What a DPoP challenge tells the client: the algorithms a proof may use, and whether a plain
 /// bearer token would do too.
@@ -616,7 +629,12 @@ mod tests {
 
     fn respond(rejection: &Rejection, grpc: bool) -> Response<()> {
         let parts = context_parts(grpc);
-        rejection.default_response(&RejectionContext { parts: &parts, realm: "api", dpop: None })
+        rejection.default_response(&RejectionContext {
+            parts: &parts,
+            realm: "api",
+            dpop: None,
+            dpop_nonce: None,
+        })
     }
 
     #[test]
@@ -685,7 +703,8 @@ mod tests {
             .unwrap()
             .into_parts()
             .0;
-        let context = RejectionContext { parts: &parts, realm: "api", dpop: None };
+        let context =
+            RejectionContext { parts: &parts, realm: "api", dpop: None, dpop_nonce: None };
         assert!(!context.is_grpc());
         let response: Response<()> = Rejection::Missing.default_response(&context);
         assert_eq!(response.status(), 401);
@@ -803,7 +822,8 @@ mod tests {
     #[test]
     fn json_refusals_keep_the_standard_headers_and_name_a_code() {
         let parts = http::Request::get("/").body(()).unwrap().into_parts().0;
-        let context = RejectionContext { parts: &parts, realm: "api", dpop: None };
+        let context =
+            RejectionContext { parts: &parts, realm: "api", dpop: None, dpop_nonce: None };
         let cases = [
             (Rejection::Missing, 401, "unauthorized"),
             (Rejection::InvalidToken(TokenError::Expired), 401, "invalid_token"),
@@ -825,7 +845,7 @@ mod tests {
             .unwrap()
             .into_parts()
             .0;
-        let context = RejectionContext { parts: &grpc, realm: "api", dpop: None };
+        let context = RejectionContext { parts: &grpc, realm: "api", dpop: None, dpop_nonce: None };
         let response: Response<String> = JsonRejection.respond(&Rejection::Missing, &context);
         assert_eq!(response.headers()["grpc-status"], "16");
         assert!(response.body().is_empty(), "gRPC keeps its own answer");

@@ -47,6 +47,7 @@ use crate::claims::RawToken;
 use crate::claims::{Claims, RegisteredClaims};
 use crate::clock::{Clock as _, secs};
 use crate::config::{Core, custom_object};
+use crate::dpop::{DpopKeyPair, ProofClaims, new_jti};
 use crate::error::{ConfigError, IssueError};
 use crate::keys::Key;
 use crate::middleware::layer::JwtAuthLayer;
@@ -588,16 +589,71 @@ impl TokenFactory {
         token: &str,
         key: &DpopTestKey,
     ) -> http::request::Builder {
+        self.signed_request(request, token, key, None)
+    }
+
+    /// [`dpop_request`](TokenFactory::dpop_request), with the server's nonce in the proof (the
+    /// one a `use_dpop_nonce` refusal gave in its `DPoP-Nonce` header).
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::convert::Infallible;
+    /// use std::time::Duration;
+    ///
+    /// use http::{Request, Response, StatusCode};
+    /// use tower::{Layer, ServiceExt, service_fn};
+    /// use tower_sliding_jwt::testing::{DpopTestKey, TokenFactory};
+    /// use tower_sliding_jwt::{DpopPolicy, JwtAuthLayer};
+    ///
+    /// let policy = DpopPolicy::new()
+    ///     .public_origin("https://api.example.com")
+    ///     .nonces([9u8; 32], Duration::from_secs(60));
+    /// let layer = JwtAuthLayer::builder().hs256([7u8; 32]).dpop(policy).build()?;
+    /// let (tokens, key) = (TokenFactory::for_layer(&layer), DpopTestKey::new());
+    /// let token = tokens.bound("alice", &(), &key)?;
+    /// let inner = service_fn(|_: Request<()>| async { Ok::<_, Infallible>(Response::new(())) });
+    /// let nonce = layer.issuer().dpop_nonce().expect("nonces are on");
+    /// let request = tokens.dpop_request_with_nonce(Request::get("/"), &token, &key, &nonce);
+    /// let response = layer.layer(inner.clone()).oneshot(request.body(())?).await?;
+    /// assert_eq!(response.status(), StatusCode::OK);
+    /// let stale = tokens.dpop_request_with_nonce(Request::get("/"), &token, &key, "old");
+    /// let refused = layer.layer(inner).oneshot(stale.body(())?).await?;
+    /// assert_eq!(refused.headers()["dpop-nonce"], nonce.as_str());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn dpop_request_with_nonce(
+        &self,
+        request: http::request::Builder,
+        token: &str,
+        key: &DpopTestKey,
+        nonce: &str,
+    ) -> http::request::Builder {
+        self.signed_request(request, token, key, Some(nonce))
+    }
+
+    fn signed_request(
+        &self,
+        request: http::request::Builder,
+        token: &str,
+        key: &DpopTestKey,
+        nonce: Option<&str>,
+    ) -> http::request::Builder {
         let Some(dpop) = &self.core.dpop else {
             return request.header(AUTHORIZATION, format!("DPoP {token}"));
         };
         let method = request.method_ref().map_or("GET", http::Method::as_str).to_owned();
         let path = request.uri_ref().map_or("/", http::Uri::path).to_owned();
         let htu = format!("{}{path}", dpop.first_origin());
-        let mut jti = [0u8; 16];
-        getrandom::fill(&mut jti).unwrap_or_default();
-        let jti = crate::base64url::encode(&jti);
-        let proof = key.proof(&method, &htu, self.core.now(), &jti, Some(token));
+        let claims = ProofClaims {
+            method: &method,
+            htu: &htu,
+            iat: self.core.now(),
+            jti: &new_jti(),
+            token: Some(token),
+            nonce,
+        };
+        let proof = key.sign(&claims);
         request.header(AUTHORIZATION, format!("DPoP {token}")).header("dpop", proof)
     }
 }
@@ -615,9 +671,7 @@ impl TokenFactory {
 /// assert_eq!(proof.split('.').count(), 3);
 /// ```
 pub struct DpopTestKey {
-    key: Key,
-    jwk: Value,
-    jkt: String,
+    pair: DpopKeyPair,
 }
 
 impl DpopTestKey {
@@ -633,15 +687,12 @@ impl DpopTestKey {
 
     fn from_pem(pem: &str) -> DpopTestKey {
         let key = Key::from_private_pem(crate::Algorithm::ES256, pem).expect("a P-256 test key");
-        let jwk =
-            serde_json::to_value(key.public_jwk().expect("a public half")).expect("a JWK is JSON");
-        let jkt = key.thumbprint().expect("an EC key has a thumbprint");
-        DpopTestKey { key, jwk, jkt }
+        DpopTestKey { pair: DpopKeyPair::new(key).expect("a P-256 key signs proofs") }
     }
 
     /// The RFC 7638 thumbprint of the public key: a bound token's `cnf.jkt`.
     pub fn thumbprint(&self) -> &str {
-        &self.jkt
+        self.pair.thumbprint()
     }
 
     /// A proof for `method` and `htu` issued at `iat`, with `jti`, and `ath` for `token` when
@@ -655,15 +706,11 @@ impl DpopTestKey {
         jti: &str,
         token: Option<&str>,
     ) -> String {
-        let header = serde_json::json!({ "typ": "dpop+jwt", "alg": "ES256", "jwk": self.jwk });
-        let mut claims = serde_json::json!({ "jti": jti, "htm": method, "htu": htu, "iat": iat });
-        if let Some(token) = token {
-            claims["ath"] = crate::dpop::token_hash(token).into();
-        }
-        let encode = |value: &Value| crate::base64url::encode(value.to_string().as_bytes());
-        let input = format!("{}.{}", encode(&header), encode(&claims));
-        let signature = self.key.sign(input.as_bytes()).unwrap_or_default();
-        format!("{input}.{}", crate::base64url::encode(&signature))
+        self.sign(&ProofClaims { method, htu, iat, jti, token, nonce: None })
+    }
+
+    fn sign(&self, claims: &ProofClaims<'_>) -> String {
+        self.pair.sign(claims)
     }
 }
 
@@ -675,7 +722,9 @@ impl Default for DpopTestKey {
 
 impl std::fmt::Debug for DpopTestKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DpopTestKey").field("thumbprint", &self.jkt).finish_non_exhaustive()
+        f.debug_struct("DpopTestKey")
+            .field("thumbprint", &self.pair.thumbprint())
+            .finish_non_exhaustive()
     }
 }
 

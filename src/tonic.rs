@@ -5,6 +5,8 @@
 //! either wrap the channel in [`ClientTokenLayer`](crate::client::ClientTokenLayer) (renewals are then
 //! picked up automatically), or attach the token with a [`BearerInterceptor`] and read renewals
 //! with [`renewed_token`] / [`TokenStore::offer_from_metadata`](crate::client::TokenStore::offer_from_metadata).
+//! DPoP-bound sessions need the layer, with [`ClientTokenLayer::dpop`](crate::client::ClientTokenLayer::dpop):
+//! a proof signs the call's path, which an interceptor never sees.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {

@@ -2,11 +2,13 @@
 //! worthless without a fresh proof signed by that key for each request, so a copied token
 //! cannot be used. [`DpopPolicy`] configures the proofs the layer accepts.
 
+mod nonce;
 mod policy;
 mod proof;
 mod replay;
+mod sign;
 
 pub(crate) use policy::Verifier;
 pub use policy::{DpopKey, DpopPolicy};
-#[cfg(feature = "testing")]
-pub(crate) use proof::token_hash;
+pub use sign::DpopKeyPair;
+pub(crate) use sign::{ProofClaims, new_jti};

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use http::request::Parts;
 
+use super::nonce::Nonces;
 use super::proof::{Expected, KeyCache, check, normalize};
 use super::replay::{FirstUse, ReplayCache};
 use crate::algorithm::Algorithm;
@@ -59,7 +60,24 @@ pub struct DpopPolicy {
     max_age: Duration,
     origins: Vec<String>,
     replay_capacity: usize,
+    nonces: Option<NonceSetting>,
 }
+
+/// The secret and period of server nonces; the secret never shows in `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+struct NonceSetting {
+    secret: Vec<u8>,
+    period: Duration,
+}
+
+impl std::fmt::Debug for NonceSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NonceSetting").field("period", &self.period).finish_non_exhaustive()
+    }
+}
+
+/// The shortest nonce secret accepted: as for an HMAC signing key.
+const MIN_NONCE_SECRET: usize = 32;
 
 impl Default for DpopPolicy {
     fn default() -> Self {
@@ -90,6 +108,7 @@ impl DpopPolicy {
             max_age: Duration::from_secs(60),
             origins: Vec::new(),
             replay_capacity: 100_000,
+            nonces: None,
         }
     }
 
@@ -163,6 +182,55 @@ impl DpopPolicy {
         self
     }
 
+    /// Require a server nonce in every proof (RFC 9449 section 8): a proof without the current
+    /// one is refused with `error="use_dpop_nonce"` and a `DPoP-Nonce` header holding it, and
+    /// the client signs again with it. Proofs made in advance are then worthless.
+    ///
+    /// A nonce is derived from `secret` (at least 32 bytes, shared by every instance of a fleet,
+    /// so all accept each other's nonces without talking) and the current period of
+    /// `rotate_every`; it stays good one period more, so a client meets a new nonce at most once
+    /// a period. Nothing is stored per client. A login handler gives the current one with
+    /// [`Issuer::dpop_nonce`](crate::Issuer::dpop_nonce).
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::convert::Infallible;
+    /// use std::time::Duration;
+    ///
+    /// use http::{Request, Response};
+    /// use tower::{Layer, ServiceExt, service_fn};
+    /// use tower_sliding_jwt::testing::{DpopTestKey, TokenFactory};
+    /// use tower_sliding_jwt::{DpopPolicy, JwtAuthLayer};
+    ///
+    /// let policy = DpopPolicy::new()
+    ///     .public_origin("https://api.example.com")
+    ///     .nonces(b"a nonce secret of 32 bytes or more", Duration::from_secs(300));
+    /// let layer = JwtAuthLayer::builder().hs256([7u8; 32]).dpop(policy).build()?;
+    /// let key = DpopTestKey::new();
+    /// let tokens = TokenFactory::for_layer(&layer);
+    /// let token = tokens.bound("alice", &(), &key)?;
+    /// let inner = service_fn(|_: Request<()>| async { Ok::<_, Infallible>(Response::new(())) });
+    ///
+    /// // A proof without the nonce: refused, with the nonce to use.
+    /// let request = tokens.dpop_request(Request::get("/orders"), &token, &key).body(())?;
+    /// let refused = layer.layer(inner.clone()).oneshot(request).await?;
+    /// assert_eq!(refused.status(), 401);
+    /// let dpop_challenge = refused.headers().get_all("www-authenticate").iter().last().unwrap();
+    /// assert!(dpop_challenge.to_str()?.contains(r#"error="use_dpop_nonce""#));
+    /// let nonce = refused.headers()["dpop-nonce"].to_str()?;
+    ///
+    /// // Signed again with it: accepted.
+    /// let request = tokens.dpop_request_with_nonce(Request::get("/orders"), &token, &key, nonce);
+    /// let response = layer.layer(inner).oneshot(request.body(())?).await?;
+    /// assert_eq!(response.status(), 200);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn nonces(mut self, secret: impl AsRef<[u8]>, rotate_every: Duration) -> DpopPolicy {
+        self.nonces = Some(NonceSetting { secret: secret.as_ref().to_vec(), period: rotate_every });
+        self
+    }
+
     /// The checks this policy makes, or what is wrong with it.
     pub(crate) fn compile(self) -> Result<Verifier, &'static str> {
         if self.origins.is_empty() {
@@ -184,6 +252,16 @@ impl DpopPolicy {
         if self.replay_capacity == 0 {
             return Err("needs room for at least one proof (DpopPolicy::replay_capacity)");
         }
+        let nonces = match &self.nonces {
+            None => None,
+            Some(setting) if setting.secret.len() < MIN_NONCE_SECRET => {
+                return Err("needs a nonce secret of at least 32 bytes (DpopPolicy::nonces)");
+            }
+            Some(setting) if setting.period < Duration::from_secs(1) => {
+                return Err("needs nonces to last at least one second (DpopPolicy::nonces)");
+            }
+            Some(setting) => Some(Nonces::new(&setting.secret, crate::clock::secs(setting.period))),
+        };
         let names: Vec<&str> = self.algorithms.iter().map(|alg| alg.name()).collect();
         Ok(Verifier {
             challenge: DpopChallenge { algs: names.join(" "), bearer: self.accept_bearer },
@@ -193,6 +271,7 @@ impl DpopPolicy {
             origins,
             replay: ReplayCache::new(self.replay_capacity),
             keys: KeyCache::new(PROOF_KEYS),
+            nonces,
         })
     }
 }
@@ -228,6 +307,7 @@ pub(crate) struct Verifier {
     origins: Vec<String>,
     replay: ReplayCache,
     keys: KeyCache,
+    nonces: Option<Nonces>,
 }
 
 impl Verifier {
@@ -235,6 +315,11 @@ impl Verifier {
     #[cfg_attr(not(feature = "testing"), allow(dead_code))]
     pub(crate) fn first_origin(&self) -> &str {
         &self.origins[0]
+    }
+
+    /// The server nonce proofs must carry now, if nonces are required.
+    pub(crate) fn nonce(&self, now: i64) -> Option<String> {
+        self.nonces.as_ref().map(|nonces| nonces.current(now))
     }
 
     /// Whether a verified token may be used as it was presented: a bound token only with a
@@ -303,6 +388,13 @@ impl Verifier {
             token,
         };
         let checked = check(proof, &expected, &self.keys).map_err(refused)?;
+        // Before the replay check: a proof refused for its nonce does not use up its `jti`,
+        // though the client will sign a new one anyway.
+        if let Some(nonces) = &self.nonces
+            && !checked.nonce.as_deref().is_some_and(|nonce| nonces.accepts(nonce, now))
+        {
+            return Err(refused(DpopError::UseNonce));
+        }
         // Kept as long as the proof could be accepted: until its iat leaves the window.
         let until = checked.iat.saturating_add(self.max_age).saturating_add(leeway);
         match self.replay.first_use(&checked.jkt, &checked.jti, until, now) {

@@ -40,6 +40,8 @@ pub(crate) struct Checked {
     pub(crate) jkt: String,
     pub(crate) jti: String,
     pub(crate) iat: i64,
+    /// The server nonce it carries, if any.
+    pub(crate) nonce: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -56,6 +58,7 @@ struct Claims {
     htu: Option<String>,
     iat: Option<i64>,
     ath: Option<String>,
+    nonce: Option<String>,
 }
 
 /// Proof keys already parsed, by the header that carried them: a client signs every proof with
@@ -159,7 +162,7 @@ pub(crate) fn check(
             return Err(DpopError::WrongTokenHash);
         }
     }
-    Ok(Checked { jkt, jti, iat })
+    Ok(Checked { jkt, jti, iat, nonce: claims.nonce })
 }
 
 /// `ath`: the base64url SHA-256 of the access token (RFC 9449 section 4.2).

@@ -476,6 +476,23 @@ impl Key {
         }
     }
 
+    /// A new Ed25519 signing key from the system's randomness: a client's DPoP key.
+    pub(crate) fn generate_ed25519() -> Result<Key, KeyError> {
+        // PKCS#8 v1 of an Ed25519 seed (RFC 8410 section 7): a fixed prefix, then the seed.
+        const PREFIX: [u8; 16] = [
+            0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
+            0x04, 0x20,
+        ];
+        let failed =
+            || KeyError::WrongKeyType { algorithm: Algorithm::EdDSA, expected: "randomness" };
+        let mut der = PREFIX.to_vec();
+        der.resize(PREFIX.len() + 32, 0);
+        getrandom::fill(&mut der[PREFIX.len()..]).map_err(|_| failed())?;
+        let body = base64_simd::STANDARD.encode_to_string(&der);
+        let pem = format!("-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\n");
+        Key::from_private_pem(Algorithm::EdDSA, pem)
+    }
+
     /// The RFC 7638 thumbprint of the public key (`None` for an HMAC key).
     pub(crate) fn thumbprint(&self) -> Option<String> {
         self.material.public.as_ref().and_then(thumbprint)

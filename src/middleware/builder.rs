@@ -1230,6 +1230,22 @@ mod tests {
                     .dpop(DpopPolicy::new().public_origin("https://a.example").replay_capacity(0)),
                 "DpopPolicy::replay_capacity",
             ),
+            (
+                b().hs256(SECRET).dpop(
+                    DpopPolicy::new()
+                        .public_origin("https://a.example")
+                        .nonces(b"short", Duration::from_secs(60)),
+                ),
+                "DpopPolicy::nonces",
+            ),
+            (
+                b().hs256(SECRET).dpop(
+                    DpopPolicy::new()
+                        .public_origin("https://a.example")
+                        .nonces([1; 32], Duration::ZERO),
+                ),
+                "DpopPolicy::nonces",
+            ),
         ];
         for (builder, fix) in cases {
             let error = err(builder);

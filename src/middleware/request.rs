@@ -78,7 +78,8 @@ pub(crate) fn mark_anonymous<C, R: RejectionHandler<B>, B: Send + 'static>(
         let realm = config.realm.clone();
         let dpop = config.core.dpop.as_ref().map(|dpop| dpop.challenge.clone());
         Arc::new(move |rejection: &Rejection, parts: &Parts| {
-            let context = RejectionContext { parts, realm: &realm, dpop: dpop.as_ref() };
+            let context =
+                RejectionContext { parts, realm: &realm, dpop: dpop.as_ref(), dpop_nonce: None };
             Box::new(handler.respond(rejection, &context))
         })
     };
@@ -277,6 +278,7 @@ pub(crate) fn respond<C, R: RejectionHandler<B>, B>(
             parts,
             realm: &config.realm,
             dpop: config.core.dpop.as_ref().map(|dpop| &dpop.challenge),
+            dpop_nonce: config.core.dpop.as_ref().and_then(|dpop| dpop.nonce(config.core.now())),
         },
     );
     forbid_storing(response.headers_mut());

@@ -21,6 +21,8 @@ pub struct Proof<'a> {
     pub jti: &'a str,
     /// The token the proof goes with (`ath`), if any.
     pub token: Option<&'a str>,
+    /// The server's nonce, if it asked for one.
+    pub nonce: Option<&'a str>,
 }
 
 impl ProofKey {
@@ -72,6 +74,9 @@ impl ProofKey {
             json!({ "jti": proof.jti, "htm": proof.method, "htu": proof.htu, "iat": proof.iat });
         if let Some(token) = proof.token {
             claims["ath"] = ath(token).into();
+        }
+        if let Some(nonce) = proof.nonce {
+            claims["nonce"] = nonce.into();
         }
         self.sign_raw(&header, &claims)
     }

@@ -19,12 +19,24 @@ use tower_sliding_jwt::{Algorithm, Key};
 
 /// Serve `router` on an ephemeral loopback port; returns `http://127.0.0.1:PORT`.
 pub async fn serve(router: Router) -> String {
+    let (listener, base) = listen().await;
+    serve_on(listener, router);
+    base
+}
+
+/// An ephemeral loopback port and its `http://127.0.0.1:PORT`, for a server that must know its
+/// own address before it is built.
+pub async fn listen() -> (tokio::net::TcpListener, String) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
     let addr: SocketAddr = listener.local_addr().expect("local addr");
+    (listener, format!("http://{addr}"))
+}
+
+/// Serve `router` on `listener`, in the background.
+pub fn serve_on(listener: tokio::net::TcpListener, router: Router) {
     tokio::spawn(async move {
         axum::serve(listener, router).await.expect("server");
     });
-    format!("http://{addr}")
 }
 
 pub fn b64(bytes: &[u8]) -> String {

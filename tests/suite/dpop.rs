@@ -9,6 +9,7 @@ use crate::common::{challenge, hs256, renewed};
 use http::StatusCode;
 use http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use serde_json::json;
+use std::time::Duration;
 use tower_sliding_jwt::{DpopPolicy, Key};
 
 const IDP: &[u8] = b"an-identity-provider-secret-32-bytes";
@@ -35,7 +36,14 @@ async fn bound() -> (App, ProofKey, String) {
 /// A good proof of `key` for `GET /whoami` with `token`, now.
 fn good_proof(app: &App, key: &ProofKey, jti: &str, token: &str) -> String {
     let htu = format!("{ORIGIN}/whoami");
-    key.sign(&Proof { method: "GET", htu: &htu, iat: app.issuer.now(), jti, token: Some(token) })
+    key.sign(&Proof {
+        method: "GET",
+        htu: &htu,
+        iat: app.issuer.now(),
+        jti,
+        token: Some(token),
+        nonce: None,
+    })
 }
 
 /// An access token of the provider, bound to `jkt` when given.
@@ -74,7 +82,14 @@ async fn a_bound_token_is_accepted_with_a_fresh_proof_of_its_key() {
     let (app, key, token) = bound().await;
     let now = app.issuer.now();
     let htu = format!("{ORIGIN}/whoami");
-    let proof = Proof { method: "GET", htu: &htu, iat: now, jti: "first", token: Some(&token) };
+    let proof = Proof {
+        method: "GET",
+        htu: &htu,
+        iat: now,
+        jti: "first",
+        token: Some(&token),
+        nonce: None,
+    };
     let response = app.send(request("DPoP", &token, &[&key.sign(&proof)])).await;
     assert_eq!(response.status(), StatusCode::OK, "{}", description(&response));
     assert_eq!(response.json(), json!({ "sub": "svc" }));
@@ -94,7 +109,8 @@ async fn every_broken_proof_is_refused_as_invalid_dpop_proof() {
     let other_token = self::token(&app, Some("the-jkt-of-another-key"));
     let now = app.issuer.now();
     let htu = format!("{ORIGIN}/whoami");
-    let good = Proof { method: "GET", htu: &htu, iat: now, jti: "j", token: Some(&token) };
+    let good =
+        Proof { method: "GET", htu: &htu, iat: now, jti: "j", token: Some(&token), nonce: None };
     let sign = |proof: Proof<'_>| key.sign(&proof);
     let other_path = format!("{ORIGIN}/admin");
     let with_private_key = {
@@ -248,8 +264,14 @@ async fn a_login_with_a_proof_gets_a_bound_token_and_its_renewals_stay_bound() {
     let key = ProofKey::p256();
     let now = clock.now();
     let login_htu = format!("{ORIGIN}/login");
-    let proof =
-        key.sign(&Proof { method: "POST", htu: &login_htu, iat: now, jti: "l", token: None });
+    let proof = key.sign(&Proof {
+        method: "POST",
+        htu: &login_htu,
+        iat: now,
+        jti: "l",
+        token: None,
+        nonce: None,
+    });
     let without = crate::common::call(&router, http::Request::post("/login")).await;
     assert_eq!(without.status(), StatusCode::UNAUTHORIZED, "a login without a proof");
     let issued =
@@ -267,6 +289,7 @@ async fn a_login_with_a_proof_gets_a_bound_token_and_its_renewals_stay_bound() {
             iat: clock.now(),
             jti,
             token: Some(token),
+            nonce: None,
         });
         crate::common::call(&router, request("DPoP", token, &[&proof]))
     };
@@ -278,4 +301,146 @@ async fn a_login_with_a_proof_gets_a_bound_token_and_its_renewals_stay_bound() {
     let stolen = crate::common::call(&router, request("Bearer", &successor, &[])).await;
     assert_eq!(stolen.status(), StatusCode::UNAUTHORIZED, "the successor is no bearer token");
     assert!(issuer.renew(&successor).await.is_err(), "no explicit renewal without a proof");
+}
+
+/// Server nonces (sections 8 and 9): a proof without the current nonce is refused with
+/// `use_dpop_nonce` and a `DPoP-Nonce` to use; signed again with it, accepted. A nonce stays good
+/// one period more, then it is refused too, and the refusal hands out the new one.
+#[tokio::test]
+async fn with_nonces_a_proof_must_carry_the_servers_current_one() {
+    let app =
+        app(DpopPolicy::new()
+            .nonces(b"a nonce secret shared by the fleet", Duration::from_secs(60)))
+        .await;
+    let key = ProofKey::p256();
+    let token = token(&app, Some(&key.jkt));
+    let htu = format!("{ORIGIN}/whoami");
+    let send = |jti: &'static str, nonce: Option<String>| {
+        let proof = Proof {
+            method: "GET",
+            htu: &htu,
+            iat: app.issuer.now(),
+            jti,
+            token: Some(&token),
+            nonce: nonce.as_deref(),
+        };
+        app.send(request("DPoP", &token, &[&key.sign(&proof)]))
+    };
+    let asked = send("no nonce", None).await;
+    assert_eq!(asked.status(), StatusCode::UNAUTHORIZED);
+    assert!(description(&asked).contains(r#"error="use_dpop_nonce""#), "{}", description(&asked));
+    let nonce = asked.headers()["dpop-nonce"].to_str().unwrap().to_owned();
+    assert_eq!(Some(&nonce), app.issuer.dpop_nonce().as_ref(), "the login side gives the same");
+    let wrong = send("made up", Some("a-nonce-of-my-own".into())).await;
+    assert!(description(&wrong).contains("use_dpop_nonce"));
+    assert_eq!(send("with it", Some(nonce.clone())).await.status(), StatusCode::OK);
+
+    // The next period still takes it; the one after does not, and hands out its own.
+    app.advance(60);
+    assert_eq!(send("a period on", Some(nonce.clone())).await.status(), StatusCode::OK);
+    app.advance(60);
+    let expired = send("two periods on", Some(nonce.clone())).await;
+    assert!(description(&expired).contains("use_dpop_nonce"));
+    let fresh = expired.headers()["dpop-nonce"].to_str().unwrap().to_owned();
+    assert_ne!(fresh, nonce, "nonces rotate");
+    assert_eq!(send("fresh", Some(fresh)).await.status(), StatusCode::OK);
+    assert_eq!(app.calls.get(), 3);
+}
+
+/// Over the wire with the crate's own client (sections 4, 5, 8 and 9): the client layer signs a
+/// proof for its login and gets a bound token, signs every call, and when the server wants a
+/// nonce it sends the request once more with it. The token it holds is worthless copied out.
+#[tokio::test]
+async fn the_client_layer_logs_in_with_a_proof_and_answers_nonce_challenges() {
+    use axum::extract::State;
+    use axum::response::IntoResponse;
+    use axum::routing::{get, post};
+    use http_body_util::{BodyExt as _, Full};
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tower::{Layer as _, ServiceExt as _};
+    use tower_sliding_jwt::client::{ClientTokenLayer, DpopKeyPair, TokenStore};
+    use tower_sliding_jwt::{Claims, Issuer, JwtAuthLayer};
+
+    let (listener, base) = crate::common::listen().await;
+    let policy = DpopPolicy::new()
+        .public_origin(&base)
+        .bound_only()
+        .nonces(b"the nonce secret of this one service", Duration::from_secs(300));
+    let auth = JwtAuthLayer::builder().hs256(IDP).issuer("us").dpop(policy).build().unwrap();
+    let issuer = auth.issuer();
+    let login = |State(issuer): State<Issuer>, request: axum::extract::Request| async move {
+        let (parts, _) = request.into_parts();
+        match issuer.dpop_key(&parts) {
+            Ok(key) => axum::Json(issuer.issue_bound("7", &(), &key).unwrap()).into_response(),
+            Err(refused) => {
+                let nonce = issuer.dpop_nonce().unwrap_or_default();
+                let code = refused.error_code().unwrap_or_default();
+                (StatusCode::BAD_REQUEST, [("dpop-nonce", nonce)], code.to_owned()).into_response()
+            }
+        }
+    };
+    let router = axum::Router::new()
+        .route("/whoami", get(|claims: Claims| async move { claims.subject().unwrap().to_owned() }))
+        .layer(auth)
+        .route("/login", post(login))
+        .with_state(issuer);
+    crate::common::serve_on(listener, router);
+
+    let key = DpopKeyPair::generate().unwrap();
+    let store = TokenStore::new(&base).unwrap();
+    let http = Client::builder(TokioExecutor::new()).build_http::<Full<bytes::Bytes>>();
+    let client = ClientTokenLayer::new(store.clone()).dpop(key.clone()).layer(http.clone());
+    let send = |request: http::request::Builder| {
+        client.clone().oneshot(request.body(Full::default()).unwrap())
+    };
+
+    // The login: the first proof has no nonce; the refusal hands one out, and the client's
+    // next proof carries it (a login with a body would be the application's to resend).
+    let refused = send(http::Request::post(format!("{base}/login"))).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let logged_in = send(http::Request::post(format!("{base}/login"))).await.unwrap();
+    assert_eq!(logged_in.status(), StatusCode::OK);
+    let body: serde_json::Value =
+        serde_json::from_slice(&logged_in.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    let token = body["token"].as_str().unwrap().to_owned();
+    assert_eq!(body["token_type"], "DPoP");
+    assert_eq!(crate::common::claims_of(&token)["cnf"]["jkt"], key.thumbprint());
+    store.set(token.clone());
+
+    // Calls: each with its own proof.
+    for _ in 0..3 {
+        let response = send(http::Request::get(format!("{base}/whoami"))).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+
+    // A client that has no nonce yet (a new instance of it, with the same key): refused once,
+    // and sent again with the nonce the refusal gave.
+    let sent = Arc::new(AtomicUsize::new(0));
+    let counted = {
+        let sent = sent.clone();
+        tower::service_fn(move |request: http::Request<Full<bytes::Bytes>>| {
+            sent.fetch_add(1, Ordering::SeqCst);
+            http.request(request)
+        })
+    };
+    let fresh = ClientTokenLayer::new(store.clone()).dpop(key.clone()).layer(counted);
+    let request = http::Request::get(format!("{base}/whoami")).body(Full::default()).unwrap();
+    assert_eq!(fresh.clone().oneshot(request).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(sent.load(Ordering::SeqCst), 2, "refused once, then answered");
+    let request = http::Request::get(format!("{base}/whoami")).body(Full::default()).unwrap();
+    assert_eq!(fresh.oneshot(request).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(sent.load(Ordering::SeqCst), 3, "the nonce is kept for the next requests");
+
+    // The token copied out of the store, without the key.
+    let copied = Client::builder(TokioExecutor::new()).build_http::<Full<bytes::Bytes>>();
+    for scheme in ["Bearer", "DPoP"] {
+        let request = http::Request::get(format!("{base}/whoami"))
+            .header(AUTHORIZATION, format!("{scheme} {token}"))
+            .body(Full::default())
+            .unwrap();
+        assert_eq!(copied.request(request).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    }
 }
