@@ -278,6 +278,57 @@ async fn a_store_on_the_applications_own_connection() {
     assert!(redis.ttl(&format!("app:sid:{sid}")).await > 0, "under the chosen prefix");
 }
 
+/// DPoP proofs across a fleet (RFC 9449 section 11.1): two instances share the Redis replay
+/// store, so a proof used on one is refused on the other; the entry expires by itself once the
+/// proof could no longer be accepted; and with Redis down, proofs are refused with 503, never
+/// let through unchecked.
+async fn a_dpop_proof_used_on_one_instance_is_refused_by_the_other() {
+    use http::Request;
+    use tower::{Layer as _, ServiceExt as _};
+    use tower_sliding_jwt::testing::{DpopTestKey, TokenFactory};
+    use tower_sliding_jwt::{DpopPolicy, JwtAuthLayer};
+
+    let Some(mut redis) = RedisServer::start() else { return };
+    let store = RedisRevocations::connect(&redis.url()).unwrap();
+    let instance = || {
+        let policy =
+            DpopPolicy::new().public_origin("https://api.example").replay_store(store.clone());
+        JwtAuthLayer::builder().hs256(SECRET).dpop(policy).build().unwrap()
+    };
+    let (a, b) = (instance(), instance());
+    let key = DpopTestKey::new();
+    let tokens = TokenFactory::for_layer(&a);
+    let token = tokens.bound("alice", &(), &key).unwrap();
+    let inner = tower::service_fn(|_: Request<()>| async {
+        Ok::<_, std::convert::Infallible>(http::Response::new(()))
+    });
+    let send = |layer: &JwtAuthLayer, request: Request<()>| layer.layer(inner).oneshot(request);
+
+    let first = tokens.dpop_request(Request::get("/orders"), &token, &key).body(()).unwrap();
+    let mut replayed = Request::get("/orders").body(()).unwrap();
+    *replayed.headers_mut() = first.headers().clone();
+    assert_eq!(send(&a, first).await.unwrap().status(), 200);
+    let refused = send(&b, replayed).await.unwrap();
+    assert_eq!(refused.status(), 401, "the proof was used on the other instance");
+    let challenges: Vec<_> = refused.headers().get_all("www-authenticate").iter().collect();
+    assert!(format!("{challenges:?}").contains("used before"), "{challenges:?}");
+    let fresh = tokens.dpop_request(Request::get("/orders"), &token, &key).body(()).unwrap();
+    assert_eq!(send(&b, fresh).await.unwrap().status(), 200, "a new proof is welcome");
+
+    let keys = redis.keys("tsj:revoked:dpop:*").await;
+    assert_eq!(keys.len(), 2, "one entry per proof, under the store's prefix: {keys:?}");
+    let ttl = redis.ttl(&keys[0]).await;
+    // The proof's window (60 s) and leeway (5 s), and the store's clock margin (60 s).
+    assert!((100..=125).contains(&ttl), "kept as long as the proof could be accepted: {ttl}");
+
+    redis.stop();
+    let started = Instant::now();
+    let request = tokens.dpop_request(Request::get("/orders"), &token, &key).body(()).unwrap();
+    let response = send(&a, request).await.unwrap();
+    assert_eq!(response.status(), 503, "fail closed, never a silent pass");
+    assert!(started.elapsed() < Duration::from_secs(3), "refused within the timeout, not hung");
+}
+
 /// How many `MGET`s the server has run.
 async fn mgets(redis: &RedisServer) -> u64 {
     let client = redis::Client::open(redis.url()).unwrap();
@@ -591,6 +642,12 @@ fn main() {
             Needs::Redis,
             Runtime::CurrentThread,
             rediss_with_the_servers_certificate_trusted,
+        ),
+        trial(
+            "a_dpop_proof_used_on_one_instance_is_refused_by_the_other",
+            Needs::Redis,
+            Runtime::CurrentThread,
+            a_dpop_proof_used_on_one_instance_is_refused_by_the_other,
         ),
         trial(
             "a_store_on_the_applications_own_connection",

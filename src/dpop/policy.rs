@@ -1,17 +1,21 @@
 //! [`DpopPolicy`]: which DPoP proofs the layer accepts, and whether plain bearer tokens still
 //! are; and the checks it makes of each request.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::request::Parts;
 
 use super::nonce::Nonces;
-use super::proof::{Expected, KeyCache, check, normalize};
-use super::replay::{FirstUse, ReplayCache};
+use super::proof::{Checked, Expected, KeyCache, check, normalize};
+use super::replay::{FirstUse, ReplayCache, SharedStore, shared_id};
 use crate::algorithm::Algorithm;
 use crate::claims::RegisteredClaims;
 use crate::error::{DpopError, TokenError};
 use crate::rejection::{DpopChallenge, Rejection};
+use crate::revocation::ReplayStore;
 
 /// Proof keys kept parsed: one per active client is the aim, a few hundred at most.
 const PROOF_KEYS: usize = 512;
@@ -61,6 +65,7 @@ pub struct DpopPolicy {
     origins: Vec<String>,
     replay_capacity: usize,
     nonces: Option<NonceSetting>,
+    shared: Option<SharedStore>,
 }
 
 /// The secret and period of server nonces; the secret never shows in `Debug`.
@@ -109,6 +114,7 @@ impl DpopPolicy {
             origins: Vec::new(),
             replay_capacity: 100_000,
             nonces: None,
+            shared: None,
         }
     }
 
@@ -179,6 +185,63 @@ impl DpopPolicy {
     /// ```
     pub fn replay_capacity(mut self, capacity: usize) -> DpopPolicy {
         self.replay_capacity = capacity;
+        self
+    }
+
+    /// Remember accepted proofs in `store`, shared by every instance of a fleet, instead of in
+    /// this instance's memory: a proof used on one instance is then refused on all (RFC 9449
+    /// section 11.1). Each request waits for the store's answer (one round trip); when the store
+    /// cannot answer, the request is refused with 503 and `Retry-After`, never let through.
+    ///
+    /// A login's proof is still checked against this instance's memory: its replay elsewhere
+    /// would only get a token bound to a key the replayer does not hold.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::collections::HashSet;
+    /// use std::convert::Infallible;
+    /// use std::sync::{Arc, Mutex};
+    ///
+    /// use http::{Request, Response};
+    /// use tower::{Layer, ServiceExt, service_fn};
+    /// use tower_sliding_jwt::revocation::{ReplayFuture, ReplayStore};
+    /// use tower_sliding_jwt::testing::{DpopTestKey, TokenFactory};
+    /// use tower_sliding_jwt::{DpopPolicy, JwtAuthLayer};
+    ///
+    /// #[derive(Default)]
+    /// struct Seen(Mutex<HashSet<String>>);
+    ///
+    /// impl ReplayStore for Seen {
+    ///     fn first_use(&self, id: &str, _until: i64) -> ReplayFuture {
+    ///         let new = self.0.lock().unwrap().insert(id.to_owned());
+    ///         Box::pin(std::future::ready(Ok(new)))
+    ///     }
+    /// }
+    ///
+    /// // Two instances of a service, one store.
+    /// let store = Arc::new(Seen::default());
+    /// let instance = || {
+    ///     let policy = DpopPolicy::new()
+    ///         .public_origin("https://api.example.com")
+    ///         .replay_store(store.clone());
+    ///     JwtAuthLayer::builder().hs256([7u8; 32]).dpop(policy).build()
+    /// };
+    /// let (a, b) = (instance()?, instance()?);
+    /// let key = DpopTestKey::new();
+    /// let tokens = TokenFactory::for_layer(&a);
+    /// let token = tokens.bound("alice", &(), &key)?;
+    /// let inner = service_fn(|_: Request<()>| async { Ok::<_, Infallible>(Response::new(())) });
+    ///
+    /// let first = tokens.dpop_request(Request::get("/orders"), &token, &key).body(())?;
+    /// let mut replayed = Request::get("/orders").body(())?;
+    /// *replayed.headers_mut() = first.headers().clone();
+    /// assert_eq!(a.layer(inner.clone()).oneshot(first).await?.status(), 200);
+    /// assert_eq!(b.layer(inner).oneshot(replayed).await?.status(), 401, "used on the other");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn replay_store(mut self, store: impl ReplayStore) -> DpopPolicy {
+        self.shared = Some(SharedStore(Arc::new(store)));
         self
     }
 
@@ -272,6 +335,7 @@ impl DpopPolicy {
             replay: ReplayCache::new(self.replay_capacity),
             keys: KeyCache::new(PROOF_KEYS),
             nonces,
+            shared: self.shared,
         })
     }
 }
@@ -308,7 +372,11 @@ pub(crate) struct Verifier {
     replay: ReplayCache,
     keys: KeyCache,
     nonces: Option<Nonces>,
+    shared: Option<SharedStore>,
 }
+
+/// A shared replay store's answer for a request's proof: `Ok` when it is new.
+pub(crate) type ReplayWait = Pin<Box<dyn Future<Output = Result<(), Rejection>> + Send>>;
 
 impl Verifier {
     /// The first public origin configured: where a test client sends its proofs.
@@ -324,6 +392,7 @@ impl Verifier {
 
     /// Whether a verified token may be used as it was presented: a bound token only with a
     /// good proof of its key, an unbound one only as a bearer token (and only if accepted).
+    /// With a shared replay store, the wait for its word that the proof is new.
     pub(crate) fn admit(
         &self,
         parts: &Parts,
@@ -332,18 +401,24 @@ impl Verifier {
         as_dpop: bool,
         now: i64,
         leeway: i64,
-    ) -> Result<(), Rejection> {
+    ) -> Result<Option<ReplayWait>, Rejection> {
         match (claims.cnf_jkt.as_deref(), as_dpop) {
-            (Some(jkt), true) => match self.proven(parts, Some(token), now, leeway)? {
-                proven if proven == jkt => Ok(()),
-                _ => Err(Rejection::InvalidDpopProof(DpopError::WrongKey)),
-            },
+            (Some(jkt), true) => {
+                let checked = self.checked(parts, Some(token), now, leeway)?;
+                if checked.jkt != jkt {
+                    return Err(Rejection::InvalidDpopProof(DpopError::WrongKey));
+                }
+                match &self.shared {
+                    Some(store) => Ok(Some(self.first_use_shared(store, &checked, leeway))),
+                    None => self.first_use(&checked, now, leeway).map(|()| None),
+                }
+            }
             (Some(_), false) => Err(Rejection::InvalidToken(TokenError::SenderConstrained)),
             (None, true) => Err(Rejection::InvalidDpopProof(DpopError::UnboundToken)),
             (None, false) if !self.accept_bearer => {
                 Err(Rejection::InvalidDpopProof(DpopError::BearerNotAccepted))
             }
-            (None, false) => Ok(()),
+            (None, false) => Ok(None),
         }
     }
 
@@ -354,18 +429,19 @@ impl Verifier {
         now: i64,
         leeway: i64,
     ) -> Result<DpopKey, Rejection> {
-        self.proven(parts, None, now, leeway).map(|jkt| DpopKey { jkt })
+        let checked = self.checked(parts, None, now, leeway)?;
+        self.first_use(&checked, now, leeway)?;
+        Ok(DpopKey { jkt: checked.jkt })
     }
 
-    /// The request's one proof, checked (for `token`, if one goes with it) and never used
-    /// before: the thumbprint of its key.
-    fn proven(
+    /// The request's one proof, checked (for `token`, if one goes with it), but for replay.
+    fn checked(
         &self,
         parts: &Parts,
         token: Option<&str>,
         now: i64,
         leeway: i64,
-    ) -> Result<String, Rejection> {
+    ) -> Result<Checked, Rejection> {
         let refused = Rejection::InvalidDpopProof;
         let mut headers = parts.headers.get_all("dpop").iter();
         let proof = headers.next().ok_or(refused(DpopError::Missing))?;
@@ -395,12 +471,39 @@ impl Verifier {
         {
             return Err(refused(DpopError::UseNonce));
         }
-        // Kept as long as the proof could be accepted: until its iat leaves the window.
-        let until = checked.iat.saturating_add(self.max_age).saturating_add(leeway);
+        Ok(checked)
+    }
+
+    /// Until when a proof must be remembered: as long as it could be accepted, until its `iat`
+    /// leaves the window.
+    fn kept_until(&self, checked: &Checked, leeway: i64) -> i64 {
+        checked.iat.saturating_add(self.max_age).saturating_add(leeway)
+    }
+
+    /// Whether this instance has seen the proof before.
+    fn first_use(&self, checked: &Checked, now: i64, leeway: i64) -> Result<(), Rejection> {
+        let until = self.kept_until(checked, leeway);
         match self.replay.first_use(&checked.jkt, &checked.jti, until, now) {
-            FirstUse::Yes => Ok(checked.jkt),
-            FirstUse::Replayed => Err(refused(DpopError::Replayed)),
+            FirstUse::Yes => Ok(()),
+            FirstUse::Replayed => Err(Rejection::InvalidDpopProof(DpopError::Replayed)),
             FirstUse::Full => Err(Rejection::Unavailable),
         }
+    }
+
+    /// Whether any instance has seen the proof before, as the shared store answers.
+    fn first_use_shared(&self, store: &SharedStore, checked: &Checked, leeway: i64) -> ReplayWait {
+        let answer = store
+            .0
+            .first_use(&shared_id(&checked.jkt, &checked.jti), self.kept_until(checked, leeway));
+        Box::pin(async move {
+            match answer.await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(Rejection::InvalidDpopProof(DpopError::Replayed)),
+                Err(error) => {
+                    tracing::warn!(target: "tower_sliding_jwt", %error, "DPoP replay store failed");
+                    Err(Rejection::Unavailable)
+                }
+            }
+        })
     }
 }

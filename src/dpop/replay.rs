@@ -1,8 +1,40 @@
 //! The proofs seen recently, so that none is accepted twice: each is kept until its `iat`
-//! window has passed, in a bounded amount of memory.
+//! window has passed, in a bounded amount of memory, or in a store every instance shares.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::revocation::ReplayStore;
+
+/// A policy's shared store: compared by identity, shown by name only.
+#[derive(Clone)]
+pub(crate) struct SharedStore(pub(crate) Arc<dyn ReplayStore>);
+
+impl PartialEq for SharedStore {
+    fn eq(&self, other: &SharedStore) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for SharedStore {}
+
+impl fmt::Debug for SharedStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SharedStore")
+    }
+}
+
+/// A proof's id in a shared store: bounded in size whatever the client's `jti`, and specific
+/// to the key (two clients may pick the same `jti`).
+pub(crate) fn shared_id(jkt: &str, jti: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    hash.update(jkt.as_bytes());
+    hash.update([0]);
+    hash.update(jti.as_bytes());
+    crate::base64url::encode(&hash.finalize())
+}
 
 /// Proof ids (with their key's thumbprint) until the moment they could no longer be accepted.
 pub(crate) struct ReplayCache {

@@ -13,7 +13,7 @@ use tower_service::Service;
 
 use crate::claims::Claims;
 use crate::middleware::renew::PlannedRenewal;
-use crate::middleware::request::{ClaimsFuture, LayerConfig, admit, respond};
+use crate::middleware::request::{ClaimsFuture, LayerConfig, Pending, admit, respond};
 #[cfg(feature = "jwks")]
 use crate::middleware::request::{Step, authenticate};
 use crate::rejection::{Rejection, RejectionHandler};
@@ -83,8 +83,9 @@ pin_project! {
 
 /// What a verified request waits for before the inner service is called.
 pub(crate) enum Check {
-    /// The revocation store's answer; the claims are admitted after it.
-    Revocation(RevocationFuture),
+    /// The revocation store's answer (after a shared replay store's, with DPoP); the claims
+    /// are admitted after it.
+    Revocation(Pending),
     /// The route's own check of the admitted claims.
     Claims(ClaimsFuture),
     /// A refetch of the remote key sets; the request is then decided again.
@@ -243,7 +244,9 @@ where
                         let answer = ready!(Pin::new(answer).poll(cx));
                         let mut waiting = waiting.take().expect("polled after completion");
                         let claims = waiting.claims.take().expect("claims admitted once");
-                        match admit(&waiting.config, &mut waiting.parts, claims, answer) {
+                        match answer.and_then(|answer| {
+                            admit(&waiting.config, &mut waiting.parts, claims, answer)
+                        }) {
                             Ok(()) => waiting.admitted(),
                             Err(refusal) => waiting.refused(&refusal),
                         }

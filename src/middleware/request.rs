@@ -101,12 +101,64 @@ pub(crate) enum Step<C> {
     Preflight,
     /// Refuse.
     Reject(Rejection),
-    /// A verified token, pending the revocation answer and the authorization check.
-    Verified { claims: Claims<C>, renewal: Option<PlannedRenewal>, check: Option<RevocationFuture> },
+    /// A verified token, pending the revocation answer (and a shared replay store's) and the
+    /// authorization check.
+    Verified { claims: Claims<C>, renewal: Option<PlannedRenewal>, check: Option<Pending> },
     /// No key we know verifies the token, but an identity provider may have rotated its keys:
     /// decide again when this download has ended.
     #[cfg(feature = "jwks")]
     AwaitKeys(crate::jwks::KeysFuture),
+}
+
+/// What a verified token waits for before it is admitted: the revocation store's answer, and
+/// with a shared DPoP replay store, first its word that the proof is new.
+pub(crate) enum Pending {
+    Revocation(RevocationFuture),
+    Proof(Pin<Box<dyn Future<Output = Result<Answer, Rejection>> + Send>>),
+}
+
+/// A revocation answer.
+pub(crate) type Answer = Result<RevocationStatus, RevocationError>;
+
+impl Pending {
+    /// The revocation check after the proof's replay check, if there is one.
+    fn after(
+        proof: Option<crate::dpop::ReplayWait>,
+        check: Option<RevocationFuture>,
+    ) -> Option<Pending> {
+        let Some(proof) = proof else {
+            return check.map(Pending::Revocation);
+        };
+        Some(Pending::Proof(Box::pin(async move {
+            proof.await?;
+            Ok(match check {
+                Some(check) => check.await,
+                None => Ok(RevocationStatus::Active),
+            })
+        })))
+    }
+
+    /// The answer if it is already there, or the wait itself.
+    pub(crate) fn into_ready(self) -> Result<Answer, Pending> {
+        match self {
+            Pending::Revocation(check) => check.into_ready().map_err(Pending::Revocation),
+            proof => Err(proof),
+        }
+    }
+}
+
+impl Future for Pending {
+    type Output = Result<Answer, Rejection>;
+
+    fn poll(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        match self.get_mut() {
+            Pending::Revocation(check) => Pin::new(check).poll(cx).map(Ok),
+            Pending::Proof(wait) => wait.as_mut().poll(cx),
+        }
+    }
 }
 
 /// Preflight, extraction, verification and the renewal decision. With `may_await_keys`, a token
@@ -175,22 +227,26 @@ pub(crate) fn authenticate<C: DeserializeOwned + Send + Sync + 'static>(
     };
     let registered = claims.registered();
     // A bound token is worth nothing without a proof of its key, checked on every request.
-    if let Some(dpop) = &core.dpop
-        && let Err(rejection) = dpop.admit(
+    let proof = match &core.dpop {
+        None => None,
+        Some(dpop) => match dpop.admit(
             parts,
             registered,
             found.token.as_str(),
             found.as_dpop,
             now,
             core.rules.leeway,
-        )
-    {
-        tracing::debug!(target: "tower_sliding_jwt", reason = %rejection, "DPoP refused");
-        return Step::Reject(rejection);
-    }
+        ) {
+            Ok(wait) => wait,
+            Err(rejection) => {
+                tracing::debug!(target: "tower_sliding_jwt", reason = %rejection, "DPoP refused");
+                return Step::Reject(rejection);
+            }
+        },
+    };
     let renewal = PlannedRenewal::plan(core, registered, &role, &found.token, found.index, now);
     let check = core.revocation.as_ref().map(|check| check.check(registered));
-    Step::Verified { claims, renewal, check }
+    Step::Verified { claims, renewal, check: Pending::after(proof, check) }
 }
 
 /// Verify a token, or find it among the recently verified ones. A cached token's dates are

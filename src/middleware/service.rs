@@ -14,10 +14,10 @@ use crate::middleware::future::{Check, ResponseFuture, Waiting};
 #[cfg(any(feature = "axum", feature = "tonic"))]
 use crate::middleware::request::mark_anonymous;
 use crate::middleware::request::{
-    LayerConfig, Step, admit, authenticate, preflight_response, respond,
+    LayerConfig, Pending, Step, admit, authenticate, preflight_response, respond,
 };
 use crate::rejection::{DefaultRejection, RejectionHandler};
-use crate::revocation::{RevocationFuture, RevocationStatus};
+use crate::revocation::RevocationStatus;
 
 /// The service made by [`JwtAuthLayer`](crate::JwtAuthLayer).
 ///
@@ -136,7 +136,7 @@ where
                 ResponseFuture::checking(Check::Keys(wait), waiting)
             }
             Step::Verified { claims, renewal, check } => {
-                let answer = match check.map(RevocationFuture::into_ready) {
+                let answer = match check.map(Pending::into_ready) {
                     None => Ok(Ok(RevocationStatus::Active)),
                     Some(ready) => ready,
                 };

@@ -1,5 +1,6 @@
 //! Revocation: a [`RevocationCheck`] consulted for every verified token (logout, a locked
-//! account), the in-memory store for one server and the Redis store for a fleet.
+//! account), the in-memory store for one server and the Redis store for a fleet; and the
+//! [`ReplayStore`] a fleet shares so that a DPoP proof is used once.
 //!
 //! ```
 //! use tower_sliding_jwt::JwtAuthLayer;
@@ -20,6 +21,7 @@ mod check;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
+mod replay;
 
 pub use check::{
     ProbeFuture, RevocationCheck, RevocationFailure, RevocationFuture, RevocationStatus,
@@ -29,6 +31,7 @@ pub use memory::InMemoryRevocations;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis::{RedisRevocations, RedisRevocationsBuilder};
+pub use replay::{ReplayFuture, ReplayStore};
 
 use std::time::Duration;
 

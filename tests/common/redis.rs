@@ -140,6 +140,13 @@ impl RedisServer {
         let mut connection = client.get_multiplexed_async_connection().await.unwrap();
         redis::cmd("TTL").arg(key).query_async(&mut connection).await.unwrap()
     }
+
+    /// The keys matching `pattern`.
+    pub async fn keys(&self, pattern: &str) -> Vec<String> {
+        let client = redis::Client::open(self.url()).unwrap();
+        let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+        redis::cmd("KEYS").arg(pattern).query_async(&mut connection).await.unwrap()
+    }
 }
 
 impl Drop for RedisServer {

@@ -13,6 +13,7 @@ use redis::RedisResult;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use super::check::{ProbeFuture, RevocationCheck, RevocationFuture, RevocationStatus};
+use super::replay::{ReplayFuture, ReplayStore};
 use crate::claims::RegisteredClaims;
 use crate::error::RevocationError;
 
@@ -582,6 +583,29 @@ impl RevocationCheck for RedisRevocations {
         Box::pin(
             async move { answered(timeout, answer, "Redis could not be reached").await.map(drop) },
         )
+    }
+}
+
+/// DPoP proofs a fleet accepted, in the same Redis: `SET <prefix>dpop:<id> 1 NX EXAT <until>`,
+/// one round trip within the store's timeout. Kept a clock margin longer, for a Redis whose
+/// clock is ahead of the layer's. Give the store to
+/// [`DpopPolicy::replay_store`](crate::DpopPolicy::replay_store).
+impl ReplayStore for RedisRevocations {
+    fn first_use(&self, id: &str, until: i64) -> ReplayFuture {
+        let until = until.saturating_add(crate::clock::secs(super::STORE_CLOCK_MARGIN));
+        let mut command = redis::cmd("SET");
+        command.arg(self.key("dpop", id)).arg(1).arg("NX").arg("EXAT").arg(until);
+        let answer = self.connection.clone().send(command);
+        let timeout = self.timeout;
+        Box::pin(async move {
+            match answered(timeout, answer, "Redis could not be asked").await? {
+                redis::Value::Okay => Ok(true),
+                redis::Value::SimpleString(ok) if ok == "OK" => Ok(true),
+                // Not set: the key was there, the proof was used before.
+                redis::Value::Nil => Ok(false),
+                _ => Err(RevocationError::new("Redis answered something else (response)")),
+            }
+        })
     }
 }
 
