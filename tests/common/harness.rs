@@ -1,4 +1,4 @@
-//! A test harness for the binaries whose tests need a service (Redis, Chromium): each test is
+//! A test harness for the binaries whose tests need a service (Redis, Chromium, Node.js): each test is
 //! run as libtest runs it, but when the service is missing it is reported as *ignored*, in the
 //! summary, instead of passing without doing anything. With the matching `REQUIRE_*` variable
 //! set (as CI sets it), a missing service fails the tests instead.
@@ -14,6 +14,9 @@ pub enum Needs {
     Redis,
     /// `chromium` and `chromedriver` on `PATH` (`REQUIRE_BROWSER` makes them mandatory).
     Browser,
+    /// Node.js with the locked npm packages of `tests/peers` installed (`npm ci` there;
+    /// `REQUIRE_NODE` makes them mandatory).
+    Node,
     /// Nothing beyond the machine.
     Nothing,
 }
@@ -24,9 +27,14 @@ impl Needs {
         let (programs, required): (&[&str], &str) = match self {
             Needs::Redis => (&["redis-server"], "REQUIRE_REDIS"),
             Needs::Browser => (&["chromium", "chromedriver"], "REQUIRE_BROWSER"),
+            Needs::Node => (&["node"], "REQUIRE_NODE"),
             Needs::Nothing => return false,
         };
-        let missing = programs.iter().any(|program| !super::on_path(program));
+        let installed = match self {
+            Needs::Node => super::peers_dir().join("node_modules/oidc-provider").is_dir(),
+            _ => true,
+        };
+        let missing = !installed || programs.iter().any(|program| !super::on_path(program));
         missing && std::env::var_os(required).is_none()
     }
 }
