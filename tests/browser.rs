@@ -1,5 +1,6 @@
-//! Sessions in a real headless Chromium: the demo page (examples/server) driven as a person would,
-//! cookie-mode CSRF and logout, and cross-origin CORS in both layer orders.
+//! Sessions in a real headless Chromium: the demo page (examples/server) driven as a person would
+//! in header, cookie and DPoP mode, cookie-mode CSRF and logout, a stolen token, and cross-origin
+//! CORS in both layer orders.
 //!
 //! WebDriver (fantoccini + Debian's chromedriver) rather than CDP: the protocol is a W3C standard
 //! whose commands do not change with each Chromium release, chromedriver comes from the same
@@ -137,6 +138,74 @@ async fn cookie_mode_slides_and_ends_without_the_page_ever_seeing_the_token() {
         assert_slid_and_ended(&client, renewals, elapsed).await;
         let lines = log_lines(&client).await;
         assert!(lines.iter().any(|l| l.contains("renewed: new cookie")), "{lines:?}");
+    })
+    .await;
+}
+
+/// DPoP mode (RFC 9449): the page makes a non-extractable P-256 key, logs in with a proof and
+/// signs one for every call; the session slides to its limit as in header mode, every token
+/// bound to the page's key.
+async fn dpop_mode_slides_and_ends_with_every_token_bound_to_the_pages_key() {
+    let server = Example::start("server", &DEMO);
+    browser::run("dpop_mode", move |client| async move {
+        log_in(&client, &server.base, "dpop").await;
+        let key = js(
+            &client,
+            "return crypto.subtle.exportKey('jwk', dpop.key).then(() => 'exported', e => e.name)",
+        );
+        assert_eq!(
+            key.await,
+            json!("InvalidAccessError"),
+            "the private key cannot leave the browser"
+        );
+        let first = js(&client, "return state.token").await;
+        let jkt = common::claims_of(first.as_str().unwrap())["cnf"]["jkt"].clone();
+        assert!(jkt.is_string(), "the login's token is bound to a key");
+        client.goto("about:blank").await.unwrap();
+        let (renewals, elapsed) = slide_to_the_end(&client, &server.base, "dpop").await;
+        assert_slid_and_ended(&client, renewals, elapsed).await;
+        let lines = log_lines(&client).await;
+        assert!(lines.iter().any(|l| l.contains("renewed: x-refreshed-token")), "{lines:?}");
+    })
+    .await;
+}
+
+/// "Steal the token": in header mode a copied token lets anyone in; in DPoP mode it is refused
+/// as a bearer token and as a DPoP token without a proof, from the page and from outside it.
+async fn a_stolen_dpop_token_is_refused_and_a_stolen_bearer_token_is_not() {
+    let server = Example::start("server", &DEMO);
+    browser::run("steal", move |client| async move {
+        log_in(&client, &server.base, "header").await;
+        click(&client, "steal").await;
+        settle(&client).await;
+        let lines = log_lines(&client).await;
+        assert!(lines[0].contains("stolen token accepted as Bearer"), "{lines:?}");
+
+        log_in(&client, &server.base, "dpop").await;
+        click(&client, "steal").await;
+        settle(&client).await;
+        let lines = log_lines(&client).await;
+        let said = lines[..2].join(" | ");
+        assert!(said.contains("refused as DPoP: 401 the DPoP proof is missing"), "{said}");
+        assert!(said.contains("refused as Bearer: 401"), "{said}");
+
+        // From outside the page, with the token and without the key.
+        let token = js(&client, "return state.token").await;
+        let token = token.as_str().unwrap();
+        let http = reqwest::Client::new();
+        for scheme in ["Bearer", "DPoP"] {
+            let response = http
+                .get(format!("{}/mine", server.base))
+                .header(AUTHORIZATION, format!("{scheme} {token}"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 401, "{scheme}");
+        }
+        // The page itself, with its key, goes on.
+        click(&client, "call").await;
+        settle(&client).await;
+        assert_eq!(text(&client, "status").await, "", "the page's own calls still work");
     })
     .await;
 }
@@ -432,6 +501,18 @@ fn main() {
             Needs::Browser,
             Runtime::CurrentThread,
             cookie_mode_slides_and_ends_without_the_page_ever_seeing_the_token,
+        ),
+        trial(
+            "dpop_mode_slides_and_ends_with_every_token_bound_to_the_pages_key",
+            Needs::Browser,
+            Runtime::CurrentThread,
+            dpop_mode_slides_and_ends_with_every_token_bound_to_the_pages_key,
+        ),
+        trial(
+            "a_stolen_dpop_token_is_refused_and_a_stolen_bearer_token_is_not",
+            Needs::Browser,
+            Runtime::CurrentThread,
+            a_stolen_dpop_token_is_refused_and_a_stolen_bearer_token_is_not,
         ),
         trial(
             "logout_refuses_the_next_call_even_with_a_renewed_token",

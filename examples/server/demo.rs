@@ -20,7 +20,7 @@ const SESSION: u64 = 10;
 
 pub async fn run(
     mut settings: Settings,
-    server: impl FnOnce(&Settings) -> Result<(Router, Issuer), String>,
+    server: impl FnOnce(&Settings, &str) -> Result<(Router, Issuer), String>,
 ) -> ExitCode {
     settings.token_lifetime = Duration::from_secs(TTL);
     settings.refresh_within = Duration::from_secs(WITHIN);
@@ -51,11 +51,12 @@ fn dates(issuer: &Issuer, token: &str) -> (i64, i64) {
 
 async fn walk_through(
     settings: Settings,
-    server: impl FnOnce(&Settings) -> Result<(Router, Issuer), String>,
+    server: impl FnOnce(&Settings, &str) -> Result<(Router, Issuer), String>,
 ) -> Result<(), String> {
-    let (router, issuer) = server(&settings)?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
-    let base = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
+    let addr = listener.local_addr().map_err(|e| e.to_string())?.to_string();
+    let (router, issuer) = server(&settings, &addr)?;
+    let base = format!("http://{addr}");
     tokio::spawn(async move { axum::serve(listener, router).await });
     let http = reqwest::Client::new();
     let started = Instant::now();

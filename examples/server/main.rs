@@ -5,14 +5,16 @@
 //! cargo run --example server -- --demo   # scripted walk-through, then exit
 //! ```
 //!
-//! `GET /` serves a page that runs a session in the browser, in header or cookie mode; with
+//! `GET /` serves a page that runs a session in the browser, in header, cookie or DPoP mode
+//! (the page's own key signs a proof for every call, so a copied token is worthless); with
 //! `TOKEN_TTL_SECS=20 REFRESH_WITHIN_SECS=15 MAX_SESSION_SECS=60` it slides and ends in a minute.
 //!
 //! Environment: `BIND`, `JWT_SECRET` (at least 32 bytes; random if unset), `JWT_ISSUER`
 //! (`demo`), `TOKEN_TTL_SECS` (300), `REFRESH_WITHIN_SECS` (150), `MAX_SESSION_SECS` (86400),
 //! `REFRESH_MODE` (`inject` or `advise`), `REDIS_URL` (share logouts), `JWT_ALG` with
-//! `JWT_PRIVATE_KEY_FILE` (sign with RSA, ECDSA or EdDSA and publish the public key). Demo
-//! users: `admin`/`admin`, `alice`/`wonderland`.
+//! `JWT_PRIVATE_KEY_FILE` (sign with RSA, ECDSA or EdDSA and publish the public key),
+//! `PUBLIC_ORIGIN` (the origin browsers use, behind a proxy; DPoP proofs name it). Demo users:
+//! `admin`/`admin`, `alice`/`wonderland`.
 //!
 //! `DEMO_CLOCK=manual` stops the server's clock at start-up; it then moves only by
 //! `POST /clock/advance` with `{"secs": N}`. The browser tests use it to walk a whole session in
@@ -33,7 +35,8 @@ use axum::Router;
 use tower_http::cors::{Any, CorsLayer};
 use tower_sliding_jwt::renewal::{CookieSettings, EXPIRES_IN_HEADER, REFRESHED_TOKEN_HEADER};
 use tower_sliding_jwt::{
-    Algorithm, Issuer, JsonRejection, JwtAuthLayer, Key, ManualClock, RenewalPolicy, TokenSource,
+    Algorithm, DpopPolicy, Issuer, JsonRejection, JwtAuthLayer, Key, ManualClock, RenewalPolicy,
+    TokenSource,
 };
 
 use passwords::PasswordChecker;
@@ -51,6 +54,8 @@ struct Extras {
     private_key_pem: Option<Vec<u8>>,
     /// `DEMO_CLOCK=manual`: a clock that only `POST /clock/advance` moves (for tests).
     clock: Option<ManualClock>,
+    /// `PUBLIC_ORIGIN`: where browsers reach the server, when not at its own address.
+    public_origin: Option<String>,
 }
 
 impl Extras {
@@ -77,19 +82,26 @@ impl Extras {
                 return Err(format!("DEMO_CLOCK must be system or manual, not {other:?}"));
             }
         };
-        Ok(Extras { redis_url: get("REDIS_URL"), algorithm, private_key_pem, clock })
+        Ok(Extras {
+            redis_url: get("REDIS_URL"),
+            algorithm,
+            private_key_pem,
+            clock,
+            public_origin: get("PUBLIC_ORIGIN"),
+        })
     }
 }
 
-/// The demo's router, and the issuer its login route signs with.
-fn server(settings: &Settings, extras: &Extras) -> Result<(Router, Issuer), String> {
-    server_with(settings, extras, None)
+/// The demo's router for a server at `addr`, and the issuer its login route signs with.
+fn server(settings: &Settings, extras: &Extras, addr: &str) -> Result<(Router, Issuer), String> {
+    server_with(settings, extras, addr, None)
 }
 
 /// With `metrics`, the router also serves `GET /metrics`.
 fn server_with(
     settings: &Settings,
     extras: &Extras,
+    addr: &str,
     metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 ) -> Result<(Router, Issuer), String> {
     // Sliding renewal: tokens live `TOKEN_TTL_SECS`; a request in their last
@@ -124,6 +136,7 @@ fn server_with(
         .session_limit(settings.session_limit)
         .renewal(renewal)
         .revocation(revocations.clone())
+        .dpop(dpop_policy(extras, addr))
         .rejection_handler(JsonRejection)
         .build()
         .map_err(|e| e.to_string())?;
@@ -147,6 +160,20 @@ fn server_with(
     Ok((router, issuer))
 }
 
+/// DPoP for the page's third mode; bearer tokens stay accepted for the other two. Proofs name
+/// the origin the browser uses: `PUBLIC_ORIGIN`, or the server's own address (and `localhost`
+/// for a loopback one).
+fn dpop_policy(extras: &Extras, addr: &str) -> DpopPolicy {
+    if let Some(origin) = &extras.public_origin {
+        return DpopPolicy::new().public_origin(origin);
+    }
+    let policy = DpopPolicy::new().public_origin(format!("http://{addr}"));
+    match addr.strip_prefix("127.0.0.1:") {
+        Some(port) => policy.public_origin(format!("http://localhost:{port}")),
+        None => policy,
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let demo = std::env::args().skip(1).any(|arg| arg == "--demo");
@@ -161,7 +188,7 @@ async fn main() -> ExitCode {
         Err(e) => return startup::configuration_error(&e),
     };
     if demo {
-        return demo::run(settings, |settings| server(settings, &extras)).await;
+        return demo::run(settings, |settings, addr| server(settings, &extras, addr)).await;
     }
     startup::warn_if_secret_generated(&settings);
     // Every metric the layer records, kept for `GET /metrics`.
@@ -169,13 +196,13 @@ async fn main() -> ExitCode {
         Ok(handle) => handle,
         Err(e) => return startup::configuration_error(&format!("metrics: {e}")),
     };
-    let router = match server_with(&settings, &extras, Some(metrics)) {
-        Ok((router, _)) => router,
-        Err(e) => return startup::configuration_error(&e),
-    };
     let (listener, addr) = match startup::listen(&settings).await {
         Ok(bound) => bound,
         Err(code) => return code,
+    };
+    let router = match server_with(&settings, &extras, &addr, Some(metrics)) {
+        Ok((router, _)) => router,
+        Err(e) => return startup::configuration_error(&e),
     };
     println!("demo API listening on http://{addr}  (users: admin/admin, alice/wonderland)");
     let shutdown = async {

@@ -3,6 +3,7 @@
 
 use axum::extract::State;
 use axum::http::header::{CACHE_CONTROL, PRAGMA, SET_COOKIE};
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -87,6 +88,10 @@ fn with_cookie(issuer: &Issuer, issued: &IssuedToken, mut response: Response) ->
     if let Some(cookie) = issuer.set_cookie(issued) {
         response.headers_mut().append(SET_COOKIE, cookie);
     }
+    no_store(response)
+}
+
+fn no_store(mut response: Response) -> Response {
     let headers = response.headers_mut();
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
@@ -101,15 +106,38 @@ struct LoginRequest {
     /// holds it, so a script injected into the page cannot read it either.
     #[serde(default)]
     cookie_only: bool,
+    /// Bind the token to the key of the request's `DPoP` proof (RFC 9449): a page in DPoP mode
+    /// signs a proof for every call, so the token is worthless to anyone without its key.
+    #[serde(default)]
+    dpop: bool,
 }
 
 /// `POST /auth`: the tutorial's login view.
-async fn login(State(state): State<AppState>, Json(request): Json<LoginRequest>) -> Response {
+async fn login(
+    State(state): State<AppState>,
+    parts: Parts,
+    Json(request): Json<LoginRequest>,
+) -> Response {
+    // The proof first: it is cheap, and a refused one costs no password check.
+    let key = match request.dpop.then(|| state.issuer.dpop_key(&parts)).transpose() {
+        Ok(key) => key,
+        Err(refused) => {
+            let code = refused.error_code().unwrap_or("invalid_dpop_proof");
+            return error(StatusCode::BAD_REQUEST, code, &refused.to_string());
+        }
+    };
     let user = state.passwords.check(request.user, request.password).await;
     let Some(user) = user else {
         return error(StatusCode::UNAUTHORIZED, "invalid_credentials", "wrong user or password");
     };
     let claims = DemoClaims { user_id: user.id, username: user.name.to_owned() };
+    if let Some(key) = key {
+        // A bound token lives in the page only: a cookie would carry it without a proof.
+        return match state.issuer.issue_bound(user.id.to_string(), &claims, &key) {
+            Ok(issued) => no_store(Json(&issued).into_response()),
+            Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", &e.to_string()),
+        };
+    }
     match state.issuer.issue(user.id.to_string(), &claims) {
         Ok(issued) if request.cookie_only => cookie_response(&state.issuer, issued),
         Ok(issued) => token_response(&state.issuer, issued),
