@@ -658,9 +658,9 @@ impl TokenFactory {
     }
 }
 
-/// A client's DPoP key pair for tests (P-256, ES256): its thumbprint, and proofs (RFC 9449)
-/// made as a client makes them, or broken on purpose. The keys are fixed and public: for tests
-/// only.
+/// A client's DPoP key pair for tests (P-256 for ES256 proofs, or Ed25519 for EdDSA ones): its
+/// thumbprint, and proofs (RFC 9449) made as a client makes them, or broken on purpose. The keys
+/// are fixed and public: for tests only.
 ///
 /// ```
 /// use tower_sliding_jwt::testing::DpopTestKey;
@@ -677,17 +677,38 @@ pub struct DpopTestKey {
 impl DpopTestKey {
     /// The test suite's P-256 key.
     pub fn new() -> DpopTestKey {
-        DpopTestKey::from_pem(include_str!("../tests/keys/ec256_private.pem"))
+        DpopTestKey::from_pem(
+            crate::Algorithm::ES256,
+            include_str!("../tests/keys/ec256_private.pem"),
+        )
     }
 
     /// Another P-256 key: a proof by someone who copied the token.
     pub fn another() -> DpopTestKey {
-        DpopTestKey::from_pem(include_str!("../tests/keys/ec256_other_private.pem"))
+        let pem = include_str!("../tests/keys/ec256_other_private.pem");
+        DpopTestKey::from_pem(crate::Algorithm::ES256, pem)
     }
 
-    fn from_pem(pem: &str) -> DpopTestKey {
-        let key = Key::from_private_pem(crate::Algorithm::ES256, pem).expect("a P-256 test key");
-        DpopTestKey { pair: DpopKeyPair::new(key).expect("a P-256 key signs proofs") }
+    /// The test suite's Ed25519 key, for EdDSA proofs.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::testing::DpopTestKey;
+    ///
+    /// let key = DpopTestKey::ed25519();
+    /// let proof = key.proof("GET", "https://api.example.com/", 1_800_000_000, "id-1", None);
+    /// use base64::Engine as _;
+    /// let header = proof.split('.').next().unwrap();
+    /// let header = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).unwrap();
+    /// assert!(String::from_utf8(header).unwrap().contains(r#""alg":"EdDSA""#));
+    /// ```
+    pub fn ed25519() -> DpopTestKey {
+        let pem = include_str!("../tests/keys/ed25519_private.pem");
+        DpopTestKey::from_pem(crate::Algorithm::EdDSA, pem)
+    }
+
+    fn from_pem(algorithm: crate::Algorithm, pem: &str) -> DpopTestKey {
+        let key = Key::from_private_pem(algorithm, pem).expect("a test key");
+        DpopTestKey { pair: DpopKeyPair::new(key).expect("a test key signs proofs") }
     }
 
     /// The RFC 7638 thumbprint of the public key: a bound token's `cnf.jkt`.

@@ -91,7 +91,7 @@ impl Default for DpopPolicy {
 }
 
 impl DpopPolicy {
-    /// Proofs of ES256, ES384, EdDSA, PS256 or RS256, at most 60 s old; up to 100,000 proofs
+    /// Proofs of ES256, ES384, EdDSA, PS256 or RS256, at most 60 s old; up to 1,000,000 proofs
     /// remembered against replay; plain bearer tokens still accepted. The public origin has to
     /// be set.
     ///
@@ -112,7 +112,7 @@ impl DpopPolicy {
             accept_bearer: true,
             max_age: Duration::from_secs(60),
             origins: Vec::new(),
-            replay_capacity: 100_000,
+            replay_capacity: 1_000_000,
             nonces: None,
             shared: None,
         }
@@ -174,9 +174,12 @@ impl DpopPolicy {
         self
     }
 
-    /// How many proofs are remembered against replay (each for its `iat` window). When that
-    /// many are in their window at once, new proofs are refused with 503 rather than risk a
-    /// replay. Default 100,000.
+    /// How many proofs this instance remembers against replay, each for as long as it could be
+    /// accepted (`max_age` plus twice the leeway: 70 s by default). When that many are
+    /// remembered, new proofs are refused with 503 rather than risk a replay, so the capacity
+    /// is also a rate: the default 1,000,000 takes about 14,000 new proofs a second, in about
+    /// 36 MB when full (16-byte ids in hash sets; briefly more while a set grows). With a shared
+    /// [`replay_store`](DpopPolicy::replay_store), only logins use it.
     ///
     /// ```
     /// use tower_sliding_jwt::DpopPolicy;
@@ -295,7 +298,7 @@ impl DpopPolicy {
     }
 
     /// The checks this policy makes, or what is wrong with it.
-    pub(crate) fn compile(self) -> Result<Verifier, &'static str> {
+    pub(crate) fn compile(self, leeway: i64) -> Result<Verifier, &'static str> {
         if self.origins.is_empty() {
             return Err("needs the origin clients address (DpopPolicy::public_origin)");
         }
@@ -325,14 +328,17 @@ impl DpopPolicy {
             }
             Some(setting) => Some(Nonces::new(&setting.secret, crate::clock::secs(setting.period))),
         };
+        let max_age = i64::try_from(self.max_age.as_secs()).unwrap_or(i64::MAX);
         let names: Vec<&str> = self.algorithms.iter().map(|alg| alg.name()).collect();
         Ok(Verifier {
             challenge: DpopChallenge { algs: names.join(" "), bearer: self.accept_bearer },
             algorithms: self.algorithms,
             accept_bearer: self.accept_bearer,
-            max_age: i64::try_from(self.max_age.as_secs()).unwrap_or(i64::MAX),
+            max_age,
             origins,
-            replay: ReplayCache::new(self.replay_capacity),
+            // A proof first used at `t` has `iat` at most `t + leeway`, so it is acceptable
+            // until at most `t + max_age + 2 leeway`.
+            replay: ReplayCache::new(self.replay_capacity, max_age.saturating_add(2 * leeway)),
             keys: KeyCache::new(PROOF_KEYS),
             nonces,
             shared: self.shared,
@@ -410,7 +416,7 @@ impl Verifier {
                 }
                 match &self.shared {
                     Some(store) => Ok(Some(self.first_use_shared(store, &checked, leeway))),
-                    None => self.first_use(&checked, now, leeway).map(|()| None),
+                    None => self.first_use(&checked, now).map(|()| None),
                 }
             }
             (Some(_), false) => Err(Rejection::InvalidToken(TokenError::SenderConstrained)),
@@ -430,7 +436,7 @@ impl Verifier {
         leeway: i64,
     ) -> Result<DpopKey, Rejection> {
         let checked = self.checked(parts, None, now, leeway)?;
-        self.first_use(&checked, now, leeway)?;
+        self.first_use(&checked, now)?;
         Ok(DpopKey { jkt: checked.jkt })
     }
 
@@ -481,9 +487,8 @@ impl Verifier {
     }
 
     /// Whether this instance has seen the proof before.
-    fn first_use(&self, checked: &Checked, now: i64, leeway: i64) -> Result<(), Rejection> {
-        let until = self.kept_until(checked, leeway);
-        match self.replay.first_use(&checked.jkt, &checked.jti, until, now) {
+    fn first_use(&self, checked: &Checked, now: i64) -> Result<(), Rejection> {
+        match self.replay.first_use(&checked.jkt, &checked.jti, now) {
             FirstUse::Yes => Ok(()),
             FirstUse::Replayed => Err(Rejection::InvalidDpopProof(DpopError::Replayed)),
             FirstUse::Full => Err(Rejection::Unavailable),

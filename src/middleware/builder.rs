@@ -949,7 +949,8 @@ impl Settings {
         if !self.token_types.iter().all(|typ| quotable(typ) && !typ.is_empty()) {
             problems.push(ConfigError::InvalidHeaderValue("token type"));
         }
-        let dpop = match self.dpop.take().map(DpopPolicy::compile) {
+        let leeway = secs(self.leeway);
+        let dpop = match self.dpop.take().map(|policy| policy.compile(leeway)) {
             None => None,
             Some(Ok(verifier)) => Some(Arc::new(verifier)),
             Some(Err(reason)) => {
