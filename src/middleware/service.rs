@@ -24,7 +24,7 @@ use crate::revocation::RevocationStatus;
 /// Verification and the renewal decision run synchronously in `call`; the inner service is
 /// called with the request unchanged except for its extensions ([`Claims<C>`](crate::Claims),
 /// which carries the token). Only an asynchronous check (a revocation store that returns a
-/// pending [`RevocationFuture`], or the route's own check from
+/// pending [`RevocationFuture`](crate::revocation::RevocationFuture), or the route's own check from
 /// [`JwtAuthLayer::require`](crate::JwtAuthLayer::require)) waits before calling it; that path
 /// moves the readied inner service into the future and leaves a clone behind, the usual Tower
 /// pattern, hence `S: Clone`.
