@@ -18,7 +18,7 @@ use std::task::{Context, Poll, ready};
 
 use http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use http::request::Parts;
-use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode, Uri};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri};
 use http_body::Body;
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
@@ -65,6 +65,18 @@ use crate::renewal::REFRESHED_TOKEN_HEADER;
 pub struct TokenStore {
     origin: Arc<Origin>,
     current: Arc<RwLock<Option<Stored>>>,
+    /// The last `DPoP-Nonce` the origin handed out: every client of the store signs with it.
+    nonce: Arc<RwLock<Option<Arc<str>>>>,
+}
+
+/// What a DPoP request carries, for the client's own header type.
+pub(crate) struct DpopSigned {
+    /// `DPoP <token>`, unless there is no token yet (a login).
+    pub(crate) authorization: Option<String>,
+    /// The `DPoP` header: a proof for this request.
+    pub(crate) proof: String,
+    /// The server nonce the proof carries.
+    pub(crate) nonce: Option<Arc<str>>,
 }
 
 struct Stored {
@@ -178,7 +190,8 @@ impl TokenStore {
         if origin.contains('@') {
             return Err(InvalidOrigin);
         }
-        Ok(TokenStore { origin: Arc::new(Origin::parse(origin)?), current: Arc::default() })
+        let origin = Arc::new(Origin::parse(origin)?);
+        Ok(TokenStore { origin, current: Arc::default(), nonce: Arc::default() })
     }
 
     /// The store, holding `token`.
@@ -282,7 +295,8 @@ impl TokenStore {
     }
 
     /// [`offer`](TokenStore::offer) the renewed token of a response, if it carries one in
-    /// `header` (`x-refreshed-token` by default). Only for responses from the store's origin.
+    /// `header` (`x-refreshed-token` by default), and keep its DPoP nonce (`DPoP-Nonce`), if
+    /// any, for the next proofs. Only for responses from the store's origin.
     ///
     /// ```
     /// use http::{HeaderMap, HeaderName};
@@ -303,6 +317,9 @@ impl TokenStore {
     /// # Ok::<(), tower_sliding_jwt::error::InvalidOrigin>(())
     /// ```
     pub fn offer_from_headers(&self, headers: &HeaderMap, header: &HeaderName) -> bool {
+        if let Some(nonce) = headers.get(DPOP_NONCE).and_then(|v| v.to_str().ok()) {
+            self.keep_nonce(nonce);
+        }
         headers.get(header).and_then(|v| v.to_str().ok()).is_some_and(|token| self.offer(token))
     }
 
@@ -338,22 +355,39 @@ impl TokenStore {
         sensitive_value(format!("Bearer {token}"))
     }
 
-    /// Sign `request` for DPoP with `dpop`: `Authorization: DPoP` with the current token (if
-    /// any: a login has none) and a fresh proof for it and the request.
-    fn sign(&self, dpop: &ClientDpop, parts: &mut Parts) -> Option<Arc<str>> {
+    /// The DPoP headers of a request to `path` here: `DPoP <token>` with the current token (if
+    /// any: a login has none) and a fresh proof of `key` for both, with the latest nonce.
+    pub(crate) fn dpop_signed(&self, key: &DpopKeyPair, method: &Method, path: &str) -> DpopSigned {
         let token = self.token();
-        let nonce = dpop.nonce.read().unwrap_or_else(PoisonError::into_inner).clone();
-        let htu = self.origin.htu(parts.uri.path());
-        let proof = dpop.key.proof(&parts.method, &htu, token.as_deref(), nonce.as_deref());
-        if let Some(token) = &token
-            && let Some(value) = sensitive_value(format!("DPoP {token}"))
-        {
+        let nonce = self.nonce();
+        let htu = self.origin.htu(path);
+        let proof = key.proof(method, &htu, token.as_deref(), nonce.as_deref());
+        DpopSigned { authorization: token.map(|token| format!("DPoP {token}")), proof, nonce }
+    }
+
+    /// Sign a request for DPoP with `key`; returns the nonce its proof carries.
+    fn sign(&self, key: &DpopKeyPair, parts: &mut Parts) -> Option<Arc<str>> {
+        let signed = self.dpop_signed(key, &parts.method, parts.uri.path());
+        if let Some(value) = signed.authorization.and_then(sensitive_value) {
             parts.headers.insert(AUTHORIZATION, value);
         }
-        if let Some(value) = sensitive_value(proof) {
+        if let Some(value) = sensitive_value(signed.proof) {
             parts.headers.insert(DPOP, value);
         }
-        nonce
+        signed.nonce
+    }
+
+    /// The last server nonce the origin handed out.
+    fn nonce(&self) -> Option<Arc<str>> {
+        self.nonce.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Keep `given`, a response's `DPoP-Nonce`: the next proofs carry it.
+    pub(crate) fn keep_nonce(&self, given: &str) {
+        let mut nonce = self.nonce.write().unwrap_or_else(PoisonError::into_inner);
+        if nonce.as_deref() != Some(given) {
+            *nonce = Some(Arc::from(given));
+        }
     }
 }
 
@@ -402,39 +436,11 @@ impl fmt::Debug for TokenStore {
 pub struct ClientTokenLayer {
     store: TokenStore,
     header: HeaderName,
-    dpop: Option<Arc<ClientDpop>>,
+    dpop: Option<Arc<DpopKeyPair>>,
 }
 
 /// The `DPoP` request header (RFC 9449 section 4.1).
 const DPOP: HeaderName = HeaderName::from_static("dpop");
-
-/// A client's DPoP key, and the last nonce its server handed out.
-struct ClientDpop {
-    key: DpopKeyPair,
-    nonce: RwLock<Option<Arc<str>>>,
-}
-
-impl ClientDpop {
-    /// Keep the server's nonce, if the response brings one: the next proofs carry it.
-    /// Whether it is new.
-    fn learn(&self, headers: &HeaderMap) -> bool {
-        let Some(given) = headers.get(DPOP_NONCE).and_then(|v| v.to_str().ok()) else {
-            return false;
-        };
-        let mut nonce = self.nonce.write().unwrap_or_else(PoisonError::into_inner);
-        if nonce.as_deref() == Some(given) {
-            return false;
-        }
-        *nonce = Some(Arc::from(given));
-        true
-    }
-}
-
-impl fmt::Debug for ClientDpop {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientDpop").field("key", &self.key).finish_non_exhaustive()
-    }
-}
 
 /// Whether a response refuses a proof for want of the server's nonce (RFC 9449 section 9).
 fn asks_for_nonce(headers: &HeaderMap, status: StatusCode) -> bool {
@@ -487,8 +493,9 @@ impl ClientTokenLayer {
     /// body is sent once more with it; any other request returns the refusal, and the next one
     /// carries the nonce. A copied token is worthless without the key.
     ///
-    /// tonic interceptors do not see a call's path, which a proof signs: for gRPC put this
-    /// layer on the `Channel`.
+    /// The server's nonce is kept in the store, so every client of the store signs with it.
+    /// For gRPC, put this layer on the `Channel`, or use
+    /// [`BearerInterceptor::dpop`](crate::tonic::BearerInterceptor::dpop).
     ///
     /// ```
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -510,7 +517,7 @@ impl ClientTokenLayer {
     /// # }).unwrap();
     /// ```
     pub fn dpop(mut self, key: DpopKeyPair) -> ClientTokenLayer {
-        self.dpop = Some(Arc::new(ClientDpop { key, nonce: RwLock::new(None) }));
+        self.dpop = Some(Arc::new(key));
         self
     }
 
@@ -580,7 +587,7 @@ pub struct ClientToken<S> {
     inner: S,
     store: TokenStore,
     header: HeaderName,
-    dpop: Option<Arc<ClientDpop>>,
+    dpop: Option<Arc<DpopKeyPair>>,
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for ClientToken<S>
@@ -667,7 +674,7 @@ pin_project! {
         inner: S::Future,
         store: Option<TokenStore>,
         header: HeaderName,
-        dpop: Option<Arc<ClientDpop>>,
+        dpop: Option<Arc<DpopKeyPair>>,
         retry: Option<Retry<S>>,
         resend: Option<(S, Request<ReqBody>)>,
     }
@@ -692,15 +699,13 @@ where
             if let Some(store) = this.store {
                 store.offer_from_headers(response.headers(), this.header);
             }
-            let Some(dpop) = this.dpop else {
+            let (Some(dpop), Some(store)) = (this.dpop.as_ref(), this.store.as_ref()) else {
                 return Poll::Ready(Ok(response));
             };
-            dpop.learn(response.headers());
             if asks_for_nonce(response.headers(), response.status())
                 && let Some(retry) = this.retry.take()
-                && let Some(store) = this.store
             {
-                let now = dpop.nonce.read().unwrap_or_else(PoisonError::into_inner).clone();
+                let now = store.nonce();
                 // Only a nonce other than the one just refused can help.
                 if now.is_some() && now != retry.sent {
                     let mut parts = retry.parts;

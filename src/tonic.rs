@@ -5,8 +5,8 @@
 //! either wrap the channel in [`ClientTokenLayer`](crate::client::ClientTokenLayer) (renewals are then
 //! picked up automatically), or attach the token with a [`BearerInterceptor`] and read renewals
 //! with [`renewed_token`] / [`TokenStore::offer_from_metadata`](crate::client::TokenStore::offer_from_metadata).
-//! DPoP-bound sessions need the layer, with [`ClientTokenLayer::dpop`](crate::client::ClientTokenLayer::dpop):
-//! a proof signs the call's path, which an interceptor never sees.
+//! DPoP-bound sessions work both ways: [`ClientTokenLayer::dpop`](crate::client::ClientTokenLayer::dpop)
+//! (which also answers a nonce challenge by calling once more) or [`BearerInterceptor::dpop`].
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -24,17 +24,22 @@
 //! # Ok(()) }
 //! ```
 
+use std::sync::Arc;
+
+use http::Method;
 use tonic::metadata::{AsciiMetadataValue, MetadataMap};
 use tonic::service::Interceptor;
-use tonic::{Request, Status};
+use tonic::{GrpcMethod, Request, Status};
 
 use crate::claims::Claims;
 use crate::middleware::request::Anonymous;
 
-use crate::client::TokenStore;
+use crate::client::{DpopKeyPair, TokenStore};
+use crate::rejection::DPOP_NONCE;
 use crate::renewal::REFRESHED_TOKEN_HEADER;
 
-/// A tonic interceptor that adds `authorization: Bearer <token>` from a [`TokenStore`].
+/// A tonic interceptor that adds `authorization: Bearer <token>` from a [`TokenStore`], or with
+/// [`dpop`](BearerInterceptor::dpop) `authorization: DPoP <token>` and a proof.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -53,6 +58,7 @@ use crate::renewal::REFRESHED_TOKEN_HEADER;
 #[derive(Debug, Clone)]
 pub struct BearerInterceptor {
     store: TokenStore,
+    dpop: Option<Arc<DpopKeyPair>>,
 }
 
 impl BearerInterceptor {
@@ -74,19 +80,70 @@ impl BearerInterceptor {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn new(store: TokenStore) -> BearerInterceptor {
-        BearerInterceptor { store }
+        BearerInterceptor { store, dpop: None }
     }
+
+    /// Sender-constrained tokens (RFC 9449): every call carries `authorization: DPoP <token>`
+    /// and a `dpop` proof signed with `key` for `POST` to the store's origin and the call's path
+    /// (`/package.Service/Method`, which generated clients record in the call's extensions),
+    /// with the token's hash and the server's latest nonce. A call made without a generated
+    /// client (no [`GrpcMethod`]) is refused before it is sent.
+    ///
+    /// An interceptor cannot call again: when the server asks for a nonce
+    /// (`Code::Unauthenticated` with `use_dpop_nonce`), hand the refusal's metadata to
+    /// [`TokenStore::offer_from_metadata`] and call again; or put
+    /// [`ClientTokenLayer::dpop`](crate::client::ClientTokenLayer::dpop) on the channel, which
+    /// does that by itself.
+    ///
+    /// ```
+    /// use tonic::{GrpcMethod, Request};
+    /// use tonic::service::Interceptor;
+    /// use tower_sliding_jwt::client::{DpopKeyPair, TokenStore};
+    /// use tower_sliding_jwt::tonic::BearerInterceptor;
+    ///
+    /// let store = TokenStore::new("https://grpc.example.com")?.with_token("a.b.c");
+    /// let mut interceptor = BearerInterceptor::new(store).dpop(DpopKeyPair::generate()?);
+    /// let mut call = Request::new(());
+    /// call.extensions_mut().insert(GrpcMethod::new("grpc.health.v1.Health", "Check"));
+    /// let call = interceptor.call(call)?;
+    /// assert_eq!(call.metadata().get("authorization").unwrap(), "DPoP a.b.c");
+    /// assert_eq!(call.metadata().get("dpop").unwrap().to_str()?.split('.').count(), 3);
+    /// assert!(interceptor.call(Request::new(())).is_err(), "no method to sign");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn dpop(mut self, key: DpopKeyPair) -> BearerInterceptor {
+        self.dpop = Some(Arc::new(key));
+        self
+    }
+}
+
+/// `value` as metadata that logging layers print as `Sensitive`.
+fn sensitive(value: String) -> Result<AsciiMetadataValue, Status> {
+    let mut value = AsciiMetadataValue::try_from(value)
+        .map_err(|_| Status::unauthenticated("the stored token is not valid metadata"))?;
+    value.set_sensitive(true);
+    Ok(value)
 }
 
 impl Interceptor for BearerInterceptor {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        if let Some(token) = self.store.token() {
-            let mut value = AsciiMetadataValue::try_from(format!("Bearer {token}"))
-                .map_err(|_| Status::unauthenticated("the stored token is not valid metadata"))?;
-            // Logging layers print `Sensitive` instead of the token.
-            value.set_sensitive(true);
-            request.metadata_mut().insert("authorization", value);
+        let Some(key) = &self.dpop else {
+            if let Some(token) = self.store.token() {
+                let value = sensitive(format!("Bearer {token}"))?;
+                request.metadata_mut().insert("authorization", value);
+            }
+            return Ok(request);
+        };
+        let path = request
+            .extensions()
+            .get::<GrpcMethod<'static>>()
+            .map(|method| format!("/{}/{}", method.service(), method.method()))
+            .ok_or_else(|| Status::internal("a DPoP proof needs the call's method"))?;
+        let signed = self.store.dpop_signed(key, &Method::POST, &path);
+        if let Some(authorization) = signed.authorization {
+            request.metadata_mut().insert("authorization", sensitive(authorization)?);
         }
+        request.metadata_mut().insert("dpop", sensitive(signed.proof)?);
         Ok(request)
     }
 }
@@ -145,7 +202,9 @@ pub fn renewed_token(metadata: &MetadataMap) -> Option<&str> {
 
 impl TokenStore {
     /// [`offer`](TokenStore::offer) the renewed token of a gRPC response, if its metadata
-    /// carries one. Works for unary responses and for the initial metadata of streams.
+    /// carries one, and keep its DPoP nonce (`dpop-nonce`), if any, for the next proofs. Works
+    /// for unary responses, the initial metadata of streams, and a refusal's
+    /// [`Status::metadata`].
     ///
     /// ```
     /// use tonic::metadata::MetadataMap;
@@ -165,6 +224,9 @@ impl TokenStore {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn offer_from_metadata(&self, metadata: &MetadataMap) -> bool {
+        if let Some(nonce) = metadata.get(DPOP_NONCE.as_str()).and_then(|v| v.to_str().ok()) {
+            self.keep_nonce(nonce);
+        }
         renewed_token(metadata).is_some_and(|token| self.offer(token))
     }
 }

@@ -416,8 +416,8 @@ async fn the_client_layer_logs_in_with_a_proof_and_answers_nonce_challenges() {
         assert_eq!(response.status(), StatusCode::OK);
     }
 
-    // A client that has no nonce yet (a new instance of it, with the same key): refused once,
-    // and sent again with the nonce the refusal gave.
+    // A client that has no nonce yet (a new process with the same key and token): refused
+    // once, and sent again with the nonce the refusal gave.
     let sent = Arc::new(AtomicUsize::new(0));
     let counted = {
         let sent = sent.clone();
@@ -426,7 +426,8 @@ async fn the_client_layer_logs_in_with_a_proof_and_answers_nonce_challenges() {
             http.request(request)
         })
     };
-    let fresh = ClientTokenLayer::new(store.clone()).dpop(key.clone()).layer(counted);
+    let restarted = TokenStore::new(&base).unwrap().with_token(token.clone());
+    let fresh = ClientTokenLayer::new(restarted).dpop(key.clone()).layer(counted);
     let request = http::Request::get(format!("{base}/whoami")).body(Full::default()).unwrap();
     assert_eq!(fresh.clone().oneshot(request).await.unwrap().status(), StatusCode::OK);
     assert_eq!(sent.load(Ordering::SeqCst), 2, "refused once, then answered");
@@ -443,4 +444,74 @@ async fn the_client_layer_logs_in_with_a_proof_and_answers_nonce_challenges() {
             .unwrap();
         assert_eq!(copied.request(request).await.unwrap().status(), StatusCode::UNAUTHORIZED);
     }
+}
+
+/// gRPC over the wire with tonic's own client (sections 4.2, 8 and 9): the interceptor signs a
+/// proof of `POST` and the call's path for every call; a nonce refusal's metadata, offered to
+/// the store, puts the nonce in the next proofs. The token copied out, sent by an interceptor
+/// without the key or with another key, is refused.
+#[tokio::test]
+async fn the_tonic_interceptor_signs_every_call_and_takes_the_nonce_from_a_refusal() {
+    use tonic::Code;
+    use tonic::transport::{Channel, Server};
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::pb::health_client::HealthClient;
+    use tower_sliding_jwt::JwtAuthLayer;
+    use tower_sliding_jwt::client::{DpopKeyPair, TokenStore};
+    use tower_sliding_jwt::tonic::BearerInterceptor;
+
+    let (listener, url) = crate::common::listen().await;
+    let policy = DpopPolicy::new()
+        .public_origin(&url)
+        .bound_only()
+        .nonces(b"the nonce secret of the grpc service", Duration::from_secs(300));
+    let auth = JwtAuthLayer::builder().hs256(IDP).issuer("us").dpop(policy).build().unwrap();
+    let issuer = auth.issuer();
+    let (_reporter, health) = tonic_health::server::health_reporter();
+    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    tokio::spawn(Server::builder().layer(auth).add_service(health).serve_with_incoming(incoming));
+
+    // The login, as a login handler sees it: a proof of the client's key, with the nonce.
+    let key = DpopKeyPair::generate().unwrap();
+    let nonce = issuer.dpop_nonce();
+    let login = key.proof(&http::Method::POST, &format!("{url}/login"), None, nonce.as_deref());
+    let (parts, ()) = http::Request::post(format!("{url}/login"))
+        .header("dpop", login)
+        .body(())
+        .unwrap()
+        .into_parts();
+    let bound = issuer.dpop_key(&parts).unwrap();
+    let token = issuer.issue_bound("svc", &(), &bound).unwrap().token;
+
+    let channel = Channel::from_shared(url.clone()).unwrap().connect().await.unwrap();
+    let check = || tonic::Request::new(HealthCheckRequest { service: String::new() });
+    let store = TokenStore::new(&url).unwrap().with_token(token.clone());
+    let interceptor = BearerInterceptor::new(store.clone()).dpop(key.clone());
+    let mut client = HealthClient::with_interceptor(channel.clone(), interceptor);
+
+    let refused = client.check(check()).await.unwrap_err();
+    assert_eq!(refused.code(), Code::Unauthenticated);
+    assert_eq!(refused.message(), "the DPoP proof must carry the server's nonce");
+    assert!(!store.offer_from_metadata(refused.metadata()), "a refusal renews nothing");
+    for _ in 0..3 {
+        let served = client.check(check()).await.unwrap();
+        assert!(!store.offer_from_metadata(served.metadata()), "a fresh token: no renewal");
+    }
+
+    let copied = |interceptor: BearerInterceptor| {
+        let mut client = HealthClient::with_interceptor(channel.clone(), interceptor);
+        async move { client.check(check()).await.unwrap_err() }
+    };
+    let stolen = TokenStore::new(&url).unwrap().with_token(token);
+    let as_bearer = copied(BearerInterceptor::new(stolen.clone())).await;
+    assert_eq!(as_bearer.code(), Code::Unauthenticated);
+    assert_eq!(as_bearer.message(), "the token is bound to a key");
+    // With a key of its own and the server's nonce (learnt from a first refusal, if need be).
+    let thief = BearerInterceptor::new(stolen.clone()).dpop(DpopKeyPair::generate().unwrap());
+    let first = copied(thief.clone()).await;
+    assert_eq!(first.code(), Code::Unauthenticated);
+    stolen.offer_from_metadata(first.metadata());
+    let with_another_key = copied(thief).await;
+    assert_eq!(with_another_key.code(), Code::Unauthenticated);
+    assert_eq!(with_another_key.message(), "the DPoP proof's key is not the token's");
 }
