@@ -28,7 +28,7 @@ fn per_request<F: FnMut()>(mut f: F) -> f64 {
 fn run(
     rt: &tokio::runtime::Runtime,
     router: &axum::Router,
-    make: impl Fn() -> Request<Body>,
+    mut make: impl FnMut() -> Request<Body>,
 ) -> f64 {
     per_request(|| {
         let mut router = router.clone();
@@ -38,6 +38,55 @@ fn run(
             service.call(request).await.unwrap()
         });
     })
+}
+
+/// DPoP requests (a cached bound HS256 token, a new proof each), and `dpop-verifier` checking
+/// the same proofs. The proofs are signed before counting starts.
+fn dpop(rt: &tokio::runtime::Runtime) -> Vec<(&'static str, f64)> {
+    use tower_sliding_jwt::testing::{DpopTestKey, TokenFactory};
+
+    let (router, layer) = our_dpop_router();
+    let tokens = TokenFactory::for_layer(&layer);
+    let verifier = dpop_verifier::DpopVerifier::new().with_max_age_seconds(60);
+    let mut rows = Vec::new();
+    for (key, ours, peer) in [
+        (
+            DpopTestKey::new(),
+            "ours DPoP, ES256 proof (cached bound token)",
+            "dpop-verifier ES256 proof",
+        ),
+        (
+            DpopTestKey::ed25519(),
+            "ours DPoP, EdDSA proof (cached bound token)",
+            "dpop-verifier EdDSA proof",
+        ),
+    ] {
+        let token = tokens.bound("user-0000001234", &serde_json::json!({}), &key).unwrap();
+        let requests = || {
+            let proof = || tokens.dpop_request(Request::get("/"), &token, &key);
+            (0..ROUNDS + 100).map(move |_| proof().body(Body::empty()).unwrap()).collect::<Vec<_>>()
+        };
+        let mut prepared = requests().into_iter();
+        rows.push((ours, run(rt, &router, || prepared.next().unwrap())));
+        let proofs: Vec<String> =
+            requests().iter().map(|r| r.headers()["dpop"].to_str().unwrap().to_owned()).collect();
+        let mut proofs = proofs.into_iter();
+        rows.push((
+            peer,
+            per_request(|| {
+                let proof = proofs.next().unwrap();
+                let verified = rt.block_on(verifier.verify(
+                    &mut Forgetful,
+                    &proof,
+                    "https://api.example.com/",
+                    "GET",
+                    Some(&token),
+                ));
+                assert!(verified.is_ok(), "{verified:?}");
+            }),
+        ));
+    }
+    rows
 }
 
 fn main() {
@@ -84,6 +133,7 @@ fn main() {
     };
     rows.push(("axum 0.7 bare router", run07(&bare07)));
     rows.push(("jwt-authorizer 0.15 HS256 accept", run07(&peer)));
+    rows.extend(dpop(&rt));
     println!("| case | allocations per request |\n|---|---:|");
     for (name, allocations) in rows {
         println!("| {name} | {allocations:.1} |");

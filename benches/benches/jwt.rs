@@ -311,35 +311,11 @@ fn signing(c: &mut Criterion) {
 /// `dpop-verifier` crate verifying the same proofs (its replay store does nothing, where ours
 /// remembers each `jti`); the floors of one verification are in `floors`.
 fn dpop(c: &mut Criterion) {
-    use tower_sliding_jwt::DpopPolicy;
     use tower_sliding_jwt::testing::{DpopTestKey, TokenFactory};
 
-    struct Forgetful;
-
-    #[async_trait::async_trait]
-    impl dpop_verifier::ReplayStore for Forgetful {
-        async fn insert_once(
-            &mut self,
-            _jti_hash: [u8; 32],
-            _ctx: dpop_verifier::ReplayContext<'_>,
-        ) -> Result<bool, dpop_verifier::DpopError> {
-            Ok(true)
-        }
-    }
-
     let rt = runtime();
-    let layer = JwtAuthLayer::builder()
-        .hs256(SECRET)
-        .issuer("https://auth.example.com")
-        // Criterion sends tens of thousands of proofs a second, beyond the default's rate.
-        .dpop(DpopPolicy::new().public_origin("https://api.example.com").replay_capacity(50_000_000))
-        .build()
-        .unwrap();
+    let (app, layer) = our_dpop_router();
     let tokens = TokenFactory::for_layer(&layer);
-    let app = axum::Router::new()
-        .route("/", axum::routing::get(|| async { "ok" }))
-        .layer(layer)
-        .with_state(());
     let mut group = c.benchmark_group("dpop");
     for (name, key) in [("ES256", DpopTestKey::new()), ("EdDSA", DpopTestKey::ed25519())] {
         let token = tokens.bound("user-0000001234", &json!({ "username": "alice" }), &key).unwrap();

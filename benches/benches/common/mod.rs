@@ -174,3 +174,37 @@ pub async fn jwt_authorizer_router() -> axum07::Router {
         .unwrap();
     routes07().layer(authorizer.into_layer()).with_state(())
 }
+
+/// A replay store for `dpop-verifier` that remembers nothing, so it measures the proof checks
+/// alone (ours remembers every proof).
+pub struct Forgetful;
+
+#[async_trait::async_trait]
+impl dpop_verifier::ReplayStore for Forgetful {
+    async fn insert_once(
+        &mut self,
+        _jti_hash: [u8; 32],
+        _ctx: dpop_verifier::ReplayContext<'_>,
+    ) -> Result<bool, dpop_verifier::DpopError> {
+        Ok(true)
+    }
+}
+
+/// A layer with DPoP for `https://api.example.com`, in front of the benchmarks' routes.
+pub fn our_dpop_router() -> (axum::Router, JwtAuthLayer) {
+    use tower_sliding_jwt::DpopPolicy;
+    let layer = JwtAuthLayer::builder()
+        .hs256(SECRET)
+        .issuer("https://auth.example.com")
+        // Criterion sends tens of thousands of proofs a second, beyond the default's rate.
+        .dpop(
+            DpopPolicy::new().public_origin("https://api.example.com").replay_capacity(50_000_000),
+        )
+        .build()
+        .unwrap();
+    let router = axum::Router::new()
+        .route("/", axum::routing::get(|| async { "ok" }))
+        .layer(layer.clone())
+        .with_state(());
+    (router, layer)
+}
