@@ -503,6 +503,7 @@ impl ClientTokenLayer {
     ///
     /// use http::{Request, Response};
     /// use tower::{Layer, ServiceExt, service_fn};
+    /// use tower_sliding_jwt::Algorithm;
     /// use tower_sliding_jwt::client::{ClientTokenLayer, DpopKeyPair, TokenStore};
     ///
     /// let api = service_fn(|request: Request<String>| async move {
@@ -511,7 +512,7 @@ impl ClientTokenLayer {
     ///     Ok::<_, Infallible>(Response::new(()))
     /// });
     /// let store = TokenStore::new("https://api.example.com")?.with_token("header.payload.signature");
-    /// let client = ClientTokenLayer::new(store).dpop(DpopKeyPair::generate()?).layer(api);
+    /// let client = ClientTokenLayer::new(store).dpop(DpopKeyPair::generate(Algorithm::EdDSA)?).layer(api);
     /// client.oneshot(Request::get("https://api.example.com/orders").body(String::new())?).await?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// # }).unwrap();

@@ -98,11 +98,12 @@ impl BearerInterceptor {
     /// ```
     /// use tonic::{GrpcMethod, Request};
     /// use tonic::service::Interceptor;
+    /// use tower_sliding_jwt::Algorithm;
     /// use tower_sliding_jwt::client::{DpopKeyPair, TokenStore};
     /// use tower_sliding_jwt::tonic::BearerInterceptor;
     ///
     /// let store = TokenStore::new("https://grpc.example.com")?.with_token("a.b.c");
-    /// let mut interceptor = BearerInterceptor::new(store).dpop(DpopKeyPair::generate()?);
+    /// let mut interceptor = BearerInterceptor::new(store).dpop(DpopKeyPair::generate(Algorithm::ES256)?);
     /// let mut call = Request::new(());
     /// call.extensions_mut().insert(GrpcMethod::new("grpc.health.v1.Health", "Check"));
     /// let call = interceptor.call(call)?;

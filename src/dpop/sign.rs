@@ -5,6 +5,7 @@ use std::fmt;
 
 use serde_json::json;
 
+use crate::algorithm::Algorithm;
 use crate::clock::{Clock as _, SystemClock};
 use crate::error::KeyError;
 use crate::keys::Key;
@@ -17,7 +18,7 @@ use crate::keys::Key;
 /// ```
 /// use tower_sliding_jwt::client::DpopKeyPair;
 ///
-/// let key = DpopKeyPair::generate()?;
+/// let key = DpopKeyPair::generate(tower_sliding_jwt::Algorithm::EdDSA)?;
 /// let proof = key.proof(&http::Method::GET, "https://api.example.com/orders", None, None);
 /// assert_eq!(proof.split('.').count(), 3);
 /// assert_eq!(key.thumbprint().len(), 43);
@@ -32,18 +33,43 @@ pub struct DpopKeyPair {
 }
 
 impl DpopKeyPair {
-    /// A new Ed25519 key pair (EdDSA proofs: small and fast to sign and verify), from the
-    /// system's randomness. Keep it for the whole session: its tokens are bound to it.
+    /// A new key pair from the system's randomness, for `EdDSA` proofs (Ed25519: small and
+    /// fast to sign and verify) or `ES256` ones (P-256: the algorithm every server accepts).
+    /// Keep it for the whole session: its tokens are bound to it.
     ///
     /// ```
+    /// use tower_sliding_jwt::Algorithm;
     /// use tower_sliding_jwt::client::DpopKeyPair;
     ///
-    /// let (a, b) = (DpopKeyPair::generate()?, DpopKeyPair::generate()?);
-    /// assert_ne!(a.thumbprint(), b.thumbprint());
+    /// let a = DpopKeyPair::generate(Algorithm::EdDSA)?;
+    /// assert_ne!(a.thumbprint(), DpopKeyPair::generate(Algorithm::EdDSA)?.thumbprint());
+    /// let p256 = DpopKeyPair::generate(Algorithm::ES256)?;
+    /// assert_eq!(p256.algorithm(), Algorithm::ES256);
+    /// assert!(DpopKeyPair::generate(Algorithm::RS256).is_err(), "RSA keys are given, not made");
     /// # Ok::<(), tower_sliding_jwt::error::KeyError>(())
     /// ```
-    pub fn generate() -> Result<DpopKeyPair, KeyError> {
-        DpopKeyPair::new(Key::generate_ed25519()?)
+    pub fn generate(algorithm: Algorithm) -> Result<DpopKeyPair, KeyError> {
+        match algorithm {
+            Algorithm::EdDSA => DpopKeyPair::new(Key::generate_ed25519()?),
+            Algorithm::ES256 => DpopKeyPair::new(Key::generate_es256()?),
+            _ => Err(KeyError::WrongKeyType {
+                algorithm,
+                expected: "made elsewhere and given to DpopKeyPair::new",
+            }),
+        }
+    }
+
+    /// The algorithm of this key's proofs.
+    ///
+    /// ```
+    /// use tower_sliding_jwt::Algorithm;
+    /// use tower_sliding_jwt::client::DpopKeyPair;
+    ///
+    /// assert_eq!(DpopKeyPair::generate(Algorithm::EdDSA)?.algorithm(), Algorithm::EdDSA);
+    /// # Ok::<(), tower_sliding_jwt::error::KeyError>(())
+    /// ```
+    pub fn algorithm(&self) -> Algorithm {
+        self.key.algorithm()
     }
 
     /// A key pair from a private RSA, ECDSA or Ed25519 key the client already has; its algorithm
@@ -77,7 +103,7 @@ impl DpopKeyPair {
     /// ```
     /// use tower_sliding_jwt::client::DpopKeyPair;
     ///
-    /// let key = DpopKeyPair::generate()?;
+    /// let key = DpopKeyPair::generate(tower_sliding_jwt::Algorithm::EdDSA)?;
     /// println!("my tokens are bound to {}", key.thumbprint());
     /// # Ok::<(), tower_sliding_jwt::error::KeyError>(())
     /// ```
@@ -92,7 +118,7 @@ impl DpopKeyPair {
     /// ```
     /// use tower_sliding_jwt::client::DpopKeyPair;
     ///
-    /// let key = DpopKeyPair::generate()?;
+    /// let key = DpopKeyPair::generate(tower_sliding_jwt::Algorithm::EdDSA)?;
     /// let login = key.proof(&http::Method::POST, "https://api.example.com/login", None, None);
     /// let again = key.proof(&http::Method::POST, "https://api.example.com/login", None, None);
     /// assert_ne!(login, again, "every proof has its own jti");
@@ -184,4 +210,41 @@ pub(crate) fn new_jti() -> String {
     // Without randomness the id is all zeros and the server refuses its second use: safe.
     getrandom::fill(&mut jti).unwrap_or_default();
     crate::base64url::encode(&jti)
+}
+
+#[cfg(test)]
+mod tests {
+    use http::Method;
+
+    use super::*;
+    use crate::dpop::proof::{Expected, KeyCache, check, token_hash};
+
+    /// A generated key of either algorithm signs proofs the server side accepts, bound to the
+    /// key's own thumbprint, with `ath` for the token.
+    #[test]
+    fn generated_keys_sign_proofs_the_server_accepts() {
+        for algorithm in [Algorithm::ES256, Algorithm::EdDSA] {
+            let key = DpopKeyPair::generate(algorithm).unwrap();
+            assert_eq!(key.algorithm(), algorithm);
+            let htu = "https://api.example.com/orders";
+            let proof = key.proof(&Method::POST, htu, Some("a.b.c"), None);
+            let now = SystemClock.now();
+            let expected = Expected {
+                method: &Method::POST,
+                uris: &[htu.to_owned()],
+                algorithms: &[algorithm],
+                earliest: now - 60,
+                latest: now + 5,
+                token: Some("a.b.c"),
+            };
+            let checked = check(&proof, &expected, &KeyCache::new(4)).expect("a good proof");
+            assert_eq!(checked.jkt, key.thumbprint(), "{algorithm:?}");
+            let claims = proof.split('.').nth(1).and_then(crate::base64url::decode).unwrap();
+            let claims: serde_json::Value = serde_json::from_slice(&claims).unwrap();
+            assert_eq!(claims["ath"], token_hash("a.b.c"));
+        }
+        let a = DpopKeyPair::generate(Algorithm::ES256).unwrap();
+        let b = DpopKeyPair::generate(Algorithm::ES256).unwrap();
+        assert_ne!(a.thumbprint(), b.thumbprint(), "new randomness each time");
+    }
 }

@@ -493,6 +493,18 @@ impl Key {
         Key::from_private_pem(Algorithm::EdDSA, pem)
     }
 
+    /// A new P-256 signing key from the system's randomness: a client's DPoP key for servers
+    /// that take ES256 proofs only.
+    pub(crate) fn generate_es256() -> Result<Key, KeyError> {
+        let der = p256_pkcs8().ok_or(KeyError::WrongKeyType {
+            algorithm: Algorithm::ES256,
+            expected: "randomness",
+        })?;
+        let body = base64_simd::STANDARD.encode_to_string(&der);
+        let pem = format!("-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\n");
+        Key::from_private_pem(Algorithm::ES256, pem)
+    }
+
     /// The RFC 7638 thumbprint of the public key (`None` for an HMAC key).
     pub(crate) fn thumbprint(&self) -> Option<String> {
         self.material.public.as_ref().and_then(thumbprint)
@@ -504,6 +516,43 @@ impl Key {
         }
         self
     }
+}
+
+/// A new P-256 key pair as PKCS#8, with its public key.
+#[cfg(feature = "aws_lc_rs")]
+fn p256_pkcs8() -> Option<Vec<u8>> {
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
+    let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).ok()?;
+    Some(pair.to_pkcs8v1().ok()?.as_ref().to_vec())
+}
+
+/// A new P-256 key pair as PKCS#8, with its public key.
+#[cfg(all(feature = "rust_crypto", not(feature = "aws_lc_rs")))]
+fn p256_pkcs8() -> Option<Vec<u8>> {
+    use p256::elliptic_curve::sec1::ToEncodedPoint as _;
+    // PKCS#8 v1 of a P-256 key (RFC 5958, RFC 5915): the fixed parts around the private scalar
+    // and the uncompressed public point.
+    const HEAD: [u8; 36] = [
+        0x30, 0x81, 0x87, 0x02, 0x01, 0x00, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d,
+        0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x04, 0x6d, 0x30,
+        0x6b, 0x02, 0x01, 0x01, 0x04, 0x20,
+    ];
+    const MIDDLE: [u8; 5] = [0xa1, 0x44, 0x03, 0x42, 0x00];
+    let mut scalar = [0u8; 32];
+    // A random 32 bytes is a valid scalar but for a chance of about 2^-32.
+    let secret = loop {
+        getrandom::fill(&mut scalar).ok()?;
+        if let Ok(secret) = p256::SecretKey::from_slice(&scalar) {
+            break secret;
+        }
+    };
+    let point = secret.public_key().to_encoded_point(false);
+    let mut der = Vec::with_capacity(138);
+    der.extend_from_slice(&HEAD);
+    der.extend_from_slice(&scalar);
+    der.extend_from_slice(&MIDDLE);
+    der.extend_from_slice(point.as_bytes());
+    Some(der)
 }
 
 impl fmt::Debug for Key {

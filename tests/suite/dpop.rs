@@ -389,7 +389,7 @@ async fn the_client_layer_logs_in_with_a_proof_and_answers_nonce_challenges() {
         .with_state(issuer);
     crate::common::serve_on(listener, router);
 
-    let key = DpopKeyPair::generate().unwrap();
+    let key = DpopKeyPair::generate(tower_sliding_jwt::Algorithm::EdDSA).unwrap();
     let store = TokenStore::new(&base).unwrap();
     let http = Client::builder(TokioExecutor::new()).build_http::<Full<bytes::Bytes>>();
     let client = ClientTokenLayer::new(store.clone()).dpop(key.clone()).layer(http.clone());
@@ -472,7 +472,7 @@ async fn the_tonic_interceptor_signs_every_call_and_takes_the_nonce_from_a_refus
     tokio::spawn(Server::builder().layer(auth).add_service(health).serve_with_incoming(incoming));
 
     // The login, as a login handler sees it: a proof of the client's key, with the nonce.
-    let key = DpopKeyPair::generate().unwrap();
+    let key = DpopKeyPair::generate(tower_sliding_jwt::Algorithm::ES256).unwrap();
     let nonce = issuer.dpop_nonce();
     let login = key.proof(&http::Method::POST, &format!("{url}/login"), None, nonce.as_deref());
     let (parts, ()) = http::Request::post(format!("{url}/login"))
@@ -507,7 +507,8 @@ async fn the_tonic_interceptor_signs_every_call_and_takes_the_nonce_from_a_refus
     assert_eq!(as_bearer.code(), Code::Unauthenticated);
     assert_eq!(as_bearer.message(), "the token is bound to a key");
     // With a key of its own and the server's nonce (learnt from a first refusal, if need be).
-    let thief = BearerInterceptor::new(stolen.clone()).dpop(DpopKeyPair::generate().unwrap());
+    let thief = BearerInterceptor::new(stolen.clone())
+        .dpop(DpopKeyPair::generate(tower_sliding_jwt::Algorithm::EdDSA).unwrap());
     let first = copied(thief.clone()).await;
     assert_eq!(first.code(), Code::Unauthenticated);
     stolen.offer_from_metadata(first.metadata());
