@@ -124,10 +124,34 @@ impl DpopPolicy {
     /// forwarded headers, which a client chooses.
     ///
     /// ```
-    /// use tower_sliding_jwt::{DpopPolicy, JwtAuthLayer};
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::convert::Infallible;
+    ///
+    /// use http::{Request, Response};
+    /// use tower::{Layer, ServiceExt, service_fn};
+    /// use tower_sliding_jwt::testing::DpopTestKey;
+    /// use tower_sliding_jwt::{DpopPolicy, JwtAuthLayer, testing::TokenFactory};
     ///
     /// let missing = JwtAuthLayer::builder().hs256([7u8; 32]).dpop(DpopPolicy::new()).build();
     /// assert!(missing.unwrap_err().to_string().contains("public_origin"));
+    ///
+    /// // Behind a proxy that strips `/api`: the service sees `/orders`, the proof `/api/orders`.
+    /// let policy = DpopPolicy::new().public_origin("https://example.com/api");
+    /// let layer = JwtAuthLayer::builder().hs256([7u8; 32]).dpop(policy).build()?;
+    /// let (tokens, key) = (TokenFactory::for_layer(&layer), DpopTestKey::new());
+    /// let token = tokens.bound("alice", &(), &key)?;
+    /// let inner = service_fn(|_: Request<()>| async { Ok::<_, Infallible>(Response::new(())) });
+    /// let call = |htu: &str| {
+    ///     let proof = key.proof("GET", htu, layer.issuer().now(), htu, Some(&token));
+    ///     let request = Request::get("/orders")
+    ///         .header("authorization", format!("DPoP {token}"))
+    ///         .header("dpop", proof);
+    ///     layer.layer(inner.clone()).oneshot(request.body(()).unwrap())
+    /// };
+    /// assert_eq!(call("https://example.com/api/orders").await?.status(), 200);
+    /// assert_eq!(call("https://example.com/orders").await?.status(), 401, "not where it was sent");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
     /// ```
     pub fn public_origin(mut self, origin: impl Into<String>) -> DpopPolicy {
         self.origins.push(origin.into());
@@ -137,10 +161,27 @@ impl DpopPolicy {
     /// Accept only DPoP-bound tokens: a plain bearer token is refused.
     ///
     /// ```
-    /// use tower_sliding_jwt::DpopPolicy;
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::convert::Infallible;
+    ///
+    /// use http::{Request, Response};
+    /// use tower::{Layer, ServiceExt, service_fn};
+    /// use tower_sliding_jwt::testing::{DpopTestKey, TokenFactory};
+    /// use tower_sliding_jwt::{DpopPolicy, JwtAuthLayer};
     ///
     /// let strict = DpopPolicy::new().public_origin("https://api.example.com").bound_only();
-    /// assert_ne!(strict, DpopPolicy::new().public_origin("https://api.example.com"));
+    /// let layer = JwtAuthLayer::builder().hs256([7u8; 32]).dpop(strict).build()?;
+    /// let (tokens, key) = (TokenFactory::for_layer(&layer), DpopTestKey::new());
+    /// let inner = service_fn(|_: Request<()>| async { Ok::<_, Infallible>(Response::new(())) });
+    ///
+    /// let bearer = tokens.request(Request::get("/orders"), &tokens.valid("alice", &())?);
+    /// let refused = layer.layer(inner.clone()).oneshot(bearer.body(())?).await?;
+    /// assert_eq!(refused.status(), 401);
+    /// let bound = tokens.bound("alice", &(), &key)?;
+    /// let request = tokens.dpop_request(Request::get("/orders"), &bound, &key);
+    /// assert_eq!(layer.layer(inner).oneshot(request.body(())?).await?.status(), 200);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
     /// ```
     pub fn bound_only(mut self) -> DpopPolicy {
         self.accept_bearer = false;
@@ -164,10 +205,32 @@ impl DpopPolicy {
     /// How old a proof's `iat` may be (the layer's leeway is added on both sides). Default 60 s.
     ///
     /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::convert::Infallible;
     /// use std::time::Duration;
-    /// use tower_sliding_jwt::DpopPolicy;
     ///
-    /// let tight = DpopPolicy::new().max_age(Duration::from_secs(10));
+    /// use http::{Request, Response};
+    /// use tower::{Layer, ServiceExt, service_fn};
+    /// use tower_sliding_jwt::testing::{DpopTestKey, TokenFactory};
+    /// use tower_sliding_jwt::{DpopPolicy, JwtAuthLayer};
+    ///
+    /// let origin = "https://api.example.com";
+    /// let tight = DpopPolicy::new().public_origin(origin).max_age(Duration::from_secs(10));
+    /// let layer = JwtAuthLayer::builder().hs256([7u8; 32]).dpop(tight).build()?;
+    /// let (tokens, key) = (TokenFactory::for_layer(&layer), DpopTestKey::new());
+    /// let token = tokens.bound("alice", &(), &key)?;
+    /// let inner = service_fn(|_: Request<()>| async { Ok::<_, Infallible>(Response::new(())) });
+    /// // Signed 10 s ago, then 20 s ago (the layer's 5 s leeway is added).
+    /// for (age, status) in [(10, 200), (20, 401)] {
+    ///     let htu = format!("{origin}/orders");
+    ///     let proof = key.proof("GET", &htu, layer.issuer().now() - age, &format!("{age}"), Some(&token));
+    ///     let request = Request::get("/orders")
+    ///         .header("authorization", format!("DPoP {token}"))
+    ///         .header("dpop", proof);
+    ///     assert_eq!(layer.layer(inner.clone()).oneshot(request.body(())?).await?.status(), status);
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
     /// ```
     pub fn max_age(mut self, max_age: Duration) -> DpopPolicy {
         self.max_age = max_age;
@@ -182,9 +245,25 @@ impl DpopPolicy {
     /// [`replay_store`](DpopPolicy::replay_store), only logins use it.
     ///
     /// ```
-    /// use tower_sliding_jwt::DpopPolicy;
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::convert::Infallible;
     ///
-    /// let small = DpopPolicy::new().replay_capacity(10_000);
+    /// use http::{Request, Response};
+    /// use tower::{Layer, ServiceExt, service_fn};
+    /// use tower_sliding_jwt::testing::{DpopTestKey, TokenFactory};
+    /// use tower_sliding_jwt::{DpopPolicy, JwtAuthLayer};
+    ///
+    /// let tiny = DpopPolicy::new().public_origin("https://api.example.com").replay_capacity(2);
+    /// let layer = JwtAuthLayer::builder().hs256([7u8; 32]).dpop(tiny).build()?;
+    /// let (tokens, key) = (TokenFactory::for_layer(&layer), DpopTestKey::new());
+    /// let token = tokens.bound("alice", &(), &key)?;
+    /// let inner = service_fn(|_: Request<()>| async { Ok::<_, Infallible>(Response::new(())) });
+    /// for status in [200, 200, 503] {
+    ///     let request = tokens.dpop_request(Request::get("/orders"), &token, &key);
+    ///     assert_eq!(layer.layer(inner.clone()).oneshot(request.body(())?).await?.status(), status);
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
     /// ```
     pub fn replay_capacity(mut self, capacity: usize) -> DpopPolicy {
         self.replay_capacity = capacity;
