@@ -323,6 +323,10 @@ pub enum RenewError {
     Unavailable,
     /// Signing failed.
     Issue(IssueError),
+    /// The token and the key do not go together: a bound token renewed for another key
+    /// ([`DpopError::WrongKey`]), or an unbound one renewed as bound
+    /// ([`DpopError::UnboundToken`]).
+    Dpop(DpopError),
 }
 
 impl fmt::Display for RenewError {
@@ -334,6 +338,7 @@ impl fmt::Display for RenewError {
             RenewError::NotExtended => f.write_str("the token is already as fresh as it can be"),
             RenewError::Unavailable => f.write_str("the token cannot be checked right now"),
             RenewError::Issue(e) => e.fmt(f),
+            RenewError::Dpop(e) => e.fmt(f),
         }
     }
 }

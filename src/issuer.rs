@@ -381,15 +381,71 @@ impl Issuer {
     /// # }).unwrap();
     /// ```
     pub async fn renew(&self, token: &str) -> Result<IssuedToken, RenewError> {
+        self.renew_for(token, None).await
+    }
+
+    /// [`renew`](Issuer::renew) a DPoP-bound token, for the key the request proved it holds:
+    /// the successor stays bound to it. Behind the layer, which checked the request's proof,
+    /// the key is in the request's extensions; outside it, [`dpop_key`](Issuer::dpop_key)
+    /// checks the proof.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::convert::Infallible;
+    /// use std::time::Duration;
+    ///
+    /// use http::{Request, Response};
+    /// use tower::{Layer, ServiceExt, service_fn};
+    /// use tower_sliding_jwt::testing::{DpopTestKey, TokenFactory};
+    /// use tower_sliding_jwt::{Claims, DpopKey, DpopPolicy, JwtAuthLayer, ManualClock};
+    ///
+    /// let clock = ManualClock::new(1_800_000_000);
+    /// let policy = DpopPolicy::new().public_origin("https://api.example.com");
+    /// let layer = JwtAuthLayer::builder().hs256([7u8; 32]).clock(clock.clone()).dpop(policy).build()?;
+    /// let issuer = layer.issuer();
+    /// // `GET /update/token`, behind the layer.
+    /// let update = service_fn(move |request: Request<()>| {
+    ///     let issuer = issuer.clone();
+    ///     async move {
+    ///         let key = request.extensions().get::<DpopKey>().expect("a bound token").clone();
+    ///         let claims = request.extensions().get::<Claims>().unwrap();
+    ///         let renewed = issuer.renew_bound(claims.token().as_str(), &key).await.unwrap();
+    ///         Ok::<_, Infallible>(Response::new(renewed.token_type))
+    ///     }
+    /// });
+    /// let (tokens, key) = (TokenFactory::for_layer(&layer), DpopTestKey::new());
+    /// let token = tokens.bound("alice", &(), &key)?;
+    /// clock.advance(Duration::from_secs(60));
+    /// let request = tokens.dpop_request(Request::get("/update/token"), &token, &key);
+    /// let response = layer.layer(update).oneshot(request.body(())?).await?;
+    /// assert_eq!(*response.body(), "DPoP");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn renew_bound(&self, token: &str, key: &DpopKey) -> Result<IssuedToken, RenewError> {
+        self.renew_for(token, Some(key)).await
+    }
+
+    async fn renew_for(
+        &self,
+        token: &str,
+        key: Option<&DpopKey>,
+    ) -> Result<IssuedToken, RenewError> {
         let core = &self.core;
         let now = core.now();
         let (verified, _) =
             core.verify::<NoCustomClaims>(token, now).map_err(RenewError::Invalid)?;
         let claims = &verified.registered;
-        // A bound token is renewed only on a request whose proof the layer checked (sliding
-        // renewal); this call has no proof to check.
-        if claims.bound {
-            return Err(RenewError::Invalid(TokenError::SenderConstrained));
+        // A bound token renews only for the key it is bound to, which the caller's request
+        // proved it holds; without a key there is no proof to go on.
+        match (claims.cnf_jkt.as_deref(), key) {
+            (Some(jkt), Some(key)) if jkt == key.thumbprint() => {}
+            (Some(_), Some(_)) => return Err(RenewError::Dpop(DpopError::WrongKey)),
+            (None, Some(_)) => return Err(RenewError::Dpop(DpopError::UnboundToken)),
+            (_, None) if claims.bound => {
+                return Err(RenewError::Invalid(TokenError::SenderConstrained));
+            }
+            (_, None) => {}
         }
         let plan = renewable(claims, &verified.role, core.issuer.as_deref(), &core.lifetimes, now)?;
         if let Some(check) = &core.revocation {
@@ -408,7 +464,7 @@ impl Issuer {
             expires_in: u64::try_from(exp - now).unwrap_or(0),
             expires_at: exp,
             session_expires_at: plan.session_expires_at,
-            token_type: "Bearer",
+            token_type: if key.is_some() { "DPoP" } else { "Bearer" },
         })
     }
 

@@ -11,7 +11,9 @@ use axum::{Extension, Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tower_sliding_jwt::error::RenewError;
-use tower_sliding_jwt::{Claims, Clock, IssuedToken, Issuer, JwkSet, ManualClock, NoRenewal};
+use tower_sliding_jwt::{
+    Claims, Clock, DpopKey, IssuedToken, Issuer, JwkSet, ManualClock, NoRenewal,
+};
 
 use crate::passwords::PasswordChecker;
 use crate::revocations::Revocations;
@@ -180,9 +182,19 @@ async fn admin(claims: Claims<DemoClaims>) -> Response {
     }
 }
 
-/// `GET /update/token`: explicit renewal with the very rules of sliding renewal.
-async fn update_token(State(state): State<AppState>, claims: Claims<DemoClaims>) -> Response {
-    let response = match state.issuer.renew(claims.token().as_str()).await {
+/// `GET /update/token`: explicit renewal with the very rules of sliding renewal. A DPoP-bound
+/// token renews for the key whose proof the layer checked on this request, and stays bound.
+async fn update_token(
+    State(state): State<AppState>,
+    key: Option<Extension<DpopKey>>,
+    claims: Claims<DemoClaims>,
+) -> Response {
+    let token = claims.token().as_str();
+    let renewed = match key {
+        Some(Extension(key)) => state.issuer.renew_bound(token, &key).await,
+        None => state.issuer.renew(token).await,
+    };
+    let response = match renewed {
         Ok(issued) => token_response(&state.issuer, issued),
         Err(RenewError::SessionLimitReached) => {
             error(StatusCode::UNAUTHORIZED, "session_ended", "the session has ended; log in again")

@@ -425,15 +425,24 @@ impl DpopPolicy {
     }
 }
 
-/// The key a client proved it holds, with the proof it sent to log in: what
-/// [`Issuer::issue_bound`](crate::Issuer::issue_bound) binds a token to. Made by
-/// [`Issuer::dpop_key`](crate::Issuer::dpop_key).
+/// The key a client proved it holds with a DPoP proof: what
+/// [`Issuer::issue_bound`](crate::Issuer::issue_bound) binds a token to, and what
+/// [`Issuer::renew_bound`](crate::Issuer::renew_bound) renews a bound token for.
+///
+/// [`Issuer::dpop_key`](crate::Issuer::dpop_key) checks the proof of a login request. Behind
+/// the layer, a request it admitted with a DPoP-bound token carries its key in its extensions
+/// (with axum, `Extension<DpopKey>`): the layer checked that request's proof.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DpopKey {
     jkt: String,
 }
 
 impl DpopKey {
+    /// The key of a bound token whose proof the layer checked.
+    pub(crate) fn proven(jkt: &str) -> DpopKey {
+        DpopKey { jkt: jkt.to_owned() }
+    }
+
     /// The RFC 7638 thumbprint of the key: the bound token's `cnf.jkt`.
     ///
     /// ```

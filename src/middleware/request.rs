@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 
 use crate::claims::{Claims, RawToken};
 use crate::config::Core;
+use crate::dpop::DpopKey;
 use crate::error::{RevocationError, TokenError};
 use crate::headers::forbid_storing;
 use crate::keys::KeyRole;
@@ -312,6 +313,12 @@ pub(crate) fn admit<C: Send + Sync + 'static>(
     // With a route's own check still to come, the request is counted once that check passes.
     if config.require.is_none() {
         config.core.meters.request(Outcome::Accepted);
+    }
+    // A bound token got here only with a good proof of its key: the handler may renew it.
+    if let Some(jkt) = &claims.registered().cnf_jkt
+        && config.core.dpop.is_some()
+    {
+        parts.extensions.insert(DpopKey::proven(jkt));
     }
     // One extension (the token rides in the claims): with axum's own two, the map stays within
     // its first allocation.

@@ -303,6 +303,94 @@ async fn a_login_with_a_proof_gets_a_bound_token_and_its_renewals_stay_bound() {
     assert!(issuer.renew(&successor).await.is_err(), "no explicit renewal without a proof");
 }
 
+/// Explicit renewal of a bound session (the `/update/token` endpoint): behind the layer, which
+/// checked the request's proof (section 7.1), the handler finds the proven key in the request's
+/// extensions and renews for it, and the successor stays bound. `renew_bound` refuses another
+/// key and an unbound token; `renew`, which has no key, refuses a bound token.
+#[tokio::test]
+async fn explicit_renewal_keeps_the_binding_for_the_proven_key_only() {
+    use axum::Extension;
+    use axum::extract::State;
+    use axum::response::IntoResponse;
+    use axum::routing::get;
+    use tower_sliding_jwt::error::{DpopError, RenewError, TokenError};
+    use tower_sliding_jwt::{Claims, Clock as _, DpopKey, Issuer, JwtAuthLayer, ManualClock};
+
+    let clock = ManualClock::new(crate::common::unix_now());
+    let auth = JwtAuthLayer::builder()
+        .hs256(IDP)
+        .issuer("us")
+        .clock(clock.clone())
+        .dpop(DpopPolicy::new().public_origin(ORIGIN))
+        .build()
+        .unwrap();
+    let issuer = auth.issuer();
+    let update = |State(issuer): State<Issuer>, key: Option<Extension<DpopKey>>, claims: Claims| async move {
+        let token = claims.token().as_str();
+        let renewed = match key {
+            Some(Extension(key)) => issuer.renew_bound(token, &key).await,
+            None => issuer.renew(token).await,
+        };
+        match renewed {
+            Ok(issued) => axum::Json(issued).into_response(),
+            Err(refused) => (StatusCode::UNAUTHORIZED, refused.to_string()).into_response(),
+        }
+    };
+    let router = axum::Router::new()
+        .route("/update/token", get(update))
+        .route_layer(auth)
+        .with_state(issuer.clone());
+
+    // Logins: the key of each login request's proof.
+    let login_key = |key: &ProofKey, jti: &str| {
+        let htu = format!("{ORIGIN}/login");
+        let proof =
+            Proof { method: "POST", htu: &htu, iat: clock.now(), jti, token: None, nonce: None };
+        let request = http::Request::post("/login").header("dpop", key.sign(&proof));
+        issuer.dpop_key(&request.body(()).unwrap().into_parts().0).unwrap()
+    };
+    let key = ProofKey::p256();
+    let bound = issuer.issue_bound("7", &(), &login_key(&key, "login")).unwrap().token;
+    let unbound = issuer.issue("8", &()).unwrap().token;
+    clock.advance(Duration::from_secs(30));
+
+    let htu = format!("{ORIGIN}/update/token");
+    let proof = key.sign(&Proof {
+        method: "GET",
+        htu: &htu,
+        iat: clock.now(),
+        jti: "update",
+        token: Some(&bound),
+        nonce: None,
+    });
+    let request = http::Request::get("/update/token")
+        .header(AUTHORIZATION, format!("DPoP {bound}"))
+        .header("dpop", proof);
+    let response = crate::common::call(&router, request).await;
+    assert_eq!(response.status(), StatusCode::OK, "{}", description(&response));
+    assert_eq!(response.json()["token_type"], "DPoP");
+    let successor = response.json()["token"].as_str().unwrap().to_owned();
+    let (before, after) = (crate::common::claims_of(&bound), crate::common::claims_of(&successor));
+    assert_eq!(after["cnf"]["jkt"], key.jkt.as_str(), "still bound");
+    assert!(after["exp"].as_i64() > before["exp"].as_i64());
+
+    let request =
+        http::Request::get("/update/token").header(AUTHORIZATION, format!("Bearer {unbound}"));
+    let response = crate::common::call(&router, request).await;
+    assert_eq!(response.json()["token_type"], "Bearer", "a bearer session renews as before");
+
+    let other = login_key(&ProofKey::another(), "thief");
+    assert_eq!(
+        issuer.renew_bound(&bound, &other).await,
+        Err(RenewError::Dpop(DpopError::WrongKey))
+    );
+    let proven = login_key(&key, "again");
+    let as_bound = issuer.renew_bound(&unbound, &proven).await;
+    assert_eq!(as_bound, Err(RenewError::Dpop(DpopError::UnboundToken)));
+    let keyless = issuer.renew(&bound).await;
+    assert_eq!(keyless, Err(RenewError::Invalid(TokenError::SenderConstrained)));
+}
+
 /// Server nonces (sections 8 and 9): a proof without the current nonce is refused with
 /// `use_dpop_nonce` and a `DPoP-Nonce` to use; signed again with it, accepted. A nonce stays good
 /// one period more, then it is refused too, and the refusal hands out the new one.
