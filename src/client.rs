@@ -159,9 +159,15 @@ impl Origin {
         })
     }
 
-    /// `htu` for a request to `path` here (the server normalizes the default port away).
+    /// `htu` for a request to `path` here, as RFC 3986 normalizes it (no default port): some
+    /// servers compare it as a string.
     fn htu(&self, path: &str) -> String {
-        format!("{}://{}:{}{path}", self.scheme, self.host, self.port)
+        let default = matches!((self.scheme.as_str(), self.port), ("http", 80) | ("https", 443));
+        if default {
+            format!("{}://{}{path}", self.scheme, self.host)
+        } else {
+            format!("{}://{}:{}{path}", self.scheme, self.host, self.port)
+        }
     }
 
     /// Whether a request to `uri` goes here. A URI without an authority (a path alone) goes
@@ -724,6 +730,35 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The claims of the proof a store signs now for `GET /orders`.
+    fn proof_claims(store: &TokenStore, key: &DpopKeyPair) -> serde_json::Value {
+        let signed = store.dpop_signed(key, &Method::GET, "/orders");
+        let claims = signed.proof.split('.').nth(1).and_then(crate::base64url::decode).unwrap();
+        serde_json::from_slice(&claims).unwrap()
+    }
+
+    /// The server's nonce, from any response of the origin, goes into every later proof of
+    /// every client of the store; `htu` is the store's origin and the request's path.
+    #[test]
+    fn the_store_keeps_the_servers_nonce_for_every_proof() {
+        let store = store().with_token(session("s", 0));
+        let key = DpopKeyPair::generate(crate::Algorithm::EdDSA).unwrap();
+        let first = proof_claims(&store, &key);
+        assert_eq!(first["htu"], "https://api.example.com/orders", "without the default port");
+        let elsewhere = TokenStore::new("http://127.0.0.1:8080").unwrap();
+        assert_eq!(proof_claims(&elsewhere, &key)["htu"], "http://127.0.0.1:8080/orders");
+        assert_eq!(first.get("nonce"), None, "no nonce handed out yet");
+        let mut headers = HeaderMap::new();
+        headers.insert(DPOP_NONCE, HeaderValue::from_static("n-1"));
+        assert!(!store.offer_from_headers(&headers, &REFRESHED_TOKEN_HEADER), "no renewal");
+        assert_eq!(proof_claims(&store.clone(), &key)["nonce"], "n-1");
+        headers.insert(DPOP_NONCE, HeaderValue::from_static("n-2"));
+        store.offer_from_headers(&headers, &REFRESHED_TOKEN_HEADER);
+        assert_eq!(proof_claims(&store, &key)["nonce"], "n-2", "the latest one");
+        let signed = store.dpop_signed(&key, &Method::GET, "/orders");
+        assert_eq!(signed.authorization, Some(format!("DPoP {}", session("s", 0))));
+    }
 
     fn token(claims: &str) -> String {
         format!("e30.{}.c2ln", crate::base64url::encode(claims.as_bytes()))
