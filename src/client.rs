@@ -501,7 +501,7 @@ impl ClientTokenLayer {
     ///
     /// The server's nonce is kept in the store, so every client of the store signs with it.
     /// For gRPC, put this layer on the `Channel`, or use
-    /// [`BearerInterceptor::dpop`](crate::tonic::BearerInterceptor::dpop).
+    /// [`TokenInterceptor::dpop`](crate::tonic::TokenInterceptor::dpop).
     ///
     /// ```
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {

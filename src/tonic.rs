@@ -3,10 +3,10 @@
 //! The server side needs nothing tonic-specific: `Server::builder().layer(auth)` and gRPC calls
 //! get `grpc-status` rejections and `x-refreshed-token` in their response metadata. On the client,
 //! either wrap the channel in [`ClientTokenLayer`](crate::client::ClientTokenLayer) (renewals are then
-//! picked up automatically), or attach the token with a [`BearerInterceptor`] and read renewals
+//! picked up automatically), or attach the token with a [`TokenInterceptor`] and read renewals
 //! with [`renewed_token`] / [`TokenStore::offer_from_metadata`](crate::client::TokenStore::offer_from_metadata).
 //! DPoP-bound sessions work both ways: [`ClientTokenLayer::dpop`](crate::client::ClientTokenLayer::dpop)
-//! (which also answers a nonce challenge by calling once more) or [`BearerInterceptor::dpop`].
+//! (which also answers a nonce challenge by calling once more) or [`TokenInterceptor::dpop`].
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -39,39 +39,39 @@ use crate::rejection::DPOP_NONCE;
 use crate::renewal::REFRESHED_TOKEN_HEADER;
 
 /// A tonic interceptor that adds `authorization: Bearer <token>` from a [`TokenStore`], or with
-/// [`dpop`](BearerInterceptor::dpop) `authorization: DPoP <token>` and a proof.
+/// [`dpop`](TokenInterceptor::dpop) `authorization: DPoP <token>` and a proof.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// use tonic::transport::Channel;
 /// use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 /// use tower_sliding_jwt::client::TokenStore;
-/// use tower_sliding_jwt::tonic::BearerInterceptor;
+/// use tower_sliding_jwt::tonic::TokenInterceptor;
 ///
 /// let store = TokenStore::new("http://127.0.0.1:50051")?.with_token("eyJ…");
 /// let channel = Channel::from_static("http://127.0.0.1:50051").connect().await?;
-/// let mut client = HealthClient::with_interceptor(channel, BearerInterceptor::new(store.clone()));
+/// let mut client = HealthClient::with_interceptor(channel, TokenInterceptor::new(store.clone()));
 /// let response = client.check(HealthCheckRequest { service: String::new() }).await?;
 /// store.offer_from_metadata(response.metadata()); // keep a renewed token, if any
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone)]
-pub struct BearerInterceptor {
+pub struct TokenInterceptor {
     store: TokenStore,
     dpop: Option<Arc<DpopKeyPair>>,
 }
 
-impl BearerInterceptor {
+impl TokenInterceptor {
     /// Attach the token held in `store`.
     ///
     /// ```
     /// use tonic::Request;
     /// use tonic::service::Interceptor;
     /// use tower_sliding_jwt::client::TokenStore;
-    /// use tower_sliding_jwt::tonic::BearerInterceptor;
+    /// use tower_sliding_jwt::tonic::TokenInterceptor;
     ///
     /// let store = TokenStore::new("https://grpc.example.com")?;
-    /// let mut interceptor = BearerInterceptor::new(store.clone());
+    /// let mut interceptor = TokenInterceptor::new(store.clone());
     /// let anonymous = interceptor.call(Request::new(()))?;
     /// assert!(anonymous.metadata().get("authorization").is_none(), "nothing until login");
     /// store.set("a.b.c");
@@ -79,8 +79,8 @@ impl BearerInterceptor {
     /// assert_eq!(request.metadata().get("authorization").unwrap(), "Bearer a.b.c");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn new(store: TokenStore) -> BearerInterceptor {
-        BearerInterceptor { store, dpop: None }
+    pub fn new(store: TokenStore) -> TokenInterceptor {
+        TokenInterceptor { store, dpop: None }
     }
 
     /// Sender-constrained tokens (RFC 9449): every call carries `authorization: DPoP <token>`
@@ -100,10 +100,10 @@ impl BearerInterceptor {
     /// use tonic::service::Interceptor;
     /// use tower_sliding_jwt::Algorithm;
     /// use tower_sliding_jwt::client::{DpopKeyPair, TokenStore};
-    /// use tower_sliding_jwt::tonic::BearerInterceptor;
+    /// use tower_sliding_jwt::tonic::TokenInterceptor;
     ///
     /// let store = TokenStore::new("https://grpc.example.com")?.with_token("a.b.c");
-    /// let mut interceptor = BearerInterceptor::new(store).dpop(DpopKeyPair::generate(Algorithm::ES256)?);
+    /// let mut interceptor = TokenInterceptor::new(store).dpop(DpopKeyPair::generate(Algorithm::ES256)?);
     /// let mut call = Request::new(());
     /// call.extensions_mut().insert(GrpcMethod::new("grpc.health.v1.Health", "Check"));
     /// let call = interceptor.call(call)?;
@@ -112,7 +112,7 @@ impl BearerInterceptor {
     /// assert!(interceptor.call(Request::new(())).is_err(), "no method to sign");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn dpop(mut self, key: DpopKeyPair) -> BearerInterceptor {
+    pub fn dpop(mut self, key: DpopKeyPair) -> TokenInterceptor {
         self.dpop = Some(Arc::new(key));
         self
     }
@@ -126,7 +126,7 @@ fn sensitive(value: String) -> Result<AsciiMetadataValue, Status> {
     Ok(value)
 }
 
-impl Interceptor for BearerInterceptor {
+impl Interceptor for TokenInterceptor {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
         let Some(key) = &self.dpop else {
             if let Some(token) = self.store.token() {

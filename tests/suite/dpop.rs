@@ -546,7 +546,7 @@ async fn the_tonic_interceptor_signs_every_call_and_takes_the_nonce_from_a_refus
     use tonic_health::pb::health_client::HealthClient;
     use tower_sliding_jwt::JwtAuthLayer;
     use tower_sliding_jwt::client::{DpopKeyPair, TokenStore};
-    use tower_sliding_jwt::tonic::BearerInterceptor;
+    use tower_sliding_jwt::tonic::TokenInterceptor;
 
     let (listener, url) = crate::common::listen().await;
     let policy = DpopPolicy::new()
@@ -574,7 +574,7 @@ async fn the_tonic_interceptor_signs_every_call_and_takes_the_nonce_from_a_refus
     let channel = Channel::from_shared(url.clone()).unwrap().connect().await.unwrap();
     let check = || tonic::Request::new(HealthCheckRequest { service: String::new() });
     let store = TokenStore::new(&url).unwrap().with_token(token.clone());
-    let interceptor = BearerInterceptor::new(store.clone()).dpop(key.clone());
+    let interceptor = TokenInterceptor::new(store.clone()).dpop(key.clone());
     let mut client = HealthClient::with_interceptor(channel.clone(), interceptor);
 
     let refused = client.check(check()).await.unwrap_err();
@@ -586,16 +586,16 @@ async fn the_tonic_interceptor_signs_every_call_and_takes_the_nonce_from_a_refus
         assert!(!store.offer_from_metadata(served.metadata()), "a fresh token: no renewal");
     }
 
-    let copied = |interceptor: BearerInterceptor| {
+    let copied = |interceptor: TokenInterceptor| {
         let mut client = HealthClient::with_interceptor(channel.clone(), interceptor);
         async move { client.check(check()).await.unwrap_err() }
     };
     let stolen = TokenStore::new(&url).unwrap().with_token(token);
-    let as_bearer = copied(BearerInterceptor::new(stolen.clone())).await;
+    let as_bearer = copied(TokenInterceptor::new(stolen.clone())).await;
     assert_eq!(as_bearer.code(), Code::Unauthenticated);
     assert_eq!(as_bearer.message(), "the token is bound to a key");
     // With a key of its own and the server's nonce (learnt from a first refusal, if need be).
-    let thief = BearerInterceptor::new(stolen.clone())
+    let thief = TokenInterceptor::new(stolen.clone())
         .dpop(DpopKeyPair::generate(tower_sliding_jwt::Algorithm::EdDSA).unwrap());
     let first = copied(thief.clone()).await;
     assert_eq!(first.code(), Code::Unauthenticated);

@@ -12,7 +12,7 @@ use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
 use tower::ServiceBuilder;
 use tower_sliding_jwt::Issuer;
 use tower_sliding_jwt::client::{ClientTokenLayer, TokenStore};
-use tower_sliding_jwt::tonic::{BearerInterceptor, renewed_token};
+use tower_sliding_jwt::tonic::{TokenInterceptor, renewed_token};
 
 const SECRET: &str = "grpc-tests-secret-of-at-least-32-bytes";
 
@@ -155,7 +155,7 @@ async fn the_client_helpers_keep_the_token_current() {
     let store = TokenStore::new(&server.url).unwrap().with_token(login.clone());
     let mut client = HealthClient::with_interceptor(
         server.channel.clone(),
-        BearerInterceptor::new(store.clone()),
+        TokenInterceptor::new(store.clone()),
     );
     let response = client.check(HealthCheckRequest { service: String::new() }).await.unwrap();
     assert!(store.offer_from_metadata(response.metadata()));
