@@ -488,9 +488,7 @@ impl Key {
         let mut der = PREFIX.to_vec();
         der.resize(PREFIX.len() + 32, 0);
         getrandom::fill(&mut der[PREFIX.len()..]).map_err(|_| failed())?;
-        let body = base64_simd::STANDARD.encode_to_string(&der);
-        let pem = format!("-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\n");
-        Key::from_private_pem(Algorithm::EdDSA, pem)
+        Key::from_pkcs8(Algorithm::EdDSA, &der)
     }
 
     /// A new P-256 signing key from the system's randomness: a client's DPoP key for servers
@@ -500,9 +498,14 @@ impl Key {
             algorithm: Algorithm::ES256,
             expected: "randomness",
         })?;
-        let body = base64_simd::STANDARD.encode_to_string(&der);
+        Key::from_pkcs8(Algorithm::ES256, &der)
+    }
+
+    /// A private key from its PKCS#8 DER, through the PEM reader every private key takes.
+    fn from_pkcs8(algorithm: Algorithm, der: &[u8]) -> Result<Key, KeyError> {
+        let body = base64_simd::STANDARD.encode_to_string(der);
         let pem = format!("-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\n");
-        Key::from_private_pem(Algorithm::ES256, pem)
+        Key::from_private_pem(algorithm, pem)
     }
 
     /// The RFC 7638 thumbprint of the public key (`None` for an HMAC key).
