@@ -417,7 +417,10 @@ impl DpopPolicy {
             origins,
             // A proof first used at `t` has `iat` at most `t + leeway`, so it is acceptable
             // until at most `t + max_age + 2 leeway`.
-            replay: ReplayCache::new(self.replay_capacity, max_age.saturating_add(2 * leeway)),
+            replay: ReplayCache::new(
+                self.replay_capacity,
+                max_age.saturating_add(leeway.saturating_mul(2)),
+            ),
             keys: KeyCache::new(PROOF_KEYS),
             nonces,
             shared: self.shared,

@@ -50,12 +50,10 @@ impl ReplayCache {
         let mut generations = self.generations.lock().unwrap_or_else(PoisonError::into_inner);
         let g = &mut *generations;
         if now >= g.started.saturating_add(self.window) {
-            g.previous = if now >= g.started.saturating_add(self.window.saturating_mul(2)) {
-                HashSet::new()
-            } else {
-                std::mem::take(&mut g.current)
-            };
-            g.current.clear();
+            let ended = std::mem::take(&mut g.current);
+            // Two windows on, even the generation that just ended is out of its window.
+            let stale = now >= g.started.saturating_add(self.window.saturating_mul(2));
+            g.previous = if stale { HashSet::new() } else { ended };
             g.started = now;
         }
         if g.current.contains(&id) || g.previous.contains(&id) {
