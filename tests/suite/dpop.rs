@@ -67,6 +67,15 @@ fn request(scheme: &str, token: &str, proofs: &[&str]) -> http::request::Builder
     request
 }
 
+/// Our own issuer's layer for a server at `origin`: bound tokens only, with server nonces.
+fn bound_only_with_nonces(origin: &str) -> tower_sliding_jwt::JwtAuthLayer {
+    let policy = DpopPolicy::new()
+        .public_origin(origin)
+        .bound_only()
+        .nonces(b"the nonce secret of this one service", Duration::from_secs(300));
+    tower_sliding_jwt::JwtAuthLayer::builder().hs256(IDP).issuer("us").dpop(policy).build().unwrap()
+}
+
 /// Every `WWW-Authenticate` challenge of a response, in order.
 fn challenges(response: &crate::common::Reply) -> Vec<String> {
     let values = response.headers().get_all(WWW_AUTHENTICATE);
@@ -450,14 +459,10 @@ async fn the_client_layer_logs_in_with_a_proof_and_answers_nonce_challenges() {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use tower::{Layer as _, ServiceExt as _};
     use tower_sliding_jwt::client::{ClientTokenLayer, DpopKeyPair, TokenStore};
-    use tower_sliding_jwt::{Claims, Issuer, JwtAuthLayer};
+    use tower_sliding_jwt::{Claims, Issuer};
 
     let (listener, base) = crate::common::listen().await;
-    let policy = DpopPolicy::new()
-        .public_origin(&base)
-        .bound_only()
-        .nonces(b"the nonce secret of this one service", Duration::from_secs(300));
-    let auth = JwtAuthLayer::builder().hs256(IDP).issuer("us").dpop(policy).build().unwrap();
+    let auth = bound_only_with_nonces(&base);
     let issuer = auth.issuer();
     let login = |State(issuer): State<Issuer>, request: axum::extract::Request| async move {
         let (parts, _) = request.into_parts();
@@ -544,16 +549,11 @@ async fn the_tonic_interceptor_signs_every_call_and_takes_the_nonce_from_a_refus
     use tonic::transport::{Channel, Server};
     use tonic_health::pb::HealthCheckRequest;
     use tonic_health::pb::health_client::HealthClient;
-    use tower_sliding_jwt::JwtAuthLayer;
     use tower_sliding_jwt::client::{DpopKeyPair, TokenStore};
     use tower_sliding_jwt::tonic::TokenInterceptor;
 
     let (listener, url) = crate::common::listen().await;
-    let policy = DpopPolicy::new()
-        .public_origin(&url)
-        .bound_only()
-        .nonces(b"the nonce secret of the grpc service", Duration::from_secs(300));
-    let auth = JwtAuthLayer::builder().hs256(IDP).issuer("us").dpop(policy).build().unwrap();
+    let auth = bound_only_with_nonces(&url);
     let issuer = auth.issuer();
     let (_reporter, health) = tonic_health::server::health_reporter();
     let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
